@@ -1,0 +1,130 @@
+"""Errors as RFC 9457 problem details for the API and friendly pages for people.
+
+No stack trace ever reaches a client: unexpected exceptions are logged with the request id
+and answered with a generic 500 that names that id.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from isegoria.errors import IsegoriaError, RateLimited
+
+logger = logging.getLogger("isegoria.errors")
+
+PROBLEM_TYPE_BASE = "https://isegoria.invalid/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def wants_json(request: Request) -> bool:
+    """API paths and clients that ask for JSON get problem details; browsers get a page."""
+    path = request.url.path
+    if path.startswith(("/api/", "/healthz", "/.well-known/")):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def problem(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    kind: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render one error for whoever asked."""
+    if wants_json(request):
+        body: dict[str, Any] = {
+            "type": PROBLEM_TYPE_BASE + kind,
+            "title": title,
+            "status": status,
+            "detail": detail,
+        }
+        if request_id := getattr(request.state, "request_id", None):
+            body["request_id"] = request_id
+        body.update(extra or {})
+        return JSONResponse(
+            body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+        )
+    from isegoria.web.pages import render_error  # the web layer owns its templates
+
+    return render_error(request, status, title, detail, headers=headers)
+
+
+def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in location]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:] or parts
+    return ".".join(parts)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem or a page."""
+
+    @app.exception_handler(IsegoriaError)
+    async def _domain(request: Request, error: IsegoriaError) -> Response:
+        extra = {"field": error.field} if error.field else None
+        headers = None
+        if isinstance(error, RateLimited):
+            headers = {"Retry-After": str(error.retry_after)}
+        kind = type(error).__name__.lower()
+        return problem(
+            request,
+            error.status,
+            error.title,
+            error.detail,
+            kind=kind,
+            extra=extra,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, error: RequestValidationError) -> Response:
+        errors = []
+        for item in error.errors():
+            field = _field_path(item.get("loc", ()))
+            message = str(item.get("msg", "invalid"))
+            if item.get("type") == "json_invalid":
+                message = "the body is not valid JSON"
+            errors.append({"field": field, "message": message})
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+        return problem(
+            request, 422, "Invalid input", detail, kind="validation", extra={"errors": errors}
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        titles = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}
+        title = titles.get(error.status_code, "Error")
+        detail = error.detail if isinstance(error.detail, str) else title
+        if error.status_code == 404:
+            detail = f"nothing at {request.url.path}"
+        return problem(
+            request,
+            error.status_code,
+            title,
+            detail,
+            kind=f"http-{error.status_code}",
+            headers=dict(error.headers) if error.headers else None,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> Response:
+        request_id = getattr(request.state, "request_id", "-")
+        logger.exception("unhandled error in request %s", request_id)
+        return problem(
+            request,
+            500,
+            "Internal error",
+            f"something went wrong on our side; quote request id {request_id} to the operator",
+            kind="internal",
+        )

@@ -1,0 +1,116 @@
+"""Platforms: operators register them and rotate keys; a platform sees and configures itself."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path
+
+from isegoria.api.access import access, people, platform_key
+from isegoria.api.deps import PrincipalDep, ServicesDep, UnitOfWorkDep
+from isegoria.api.schemas import (
+    IssuedKeyOut,
+    PlatformCreatedOut,
+    PlatformIn,
+    PlatformOut,
+    PlatformSelfOut,
+    RotateKeyIn,
+    WebhookIn,
+)
+from isegoria.domain.identity import Role, Scope
+from isegoria.services import platforms
+from isegoria.store.models import Platform
+
+router = APIRouter(tags=["platforms"])
+
+PlatformIdPath = Path(ge=1, le=2**31 - 1, description="Platform id")
+
+
+def _out(p: Platform) -> PlatformOut:
+    live = sum(1 for k in p.api_keys if k.revoked_at is None)
+    return PlatformOut(
+        id=p.id, name=p.name, webhook_url=p.webhook_url, created_at=p.created_at, live_keys=live
+    )
+
+
+def _key_out(issued: platforms.IssuedKey) -> IssuedKeyOut:
+    return IssuedKeyOut(
+        platform_id=issued.platform_id,
+        key_id=issued.key_id,
+        key=issued.key,
+        scopes=list(issued.scopes),
+    )
+
+
+@router.get(
+    "/platforms", response_model=list[PlatformOut], **access(people(Role.OPERATOR, Role.AUDITOR))
+)
+def list_platforms(uow: UnitOfWorkDep) -> list[PlatformOut]:
+    """Every registered platform."""
+    with uow.begin(readonly=True):
+        return [_out(p) for p in platforms.list_platforms(uow)]
+
+
+@router.post(
+    "/platforms",
+    response_model=PlatformCreatedOut,
+    status_code=201,
+    **access(people(Role.OPERATOR)),
+)
+def add_platform(body: PlatformIn, uow: UnitOfWorkDep, services: ServicesDep) -> PlatformCreatedOut:
+    """Register a platform; its API key and webhook secret are shown only in this answer."""
+    with uow.begin():
+        platform, issued = platforms.add_platform(
+            uow, services.box, name=body.name, scopes=body.scopes
+        )
+        return PlatformCreatedOut(
+            platform=_out(platform),
+            api_key=_key_out(issued),
+            webhook_secret=platforms.webhook_secret(services.box, platform),
+        )
+
+
+@router.post(
+    "/platforms/{platform_id}/keys/rotate",
+    response_model=IssuedKeyOut,
+    **access(people(Role.OPERATOR)),
+)
+def rotate_key(
+    uow: UnitOfWorkDep, body: RotateKeyIn | None = None, platform_id: int = PlatformIdPath
+) -> IssuedKeyOut:
+    """Issue a new key and revoke the platform's other keys."""
+    with uow.begin():
+        platform = platforms.get_platform(uow, platform_id)
+        scopes = body.scopes if body is not None else None
+        return _key_out(platforms.rotate_key(uow, platform, scopes=scopes))
+
+
+@router.get("/platform", response_model=PlatformSelfOut, **access(platform_key()))
+def platform_self(principal: PrincipalDep, uow: UnitOfWorkDep) -> PlatformSelfOut:
+    """The calling platform's own registration."""
+    assert principal.platform is not None  # noqa: S101 - guaranteed by the policy
+    with uow.begin(readonly=True):
+        platform = platforms.get_platform(uow, principal.platform.platform_id)
+        return PlatformSelfOut(
+            id=platform.id,
+            name=platform.name,
+            webhook_url=platform.webhook_url,
+            scopes=sorted(principal.scopes),
+        )
+
+
+@router.put(
+    "/platform/webhook",
+    response_model=PlatformSelfOut,
+    **access(platform_key(Scope.PLATFORM_CONFIGURE)),
+)
+def set_webhook(body: WebhookIn, principal: PrincipalDep, uow: UnitOfWorkDep) -> PlatformSelfOut:
+    """Set where decisions about the platform's content are delivered."""
+    assert principal.platform is not None  # noqa: S101 - guaranteed by the policy
+    with uow.begin():
+        platform = platforms.get_platform(uow, principal.platform.platform_id)
+        platforms.set_webhook(uow, platform, body.url)
+        return PlatformSelfOut(
+            id=platform.id,
+            name=platform.name,
+            webhook_url=platform.webhook_url,
+            scopes=sorted(principal.scopes),
+        )

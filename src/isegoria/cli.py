@@ -1,0 +1,380 @@
+"""The command line: serve, demo, db, config, citizens, staff, platforms, jurisdictions."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from isegoria.config import Settings
+from isegoria.domain.identity import Role, Scope, parse_scopes
+from isegoria.errors import IsegoriaError
+from isegoria.security import SecretBox
+from isegoria.services import jurisdictions, people, platforms
+from isegoria.store import migrate
+from isegoria.store.db import Database
+from isegoria.store.uow import UnitOfWork
+
+app = typer.Typer(
+    help="isegoria: moderation by public law and citizen juries.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+citizens_app = typer.Typer(help="Citizens.", no_args_is_help=True)
+staff_app = typer.Typer(help="Operators and auditors.", no_args_is_help=True)
+platforms_app = typer.Typer(help="Platforms and their API keys.", no_args_is_help=True)
+jurisdictions_app = typer.Typer(help="Jurisdictions.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(citizens_app, name="citizens")
+app.add_typer(staff_app, name="staff")
+app.add_typer(platforms_app, name="platforms")
+app.add_typer(jurisdictions_app, name="jurisdictions")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as error:  # noqa: BLE001 - pydantic names the bad variable
+        err.print(f"[red]configuration error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+_opened: list[Database] = []
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    """isegoria: moderation by public law and citizen juries."""
+    ctx.call_on_close(_close_databases)
+
+
+def _close_databases() -> None:
+    while _opened:
+        _opened.pop().dispose()
+
+
+def _database(settings: Settings) -> Database:
+    database = Database(settings.effective_database_url)
+    _opened.append(database)
+    return database
+
+
+def _ready_uow(settings: Settings) -> UnitOfWork:
+    database = _database(settings)
+    try:
+        migrate.ensure_current(database)
+    except migrate.SchemaNotCurrent as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    return UnitOfWork(database)
+
+
+def _fail(error: IsegoriaError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {error.detail}")
+    return typer.Exit(1)
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+@app.command()
+def config() -> None:
+    """Print the effective settings (secrets masked) and the log's public key."""
+    settings = _settings()
+    table = Table("setting", "value", title="isegoria configuration")
+    for key, value in settings.masked().items():
+        table.add_row(key, value)
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    settings = _settings()
+    database = _database(settings)
+    migrate.upgrade(database)
+    console.print(f"database at revision {migrate.current_revision(database)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's schema revision and the newest one."""
+    settings = _settings()
+    database = _database(settings)
+    current, head = migrate.current_revision(database), migrate.head_revision()
+    console.print(f"current: {current or '(empty)'}\nhead:    {head}")
+    if current != head:
+        console.print("[yellow]not at head: run `isegoria db upgrade`[/yellow]")
+        raise typer.Exit(1)
+
+
+def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
+    import uvicorn
+
+    database = _database(settings)
+    if upgrade:
+        migrate.upgrade(database)
+    try:
+        migrate.ensure_current(database)
+    except migrate.SchemaNotCurrent as error:
+        err.print(f"[red]cannot serve:[/red] {error}")
+        raise typer.Exit(1) from None
+    database.dispose()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    console.print(f"serving on {settings.effective_public_url}  (Ctrl+C to stop)")
+    if workers > 1:
+        uvicorn.run(
+            "isegoria.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level=settings.log_level,
+        )
+    else:
+        from isegoria.app import create_app
+
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+        )
+
+
+@app.command()
+def serve(
+    upgrade: Annotated[bool, typer.Option(help="Migrate the database first if needed.")] = False,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="App processes.")] = 1,
+) -> None:
+    """Serve the site and the API (ISEGORIA_HOST / ISEGORIA_PORT)."""
+    _serve(_settings(), upgrade=upgrade, workers=workers)
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the site after building.")
+    ] = True,
+    citizens: Annotated[int, typer.Option(min=0, max=1_000_000)] = 3000,
+) -> None:
+    """Build (or reuse) the demo world, print its logins, and serve it."""
+    from isegoria.demo import world
+
+    settings = _settings()
+    database = _database(settings)
+    migrate.upgrade(database)
+    uow = UnitOfWork(database)
+    box = SecretBox(settings.secret_key)
+    with uow.begin(readonly=True):
+        built = world.exists(uow)
+    if built:
+        logins = world.saved_logins(settings.data_dir)
+        console.print("reusing the demo world in", settings.effective_database_url)
+    else:
+        with console.status(f"building the demo world with {citizens:,} citizens..."):
+            with uow.begin():
+                logins = world.build(uow, box, citizens=citizens)
+            world.save_logins(settings.data_dir, logins)
+    if logins is None:
+        err.print("[yellow]the demo logins file is missing; add accounts with the CLI[/yellow]")
+    else:
+        table = Table("login", "password", title=f"Demo logins (kept in {settings.data_dir})")
+        for login, password in logins.people.items():
+            table.add_row(login, password)
+        console.print(table)
+        console.print(f"platform {logins.platform!r} API key: {logins.platform_key}")
+    if serve_after:
+        _serve(settings, upgrade=False, workers=1)
+
+
+@citizens_app.command("add")
+def citizens_add(
+    login: str,
+    name: Annotated[str, typer.Option(help="Display name.")],
+    jurisdiction: Annotated[list[str], typer.Option(help="Residence (repeatable).")],
+    region: str | None = None,
+    age_band: Annotated[str | None, typer.Option(help="18-29, 30-44, 45-59 or 60+")] = None,
+    leaning: str | None = None,
+    jury: Annotated[bool, typer.Option("--jury/--no-jury", help="Opt in to jury service.")] = False,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
+) -> None:
+    """Add a citizen who can log in."""
+    uow = _ready_uow(_settings())
+    password = _read_password(password_stdin)
+    try:
+        with uow.begin():
+            account = people.add_account(
+                uow,
+                login=login,
+                display_name=name,
+                role=Role.CITIZEN,
+                password=password,
+                residences=jurisdiction,
+                strata=people.Strata(region=region, age_band=age_band, leaning=leaning),
+                jury_opt_in=jury,
+            )
+    except IsegoriaError as error:
+        raise _fail(error) from None
+    console.print(f"citizen {account.login} added (id {account.id})")
+
+
+@citizens_app.command("list")
+def citizens_list(
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+) -> None:
+    """List citizens by login."""
+    uow = _ready_uow(_settings())
+    with uow.begin(readonly=True):
+        rows = people.list_accounts(uow, role=Role.CITIZEN, limit=limit)
+        total = people.count_citizens(uow)
+        table = Table("login", "name", "residence", "region", "age", "leaning", "jury")
+        for a in rows:
+            table.add_row(
+                a.login,
+                a.display_name,
+                ",".join(sorted(r.jurisdiction_code for r in a.residences)),
+                a.region or "",
+                a.age_band or "",
+                a.leaning or "",
+                "yes" if a.jury_opt_in else "no",
+            )
+    console.print(table)
+    console.print(f"{len(rows)} of {total:,} citizens shown")
+
+
+@staff_app.command("add")
+def staff_add(
+    login: str,
+    role: Annotated[str, typer.Option(help="operator or auditor")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
+) -> None:
+    """Add an operator or an auditor."""
+    if role not in (Role.OPERATOR.value, Role.AUDITOR.value):
+        err.print("[red]error:[/red] --role must be operator or auditor")
+        raise typer.Exit(2)
+    uow = _ready_uow(_settings())
+    password = _read_password(password_stdin)
+    try:
+        with uow.begin():
+            account = people.add_account(
+                uow, login=login, display_name=name, role=Role(role), password=password
+            )
+    except IsegoriaError as error:
+        raise _fail(error) from None
+    console.print(f"{role} {account.login} added (id {account.id})")
+
+
+@platforms_app.command("add")
+def platforms_add(
+    name: str,
+    scopes: Annotated[str, typer.Option(help="Comma-separated scopes.")] = ",".join(Scope),
+) -> None:
+    """Register a platform; prints its API key and webhook secret once."""
+    settings = _settings()
+    uow = _ready_uow(settings)
+    box = SecretBox(settings.secret_key)
+    try:
+        parsed = parse_scopes(scopes)
+        with uow.begin():
+            platform, issued = platforms.add_platform(uow, box, name=name, scopes=parsed)
+            secret = platforms.webhook_secret(box, platform)
+    except ValueError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    except IsegoriaError as error:
+        raise _fail(error) from None
+    console.print(f"platform {platform.name} (id {platform.id}) registered")
+    console.print(f"API key (shown once): {issued.key}")
+    console.print(f"webhook secret (shown once): {secret}")
+
+
+@platforms_app.command("list")
+def platforms_list() -> None:
+    """List platforms and their live keys."""
+    uow = _ready_uow(_settings())
+    with uow.begin(readonly=True):
+        table = Table("id", "name", "webhook", "live keys", "scopes")
+        for p in platforms.list_platforms(uow):
+            live = [k for k in p.api_keys if k.revoked_at is None]
+            table.add_row(
+                str(p.id),
+                p.name,
+                p.webhook_url or "",
+                ", ".join(f"isg_{k.prefix}_…" for k in live),
+                "; ".join(k.scopes for k in live),
+            )
+    console.print(table)
+
+
+@platforms_app.command("rotate-key")
+def platforms_rotate_key(
+    platform: Annotated[str, typer.Argument(help="Platform id or name.")],
+    scopes: Annotated[str | None, typer.Option(help="Scopes of the new key.")] = None,
+) -> None:
+    """Issue a new API key and revoke the platform's older keys."""
+    uow = _ready_uow(_settings())
+    try:
+        parsed = parse_scopes(scopes) if scopes is not None else None
+        with uow.begin():
+            issued = platforms.rotate_key(
+                uow, platforms.find_platform(uow, platform), scopes=parsed
+            )
+    except ValueError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    except IsegoriaError as error:
+        raise _fail(error) from None
+    console.print(f"new API key (shown once): {issued.key}")
+
+
+@jurisdictions_app.command("list")
+def jurisdictions_list() -> None:
+    """List jurisdictions."""
+    uow = _ready_uow(_settings())
+    with uow.begin(readonly=True):
+        table = Table("code", "name", "parent", "languages", "citizens")
+        for j in jurisdictions.list_jurisdictions(uow):
+            table.add_row(
+                j.code,
+                j.name,
+                j.parent_code or "",
+                j.languages,
+                str(people.count_citizens(uow, j.code)),
+            )
+    console.print(table)
+
+
+@jurisdictions_app.command("add")
+def jurisdictions_add(
+    code: str,
+    name: Annotated[str, typer.Option()],
+    parent: Annotated[str | None, typer.Option()] = None,
+    language: Annotated[list[str] | None, typer.Option(help="BCP 47 tag (repeatable).")] = None,
+) -> None:
+    """Add a jurisdiction."""
+    uow = _ready_uow(_settings())
+    try:
+        with uow.begin():
+            jurisdictions.add_jurisdiction(
+                uow, code=code, name=name, parent=parent, languages=language or []
+            )
+    except IsegoriaError as error:
+        raise _fail(error) from None
+    console.print(f"jurisdiction {code} added")
+
+
+def main() -> None:
+    """Entry point of the `isegoria` command."""
+    app()

@@ -1,0 +1,139 @@
+"""One typed settings object, read from ``ISEGORIA_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+# 32 random bytes: the HMAC/encryption key for sessions and stored platform secrets.
+SECRET_KEY_BYTES = 32
+
+
+class Settings(BaseSettings):
+    """Effective configuration of one isegoria instance."""
+
+    model_config = SettingsConfigDict(env_prefix="ISEGORIA_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Directory for the embedded database and the instance's keys.",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/isegoria.db. "
+        "PostgreSQL: postgresql+psycopg://user:password@host/dbname",
+    )
+    secret_key_file: Path | None = Field(
+        default=None, description="File holding the instance secret; default <data_dir>/secret.key"
+    )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 key that signs log checkpoints; default <data_dir>/log-signing.key",
+    )
+    origin: str = Field(
+        default="isegoria.localhost/log",
+        description="Log origin name, the first line of every checkpoint.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = Field(
+        default="",
+        description="Base URL people use to reach this instance; default http://host:port",
+    )
+    log_level: LogLevel = "info"
+    secure_cookies: bool = Field(
+        default=False, description="Mark session cookies Secure (set to true behind HTTPS)."
+    )
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use, with the embedded SQLite default filled in."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'isegoria.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """The base URL of the instance as people see it."""
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def secret_key_path(self) -> Path:
+        """Where the instance secret lives."""
+        return self.secret_key_file or self.data_dir / "secret.key"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where the log-signing key lives."""
+        return self.signing_key_file or self.data_dir / "log-signing.key"
+
+    @cached_property
+    def secret_key(self) -> bytes:
+        """The instance secret, generated on first use and kept in the data directory."""
+        return load_or_create_secret(self.secret_key_path)
+
+    def masked(self) -> dict[str, str]:
+        """Effective settings for display, with secrets masked."""
+        return {
+            "data_dir": str(self.data_dir.resolve()),
+            "database_url": mask_url(self.effective_database_url),
+            "secret_key_file": str(self.secret_key_path.resolve()),
+            "signing_key_file": str(self.signing_key_path.resolve()),
+            "origin": self.origin,
+            "host": self.host,
+            "port": str(self.port),
+            "public_url": self.effective_public_url,
+            "log_level": self.log_level,
+            "secure_cookies": str(self.secure_cookies).lower(),
+            "session_hours": str(self.session_hours),
+        }
+
+
+def mask_url(url: str) -> str:
+    """Replace the password in a database URL with asterisks."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user, has_password, _ = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if has_password else ''}@{host}"
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Create ``path`` readable by its owner only; never overwrite an existing file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """Read the instance secret, creating it with fresh randomness on first start."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        try:
+            write_private_file(path, secrets.token_hex(SECRET_KEY_BYTES).encode())
+        except FileExistsError:
+            pass  # another process created it first; read theirs
+        data = path.read_bytes()
+    key = bytes.fromhex(data.decode().strip())
+    if len(key) < SECRET_KEY_BYTES:
+        raise ValueError(f"secret key file {path} holds fewer than {SECRET_KEY_BYTES} bytes")
+    return key

@@ -1,0 +1,1 @@
+"""The demo world: a seeding module that later capabilities extend."""

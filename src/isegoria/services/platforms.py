@@ -1,0 +1,154 @@
+"""Platforms that hand their moderation to this instance, and their API keys."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from isegoria.domain.identity import MAX_PLATFORM_NAME_LENGTH, Scope
+from isegoria.errors import Conflict, InvalidInput, NotFound
+from isegoria.security import SecretBox, new_api_key, same_digest, split_api_key, token_digest
+from isegoria.store.models import ApiKey, Platform
+from isegoria.store.uow import UnitOfWork
+
+WEBHOOK_SECRET_BYTES = 32
+MAX_WEBHOOK_URL_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A newly issued API key; the full key is shown once and never stored."""
+
+    platform_id: int
+    key_id: int
+    key: str
+    scopes: tuple[Scope, ...]
+
+
+@dataclass(frozen=True)
+class PlatformPrincipal:
+    """A platform authenticated by one of its keys."""
+
+    platform_id: int
+    platform_name: str
+    key_id: int
+    scopes: frozenset[Scope]
+
+
+def check_webhook_url(url: str) -> str:
+    """Return ``url`` if it is an absolute http(s) URL."""
+    if len(url) > MAX_WEBHOOK_URL_LENGTH:
+        raise InvalidInput(f"a webhook URL is at most {MAX_WEBHOOK_URL_LENGTH} characters")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput("a webhook URL is an absolute http:// or https:// URL", field="url")
+    return url
+
+
+def _issue(uow: UnitOfWork, platform: Platform, scopes: Sequence[Scope]) -> IssuedKey:
+    if not scopes:
+        raise InvalidInput("an API key needs at least one scope", field="scopes")
+    prefix, key = new_api_key()
+    row = ApiKey(
+        platform_id=platform.id,
+        prefix=prefix,
+        key_hash=token_digest(key),
+        scopes=",".join(s.value for s in dict.fromkeys(scopes)),
+        created_at=uow.now(),
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    return IssuedKey(platform.id, row.id, key, tuple(dict.fromkeys(scopes)))
+
+
+def add_platform(
+    uow: UnitOfWork, box: SecretBox, *, name: str, scopes: Sequence[Scope]
+) -> tuple[Platform, IssuedKey]:
+    """Register a platform and issue its first API key."""
+    name = name.strip()
+    if not 0 < len(name) <= MAX_PLATFORM_NAME_LENGTH:
+        raise InvalidInput(
+            f"a platform name is 1 to {MAX_PLATFORM_NAME_LENGTH} characters", field="name"
+        )
+    if uow.session.scalar(select(Platform.id).where(Platform.name == name)) is not None:
+        raise Conflict(f"a platform named {name!r} exists already", field="name")
+    platform = Platform(
+        name=name,
+        webhook_secret=box.seal(secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)),
+        created_at=uow.now(),
+    )
+    uow.session.add(platform)
+    uow.session.flush()
+    return platform, _issue(uow, platform, scopes)
+
+
+def get_platform(uow: UnitOfWork, platform_id: int) -> Platform:
+    """The platform with this id."""
+    platform = uow.session.get(Platform, platform_id)
+    if platform is None:
+        raise NotFound(f"no platform {platform_id}", field="platform_id")
+    return platform
+
+
+def find_platform(uow: UnitOfWork, name_or_id: str) -> Platform:
+    """A platform by its numeric id or its name."""
+    if name_or_id.isdigit():
+        return get_platform(uow, int(name_or_id))
+    platform = uow.session.scalar(select(Platform).where(Platform.name == name_or_id))
+    if platform is None:
+        raise NotFound(f"no platform named {name_or_id!r}", field="platform")
+    return platform
+
+
+def list_platforms(uow: UnitOfWork) -> list[Platform]:
+    """All platforms by name."""
+    return list(uow.session.scalars(select(Platform).order_by(Platform.name)))
+
+
+def rotate_key(
+    uow: UnitOfWork, platform: Platform, *, scopes: Sequence[Scope] | None = None
+) -> IssuedKey:
+    """Issue a new key (same scopes as the newest live key unless given) and revoke the others."""
+    now = uow.now()
+    live = [k for k in platform.api_keys if k.revoked_at is None]
+    if scopes is None:
+        newest = max(live, key=lambda k: k.id, default=None)
+        scopes = [Scope(s) for s in newest.scopes.split(",")] if newest else [Scope.REPORTS_WRITE]
+    issued = _issue(uow, platform, scopes)
+    for key in live:
+        key.revoked_at = now
+    return issued
+
+
+def authenticate_key(uow: UnitOfWork, key: str) -> PlatformPrincipal | None:
+    """The platform and scopes of a live API key, else None."""
+    prefix = split_api_key(key)
+    if prefix is None:
+        return None
+    row = uow.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if row is None or row.revoked_at is not None:
+        return None
+    if not same_digest(row.key_hash, token_digest(key)):
+        return None
+    return PlatformPrincipal(
+        platform_id=row.platform_id,
+        platform_name=row.platform.name,
+        key_id=row.id,
+        scopes=frozenset(Scope(s) for s in row.scopes.split(",")),
+    )
+
+
+def set_webhook(uow: UnitOfWork, platform: Platform, url: str | None) -> Platform:
+    """Set (or clear) where decisions are delivered to the platform."""
+    platform.webhook_url = check_webhook_url(url) if url is not None else None
+    uow.session.flush()
+    return platform
+
+
+def webhook_secret(box: SecretBox, platform: Platform) -> str:
+    """The platform's webhook signing secret in clear."""
+    return box.open(platform.webhook_secret)

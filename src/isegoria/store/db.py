@@ -1,0 +1,74 @@
+"""Engines for SQLite and PostgreSQL behind one code path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+# How long a SQLite writer waits for another's lock before giving up (milliseconds).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Execution option that marks a transaction as read-only (SQLite then takes no write lock).
+READONLY_OPTION = "isegoria_readonly"
+
+
+class Database:
+    """One database: its engine and the sessions made from it."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            if self.url.database and self.url.database != ":memory:":
+                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+
+    def session(self, *, readonly: bool = False) -> Session:
+        """A new ORM session; a read-only one never takes SQLite's write lock."""
+        session = self.sessions()
+        if readonly:
+            session.connection(execution_options={READONLY_OPTION: True})  # type: ignore[misc]
+        return session
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for writers.
+
+    pysqlite's own transaction handling starts transactions lazily and as DEFERRED, so two
+    writers can both read and then deadlock on upgrading their locks. Taking the write lock
+    at BEGIN (IMMEDIATE) serialises writers up front; see the SQLAlchemy documentation,
+    "Serializable isolation / Savepoints / Transactional DDL" for pysqlite.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # NORMAL is durable in WAL mode except on power loss before a checkpoint; FULL
+        # syncs the WAL at every commit so an acknowledged write survives even that.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(READONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,51 @@
+"""The unit of work: each service call commits all of its changes in one transaction or none."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from isegoria.clock import Clock, SystemClock
+from isegoria.store.db import Database
+
+
+class UnitOfWork:
+    """A transaction scope shared by one service call and the log entries it appends."""
+
+    def __init__(self, database: Database, clock: Clock | None = None) -> None:
+        self.database = database
+        self.clock: Clock = clock or SystemClock()
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The session of the transaction in progress."""
+        if self._session is None:
+            raise RuntimeError("no transaction in progress: use `with uow.begin():`")
+        return self._session
+
+    def now(self) -> datetime:
+        """The current time from the injected clock."""
+        return self.clock.now()
+
+    @contextmanager
+    def begin(self, *, readonly: bool = False) -> Iterator[Session]:
+        """Open a transaction; commit when the block ends normally, roll back otherwise."""
+        if self._session is not None:
+            raise RuntimeError("a unit of work does not nest; pass it down instead")
+        session = self.database.session(readonly=readonly)
+        self._session = session
+        try:
+            yield session
+            if not readonly:
+                session.commit()
+            # A read-only transaction just ends with close(): loaded objects stay readable.
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            self._session = None
+            session.close()

@@ -1,0 +1,200 @@
+"""Server-rendered pages for people: home, login and logout, friendly errors, API docs."""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from isegoria.api.deps import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    PrincipalDep,
+    ServicesDep,
+    UnitOfWorkDep,
+    resolve_principal,
+)
+from isegoria.errors import Forbidden
+from isegoria.security import new_token
+from isegoria.services import jurisdictions, people, sessions
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+router = APIRouter(include_in_schema=False)
+
+MAX_FORM_FIELD = 256
+
+
+def csrf_token_for(request: Request) -> str:
+    """The token forms must echo: the session's, or a pre-login cookie's."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and principal.csrf_token:
+        token: str = principal.csrf_token
+        return token
+    existing = request.cookies.get(CSRF_COOKIE)
+    if existing and 20 <= len(existing) <= 128:
+        return existing
+    token = getattr(request.state, "new_csrf_cookie", None) or new_token()
+    request.state.new_csrf_cookie = token
+    return token
+
+
+def check_form_csrf(request: Request, sent: str) -> None:
+    """Refuse a form post whose CSRF token does not match (signed by cookie or session)."""
+    expected = csrf_token_for(request)
+    if not sent or not hmac.compare_digest(sent, expected):
+        raise Forbidden("the form has expired or did not come from this site; reload and retry")
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page with the caller and a CSRF token available to the template."""
+    services = request.app.state.services
+    try:
+        principal = resolve_principal(request, services)
+    except Exception:  # noqa: BLE001 - an error page must render even if the database is down
+        principal = None
+    data = {"principal": principal, "csrf_token": csrf_token_for(request)}
+    data.update(context or {})
+    response = templates.TemplateResponse(request, template, data, status_code=status)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    new_cookie = getattr(request.state, "new_csrf_cookie", None)
+    if new_cookie:
+        response.set_cookie(
+            CSRF_COOKIE,
+            new_cookie,
+            httponly=True,
+            samesite="strict",
+            secure=services.settings.secure_cookies,
+        )
+    return response
+
+
+def render_error(
+    request: Request, status: int, title: str, detail: str, *, headers: dict[str, str] | None
+) -> HTMLResponse:
+    """A friendly error page."""
+    return render(
+        request, "error.html", {"title": title, "detail": detail}, status=status, headers=headers
+    )
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site paths are followed after login (no open redirect)."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, uow: UnitOfWorkDep) -> HTMLResponse:
+    """The home page: what this instance is and where to go."""
+    with uow.begin(readonly=True):
+        rows = [
+            (j, depth, people.count_citizens(uow, j.code))
+            for j, depth in jurisdictions.tree_order(uow)
+        ]
+    return render(request, "home.html", {"jurisdictions": rows})
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
+    """The login form."""
+    return render(request, "login.html", {"next": _safe_next(next[:MAX_FORM_FIELD])})
+
+
+@router.post("/login", response_model=None)
+def login(
+    request: Request,
+    uow: UnitOfWorkDep,
+    services: ServicesDep,
+    login: Annotated[str, Form(max_length=MAX_FORM_FIELD)] = "",
+    password: Annotated[str, Form(max_length=MAX_FORM_FIELD)] = "",
+    csrf_token: Annotated[str, Form(max_length=MAX_FORM_FIELD)] = "",
+    next: Annotated[str, Form(max_length=MAX_FORM_FIELD)] = "/",  # noqa: A002
+) -> Response:
+    """Check the credentials and open a fresh session (a new token defeats session fixation)."""
+    check_form_csrf(request, csrf_token)
+    with uow.begin():
+        account = people.authenticate(uow, login.strip(), password)
+        if account is None:
+            token = None
+        else:
+            token, _row = sessions.start_session(
+                uow, account, hours=services.settings.session_hours
+            )
+    if token is None:
+        # One message for unknown login and wrong password: no account enumeration.
+        return render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": "Wrong login or password.", "login": login},
+            status=401,
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=services.settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=services.settings.secure_cookies,
+    )
+    return response
+
+
+@router.post("/logout", response_model=None)
+def logout(
+    request: Request,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    csrf_token: Annotated[str, Form(max_length=MAX_FORM_FIELD)] = "",
+) -> Response:
+    """End the session server-side and clear the cookie."""
+    check_form_csrf(request, csrf_token)
+    if token := request.cookies.get(SESSION_COOKIE):
+        with uow.begin():
+            sessions.end_session(uow, token)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/api/v1/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> HTMLResponse:
+    """The API reference, rendered from the OpenAPI document (works offline, no scripts)."""
+    spec = request.app.openapi()
+    operations = []
+    for path, item in spec.get("paths", {}).items():
+        for method, op in item.items():
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "access": op.get("x-access", ""),
+                    "tag": (op.get("tags") or ["other"])[0],
+                    "body": body.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1],
+                    "responses": sorted(op.get("responses", {})),
+                }
+            )
+    operations.sort(key=lambda o: (o["tag"], o["path"], o["method"]))
+    schemas = spec.get("components", {}).get("schemas", {})
+    return render(
+        request, "api_docs.html", {"operations": operations, "schemas": schemas, "spec": spec}
+    )

@@ -1,0 +1,120 @@
+"""Fixtures shared by every tier: databases (SQLite and PostgreSQL), clock, app, client."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from isegoria.app import create_app
+from isegoria.clock import ManualClock
+from isegoria.config import Settings
+from isegoria.store import migrate
+from isegoria.store.db import Database
+from isegoria.store.uow import UnitOfWork
+from tests.support.postgres import throwaway_cluster
+
+START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> Iterator[str]:
+    """The throwaway PostgreSQL cluster, with a migrated template database."""
+    with throwaway_cluster() as base:
+        admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text("CREATE DATABASE isegoria_template"))
+        admin.dispose()
+        template = Database(f"{base}/isegoria_template")
+        migrate.upgrade(template)
+        template.dispose()
+        yield base
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    database = Database(f"sqlite:///{path}")
+    migrate.upgrade(database)
+    database.dispose()  # closing the last connection checkpoints the WAL into the file
+    return path
+
+
+def fresh_postgres(base: str, *, migrated: bool = True) -> str:
+    """A new, empty or migrated, PostgreSQL database; returns its URL."""
+    name = f"t{next(_counter)}_{datetime.now(UTC).strftime('%H%M%S%f')}"
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        template = " TEMPLATE isegoria_template" if migrated else ""
+        connection.execute(text(f'CREATE DATABASE "{name}"{template}'))
+    admin.dispose()
+    return f"{base}/{name}"
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which database engine the test runs on."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> str:
+    """A fresh migrated database on the chosen backend."""
+    if backend == "sqlite":
+        path = tmp_path / "isegoria.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    base: str = request.getfixturevalue("pg_base_url")
+    return fresh_postgres(base)
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """The test's database."""
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock that moves only when the test moves it."""
+    return ManualClock(START)
+
+
+@pytest.fixture
+def uow(database: Database, clock: ManualClock) -> UnitOfWork:
+    """A unit of work on the test database."""
+    return UnitOfWork(database, clock)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings pointing at the test's data directory and database."""
+    return Settings(data_dir=tmp_path / "data", database_url=database_url)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database, clock: ManualClock) -> FastAPI:
+    """The application under test."""
+    return create_app(settings, database=database, clock=clock)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client talking to the app in-process."""
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client

@@ -1,0 +1,128 @@
+"""Every (role, endpoint) pair: who gets through, who gets 401, who gets 403."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from isegoria.api.deps import Services
+from tests.support.world import World, login, seed
+
+# The callers we try on every endpoint.
+CALLERS = ("anonymous", "citizen", "operator", "auditor", "key_all", "key_reports", "bad_key")
+
+# (method, path, json body, callers allowed). Everyone else must be refused.
+ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
+    ("GET", "/healthz", None, set(CALLERS) - {"bad_key"}),
+    ("GET", "/api/v1/jurisdictions", None, set(CALLERS) - {"bad_key"}),
+    ("GET", "/api/v1/jurisdictions/{code}", None, set(CALLERS) - {"bad_key"}),
+    (
+        "POST",
+        "/api/v1/jurisdictions",
+        {"code": "DE", "name": "Germany", "parent": "EU"},
+        {"operator"},
+    ),
+    ("GET", "/api/v1/me", None, {"citizen", "operator", "auditor"}),
+    ("PATCH", "/api/v1/me/profile", {"jury_opt_in": False}, {"citizen"}),
+    ("GET", "/api/v1/citizens/stats", None, {"operator", "auditor"}),
+    ("GET", "/api/v1/platforms", None, {"operator", "auditor"}),
+    ("POST", "/api/v1/platforms", {"name": "New forum"}, {"operator"}),
+    ("POST", "/api/v1/platforms/{platform_id}/keys/rotate", None, {"operator"}),
+    ("GET", "/api/v1/platform", None, {"key_all", "key_reports"}),
+    ("PUT", "/api/v1/platform/webhook", {"url": "https://forum.example/hook"}, {"key_all"}),
+]
+
+
+def _client_for(app: FastAPI, world: World, caller: str) -> tuple[TestClient, dict[str, str]]:
+    client = TestClient(app, raise_server_exceptions=False)
+    headers: dict[str, str] = {}
+    if caller in ("citizen", "operator", "auditor"):
+        headers["X-CSRF-Token"] = login(client, getattr(world, caller))
+    elif caller == "key_all":
+        headers["Authorization"] = f"Bearer {world.key_all}"
+    elif caller == "key_reports":
+        headers["Authorization"] = f"Bearer {world.key_reports_only}"
+    elif caller == "bad_key":
+        headers["Authorization"] = "Bearer isg_00000000_not-a-real-key"
+    return client, headers
+
+
+@pytest.fixture
+def world(app: FastAPI) -> World:
+    services: Services = app.state.services
+    return seed(services.uow(), services.box)
+
+
+def test_table_covers_every_api_operation(app: FastAPI) -> None:
+    operations = {
+        (method.upper(), path) for path, item in app.openapi()["paths"].items() for method in item
+    }
+    covered = {(method, path) for method, path, _, _ in ENDPOINTS}
+    assert operations == covered, "add new endpoints to ENDPOINTS with who may call them"
+
+
+def test_every_operation_documents_its_access(app: FastAPI) -> None:
+    for path, item in app.openapi()["paths"].items():
+        for method, operation in item.items():
+            assert operation.get("x-access"), f"{method} {path} declares no access"
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_role_endpoint_table(app: FastAPI, world: World, caller: str) -> None:
+    client, headers = _client_for(app, world, caller)
+    with client:
+        for method, path, body, allowed in ENDPOINTS:
+            url = path.format(platform_id=world.platform_id, code="FR")
+            response = client.request(method, url, json=body, headers=headers)
+            where = f"{caller} {method} {url}: {response.status_code} {response.text[:200]}"
+            if caller in allowed:
+                assert response.status_code < 400, where
+            elif caller in ("anonymous", "bad_key"):
+                assert response.status_code == 401, where
+                assert response.headers["content-type"].startswith("application/problem+json")
+            else:
+                assert response.status_code == 403, where
+                assert response.json()["detail"], where
+
+
+def test_cookie_write_without_csrf_header_is_refused(app: FastAPI, world: World) -> None:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        login(client, world.citizen)
+        response = client.patch("/api/v1/me/profile", json={"jury_opt_in": False})
+        assert response.status_code == 403
+        assert "X-CSRF-Token" in response.json()["detail"]
+        assert client.get("/api/v1/me").json()["jury_opt_in"] is True
+
+
+def test_revoked_key_is_refused_after_rotation(app: FastAPI, world: World) -> None:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        token = login(client, world.operator)
+        rotated = client.post(
+            f"/api/v1/platforms/{world.platform_id}/keys/rotate", headers={"X-CSRF-Token": token}
+        )
+        assert rotated.status_code == 200
+        new_key = rotated.json()["key"]
+    with TestClient(app, raise_server_exceptions=False) as platform:
+        old = platform.get("/api/v1/platform", headers={"Authorization": f"Bearer {world.key_all}"})
+        assert old.status_code == 401
+        new = platform.get("/api/v1/platform", headers={"Authorization": f"Bearer {new_key}"})
+        assert new.status_code == 200
+        assert new.json()["id"] == world.platform_id
+
+
+def test_logout_ends_the_session_server_side(app: FastAPI, world: World) -> None:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        login(client, world.citizen)
+        cookie = client.cookies.get("isegoria_session")
+        home = client.get("/")
+        from tests.support.world import csrf_from
+
+        client.post("/logout", data={"csrf_token": csrf_from(home.text)})
+        assert client.get("/api/v1/me").status_code == 401
+    # Replaying the old cookie after logout gets nowhere.
+    with TestClient(app, raise_server_exceptions=False) as replay:
+        replay.cookies.set("isegoria_session", cookie or "")
+        assert replay.get("/api/v1/me").status_code == 401

@@ -1,0 +1,110 @@
+"""The command line against a real database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from isegoria.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = tmp_path / "data"
+    monkeypatch.setenv("ISEGORIA_DATA_DIR", str(data))
+    monkeypatch.setenv("ISEGORIA_DATABASE_URL", database_url)
+    return data
+
+
+def test_config_masks_secrets(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ISEGORIA_DATABASE_URL", "postgresql+psycopg://app:s3cret-pw@db/isegoria")
+    result = runner.invoke(app, ["config"])
+    assert result.exit_code == 0, result.output
+    assert "s3cret-pw" not in result.output
+    assert "app:***@db" in result.output
+
+
+def test_config_rejects_a_bad_port(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ISEGORIA_PORT", "99999")
+    result = runner.invoke(app, ["config"])
+    assert result.exit_code == 2
+    assert "port" in result.output.lower()
+
+
+def test_db_current_reports_head(env: Path) -> None:
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 0, result.output
+    assert "current: 0001" in result.output
+
+
+def test_citizens_add_and_list(env: Path) -> None:
+    assert runner.invoke(app, ["jurisdictions", "add", "MX", "--name", "Mexico"]).exit_code == 0
+    result = runner.invoke(
+        app,
+        [
+            "citizens",
+            "add",
+            "lupita",
+            "--name",
+            "Lupita",
+            "--jurisdiction",
+            "MX",
+            "--age-band",
+            "30-44",
+            "--jury",
+            "--password-stdin",
+        ],
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["citizens", "list"])
+    assert "lupita" in listed.output and "30-44" in listed.output
+    assert "1 of 1 citizens" in listed.output
+
+
+def test_citizens_add_refuses_unknown_jurisdiction(env: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["citizens", "add", "lupita", "--name", "L", "--jurisdiction", "XX", "--password-stdin"],
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 1
+    assert "no jurisdiction with code 'XX'" in result.output
+    assert "lupita" not in runner.invoke(app, ["citizens", "list"]).output
+
+
+def test_platform_add_list_and_rotate(env: Path) -> None:
+    added = runner.invoke(app, ["platforms", "add", "Forum", "--scopes", "reports:write"])
+    assert added.exit_code == 0, added.output
+    first_key = next(w for w in added.output.split() if w.startswith("isg_"))
+    rotated = runner.invoke(app, ["platforms", "rotate-key", "Forum"])
+    assert rotated.exit_code == 0, rotated.output
+    second_key = next(w for w in rotated.output.split() if w.startswith("isg_"))
+    assert first_key != second_key
+    listed = runner.invoke(app, ["platforms", "list"])
+    assert second_key.split("_")[1] in listed.output
+    assert first_key.split("_")[1] not in listed.output  # the old key is revoked
+
+
+def test_platform_add_names_an_unknown_scope(env: Path) -> None:
+    result = runner.invoke(app, ["platforms", "add", "Forum", "--scopes", "everything"])
+    assert result.exit_code == 2
+    assert "unknown scope 'everything'" in result.output
+
+
+def test_demo_builds_once_and_reuses(env: Path) -> None:
+    first = runner.invoke(app, ["demo", "--no-serve", "--citizens", "300"])
+    assert first.exit_code == 0, first.output
+    logins = json.loads((env / "demo-logins.json").read_text())
+    assert set(logins["people"]) == {"ana", "marie", "jonas", "sam", "operator", "auditor"}
+    assert (env / "demo-logins.json").stat().st_mode & 0o077 == 0
+    second = runner.invoke(app, ["demo", "--no-serve"])
+    assert "reusing the demo world" in second.output
+    assert logins["people"]["ana"] in second.output
+    listed = runner.invoke(app, ["citizens", "list", "--limit", "1"])
+    assert "of 304 citizens" in listed.output  # 300 synthetic + 4 named
