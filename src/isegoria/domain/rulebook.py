@@ -1,0 +1,436 @@
+"""The rulebook: every version of every rule, and which one applied at a given moment.
+
+What a citizen should know
+--------------------------
+A rule (``MX-3``) is never edited in place. Each change is a new *version* with its own
+text and its own *effective interval*: it applies from ``effective_from`` (included) until
+``effective_until`` (excluded), or indefinitely if it has no end. Enacting a rule creates
+version 1; amending it closes the current version at the moment the new one starts;
+repealing it closes the current version and starts nothing.
+
+*No punishment without a law.* A post is judged only by the rule version that was in force
+at the moment it was posted. A post made one second before an amendment took effect is
+judged by the old version; a post made exactly when it took effect, or later, by the new one.
+A post made before the rule existed, or after it was repealed, cannot be judged under it.
+
+*Which law applies.* Jurisdictions form a tree: every jurisdiction falls under the
+international baseline ``intl``, and some under a further parent (``FR`` and ``DE`` under
+``EU``). A post is subject to the rules of its own jurisdictions and of all their parents.
+
+All moments are timezone-aware; a date-time without a timezone is refused, since "10:00"
+means different moments in Mexico City and in Paris.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from isegoria.domain.sanctions import (
+    MAX_SUSPENSION_DAYS,
+    GroundKind,
+    HarmCategory,
+    Sanction,
+    SanctionStep,
+)
+
+__all__ = [
+    "INTERNATIONAL",
+    "NaiveDatetimeError",
+    "RuleConflictError",
+    "RuleNotApplicableError",
+    "RuleNotInForceError",
+    "RuleVersion",
+    "Rulebook",
+    "RulebookError",
+    "UnknownJurisdictionError",
+    "UnknownRuleError",
+    "require_aware",
+]
+
+#: The root jurisdiction: its rules apply to everyone.
+INTERNATIONAL = "intl"
+#: Codes of rules and jurisdictions: letters, digits and ``_.:-``, as in URLs and log entries.
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+
+
+class RulebookError(ValueError):
+    """Base class of rulebook errors; every message says what to do about it."""
+
+
+class NaiveDatetimeError(RulebookError):
+    """A date-time without a timezone was given where a precise moment is needed."""
+
+
+class RuleConflictError(RulebookError):
+    """Versions of a rule overlap, go back in time, or a history operation is impossible."""
+
+
+class UnknownRuleError(RulebookError):
+    """No such rule or rule version."""
+
+
+class UnknownJurisdictionError(RulebookError):
+    """The jurisdiction is not part of this rulebook."""
+
+
+class RuleNotApplicableError(RulebookError):
+    """The rule belongs to a jurisdiction whose law does not reach the content."""
+
+
+class RuleNotInForceError(RulebookError):
+    """The cited rule version was not in force when the content was posted."""
+
+
+def require_aware(moment: datetime, what: str) -> datetime:
+    """Return ``moment`` if it carries a timezone, else raise :class:`NaiveDatetimeError`."""
+    if not isinstance(moment, datetime):
+        raise NaiveDatetimeError(f"{what} must be a date-time, got {moment!r}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise NaiveDatetimeError(
+            f"{what} {moment.isoformat()} has no timezone; give an aware date-time such as "
+            f"{moment.replace(tzinfo=UTC).isoformat()}"
+        )
+    return moment
+
+
+def _when(moment: datetime) -> str:
+    """A moment for people: the UTC date when it is midnight UTC, else the full UTC time."""
+    utc = moment.astimezone(UTC)
+    if utc.time() == datetime.min.time():
+        return utc.date().isoformat()
+    return utc.isoformat(timespec="seconds")
+
+
+def _natural(code: str) -> list[tuple[int, int | str]]:
+    """Sort key that puts MX-2 before MX-10."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", code)]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleVersion:
+    """One immutable text of a rule, with its effective interval ``[from, until)`` and cap."""
+
+    jurisdiction: str
+    rule_id: str
+    version: int
+    title: str
+    text: str
+    harm_category: HarmCategory
+    ground: GroundKind
+    sanction_cap: SanctionStep
+    #: Longest suspension in days; 0 unless the cap is ``suspend`` or ``ban``.
+    max_suspension_days: int
+    effective_from: datetime
+    effective_until: datetime | None = None
+    covered_examples: tuple[str, ...] = ()
+    not_covered_examples: tuple[str, ...] = ()
+    #: The proposal that enacted this version.
+    enacted_by: str | None = None
+
+    def __post_init__(self) -> None:
+        for what, code in (("jurisdiction", self.jurisdiction), ("rule id", self.rule_id)):
+            if not isinstance(code, str) or not _CODE.fullmatch(code):
+                raise RulebookError(
+                    f"{what} {code!r} is not a valid code; use letters, digits and '-', e.g. MX-3"
+                )
+        label = f"{self.rule_id} version {self.version}"
+        if self.version < 1:
+            raise RulebookError(f"{label}: version numbers start at 1")
+        if not self.title.strip() or not self.text.strip():
+            raise RulebookError(f"{label}: a rule needs a title and a text")
+        require_aware(self.effective_from, f"{label}: effective_from")
+        if self.effective_until is not None:
+            require_aware(self.effective_until, f"{label}: effective_until")
+            if self.effective_until <= self.effective_from:
+                raise RuleConflictError(
+                    f"{label} ends ({_when(self.effective_until)}) at or before it starts "
+                    f"({_when(self.effective_from)})"
+                )
+        suspends = self.sanction_cap >= SanctionStep.SUSPEND
+        days = self.max_suspension_days
+        if suspends and not 1 <= days <= MAX_SUSPENSION_DAYS:
+            raise RulebookError(
+                f"{label} allows suspensions, so its longest suspension must be between 1 and "
+                f"{MAX_SUSPENSION_DAYS} days, got {days}"
+            )
+        if not suspends and days != 0:
+            raise RulebookError(
+                f"{label} caps sanctions at {self.sanction_cap.value!r}, which allows no "
+                f"suspension; set max_suspension_days to 0, got {days}"
+            )
+        object.__setattr__(self, "covered_examples", tuple(self.covered_examples))
+        object.__setattr__(self, "not_covered_examples", tuple(self.not_covered_examples))
+
+    @property
+    def label(self) -> str:
+        """``"MX-3 v2"``, for messages and statements of reasons."""
+        return f"{self.rule_id} v{self.version}"
+
+    @property
+    def ceiling(self) -> Sanction:
+        """The harshest sanction this version allows."""
+        if self.sanction_cap is SanctionStep.SUSPEND:
+            return Sanction.suspend(self.max_suspension_days)
+        return Sanction.of(self.sanction_cap)
+
+    def allows(self, sanction: Sanction) -> bool:
+        """True when ``sanction`` is within the cap and the longest suspension."""
+        return self.clamp(sanction) == sanction
+
+    def clamp(self, sanction: Sanction) -> Sanction:
+        """The sanction brought down to the cap (and the longest suspension) if above it."""
+        if sanction.step > self.sanction_cap:
+            return self.ceiling
+        days = sanction.suspension_days
+        if days is not None and days > self.max_suspension_days:
+            return Sanction.suspend(self.max_suspension_days)
+        return sanction
+
+    def in_force_at(self, at: datetime) -> bool:
+        """True when ``effective_from <= at < effective_until`` (half-open interval)."""
+        require_aware(at, "the moment")
+        return self.effective_from <= at and (
+            self.effective_until is None or at < self.effective_until
+        )
+
+    def closed_at(self, until: datetime) -> RuleVersion:
+        """This version with its interval ended at ``until`` (for amendments and repeals)."""
+        return dataclasses.replace(self, effective_until=until)
+
+    def describe_interval(self) -> str:
+        """``"from 2025-01-01 to 2025-06-10"`` or ``"from 2025-01-01"``."""
+        start = f"from {_when(self.effective_from)}"
+        return (
+            start if self.effective_until is None else f"{start} to {_when(self.effective_until)}"
+        )
+
+
+class Rulebook:
+    """All rule versions of many jurisdictions and the tree of jurisdictions; immutable."""
+
+    __slots__ = ("_by_rule", "_parents")
+
+    def __init__(
+        self, versions: Iterable[RuleVersion] = (), parents: Mapping[str, str] | None = None
+    ) -> None:
+        grouped: dict[str, list[RuleVersion]] = {}
+        for v in versions:
+            grouped.setdefault(v.rule_id, []).append(v)
+        self._by_rule: dict[str, tuple[RuleVersion, ...]] = {
+            rule_id: _check_history(rule_id, vs) for rule_id, vs in grouped.items()
+        }
+        self._parents: dict[str, str] = _check_tree(
+            dict(parents or {}), {h[0].jurisdiction for h in self._by_rule.values()}
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def parents(self) -> Mapping[str, str]:
+        """Jurisdiction to parent (every jurisdiction but ``intl`` has one)."""
+        return dict(self._parents)
+
+    @property
+    def jurisdictions(self) -> frozenset[str]:
+        """Every jurisdiction this rulebook knows."""
+        return frozenset(self._parents) | {INTERNATIONAL}
+
+    def lineage(self, jurisdiction: str) -> tuple[str, ...]:
+        """The jurisdiction, its parent, ... up to ``intl``: all whose rules apply there."""
+        if jurisdiction not in self.jurisdictions:
+            known = ", ".join(sorted(self.jurisdictions, key=_natural))
+            raise UnknownJurisdictionError(
+                f"unknown jurisdiction {jurisdiction!r}; known jurisdictions: {known}"
+            )
+        chain = [jurisdiction]
+        while chain[-1] != INTERNATIONAL:
+            chain.append(self._parents[chain[-1]])
+        return tuple(chain)
+
+    def versions(self) -> tuple[RuleVersion, ...]:
+        """Every version of every rule, by rule then version."""
+        return tuple(
+            v for rule_id in sorted(self._by_rule, key=_natural) for v in self._by_rule[rule_id]
+        )
+
+    def history(self, rule_id: str) -> tuple[RuleVersion, ...]:
+        """All versions of one rule, oldest first."""
+        try:
+            return self._by_rule[rule_id]
+        except KeyError:
+            raise UnknownRuleError(
+                f"there is no rule {rule_id}; check the rule number in the published rulebook"
+            ) from None
+
+    def get(self, rule_id: str, version: int) -> RuleVersion:
+        """One version of one rule."""
+        for v in self.history(rule_id):
+            if v.version == version:
+                return v
+        numbers = ", ".join(str(v.version) for v in self.history(rule_id))
+        raise UnknownRuleError(
+            f"rule {rule_id} has no version {version}; its versions are {numbers}"
+        )
+
+    def version_in_force(self, rule_id: str, at: datetime) -> RuleVersion | None:
+        """The version of ``rule_id`` in force at ``at``, or None (not yet enacted, repealed)."""
+        require_aware(at, "the moment")
+        for v in self.history(rule_id):
+            if v.in_force_at(at):
+                return v
+        return None
+
+    def in_force(self, jurisdiction: str, at: datetime) -> list[RuleVersion]:
+        """Rule versions applying in ``jurisdiction`` at ``at``: its own first, then parents'."""
+        require_aware(at, "the moment")
+        order = {j: i for i, j in enumerate(self.lineage(jurisdiction))}
+        found = [
+            v
+            for history in self._by_rule.values()
+            if history[0].jurisdiction in order
+            for v in history
+            if v.in_force_at(at)
+        ]
+        return sorted(found, key=lambda v: (order[v.jurisdiction], _natural(v.rule_id)))
+
+    def check_citable(
+        self, rule_id: str, version: int, jurisdictions: Sequence[str], posted_at: datetime
+    ) -> RuleVersion:
+        """The cited version if it may judge content posted at ``posted_at`` in ``jurisdictions``.
+
+        It must belong to one of the content's jurisdictions or their parents, and it must
+        have been in force at ``posted_at``; otherwise the error names what was in force.
+        """
+        require_aware(posted_at, "posted_at")
+        if not jurisdictions:
+            raise RulebookError("the content has no jurisdiction; the platform must send one")
+        cited = self.get(rule_id, version)
+        reach: list[str] = []
+        for j in jurisdictions:
+            reach.extend(x for x in self.lineage(j) if x not in reach)
+        if cited.jurisdiction not in reach:
+            raise RuleNotApplicableError(
+                f"rule {rule_id} is law of {cited.jurisdiction}, which does not apply to content "
+                f"posted in {', '.join(jurisdictions)} (the law there is that of "
+                f"{', '.join(reach)}); cite a rule of one of those jurisdictions"
+            )
+        if cited.in_force_at(posted_at):
+            return cited
+        raise RuleNotInForceError(self._not_in_force_message(cited, posted_at))
+
+    def _not_in_force_message(self, cited: RuleVersion, posted_at: datetime) -> str:
+        rule_id, day = cited.rule_id, _when(posted_at)
+        advice = "cite the rule version in force when the post was made"
+        current = self.version_in_force(rule_id, posted_at)
+        if current is not None:
+            return (
+                f"rule {rule_id} version {cited.version} was not in force on {day} (it applies "
+                f"{cited.describe_interval()}); version {current.version} was in force then "
+                f"({current.describe_interval()}): cite {rule_id} version {current.version}"
+            )
+        history = self.history(rule_id)
+        if posted_at < history[0].effective_from:
+            return (
+                f"rule {rule_id} was not in force on {day} "
+                f"(enacted {_when(history[0].effective_from)}); {advice}"
+            )
+        ended = max(
+            v.effective_until
+            for v in history
+            if v.effective_until and v.effective_until <= posted_at
+        )
+        return f"rule {rule_id} was not in force on {day} (repealed {_when(ended)}); {advice}"
+
+    # -- making law: each returns a new rulebook -------------------------------------------
+    def enact(self, version: RuleVersion) -> Rulebook:
+        """Add a new rule, or re-enact a repealed one, from ``version.effective_from``."""
+        history = self._by_rule.get(version.rule_id, ())
+        if history and history[-1].effective_until is None:
+            raise RuleConflictError(
+                f"rule {version.rule_id} is already in force ({history[-1].label}, "
+                f"{history[-1].describe_interval()}); propose an amendment instead"
+            )
+        if history and version.version <= history[-1].version:
+            raise RuleConflictError(
+                f"rule {version.rule_id} already has versions up to {history[-1].version}; "
+                f"number the re-enacted version {history[-1].version + 1}"
+            )
+        return self._with(history, version)
+
+    def amend(self, version: RuleVersion) -> Rulebook:
+        """Replace the open version of the rule by ``version`` from ``version.effective_from``."""
+        current = self._open_version(version.rule_id, version.effective_from, "amend")
+        history = self._by_rule[version.rule_id][:-1] + (current.closed_at(version.effective_from),)
+        return self._with(history, version)
+
+    def repeal(self, rule_id: str, at: datetime) -> Rulebook:
+        """End the open version of the rule at ``at``."""
+        require_aware(at, "the repeal moment")
+        current = self._open_version(rule_id, at, "repeal")
+        history = self._by_rule[rule_id][:-1] + (current.closed_at(at),)
+        return Rulebook(self._others(rule_id) + history, self._parents)
+
+    def _open_version(self, rule_id: str, at: datetime, verb: str) -> RuleVersion:
+        current = self.history(rule_id)[-1]
+        if current.effective_until is not None:
+            raise RuleConflictError(
+                f"cannot {verb} rule {rule_id}: it was repealed {_when(current.effective_until)}; "
+                "enact it again instead"
+            )
+        if at <= current.effective_from:
+            raise RuleConflictError(
+                f"cannot {verb} rule {rule_id} at {_when(at)}: its current version "
+                f"{current.label} only takes effect {_when(current.effective_from)}"
+            )
+        return current
+
+    def _others(self, rule_id: str) -> tuple[RuleVersion, ...]:
+        return tuple(v for r, h in self._by_rule.items() if r != rule_id for v in h)
+
+    def _with(self, history: tuple[RuleVersion, ...], version: RuleVersion) -> Rulebook:
+        return Rulebook(self._others(version.rule_id) + history + (version,), self._parents)
+
+
+def _check_history(rule_id: str, versions: list[RuleVersion]) -> tuple[RuleVersion, ...]:
+    """Sort one rule's versions and check they belong together and follow each other."""
+    ordered = sorted(versions, key=lambda v: v.version)
+    for earlier, later in zip(ordered, ordered[1:], strict=False):
+        if later.jurisdiction != earlier.jurisdiction:
+            raise RuleConflictError(
+                f"rule {rule_id} has versions in {earlier.jurisdiction} and {later.jurisdiction}; "
+                "a rule belongs to one jurisdiction"
+            )
+        if later.version == earlier.version:
+            raise RuleConflictError(f"rule {rule_id} has two versions numbered {later.version}")
+        if later.effective_from <= earlier.effective_from:
+            raise RuleConflictError(
+                f"rule {rule_id}: version {later.version} takes effect "
+                f"{_when(later.effective_from)}, not after version {earlier.version} "
+                f"({_when(earlier.effective_from)}); version numbers must increase with time"
+            )
+        if earlier.effective_until is None or earlier.effective_until > later.effective_from:
+            raise RuleConflictError(
+                f"rule {rule_id}: version {earlier.version} ({earlier.describe_interval()}) "
+                f"overlaps version {later.version} ({later.describe_interval()}); end version "
+                f"{earlier.version} at or before {_when(later.effective_from)}"
+            )
+    return tuple(ordered)
+
+
+def _check_tree(parents: dict[str, str], with_rules: set[str]) -> dict[str, str]:
+    """Complete the jurisdiction tree (``intl`` by default) and refuse cycles."""
+    if INTERNATIONAL in parents:
+        raise RulebookError(f"{INTERNATIONAL!r} is the root jurisdiction and has no parent")
+    for j in with_rules | set(parents.values()):
+        if j != INTERNATIONAL:
+            parents.setdefault(j, INTERNATIONAL)
+    for start in parents:
+        seen = [start]
+        while seen[-1] != INTERNATIONAL:
+            seen.append(parents[seen[-1]])
+            if seen[-1] in seen[:-1]:
+                raise RulebookError(f"jurisdictions form a cycle: {' -> '.join(seen)}")
+    return parents
