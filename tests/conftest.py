@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -16,12 +17,14 @@ from sqlalchemy import create_engine, text
 from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
+from isegoria.log.signing import LogSigner
 from isegoria.store import migrate
 from isegoria.store.db import Database
 from isegoria.store.uow import UnitOfWork
 from tests.support.postgres import throwaway_cluster
 
 START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+TEST_ORIGIN = "isegoria.test/log"
 _counter = itertools.count()
 
 
@@ -95,10 +98,16 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
+@pytest.fixture(scope="session")
+def signer() -> LogSigner:
+    """A log signing key for the tests."""
+    return LogSigner(TEST_ORIGIN, Ed25519PrivateKey.generate())
+
+
 @pytest.fixture
-def uow(database: Database, clock: ManualClock) -> UnitOfWork:
+def uow(database: Database, clock: ManualClock, signer: LogSigner) -> UnitOfWork:
     """A unit of work on the test database."""
-    return UnitOfWork(database, clock)
+    return UnitOfWork(database, clock, signer)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from isegoria.api.middleware import HttpMiddleware
 from isegoria.api.routes import jurisdictions, meta, people, platforms
 from isegoria.clock import Clock, SystemClock
 from isegoria.config import Settings
+from isegoria.log.signing import load_signer
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
 from isegoria.web import pages
@@ -41,6 +42,7 @@ def create_app(
         database=database,
         clock=clock or SystemClock(),
         box=SecretBox(settings.secret_key),
+        signer=load_signer(settings.origin, settings.signing_key_path),
     )
     app = FastAPI(
         title="isegoria",

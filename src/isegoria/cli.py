@@ -13,6 +13,7 @@ from rich.table import Table
 from isegoria.config import Settings
 from isegoria.domain.identity import Role, Scope, parse_scopes
 from isegoria.errors import IsegoriaError
+from isegoria.log.signing import load_signer
 from isegoria.security import SecretBox
 from isegoria.services import jurisdictions, people, platforms
 from isegoria.store import migrate
@@ -72,7 +73,7 @@ def _ready_uow(settings: Settings) -> UnitOfWork:
     except migrate.SchemaNotCurrent as error:
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
-    return UnitOfWork(database)
+    return UnitOfWork(database, signer=load_signer(settings.origin, settings.signing_key_path))
 
 
 def _fail(error: IsegoriaError) -> typer.Exit:
@@ -174,7 +175,7 @@ def demo(
     settings = _settings()
     database = _database(settings)
     migrate.upgrade(database)
-    uow = UnitOfWork(database)
+    uow = UnitOfWork(database, signer=load_signer(settings.origin, settings.signing_key_path))
     box = SecretBox(settings.secret_key)
     with uow.begin(readonly=True):
         built = world.exists(uow)

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from isegoria.clock import Clock
 from isegoria.config import Settings
 from isegoria.domain.identity import Role, Scope
+from isegoria.log.signing import LogSigner
 from isegoria.security import SecretBox
 from isegoria.services import platforms, sessions
 from isegoria.store.db import Database
@@ -29,10 +30,11 @@ class Services:
     database: Database
     clock: Clock
     box: SecretBox
+    signer: LogSigner
 
     def uow(self) -> UnitOfWork:
-        """A fresh unit of work on this instance's database and clock."""
-        return UnitOfWork(self.database, self.clock)
+        """A fresh unit of work on this instance's database, clock and log key."""
+        return UnitOfWork(self.database, self.clock, self.signer)
 
 
 def get_services(request: Request) -> Services:

@@ -1,1 +1,1 @@
-"""isegoria."""
+"""The transparency log: append in the caller's transaction, checkpoints, proofs, verification."""

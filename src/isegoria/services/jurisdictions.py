@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from isegoria.domain.events import JurisdictionCreated
 from isegoria.domain.identity import JURISDICTION_CODE_PATTERN
 from isegoria.errors import Conflict, InvalidInput, NotFound
 from isegoria.store.models import Jurisdiction
@@ -39,6 +40,9 @@ def add_jurisdiction(
     )
     session.add(jurisdiction)
     session.flush()
+    uow.log.append(
+        JurisdictionCreated(code=code, name=jurisdiction.name, parent=parent, languages=languages)
+    )
     return jurisdiction
 
 

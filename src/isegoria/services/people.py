@@ -18,8 +18,8 @@ from isegoria.domain.identity import (
     check_login,
 )
 from isegoria.errors import Conflict, InvalidInput, NotFound
-from isegoria.services.jurisdictions import descendants
 from isegoria.security import hash_password, verify_password
+from isegoria.services.jurisdictions import descendants
 from isegoria.store.models import Account, Jurisdiction, Residence
 from isegoria.store.uow import UnitOfWork
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from isegoria.domain.events import PlatformRegistered
 from isegoria.domain.identity import MAX_PLATFORM_NAME_LENGTH, Scope
 from isegoria.errors import Conflict, InvalidInput, NotFound
 from isegoria.security import SecretBox, new_api_key, same_digest, split_api_key, token_digest
@@ -83,6 +84,7 @@ def add_platform(
     )
     uow.session.add(platform)
     uow.session.flush()
+    uow.log.append(PlatformRegistered(platform_id=platform.id, name=platform.name))
     return platform, _issue(uow, platform, scopes)
 
 

@@ -1,24 +1,38 @@
-"""The unit of work: each service call commits all of its changes in one transaction or none."""
+"""The unit of work: each service call commits all of its changes in one transaction or none.
+
+Log entries are part of the same transaction: a service appends through ``uow.log`` and
+the entries, the tree nodes and the signed checkpoint commit with its state change or not
+at all.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from isegoria.clock import Clock, SystemClock
 from isegoria.store.db import Database
 
+if TYPE_CHECKING:
+    from isegoria.log.append import LogAppender
+    from isegoria.log.signing import LogSigner
+
 
 class UnitOfWork:
     """A transaction scope shared by one service call and the log entries it appends."""
 
-    def __init__(self, database: Database, clock: Clock | None = None) -> None:
+    def __init__(
+        self, database: Database, clock: Clock | None = None, signer: LogSigner | None = None
+    ) -> None:
         self.database = database
         self.clock: Clock = clock or SystemClock()
+        self.signer = signer
         self._session: Session | None = None
+        self._log: LogAppender | None = None
 
     @property
     def session(self) -> Session:
@@ -26,6 +40,15 @@ class UnitOfWork:
         if self._session is None:
             raise RuntimeError("no transaction in progress: use `with uow.begin():`")
         return self._session
+
+    @property
+    def log(self) -> LogAppender:
+        """The transparency-log appender of the transaction in progress."""
+        if self._log is None:
+            from isegoria.log.append import LogAppender
+
+            self._log = LogAppender(self.session, self.clock, self.signer)
+        return self._log
 
     def now(self) -> datetime:
         """The current time from the injected clock."""
@@ -41,6 +64,8 @@ class UnitOfWork:
         try:
             yield session
             if not readonly:
+                if self._log is not None:
+                    self._log.finish()
                 session.commit()
             # A read-only transaction just ends with close(): loaded objects stay readable.
         except BaseException:
@@ -48,4 +73,5 @@ class UnitOfWork:
             raise
         finally:
             self._session = None
+            self._log = None
             session.close()

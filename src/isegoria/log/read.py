@@ -1,0 +1,149 @@
+"""Reading the log: entries, checkpoints, and proofs from stored nodes in O(log n) reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from isegoria.algorithms import merkle
+from isegoria.errors import InvalidInput, NotFound
+from isegoria.store.models import LogCheckpoint, LogEntry, LogHead, LogNode
+
+MAX_PAGE = 1000
+# Row-value IN lists are chunked so no statement carries thousands of parameters.
+_NODE_CHUNK = 400
+
+
+def fetch_nodes(
+    session: Session, wanted: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """The stored hashes of the given perfect nodes, in one query per chunk."""
+    found: dict[tuple[int, int], bytes] = {}
+    for start in range(0, len(wanted), _NODE_CHUNK):
+        chunk = list(wanted[start : start + _NODE_CHUNK])
+        rows = session.execute(
+            select(LogNode.level, LogNode.idx, LogNode.hash).where(
+                tuple_(LogNode.level, LogNode.idx).in_(chunk)
+            )
+        )
+        for level, idx, node in rows:
+            found[(level, idx)] = node
+    return found
+
+
+def perfect_lookup(
+    session: Session, wanted: Iterable[tuple[int, int]]
+) -> Callable[[int, int], bytes]:
+    """A lookup function over the given nodes, fetched up front."""
+    nodes = fetch_nodes(session, list(wanted))
+
+    def lookup(level: int, index: int) -> bytes:
+        try:
+            return nodes[(level, index)]
+        except KeyError:
+            raise LookupError(f"log node ({level}, {index}) is missing from the store") from None
+
+    return lookup
+
+
+def tree_size(session: Session) -> int:
+    """How many entries the log holds."""
+    return int(session.execute(select(LogHead.size)).scalar_one())
+
+
+def _check_size(session: Session, size: int, what: str = "tree_size") -> int:
+    current = tree_size(session)
+    if size < 0:
+        raise InvalidInput(f"{what} must not be negative", field=what)
+    if size > current:
+        raise InvalidInput(
+            f"{what} {size} is beyond the log, which holds {current} entries", field=what
+        )
+    return current
+
+
+def root_at(session: Session, size: int) -> bytes:
+    """The root hash of the first ``size`` entries."""
+    _check_size(session, size)
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    lookup = perfect_lookup(session, merkle.perfect_subtrees(0, size))
+    return merkle.range_hash(0, size, lookup)
+
+
+def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
+    """RFC 9162 §2.1.3 proof that entry ``index`` is in the tree of ``size``."""
+    _check_size(session, size)
+    if not 0 <= index < size:
+        raise InvalidInput(
+            f"index {index} is not in a tree of size {size} (it must be below the size)",
+            field="index",
+        )
+    ranges = merkle.inclusion_proof_ranges(index, size)
+    lookup = perfect_lookup(session, merkle.nodes_needed(ranges))
+    return [merkle.range_hash(start, end, lookup) for start, end in ranges]
+
+
+def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+    """RFC 9162 §2.1.4 proof that the tree of ``first`` is a prefix of that of ``second``."""
+    _check_size(session, second, "second")
+    if not 0 <= first <= second:
+        raise InvalidInput(
+            f"first ({first}) must be between 0 and second ({second})", field="first"
+        )
+    if first in (0, second):
+        return []
+    ranges = merkle.consistency_proof_ranges(first, second)
+    lookup = perfect_lookup(session, merkle.nodes_needed(ranges))
+    return [merkle.range_hash(start, end, lookup) for start, end in ranges]
+
+
+def entries(session: Session, start: int, limit: int) -> list[LogEntry]:
+    """Entries from ``start`` on, in index order."""
+    limit = max(1, min(limit, MAX_PAGE))
+    query = select(LogEntry).where(LogEntry.idx >= start).order_by(LogEntry.idx).limit(limit)
+    return list(session.scalars(query))
+
+
+def entry(session: Session, index: int) -> LogEntry:
+    """One entry, or NotFound."""
+    row = session.get(LogEntry, index)
+    if row is None:
+        raise NotFound(f"no log entry {index}", field="index")
+    return row
+
+
+def latest_checkpoint(session: Session) -> LogCheckpoint | None:
+    """The checkpoint of the largest tree, if any."""
+    return session.scalars(
+        select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1)
+    ).first()
+
+
+def checkpoint_at(session: Session, size: int) -> LogCheckpoint | None:
+    """The checkpoint for exactly ``size`` entries, if one was issued."""
+    return session.get(LogCheckpoint, size)
+
+
+def checkpoints(session: Session, start_size: int, limit: int) -> list[LogCheckpoint]:
+    """Checkpoints from ``start_size`` on, smallest first."""
+    limit = max(1, min(limit, MAX_PAGE))
+    query = (
+        select(LogCheckpoint)
+        .where(LogCheckpoint.size >= start_size)
+        .order_by(LogCheckpoint.size)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def entries_about(session: Session, subject_type: str, subject_id: str) -> list[LogEntry]:
+    """Every entry about one subject, oldest first (for the subject's page)."""
+    query = (
+        select(LogEntry)
+        .where(LogEntry.subject_type == subject_type, LogEntry.subject_id == subject_id)
+        .order_by(LogEntry.idx)
+    )
+    return list(session.scalars(query))
