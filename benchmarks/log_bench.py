@@ -9,6 +9,9 @@ be added next to them):
   loop (the reference) versus ``CompactTree.append(leaf_hash(entry))``. Target: ratio >= 0.40.
 * ``bench_proofs``: inclusion and consistency proofs generated from stored perfect nodes
   and verified, per second, with the number of stored-node reads per proof (O(log n)).
+* ``bench_database``: appends through the unit of work with durable commits (SQLite with
+  ``synchronous=FULL``; PostgreSQL with fsync on), one entry per transaction and 100 per
+  transaction, each with its signed checkpoint.
 * ``bench_verify``: full verification of the log (recompute the root from every entry and
   compare) as a multiple of hashing every entry once. Target: <= 3x.
 
@@ -25,8 +28,9 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from isegoria.algorithms.merkle import (
     CompactTree,
@@ -38,6 +42,7 @@ from isegoria.algorithms.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from isegoria.domain.events import Event
 
 FULL_ENTRIES = 1_000_000  # the design target's log size (DESIGN.md, "Targets")
 QUICK_ENTRIES = 100_000
@@ -209,11 +214,87 @@ def bench_verify(entries: Sequence[bytes], expected_root: bytes, repeats: int) -
     }
 
 
+@dataclass(frozen=True)
+class Measured(Event):
+    """An event shaped like a verdict, for the database-bound section."""
+
+    kind: ClassVar[str] = "VerdictReached"
+    subject_type: ClassVar[str] = "case"
+    case: str
+    votes: tuple[int, int]
+
+    @property
+    def subject_id(self) -> str:
+        """The case id."""
+        return self.case
+
+
+def _db_append_run(url: str, entries: int, per_transaction: int) -> float:
+    """Seconds to append ``entries`` events through the unit of work, durable commits."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from isegoria.log.signing import LogSigner
+    from isegoria.store import migrate
+    from isegoria.store.db import Database
+    from isegoria.store.uow import UnitOfWork
+
+    database = Database(url)
+    migrate.upgrade(database)
+    uow = UnitOfWork(database, signer=LogSigner("bench/log", Ed25519PrivateKey.generate()))
+    started = time.perf_counter()
+    for start in range(0, entries, per_transaction):
+        with uow.begin():
+            for n in range(start, min(entries, start + per_transaction)):
+                uow.log.append(Measured(f"c-{n:08d}", (7, 5)))
+    elapsed = time.perf_counter() - started
+    database.dispose()
+    return elapsed
+
+
+def bench_database(quick: bool, reference_rate: float) -> dict[str, Any]:
+    """Durable appends through the unit of work on SQLite and PostgreSQL."""
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.support.postgres import throwaway_cluster
+
+    plans = [(1, 300 if quick else 2_000), (100, 3_000 if quick else 30_000)]
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp, throwaway_cluster(durable=True) as pg:
+        from sqlalchemy import create_engine, text
+
+        for backend in ("sqlite", "postgresql"):
+            for per_tx, count in plans:
+                if backend == "sqlite":
+                    url = f"sqlite:///{tmp}/bench-{per_tx}.db"
+                else:
+                    name = f"bench_{per_tx}"
+                    admin = create_engine(f"{pg}/postgres", isolation_level="AUTOCOMMIT")
+                    with admin.connect() as connection:
+                        connection.execute(text(f"CREATE DATABASE {name}"))
+                    admin.dispose()
+                    url = f"{pg}/{name}"
+                seconds = _db_append_run(url, count, per_tx)
+                rate = count / seconds
+                results[f"{backend}_{per_tx}_per_tx"] = {
+                    "entries": count,
+                    "entries_per_transaction": per_tx,
+                    "seconds": seconds,
+                    "entries_per_s": rate,
+                    "transactions_per_s": rate / per_tx,
+                    "ratio_to_hashlib": rate / reference_rate,
+                }
+    return results
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every section, print the figures and write them as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_ENTRIES:,} entries")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results path")
+    parser.add_argument(
+        "--no-database", action="store_true", help="skip the SQLite/PostgreSQL section"
+    )
     args = parser.parse_args(argv)
     count = QUICK_ENTRIES if args.quick else FULL_ENTRIES
     repeats = 5 if args.quick else 3
@@ -248,6 +329,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(target <= {VERIFY_TARGET_MULTIPLE:.0f}x)"
     )
 
+    database: dict[str, Any] = {}
+    if not args.no_database:
+        database = bench_database(args.quick, append["reference_leaves_per_s"])
+        for name, figures in database.items():
+            print(
+                f"(d) {name}: {figures['entries_per_s']:,.0f} entries/s "
+                f"({figures['transactions_per_s']:,.0f} durable commits/s), "
+                f"ratio to hashlib {figures['ratio_to_hashlib']:.4f}"
+            )
+
     results = {
         "benchmark": "log_bench",
         "quick": args.quick,
@@ -256,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "append": append,
         "proofs": proofs,
         "verify": verify,
+        "database": database,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

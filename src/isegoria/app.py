@@ -11,13 +11,13 @@ from isegoria.api import problems
 from isegoria.api.access import undeclared_routes
 from isegoria.api.deps import Services
 from isegoria.api.middleware import HttpMiddleware
-from isegoria.api.routes import jurisdictions, meta, people, platforms
+from isegoria.api.routes import jurisdictions, log, meta, people, platforms
 from isegoria.clock import Clock, SystemClock
 from isegoria.config import Settings
 from isegoria.log.signing import load_signer
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
-from isegoria.web import pages
+from isegoria.web import pages, pages_log
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -56,11 +56,12 @@ def create_app(
     app.state.services = services
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (jurisdictions, people, platforms):
+    for module in (jurisdictions, people, platforms, log):
         api.include_router(module.router)
     app.include_router(meta.router)
     app.include_router(api)
     app.include_router(pages.router)
+    app.include_router(pages_log.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app)
 

@@ -95,6 +95,8 @@ def config() -> None:
     table = Table("setting", "value", title="isegoria configuration")
     for key, value in settings.masked().items():
         table.add_row(key, value)
+    signer = load_signer(settings.origin, settings.signing_key_path)
+    table.add_row("log_verifier_key", signer.verifier_key)
     console.print(table)
 
 

@@ -28,6 +28,8 @@ def test_config_masks_secrets(env: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert result.exit_code == 0, result.output
     assert "s3cret-pw" not in result.output
     assert "app:***@db" in result.output
+    assert "isegoria.localhost/log+" in result.output  # the log's public verifier key
+    assert "PRIVATE" not in result.output
 
 
 def test_config_rejects_a_bad_port(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

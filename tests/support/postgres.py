@@ -45,8 +45,12 @@ def _as_cluster_user(args: list[str], user: str | None) -> list[str]:
 
 
 @contextmanager
-def throwaway_cluster() -> Iterator[str]:
-    """Start a cluster; yield a base URL ``postgresql+psycopg://isegoria@127.0.0.1:PORT``."""
+def throwaway_cluster(*, durable: bool = False) -> Iterator[str]:
+    """Start a cluster; yield a base URL ``postgresql+psycopg://isegoria@127.0.0.1:PORT``.
+
+    Tests run without fsync (faster, and a crash of the test machine loses nothing of
+    value); benchmarks of durable commits pass ``durable=True``.
+    """
     bindir = find_bindir()
     user = None
     base = Path(tempfile.mkdtemp(prefix="isegoria-pg-"))
@@ -81,10 +85,9 @@ def throwaway_cluster() -> Iterator[str]:
         capture_output=True,
     )
     log = base / "server.log"
-    options = (
-        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     run(
         _as_cluster_user(
             [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"],
