@@ -1,0 +1,278 @@
+"""Bridging-based scoring of context notes: the published Community Notes algorithm.
+
+A note is shown only when raters who usually disagree both find it helpful (DESIGN.md,
+point 5). This package implements the matrix-factorisation scorer of Community Notes
+from its public description ([paper], [ranking], [contributors]: see
+:mod:`isegoria.algorithms.bridging_params` for the sources and every constant):
+
+1. Pre-filter ([ranking] "Complete Algorithm Steps" 1): keep notes with at least 5
+   ratings, then raters with at least 10 ratings on those notes (not repeated until
+   stable, as published).
+2. First fit of ``r = mu + i_u + i_n + f_u f_n`` (:mod:`.bridging_model`) and
+   first-round statuses from the thresholds on ``i_n`` and ``f_n``.
+3. Rater quality ([contributors]): a rater's helpfulness is the share of their helpful
+   (1.0) and not-helpful (0.0) valid ratings (``RatingsMatrix.valid``) on notes with a
+   first-round status that agree with it; raters below 0.66, or with no such rating,
+   are dropped. When note authors are known, authors whose notes are mostly not
+   helpful, or whose notes have a low mean intercept, are dropped too.
+4. Final fit on the remaining ratings (warm-started from the first) and final statuses,
+   with hysteresis against the previous statuses ([ranking] "CRH Inertia").
+
+Not implemented (documented gaps): the pseudo-rater confidence bounds, tag-based
+filters, multi-model reconciliation and the two-week status lock; they need data (tags,
+regions, note ages) that the scorer's input does not carry. The "valid rating" time
+windows are computed from the files by
+``isegoria.integrations.community_notes_tsv.valid_ratings`` and passed in as a mask.
+
+Typical use::
+
+    result = score(RatingsMatrix.from_triples(raters, notes, values), previous_status=old)
+    shown = result.status == CODE_HELPFUL
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from isegoria.algorithms.bridging_data import BoolArray, FloatArray, IntArray, RatingsMatrix
+from isegoria.algorithms.bridging_model import ModelFit, Objective, fit
+from isegoria.algorithms.bridging_params import (
+    CODE_HELPFUL,
+    CODE_NEEDS_MORE_RATINGS,
+    CODE_NOT_HELPFUL,
+    DEFAULT_PARAMS,
+    HELPFUL,
+    NOT_HELPFUL,
+    SOMEWHAT_HELPFUL,
+    STATUS_BY_CODE,
+    NoteStatus,
+    ScoringParams,
+)
+
+__all__ = [
+    "CODE_HELPFUL",
+    "CODE_NEEDS_MORE_RATINGS",
+    "CODE_NOT_HELPFUL",
+    "DEFAULT_PARAMS",
+    "HELPFUL",
+    "NOT_HELPFUL",
+    "SOMEWHAT_HELPFUL",
+    "ModelFit",
+    "NoteStatus",
+    "Objective",
+    "RatingsMatrix",
+    "ScoringParams",
+    "ScoringResult",
+    "ScoringStep",
+    "classify",
+    "fit",
+    "rater_agreement",
+    "score",
+    "status_codes",
+]
+
+StatusArray = npt.NDArray[np.int8]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringStep:
+    """The data left after one step of the pipeline (for reports and audits)."""
+
+    name: str
+    ratings: int
+    raters: int
+    notes: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ScoringResult:
+    """Per-note statuses and scores, plus what each step of the pipeline did."""
+
+    status: StatusArray
+    """Final status code per note (``CODE_*``); notes without enough ratings: NMR."""
+    intercept: FloatArray
+    """Final-fit note intercept (helpfulness score); NaN if the note was not fitted."""
+    factor: FloatArray
+    """Final-fit note factor (viewpoint); NaN if the note was not fitted."""
+    rating_count: IntArray
+    """Ratings per note in the final fit (what ``min_ratings_for_status`` checks)."""
+    first_round_status: StatusArray
+    rater_agreement: FloatArray
+    """Rater helpfulness: share of agreeing ratings; NaN when it is undefined."""
+    rater_included: BoolArray
+    """Whether the rater's ratings entered the final fit."""
+    first_fit: ModelFit
+    final_fit: ModelFit
+    steps: tuple[ScoringStep, ...]
+    duplicates_removed: int
+
+    def labels(self) -> list[NoteStatus]:
+        """The final statuses as :class:`NoteStatus` values, one per note."""
+        return [STATUS_BY_CODE[code] for code in self.status.tolist()]
+
+
+def score(
+    ratings: RatingsMatrix,
+    previous_status: StatusArray | Sequence[NoteStatus | str] | None = None,
+    params: ScoringParams = DEFAULT_PARAMS,
+    *,
+    note_author: IntArray | None = None,
+) -> ScoringResult:
+    """Score every note: two fits with rater filtering in between, then statuses.
+
+    ``previous_status`` (one entry per note) enables hysteresis; ``note_author`` (rater
+    index of each note's author, -1 if unknown) enables the author helpfulness filter.
+    """
+    previous = None if previous_status is None else status_codes(previous_status)
+    if previous is not None and len(previous) != ratings.n_notes:
+        raise ValueError(
+            f"previous_status has {len(previous)} entries but there are {ratings.n_notes} notes"
+        )
+    if note_author is not None and (
+        len(note_author) != ratings.n_notes
+        or (len(note_author) and (note_author.min() < -1 or note_author.max() >= ratings.n_raters))
+    ):
+        raise ValueError("note_author needs one rater index (or -1) per note")
+    steps = [_step("input", ratings)]
+    data, duplicates = ratings.deduplicated()
+    steps.append(_step("deduplicated (last rating of a rater on a note wins)", data))
+
+    per_note = data.ratings_per_note()
+    data = data.subset(per_note[data.note] >= params.min_ratings_per_note)
+    steps.append(_step(f"notes with >= {params.min_ratings_per_note} ratings", data))
+    per_rater = data.ratings_per_rater()
+    data = data.subset(per_rater[data.rater] >= params.min_ratings_per_rater)
+    steps.append(_step(f"raters with >= {params.min_ratings_per_rater} ratings", data))
+
+    first_fit = fit(data, params)
+    first_status = classify(first_fit, data.ratings_per_note(), params)
+    agreement = rater_agreement(data, first_status)
+    included = agreement >= params.min_rater_agreement  # NaN compares false: dropped
+    if note_author is not None:
+        included &= _authors_in_good_standing(note_author, first_fit, first_status, data, params)
+    final_data = data.subset(included[data.rater])
+    steps.append(_step(f"raters with agreement >= {params.min_rater_agreement}", final_data))
+
+    final_fit = fit(final_data, params, init=first_fit)
+    counts = final_data.ratings_per_note()
+    return ScoringResult(
+        status=classify(final_fit, counts, params, previous),
+        intercept=final_fit.note_intercept,
+        factor=final_fit.note_factor,
+        rating_count=counts,
+        first_round_status=first_status,
+        rater_agreement=agreement,
+        rater_included=included,
+        first_fit=first_fit,
+        final_fit=final_fit,
+        steps=tuple(steps),
+        duplicates_removed=duplicates,
+    )
+
+
+def classify(
+    model: ModelFit,
+    rating_count: IntArray,
+    params: ScoringParams = DEFAULT_PARAMS,
+    previous: StatusArray | None = None,
+) -> StatusArray:
+    """Statuses from intercepts and factors ([ranking] "Note Status"), with hysteresis."""
+    intercept = np.nan_to_num(model.note_intercept, nan=0.0)
+    abs_factor = np.abs(np.nan_to_num(model.note_factor, nan=0.0))  # NaN: not scored
+    scored = (rating_count >= params.min_ratings_for_status) & np.isfinite(model.note_intercept)
+    helpful = (intercept >= params.helpful_intercept) & (abs_factor < params.helpful_max_abs_factor)
+    not_helpful_line = (
+        params.not_helpful_intercept - params.not_helpful_factor_multiplier * abs_factor
+    )
+    not_helpful = intercept < not_helpful_line
+    if previous is not None:
+        # [ranking] "CRH Inertia": a helpful note keeps its status until it falls clearly
+        # below the threshold; the factor and not-helpful margins are ours (params doc).
+        helpful |= (
+            (previous == CODE_HELPFUL)
+            & (intercept >= params.helpful_intercept - params.helpful_intercept_margin)
+            & (abs_factor < params.helpful_max_abs_factor + params.helpful_factor_margin)
+        )
+        not_helpful |= (previous == CODE_NOT_HELPFUL) & (
+            intercept < not_helpful_line + params.not_helpful_margin
+        )
+    status = np.full(len(intercept), CODE_NEEDS_MORE_RATINGS, dtype=np.int8)
+    status[scored & not_helpful] = CODE_NOT_HELPFUL
+    status[scored & helpful] = CODE_HELPFUL  # the bands cannot overlap (ScoringParams)
+    return status
+
+
+def rater_agreement(ratings: RatingsMatrix, status: StatusArray) -> FloatArray:
+    """Per rater, the share of binary ratings on statused notes that match the status.
+
+    [contributors] "Rater Helpfulness Score": a helpful rating (1.0) on a helpful note or
+    a not-helpful rating (0.0) on a not-helpful note agrees; somewhat-helpful ratings and
+    ratings on notes still needing ratings do not count, nor do ratings outside the
+    ``valid`` mask when there is one. NaN when nothing counts.
+    """
+    note_status = status[ratings.note]
+    binary = (ratings.value == HELPFUL) | (ratings.value == NOT_HELPFUL)
+    if ratings.valid is not None:
+        binary &= ratings.valid
+    counted = binary & (note_status != CODE_NEEDS_MORE_RATINGS)
+    agrees = counted & (
+        ((ratings.value == HELPFUL) & (note_status == CODE_HELPFUL))
+        | ((ratings.value == NOT_HELPFUL) & (note_status == CODE_NOT_HELPFUL))
+    )
+    total = np.bincount(ratings.rater, weights=counted, minlength=ratings.n_raters)
+    agreed = np.bincount(ratings.rater, weights=agrees, minlength=ratings.n_raters)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, agreed / total, np.nan)
+
+
+def status_codes(statuses: StatusArray | Sequence[NoteStatus | str]) -> StatusArray:
+    """Status codes from an int8 code array or a sequence of statuses (or their names)."""
+    if isinstance(statuses, np.ndarray):
+        if statuses.ndim != 1 or not np.isin(statuses, [0, 1, 2]).all():
+            raise ValueError("status codes must be a 1-d array of 0, 1 and 2")
+        return statuses.astype(np.int8)
+    try:
+        return np.array([NoteStatus(s).code for s in statuses], dtype=np.int8)
+    except ValueError:
+        allowed = ", ".join(s.value for s in NoteStatus)
+        raise ValueError(f"unknown note status in previous_status; expected {allowed}") from None
+
+
+def _authors_in_good_standing(
+    note_author: IntArray,
+    model: ModelFit,
+    status: StatusArray,
+    ratings: RatingsMatrix,
+    params: ScoringParams,
+) -> BoolArray:
+    """[contributors] "Author Helpfulness Scores", over authored notes with a score."""
+    counts = ratings.ratings_per_note()
+    scored = (note_author >= 0) & (counts >= params.min_ratings_for_status)
+    author = note_author[scored]
+    n = ratings.n_raters
+    written = np.bincount(author, minlength=n).astype(np.float64)
+    crh = np.bincount(author, weights=status[scored] == CODE_HELPFUL, minlength=n)
+    crnh = np.bincount(author, weights=status[scored] == CODE_NOT_HELPFUL, minlength=n)
+    intercept_sum = np.bincount(author, weights=model.note_intercept[scored], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = (crh - params.author_crnh_multiplier * crnh) / written
+        mean_score = intercept_sum / written
+    good = (ratio >= params.min_author_crh_vs_crnh) & (
+        mean_score >= params.min_author_mean_note_score
+    )
+    in_good_standing: BoolArray = (written == 0) | good  # no scored note: not judged
+    return in_good_standing
+
+
+def _step(name: str, ratings: RatingsMatrix) -> ScoringStep:
+    """Summarise the data after a step."""
+    return ScoringStep(
+        name=name,
+        ratings=len(ratings),
+        raters=int(np.count_nonzero(ratings.ratings_per_rater())),
+        notes=int(np.count_nonzero(ratings.ratings_per_note())),
+    )
