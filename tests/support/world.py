@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 
+from isegoria.clock import ManualClock
 from isegoria.domain.identity import Role, Scope
 from isegoria.security import SecretBox
 from isegoria.services import jurisdictions, people, platforms
@@ -83,3 +86,91 @@ def login(client: TestClient, login_name: str, password: str = PASSWORD) -> str:
     assert me.status_code == 200
     token: str = me.json()["csrf_token"]
     return token
+
+
+# -- The law (issue 4) ------------------------------------------------------------------------
+
+
+def add_citizens(uow: UnitOfWork, jurisdiction: str, count: int, prefix: str = "c") -> list[int]:
+    """Add ``count`` citizens of ``jurisdiction`` who cannot log in; returns their ids."""
+    ids = []
+    with uow.begin():
+        for n in range(count):
+            account = people.add_account(
+                uow,
+                login=f"{prefix}{n:04d}-{jurisdiction.lower()}",
+                display_name=f"Citizen {n}",
+                role=Role.CITIZEN,
+                password=None,
+                residences=[jurisdiction],
+            )
+            ids.append(account.id)
+    return ids
+
+
+def account_id(uow: UnitOfWork, login_name: str) -> int:
+    """The id of the account with this login."""
+    with uow.begin(readonly=True):
+        return people.get_account_by_login(uow, login_name).id
+
+
+@dataclass
+class LawWorld:
+    """Law made by ``law_world``: an enacted rule, a vote open now, a bill in deliberation."""
+
+    rule_id: str
+    adopted_id: int
+    voting_id: int
+    deliberation_id: int
+    counted_receipt: str
+
+    def ids_for(self, path: str) -> dict[str, object]:
+        """Values for the placeholders of an API path (votes go to the open vote)."""
+        proposal = self.voting_id if path.endswith("/vote") else self.deliberation_id
+        return {"rule_id": self.rule_id, "proposal_id": proposal, "receipt": self.counted_receipt}
+
+
+def law_draft(title: str = "No credible threats", text: str = "Do not threaten people.") -> Any:
+    """A rule draft for tests."""
+    from isegoria.services.law_proposals import RuleDraft
+
+    return RuleDraft(title, text, "violence", "legal", "remove")
+
+
+def law_world(uow: UnitOfWork, clock: ManualClock, proposer: str = "ana") -> LawWorld:
+    """Through real proposals and votes (moving ``clock``): MX-1 enacted, then an amendment
+    of it open for voting (``proposer`` voted yes) and a new bill still in deliberation."""
+    from isegoria.domain.constitution import ProposalKind
+    from isegoria.services import jobs, law_proposals, law_votes
+
+    who = account_id(uow, proposer)
+
+    def propose(kind: ProposalKind, rule_id: str | None, title: str) -> int:
+        with uow.begin():
+            return law_proposals.propose(
+                uow,
+                account_id=who,
+                jurisdiction="MX",
+                kind=kind,
+                title=title,
+                rationale="Because.",
+                rule_id=rule_id,
+                draft=law_draft(title),
+            ).id
+
+    def vote(pid: int) -> str:
+        with uow.begin():
+            return law_votes.cast_vote(uow, account_id=who, proposal_id=pid, choice="yes").receipt
+
+    adopted = propose(ProposalKind.ENACT, None, "No credible threats")
+    clock.advance(timedelta(days=14))
+    receipt = vote(adopted)
+    clock.advance(timedelta(days=7))
+    jobs.run_due(uow.database, clock, uow.signer)
+    amendment = propose(ProposalKind.AMEND, "MX-1", "Credible threats, amended")
+    clock.advance(timedelta(days=13))
+    bill = propose(ProposalKind.ENACT, None, "No spam")
+    clock.advance(timedelta(days=1))
+    vote(amendment)
+    jobs.run_due(uow.database, clock, uow.signer)
+    return LawWorld("MX-1", adopted, amendment, bill, receipt)

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from isegoria.config import write_private_file
+from isegoria.demo.law import seed_law
 from isegoria.domain.identity import STRATA, Role, Scope
 from isegoria.security import SecretBox
 from isegoria.services import jurisdictions, people, platforms
@@ -219,6 +220,7 @@ def build(uow: UnitOfWork, box: SecretBox, *, citizens: int) -> DemoLogins:
         )
         passwords[login] = password
     _seed_citizens(uow, citizens)
+    seed_law(uow)
     platform, issued = platforms.add_platform(uow, box, name="Demo Forum", scopes=list(Scope))
     logins = DemoLogins(
         people=passwords,

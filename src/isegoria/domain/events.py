@@ -59,3 +59,150 @@ class PlatformRegistered(Event):
     def subject_id(self) -> str:
         """The platform's id."""
         return str(self.platform_id)
+
+
+# -- The law (issue 4) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProposalOpened(Event):
+    """A citizen proposed a change to the law; deliberation began (the proposer is not named)."""
+
+    kind: ClassVar[str] = "ProposalOpened"
+    subject_type: ClassVar[str] = "proposal"
+
+    proposal_id: int
+    jurisdiction: str
+    proposal_kind: str
+    rule_id: str | None
+    title: str
+    content_sha256: str
+    voting_opens_at: str
+    voting_closes_at: str
+    effective_at: str | None
+
+    @property
+    def subject_id(self) -> str:
+        """The proposal's number."""
+        return str(self.proposal_id)
+
+
+@dataclass(frozen=True)
+class ProposalRevised(Event):
+    """The proposer revised the text during deliberation; the earlier texts are kept."""
+
+    kind: ClassVar[str] = "ProposalRevised"
+    subject_type: ClassVar[str] = "proposal"
+
+    proposal_id: int
+    revision: int
+    title: str
+    content_sha256: str
+
+    @property
+    def subject_id(self) -> str:
+        """The proposal's number."""
+        return str(self.proposal_id)
+
+
+@dataclass(frozen=True)
+class VotingOpened(Event):
+    """Deliberation ended; the electorate, quorum and threshold were fixed and voting began."""
+
+    kind: ClassVar[str] = "VotingOpened"
+    subject_type: ClassVar[str] = "proposal"
+
+    proposal_id: int
+    revision: int
+    electorate_size: int
+    quorum: str
+    threshold: dict[str, Any]
+    voting_closes_at: str
+
+    @property
+    def subject_id(self) -> str:
+        """The proposal's number."""
+        return str(self.proposal_id)
+
+
+@dataclass(frozen=True)
+class ProposalTallied(Event):
+    """Voting closed and was counted; every (receipt, choice) pair is listed for recounts."""
+
+    kind: ClassVar[str] = "ProposalTallied"
+    subject_type: ClassVar[str] = "proposal"
+
+    proposal_id: int
+    jurisdiction: str
+    result: dict[str, Any]
+    #: ``[receipt_sha256_hex, choice]`` sorted by receipt: no order of casting, no voter.
+    ballots: list[list[str]]
+
+    @property
+    def subject_id(self) -> str:
+        """The proposal's number."""
+        return str(self.proposal_id)
+
+
+@dataclass(frozen=True)
+class RuleVersionEnacted(Event):
+    """An adopted proposal created a rule version (a new rule or an amendment)."""
+
+    kind: ClassVar[str] = "RuleVersionEnacted"
+    subject_type: ClassVar[str] = "rule"
+
+    rule_id: str
+    version: int
+    jurisdiction: str
+    proposal_id: int
+    title: str
+    text: str
+    harm_category: str
+    ground: str
+    sanction_cap: str
+    max_suspension_days: int
+    covered_examples: list[str]
+    not_covered_examples: list[str]
+    effective_from: str
+
+    @property
+    def subject_id(self) -> str:
+        """The rule's id."""
+        return self.rule_id
+
+
+@dataclass(frozen=True)
+class RuleRepealed(Event):
+    """An adopted proposal ended a rule's version in force."""
+
+    kind: ClassVar[str] = "RuleRepealed"
+    subject_type: ClassVar[str] = "rule"
+
+    rule_id: str
+    version: int
+    proposal_id: int
+    effective_until: str
+
+    @property
+    def subject_id(self) -> str:
+        """The rule's id."""
+        return self.rule_id
+
+
+@dataclass(frozen=True)
+class ConstitutionChanged(Event):
+    """A jurisdiction's constitution got a new version (adopted, or the founding default)."""
+
+    kind: ClassVar[str] = "ConstitutionChanged"
+    subject_type: ClassVar[str] = "jurisdiction"
+
+    jurisdiction: str
+    version: int
+    proposal_id: int | None
+    effective_from: str
+    constitution: dict[str, Any]
+
+    @property
+    def subject_id(self) -> str:
+        """The jurisdiction's code."""
+        return self.jurisdiction

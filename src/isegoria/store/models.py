@@ -171,3 +171,153 @@ class LogCheckpoint(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary)
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- The law (issue 4): constitutions, rules and versions, proposals, votes; deadline jobs --
+
+
+class ConstitutionVersion(Base):
+    """One version of a jurisdiction's constitution (the JSON of the domain Constitution)."""
+
+    __tablename__ = "constitution_versions"
+
+    jurisdiction_code: Mapped[str] = mapped_column(
+        ForeignKey("jurisdictions.code"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    params: Mapped[str] = mapped_column(Text)  # JSON of Constitution.to_dict()
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"), default=None)
+
+
+class Rule(Base):
+    """A numbered norm of one jurisdiction (``MX-3``); its texts are its versions."""
+
+    __tablename__ = "rules"
+
+    rule_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdictions.code"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RuleVersionRow(Base):
+    """One immutable text of a rule; only ``effective_until`` is set, once, by a later act."""
+
+    __tablename__ = "rule_versions"
+
+    rule_id: Mapped[str] = mapped_column(ForeignKey("rules.rule_id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    harm_category: Mapped[str] = mapped_column(String(64))
+    ground: Mapped[str] = mapped_column(String(32))
+    sanction_cap: Mapped[str] = mapped_column(String(16))
+    max_suspension_days: Mapped[int] = mapped_column(Integer)
+    covered_examples: Mapped[str] = mapped_column(Text)  # JSON list of strings
+    not_covered_examples: Mapped[str] = mapped_column(Text)  # JSON list of strings
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    effective_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+
+
+class Proposal(Base):
+    """A bill: enact, amend or repeal a rule, or change the constitution."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (Index("ix_proposals_jurisdiction_status", "jurisdiction_code", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdictions.code"))
+    kind: Mapped[str] = mapped_column(String(16))
+    # The rule amended or repealed; for an enactment, the rule created on adoption.
+    rule_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    # The version in force when proposed: the base of the diff.
+    base_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    proposer_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    voting_opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    voting_closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When an adopted change takes effect: never before the close (no retroactive law).
+    effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Fixed when voting opens: the electorate's size, the quorum and the threshold (JSON).
+    electorate_size: Mapped[int | None] = mapped_column(Integer, default=None)
+    quorum: Mapped[str | None] = mapped_column(String(32), default=None)
+    threshold: Mapped[str | None] = mapped_column(String(120), default=None)
+    # Fixed at the tally.
+    yes: Mapped[int | None] = mapped_column(Integer, default=None)
+    no: Mapped[int | None] = mapped_column(Integer, default=None)
+    abstain: Mapped[int | None] = mapped_column(Integer, default=None)
+    tallied_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    tally_log_index: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    result_version: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class ProposalRevision(Base):
+    """One text of a proposal; every revision is kept, the newest is put to the vote."""
+
+    __tablename__ = "proposal_revisions"
+
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    title: Mapped[str] = mapped_column(String(200))
+    rationale: Mapped[str] = mapped_column(Text)
+    # The proposed rule version (enact/amend) or constitution changes, as JSON.
+    content: Mapped[str] = mapped_column(Text)
+
+
+class ProposalComment(Base):
+    """A citizen's comment during deliberation."""
+
+    __tablename__ = "proposal_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    body: Mapped[str] = mapped_column(Text)
+
+
+class Ballot(Base):
+    """A secret ballot: a random id, the choice and the receipt hash; no voter, no time."""
+
+    __tablename__ = "ballots"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    choice: Mapped[str] = mapped_column(String(8))
+    receipt: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Elector(Base):
+    """A citizen entitled to vote on a proposal (snapshot when voting opens).
+
+    ``ballot_id`` links the voter to their ballot only while voting is open, so that they can
+    change their vote; the tally erases it and keeps only ``has_voted``.
+    """
+
+    __tablename__ = "electors"
+
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True, index=True)
+    has_voted: Mapped[bool] = mapped_column(Boolean, default=False)
+    ballot_id: Mapped[str | None] = mapped_column(ForeignKey("ballots.id"), default=None)
+
+
+class Job(Base):
+    """A persisted deadline: run handler ``kind`` with ``payload`` at or after ``due_at``."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[str] = mapped_column(Text)  # JSON object
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

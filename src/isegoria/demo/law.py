@@ -1,0 +1,385 @@
+"""The demo's law: enacted through real proposals and simulated votes of synthetic citizens.
+
+Back-dating, deliberately: the demo needs a history, so this module runs the real services
+(propose, open voting, vote, tally) with a clock of its own that starts
+``HISTORY_DAYS`` ago and moves forward through each deliberation and voting period. Every
+timestamp of the state (proposals, ballots' counts, rule versions' effective dates) is
+therefore in the past, while the transparency-log entries carry the time they were really
+written (the build), with the simulated dates inside their facts. Synthetic ballots are bulk
+inserts with the same receipts as real ones; nobody holds their secrets.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+
+from isegoria.clock import Clock, ManualClock
+from isegoria.domain.constitution import ProposalKind
+from isegoria.services import law_proposals, law_votes
+from isegoria.services.law_proposals import RuleDraft
+from isegoria.services.law_read import latest_constitution
+from isegoria.store.models import Account, Ballot, Elector, Rule
+from isegoria.store.uow import UnitOfWork
+
+DEMO_LAW_SEED = 20261129
+#: How far back the demo's legislative history starts.
+HISTORY_DAYS = 200
+
+
+@dataclass(frozen=True)
+class Bill:
+    """A demo proposal: who proposes, where, what, and how the synthetic citizens vote."""
+
+    proposer: str
+    jurisdiction: str
+    title: str
+    rationale: str
+    draft: RuleDraft
+    turnout: float = 0.2
+    yes_share: float = 0.8
+
+
+def _rule(
+    title: str,
+    text: str,
+    category: str,
+    cap: str,
+    *,
+    days: int = 0,
+    ground: str = "legal",
+    covered: tuple[str, ...] = (),
+    not_covered: tuple[str, ...] = (),
+) -> RuleDraft:
+    return RuleDraft(title, text, category, ground, cap, days, list(covered), list(not_covered))
+
+
+INTERNATIONAL_BASELINE = [
+    Bill(
+        "ana",
+        "intl",
+        "Ban incitement to violence",
+        "Calls to attack people lead to real attacks; every legal order forbids them.",
+        _rule(
+            "Incitement to violence",
+            "Do not call on others to **commit violence** against a person or a group, "
+            "or praise a violent attack in order to encourage more.\n\nReporting on, "
+            "condemning or analysing violence is not incitement.",
+            "violence",
+            "suspend",
+            days=30,
+            covered=("Let's go burn their houses tonight",),
+            not_covered=("A news report quoting a call to violence in order to criticise it",),
+        ),
+    ),
+    Bill(
+        "marie",
+        "intl",
+        "Ban credible threats",
+        "A threat silences its target even when it is never carried out.",
+        _rule(
+            "Credible threats",
+            "Do not threaten a specific person with death, injury or sexual violence in a way "
+            "a reasonable reader would take seriously.",
+            "cyber_violence",
+            "suspend",
+            days=14,
+            covered=("I know where you live and I will hurt you",),
+            not_covered=("I could kill for a coffee",),
+        ),
+    ),
+    Bill(
+        "jonas",
+        "intl",
+        "Ban doxxing",
+        "Publishing someone's home address exposes them to harassment at their door.",
+        _rule(
+            "Doxxing",
+            "Do not publish another person's home address, private phone number, identity "
+            "documents or similar private data without their consent.",
+            "data_protection_and_privacy",
+            "remove",
+            covered=("Posting a critic's home address with a call to 'visit' them",),
+            not_covered=("The published address of a company or a public office",),
+        ),
+    ),
+    Bill(
+        "sam",
+        "intl",
+        "Ban fraud",
+        "Scams take savings from the most vulnerable users.",
+        _rule(
+            "Fraud and scams",
+            "Do not post offers, links or messages designed to trick people into giving money, "
+            "passwords or personal data.",
+            "scams_and_fraud",
+            "suspend",
+            days=90,
+            covered=("A fake bank login page",),
+            not_covered=("An honest but bad investment tip",),
+        ),
+    ),
+    Bill(
+        "ana",
+        "intl",
+        "Limit spam",
+        "Automated floods of identical posts drown out conversation.",
+        _rule(
+            "Spam",
+            "Do not post the same or nearly the same content repeatedly, or automatically, "
+            "to advertise or to flood a conversation.",
+            "other_terms_violation",
+            "suspend",
+            days=7,
+            ground="community_standard",
+            covered=("The same link posted in 50 threads in an hour",),
+        ),
+    ),
+]
+
+NATIONAL = [
+    Bill(
+        "marie",
+        "EU",
+        "Terrorist content",
+        "Regulation (EU) 2021/784 makes terrorist content illegal across the Union.",
+        _rule(
+            "Terrorist content",
+            "Do not disseminate content that incites, solicits or instructs the commission "
+            "of terrorist offences (Regulation (EU) 2021/784, Art. 2(7)).",
+            "public_security",
+            "ban",
+            days=365,
+            covered=("A bomb-making manual shared to recruit attackers",),
+            not_covered=("Journalistic or academic reporting on terrorism",),
+        ),
+    ),
+    Bill(
+        "marie",
+        "FR",
+        "Négationnisme",
+        "La loi Gayssot réprime la contestation des crimes contre l'humanité.",
+        _rule(
+            "Contestation de crimes contre l'humanité",
+            "Ne pas contester l'existence des crimes contre l'humanité jugés par le tribunal "
+            "de Nuremberg (loi du 29 juillet 1881, art. 24 bis).",
+            "illegal_or_harmful_speech",
+            "remove",
+        ),
+    ),
+    Bill(
+        "jonas",
+        "DE",
+        "Volksverhetzung",
+        "§ 130 StGB stellt die Aufstachelung zum Hass gegen Teile der Bevölkerung unter Strafe.",
+        _rule(
+            "Volksverhetzung",
+            "Keine Aufstachelung zum Hass gegen nationale, religiöse oder ethnische Gruppen "
+            "und keine Angriffe auf ihre Menschenwürde (§ 130 StGB).",
+            "illegal_or_harmful_speech",
+            "suspend",
+            days=30,
+        ),
+    ),
+    Bill(
+        "ana",
+        "MX",
+        "Violencia digital",
+        "La Ley Olimpia sanciona la difusión de imágenes íntimas sin consentimiento.",
+        _rule(
+            "Difusión de imágenes íntimas sin consentimiento",
+            "No difundir, exhibir ni compartir imágenes o videos íntimos de una persona sin "
+            "su consentimiento (Ley Olimpia, Código Penal Federal art. 199 octies).",
+            "cyber_violence_against_women",
+            "ban",
+            days=365,
+            covered=("Compartir fotos íntimas de una expareja",),
+        ),
+    ),
+    Bill(
+        "sam",
+        "US",
+        "Voting misinformation",
+        "False claims about when or how to vote disenfranchise voters.",
+        _rule(
+            "Misleading voters about how to vote",
+            "Do not post false information about the date, place or manner of voting, or "
+            "about who is eligible to vote.",
+            "civic_discourse_or_elections",
+            "remove",
+            covered=("'Democrats vote on Wednesday this year'",),
+            not_covered=("Arguing that a candidate's policy is bad",),
+        ),
+    ),
+]
+
+SPAM_AMENDMENT = _rule(
+    "Spam",
+    "Do not post the same or nearly the same content repeatedly, or automatically, "
+    "to advertise or to flood a conversation.",
+    "other_terms_violation",
+    "reduce_reach",
+    ground="community_standard",
+    covered=("The same link posted in 50 threads in an hour",),
+    not_covered=("A campaign asking people to sign a petition, posted once per thread",),
+)
+
+OPEN_MX_AMENDMENT = _rule(
+    "Difusión de imágenes íntimas sin consentimiento",
+    "No difundir, exhibir, compartir **ni amenazar con difundir** imágenes o videos íntimos "
+    "de una persona sin su consentimiento (Ley Olimpia, Código Penal Federal art. 199 octies).",
+    "cyber_violence_against_women",
+    "ban",
+    days=365,
+    covered=("Compartir fotos íntimas de una expareja", "Amenazar con publicarlas"),
+)
+
+FAILED_BILL = Bill(
+    "sam",
+    "US",
+    "Ban all political advertising",
+    "Paid political messages distort debate.",
+    _rule(
+        "Political advertising",
+        "Do not post paid political advertisements.",
+        "civic_discourse_or_elections",
+        "remove",
+        ground="community_standard",
+    ),
+    turnout=0.02,
+    yes_share=0.6,
+)
+
+
+def _ids(uow: UnitOfWork) -> dict[str, int]:
+    rows = uow.session.execute(
+        select(Account.login, Account.id).where(Account.login.in_(["ana", "marie", "jonas", "sam"]))
+    ).all()
+    return {login: account_id for login, account_id in rows}
+
+
+def _simulate_votes(
+    uow: UnitOfWork, rng: random.Random, proposal_id: int, turnout: float, yes_share: float
+) -> None:
+    """Synthetic citizens vote, in two bulk statements (named demo people never vote here)."""
+    electors = list(
+        uow.session.scalars(
+            select(Elector.account_id)
+            .join(Account, Account.id == Elector.account_id)
+            .where(Elector.proposal_id == proposal_id, Account.password_hash.is_(None))
+            .order_by(Elector.account_id)
+        )
+    )
+    voters = rng.sample(electors, round(len(electors) * turnout))
+    ballots, links = [], []
+    for account_id in voters:
+        roll = rng.random()
+        choice = "abstain" if roll < 0.08 else ("yes" if rng.random() < yes_share else "no")
+        ballot_id = secrets.token_hex(law_votes.BALLOT_ID_BYTES)
+        nonce = secrets.token_hex(law_votes.NONCE_BYTES)
+        receipt = law_votes.receipt_for(proposal_id, ballot_id, choice, nonce)
+        ballots.append(
+            {"id": ballot_id, "proposal_id": proposal_id, "choice": choice, "receipt": receipt}
+        )
+        links.append(
+            {
+                "proposal_id": proposal_id,
+                "account_id": account_id,
+                "has_voted": True,
+                "ballot_id": ballot_id,
+            }
+        )
+    if ballots:
+        uow.session.execute(insert(Ballot), ballots)
+        uow.session.execute(update(Elector), links)
+
+
+def _propose(uow: UnitOfWork, ids: dict[str, int], bill: Bill, **extra: object) -> int:
+    return law_proposals.propose(
+        uow,
+        account_id=ids[bill.proposer],
+        jurisdiction=bill.jurisdiction,
+        kind=extra.pop("kind", ProposalKind.ENACT),  # type: ignore[arg-type]
+        title=bill.title,
+        rationale=bill.rationale,
+        rule_id=extra.pop("rule_id", None),  # type: ignore[arg-type]
+        draft=bill.draft,
+    ).id
+
+
+def _run_session(
+    uow: UnitOfWork, clock: ManualClock, rng: random.Random, bills: list[tuple[int, Bill]]
+) -> None:
+    """Open voting on the bills, let the synthetic citizens vote, and count."""
+    first = law_proposals.get_proposal(uow, bills[0][0])
+    clock.set(first.voting_opens_at)
+    for pid, bill in bills:
+        law_votes.open_voting(uow, pid)
+        _simulate_votes(uow, rng, pid, bill.turnout, bill.yes_share)
+    clock.set(first.voting_closes_at)
+    for pid, _ in bills:
+        law_votes.close_voting(uow, pid)
+
+
+def seed_law(uow: UnitOfWork) -> None:
+    """Enact the demo's law through proposals and votes; leave one vote open and one failed."""
+    real_clock: Clock = uow.clock
+    now = real_clock.now()
+    clock = ManualClock(now - timedelta(days=HISTORY_DAYS))
+    rng = random.Random(DEMO_LAW_SEED)  # noqa: S311 - synthetic votes, not security
+    uow.clock = clock
+    try:
+        ids = _ids(uow)
+        bills = INTERNATIONAL_BASELINE + NATIONAL
+        session = [(_propose(uow, ids, bill), bill) for bill in bills]
+        _run_session(uow, clock, rng, session)
+        clock.advance(timedelta(days=30))
+        spam = Bill(
+            "ana",
+            "intl",
+            "Spam: reduce reach instead of suspending",
+            "Proportionality.",
+            SPAM_AMENDMENT,
+            turnout=0.15,
+            yes_share=0.7,
+        )
+        spam_id = _propose(uow, ids, spam, kind=ProposalKind.AMEND, rule_id="intl-5")
+        _run_session(uow, clock, rng, [(spam_id, spam)])
+        clock.advance(timedelta(days=20))
+        _run_session(uow, clock, rng, [(_propose(uow, ids, FAILED_BILL), FAILED_BILL)])
+        _open_vote_now(uow, clock, rng, ids, now)
+    finally:
+        uow.clock = real_clock
+
+
+def _open_vote_now(
+    uow: UnitOfWork, clock: ManualClock, rng: random.Random, ids: dict[str, int], now: datetime
+) -> None:
+    """An amendment of MX-1 whose voting opened a day ago and closes in six days."""
+    if uow.session.get(Rule, "MX-1") is None:  # a world too small to have enacted it
+        return
+    deliberation = latest_constitution(uow, "MX").constitution.deliberation_period
+    clock.set(now - deliberation - timedelta(days=1))
+    bill = Bill(
+        "ana",
+        "MX",
+        "Incluir las amenazas de difusión",
+        "Amenazar con publicar imágenes íntimas ya es violencia digital.",
+        OPEN_MX_AMENDMENT,
+        turnout=0.3,
+        yes_share=0.9,
+    )
+    pid = _propose(uow, ids, bill, kind=ProposalKind.AMEND, rule_id="MX-1")
+    law_proposals.comment(
+        uow,
+        account_id=ids["ana"],
+        proposal_id=pid,
+        body="La amenaza sola ya sirve para extorsionar; debe estar cubierta.",
+    )
+    clock.set(law_proposals.get_proposal(uow, pid).voting_opens_at)
+    law_votes.open_voting(uow, pid)
+    _simulate_votes(uow, rng, pid, bill.turnout, bill.yes_share)

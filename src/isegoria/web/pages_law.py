@@ -1,0 +1,381 @@
+"""Pages of the law: rulebooks, rules and their history, proposals, votes, receipts.
+
+No page creates, changes or deletes a rule: the forms here propose, comment, revise and vote;
+only the tally of a vote makes law.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from isegoria import i18n
+from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
+from isegoria.domain.constitution import ProposalKind
+from isegoria.domain.identity import Role
+from isegoria.domain.sanctions import GroundKind, HarmCategory, SanctionStep
+from isegoria.errors import Forbidden, InvalidInput, Unauthenticated
+from isegoria.services import jurisdictions, law_proposals, law_read, law_views, law_votes
+from isegoria.services.law_read import DiffLine, diff_lines, version_as_text
+from isegoria.web.pages import check_form_csrf, render, templates
+
+router = APIRouter(include_in_schema=False)
+i18n.install(templates.env)
+
+#: CommonMark with raw HTML disabled: rule texts are shown as written, never as markup.
+_markdown = MarkdownIt("commonmark", {"html": False})
+MAX_FIELD = 20_000
+ONE_YEAR_DAYS = 366
+
+
+def markdown(text: str) -> Markup:
+    """Render a rule text safely (raw HTML is escaped; unsafe link schemes are dropped)."""
+    return Markup(_markdown.render(text))  # noqa: S704 - markdown-it escapes raw HTML here
+
+
+def countdown(until: datetime, now: datetime) -> str:
+    """How long until ``until``, in days, hours and minutes, in the current language."""
+    left = until - now
+    if left <= timedelta(0):
+        return i18n.gettext("closed")
+    days, rest = divmod(int(left.total_seconds()), 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    return i18n.gettext("%(d)d d %(h)d h %(m)d min") % {"d": days, "h": hours, "m": minutes}
+
+
+templates.env.filters["markdown"] = markdown
+templates.env.filters["when"] = lambda d: "—" if d is None else d.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _citizen(principal: Any) -> int:
+    if principal is None or not principal.is_person:
+        raise Unauthenticated(i18n.gettext("Log in as a citizen to do this."))
+    if principal.role is not Role.CITIZEN:
+        raise Forbidden(i18n.gettext("Only citizens propose, comment and vote."))
+    account_id: int = principal.account_id
+    return account_id
+
+
+def _parse_day(at: str | None, now: datetime) -> datetime:
+    """A date (the end of that day, UTC) or now; the law "as it stood" that day."""
+    if not at:
+        return now
+    try:
+        day = date.fromisoformat(at[:10])
+    except ValueError:
+        raise InvalidInput(i18n.gettext("Give the date as YYYY-MM-DD."), field="at") from None
+    return datetime.combine(day, time.max, tzinfo=UTC)
+
+
+@router.get("/language/{code}")
+def switch_language(code: str, next: str = "/") -> Response:  # noqa: A002
+    """Remember the chosen interface language in a cookie and go back."""
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    if code in i18n.LANGUAGES:
+        response.set_cookie(
+            i18n.LANGUAGE_COOKIE, code, max_age=365 * 86_400, samesite="lax", httponly=True
+        )
+    return response
+
+
+@router.get("/law", response_class=HTMLResponse)
+def law_index(request: Request, uow: UnitOfWorkDep) -> HTMLResponse:
+    """Every jurisdiction's rulebook."""
+    with uow.begin(readonly=True):
+        rows = jurisdictions.tree_order(uow)
+    return render(request, "law/index.html", {"jurisdictions": rows})
+
+
+@router.get("/law/rules/{rule_id}", response_class=HTMLResponse)
+def rule_page(request: Request, uow: UnitOfWorkDep, rule_id: str) -> HTMLResponse:
+    """One rule: every version with its text, interval and the diff from the one before."""
+    with uow.begin(readonly=True):
+        history = law_read.rule_history(uow, rule_id[:64])
+        now = uow.now()
+    versions = []
+    previous = None
+    for v in history:
+        diff: list[DiffLine] = (
+            diff_lines(version_as_text(previous), version_as_text(v)) if previous else []
+        )
+        versions.append({"v": v, "diff": diff, "in_force": v.in_force_at(now)})
+        previous = v
+    return render(
+        request, "law/rule.html", {"rule_id": rule_id, "versions": list(reversed(versions))}
+    )
+
+
+@router.get("/law/{code}", response_class=HTMLResponse)
+def rulebook_page(
+    request: Request, uow: UnitOfWorkDep, code: str, at: str | None = None
+) -> HTMLResponse:
+    """The law of a jurisdiction as it stands now, or as it stood on a date."""
+    with uow.begin(readonly=True):
+        jurisdiction = jurisdictions.get_jurisdiction(uow, code[:32])
+        now = uow.now()
+        moment = _parse_day(at, now)
+        versions = law_read.in_force(uow, jurisdiction.code, moment)
+        lineage = jurisdictions.ancestry(uow, jurisdiction.code)
+        open_count = len(
+            law_views.list_proposals(uow, jurisdiction=jurisdiction.code, status="voting")
+        )
+    groups = [(j, [v for v in versions if v.jurisdiction == j]) for j in lineage]
+    return render(
+        request,
+        "law/rulebook.html",
+        {
+            "j": jurisdiction,
+            "groups": groups,
+            "at": at or "",
+            "moment": moment,
+            "open_count": open_count,
+        },
+    )
+
+
+@router.get("/law/{code}/constitution", response_class=HTMLResponse)
+def constitution_page(request: Request, uow: UnitOfWorkDep, code: str) -> HTMLResponse:
+    """A jurisdiction's constitution in force."""
+    with uow.begin(readonly=True):
+        jurisdiction = jurisdictions.get_jurisdiction(uow, code[:32])
+        found = law_read.constitution_at(uow, jurisdiction.code, uow.now())
+    return render(
+        request,
+        "law/constitution.html",
+        {"j": jurisdiction, "found": found, "params": found.constitution.to_dict()},
+    )
+
+
+@router.get("/proposals", response_class=HTMLResponse)
+def proposals_page(
+    request: Request, uow: UnitOfWorkDep, jurisdiction: str | None = None
+) -> HTMLResponse:
+    """Proposals, newest first."""
+    code = (jurisdiction or "")[:32] or None
+    with uow.begin(readonly=True):
+        rows = law_views.list_proposals(uow, jurisdiction=code)
+        now = uow.now()
+    return render(
+        request, "law/proposals.html", {"rows": rows, "jurisdiction": code or "", "now": now}
+    )
+
+
+def _vocabulary() -> dict[str, Any]:
+    return {
+        "kinds": [k.value for k in ProposalKind],
+        "categories": [c.value for c in HarmCategory],
+        "grounds": [g.value for g in GroundKind],
+        "caps": [s.value for s in SanctionStep],
+    }
+
+
+@router.get("/proposals/new", response_class=HTMLResponse)
+def new_proposal_form(
+    request: Request, principal: PrincipalDep, jurisdiction: str = "", rule_id: str = ""
+) -> HTMLResponse:
+    """The form to propose a change to the law."""
+    _citizen(principal)
+    form = {"jurisdiction": jurisdiction[:32], "rule_id": rule_id[:64], "kind": "enact"}
+    return render(request, "law/new_proposal.html", {"form": form, **_vocabulary()})
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@router.post("/proposals/new", response_model=None)
+def create_proposal(
+    request: Request,
+    principal: PrincipalDep,
+    uow: UnitOfWorkDep,
+    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    jurisdiction: Annotated[str, Form(max_length=32)] = "",
+    kind: Annotated[str, Form(max_length=16)] = "enact",
+    rule_id: Annotated[str, Form(max_length=64)] = "",
+    title: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    rationale: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    rule_title: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    harm_category: Annotated[str, Form(max_length=64)] = "",
+    ground: Annotated[str, Form(max_length=32)] = "",
+    sanction_cap: Annotated[str, Form(max_length=16)] = "",
+    max_suspension_days: Annotated[int, Form(ge=0, le=365)] = 0,
+    covered: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    not_covered: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    changes: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+) -> Response:
+    """Make the proposal and show it."""
+    check_form_csrf(request, csrf_token)
+    account_id = _citizen(principal)
+    try:
+        proposal_kind = ProposalKind(kind)
+    except ValueError:
+        raise InvalidInput(i18n.gettext("Choose what the proposal does."), field="kind") from None
+    draft = None
+    if proposal_kind in (ProposalKind.ENACT, ProposalKind.AMEND):
+        draft = law_proposals.RuleDraft(
+            title=rule_title,
+            text=text,
+            harm_category=harm_category,
+            ground=ground,
+            sanction_cap=sanction_cap,
+            max_suspension_days=max_suspension_days,
+            covered_examples=_lines(covered),
+            not_covered_examples=_lines(not_covered),
+        )
+    parsed_changes = None
+    if proposal_kind is ProposalKind.CONSTITUTION:
+        try:
+            parsed_changes = json.loads(changes or "{}")
+        except json.JSONDecodeError:
+            raise InvalidInput(i18n.gettext("The changes must be a JSON object.")) from None
+        if not isinstance(parsed_changes, dict):
+            raise InvalidInput(i18n.gettext("The changes must be a JSON object."))
+    with uow.begin():
+        proposal = law_proposals.propose(
+            uow,
+            account_id=account_id,
+            jurisdiction=jurisdiction,
+            kind=proposal_kind,
+            title=title,
+            rationale=rationale,
+            rule_id=rule_id or None,
+            draft=draft,
+            changes=parsed_changes,
+        )
+    return RedirectResponse(f"/proposals/{proposal.id}", status_code=303)
+
+
+@router.get("/proposals/{proposal_id}", response_class=HTMLResponse)
+def proposal_page(
+    request: Request, uow: UnitOfWorkDep, principal: PrincipalDep, proposal_id: int
+) -> HTMLResponse:
+    """A proposal: text, diff, comments, countdown, vote form and, after the close, result."""
+    with uow.begin(readonly=True):
+        view = law_views.proposal_view(uow, proposal_id)
+        now = uow.now()
+        mine = None
+        may_vote = False
+        if principal.is_person and principal.role is Role.CITIZEN:
+            assert principal.account_id is not None  # noqa: S101
+            votes = {v.proposal.id: v for v in law_views.my_votes(uow, principal.account_id)}
+            mine = votes.get(proposal_id)
+            may_vote = mine is not None
+    p = view.proposal
+    voting_open = p.status == "voting" and now < p.voting_closes_at
+    return render(
+        request,
+        "law/proposal.html",
+        {
+            "view": view,
+            "p": p,
+            "now": now,
+            "voting_open": voting_open,
+            "opens_in": countdown(p.voting_opens_at, now),
+            "closes_in": countdown(p.voting_closes_at, now),
+            "mine": mine,
+            "may_vote": may_vote,
+            "is_proposer": principal.is_person and principal.account_id == p.proposer_id,
+        },
+    )
+
+
+@router.post("/proposals/{proposal_id}/vote", response_class=HTMLResponse)
+def vote(
+    request: Request,
+    principal: PrincipalDep,
+    uow: UnitOfWorkDep,
+    proposal_id: int,
+    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    choice: Annotated[str, Form(max_length=8)] = "",
+    change: Annotated[bool, Form()] = False,
+) -> HTMLResponse:
+    """Cast or change a vote; the receipt is shown on this page only."""
+    check_form_csrf(request, csrf_token)
+    account_id = _citizen(principal)
+    with uow.begin():
+        receipt = law_votes.cast_vote(
+            uow, account_id=account_id, proposal_id=proposal_id, choice=choice, change=change
+        )
+    return render(request, "law/receipt.html", {"r": receipt})
+
+
+@router.post("/proposals/{proposal_id}/comment", response_model=None)
+def comment(
+    request: Request,
+    principal: PrincipalDep,
+    uow: UnitOfWorkDep,
+    proposal_id: int,
+    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    body: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+) -> Response:
+    """Add a comment and return to the proposal."""
+    check_form_csrf(request, csrf_token)
+    account_id = _citizen(principal)
+    with uow.begin():
+        law_proposals.comment(uow, account_id=account_id, proposal_id=proposal_id, body=body)
+    return RedirectResponse(f"/proposals/{proposal_id}#comments", status_code=303)
+
+
+@router.post("/proposals/{proposal_id}/revise", response_model=None)
+def revise(
+    request: Request,
+    principal: PrincipalDep,
+    uow: UnitOfWorkDep,
+    proposal_id: int,
+    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    title: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    rationale: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+) -> Response:
+    """The proposer's new wording (title, rationale, rule text); other fields are kept."""
+    check_form_csrf(request, csrf_token)
+    account_id = _citizen(principal)
+    with uow.begin():
+        view = law_views.proposal_view(uow, proposal_id)
+        draft = None
+        if "rule" in view.content:
+            draft = law_proposals.RuleDraft(**{**view.content["rule"], "text": text})
+        law_proposals.revise(
+            uow,
+            account_id=account_id,
+            proposal_id=proposal_id,
+            title=title,
+            rationale=rationale,
+            draft=draft,
+            changes=view.content.get("changes"),
+        )
+    return RedirectResponse(f"/proposals/{proposal_id}", status_code=303)
+
+
+@router.get("/me/votes", response_class=HTMLResponse)
+def my_votes_page(request: Request, principal: PrincipalDep, uow: UnitOfWorkDep) -> HTMLResponse:
+    """My votes (my choice only while voting is open) and a receipt checker."""
+    account_id = _citizen(principal)
+    with uow.begin(readonly=True):
+        votes = law_views.my_votes(uow, account_id)
+    return render(request, "law/my_votes.html", {"votes": votes})
+
+
+@router.get("/receipts", response_class=HTMLResponse)
+def receipt_check_page(request: Request, uow: UnitOfWorkDep, receipt: str = "") -> HTMLResponse:
+    """Check that a ballot was counted, from its receipt."""
+    found = None
+    receipt = receipt.strip()[:64]
+    if receipt:
+        with uow.begin(readonly=True):
+            found = law_views.check_receipt(uow, receipt)
+    return render(
+        request,
+        "law/receipt_check.html",
+        {"receipt": receipt, "found": found, "quoted": quote(receipt)},
+    )
