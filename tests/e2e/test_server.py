@@ -47,3 +47,10 @@ def test_platform_key_from_the_demo_works(demo_server: LiveServer) -> None:
     )
     assert response.status_code == 200
     assert response.json()["name"] == "Demo Forum"
+
+
+def test_the_log_key_is_published_at_a_well_known_address(demo_server: LiveServer) -> None:
+    text = httpx.get(f"{demo_server.url}/.well-known/isegoria-log-key").text.strip()
+    api = httpx.get(f"{demo_server.url}/api/v1/log/key").json()
+    assert text == api["verifier_key"]
+    assert text.startswith(api["origin"] + "+")

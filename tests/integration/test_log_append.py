@@ -164,3 +164,20 @@ def test_processes_appending_at_once_get_consecutive_indexes(
         process.join(timeout=120)
         assert process.exitcode == 0
     assert_log_is_sound(database, signer, 60)
+
+
+def test_the_timer_signs_a_head_that_no_checkpoint_covers(
+    uow: UnitOfWork, signer: LogSigner
+) -> None:
+    from sqlalchemy import delete
+
+    from isegoria.log.timer import ensure_checkpoint
+
+    for n in range(3):
+        with uow.begin():
+            uow.log.append(Noted("timer", n))
+    assert not ensure_checkpoint(uow.database, uow.clock, signer)  # every commit signed one
+    with uow.begin():  # as after a restore that lost the newest checkpoint
+        uow.session.execute(delete(LogCheckpoint).where(LogCheckpoint.size == 3))
+    assert ensure_checkpoint(uow.database, uow.clock, signer)
+    assert_log_is_sound(uow.database, signer, 3)

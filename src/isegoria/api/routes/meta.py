@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from isegoria.api.access import PUBLIC, access
@@ -38,3 +38,14 @@ def healthz(services: ServicesDep) -> JSONResponse:
         schema_head=head,
     )
     return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+
+
+@router.get(
+    "/.well-known/isegoria-log-key",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}}},
+    **access(PUBLIC),
+)
+def log_key_well_known(services: ServicesDep) -> PlainTextResponse:
+    """The log's verifier key (C2SP signed-note format), at a well-known address for witnesses."""
+    return PlainTextResponse(services.signer.verifier_key + "\n")

@@ -1,0 +1,256 @@
+"""``isegoria log``: verify the transparency log, witness a remote one, explain a proof.
+
+Messages go to standard output and errors to standard error as plain lines (no wrapping,
+no colour) so cron mail and scripts read them as they are; a Rich progress bar appears only
+on a terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from isegoria.algorithms.checkpoint import NoteError, open_signed_note, parse_verifier_key
+from isegoria.config import Settings
+from isegoria.errors import IsegoriaError
+from isegoria.log import explain, read
+from isegoria.log.verify import (
+    LogVerificationError,
+    ProgressFn,
+    VerifyReport,
+    verify_database,
+    verify_remote,
+)
+from isegoria.log.witness import (
+    RemoteLog,
+    RemoteLogError,
+    WitnessError,
+    WitnessState,
+    load_state,
+    now_text,
+    run_witness,
+    save_state,
+)
+from isegoria.store import migrate
+from isegoria.store.db import Database
+
+log_app = typer.Typer(
+    help="The transparency log: verify it, witness it, explain a proof.", no_args_is_help=True
+)
+
+UrlOption = Annotated[
+    str | None, typer.Option(help="A remote instance's base URL (default: the local database).")
+]
+KeyOption = Annotated[
+    str | None, typer.Option(help="The verifier key to pin: <name>+<key id>+<base64 key>.")
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _warn(message: str) -> None:
+    typer.echo(f"warning: {message}", err=True)
+
+
+def _local_database() -> tuple[Settings, Database]:
+    from isegoria import cli  # imported late: cli registers this sub-app
+
+    settings = cli._settings()
+    database = cli._database(settings)
+    try:
+        migrate.ensure_current(database)
+    except migrate.SchemaNotCurrent as error:
+        raise _fail(str(error)) from None
+    return settings, database
+
+
+def _instance_key(settings: Settings) -> str:
+    from isegoria.log.signing import load_signer
+
+    path = settings.signing_key_path
+    if not path.exists():
+        raise _fail(f"no log signing key at {path}; pass the instance's verifier key with --key")
+    return load_signer(settings.origin, path).verifier_key
+
+
+def _served_key(remote: RemoteLog) -> str:
+    _origin, key = remote.key()
+    _warn(
+        f"trusting the key {key} that {remote.url} serves (trust on first use); "
+        "compare it with one published elsewhere, or pass --key"
+    )
+    return key
+
+
+@contextmanager
+def _progress() -> Iterator[ProgressFn | None]:
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    bar = Progress(
+        "verifying", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    )
+    task = bar.add_task("entries", total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+@log_app.command("verify")
+def verify(
+    url: UrlOption = None,
+    key: KeyOption = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(help="State file of a checkpoint verified earlier (a witness's file)."),
+    ] = None,
+) -> None:
+    """Recompute the whole log and check every entry, node and signed checkpoint."""
+    try:
+        held = load_state(state) if state is not None else None
+    except WitnessError as error:
+        raise _fail(str(error)) from None
+    if held is not None and url is not None and held.url not in (None, url.rstrip("/")):
+        raise _fail(f"state file {state} is for {held.url}, not {url}")
+    pinned = key or (held.verifier_key if held is not None else None)
+    try:
+        with _progress() as progress:
+            if url is None:
+                settings, database = _local_database()
+                pinned = pinned or _instance_key(settings)
+                report = verify_database(database, pinned, state=held, progress=progress)
+            else:
+                remote = RemoteLog(url)
+                try:
+                    pinned = pinned or _served_key(remote)
+                    report = verify_remote(remote, pinned, state=held, progress=progress)
+                finally:
+                    remote.close()
+    except (LogVerificationError, RemoteLogError) as error:
+        raise _fail(f"log verification failed: {error}") from None
+    if state is not None:
+        _save_verified(state, held, url, pinned, report)
+    typer.echo(report.summary())
+
+
+def _save_verified(
+    path: Path, held: WitnessState | None, url: str | None, key: str, report: VerifyReport
+) -> None:
+    latest = report.latest
+    if latest is None:
+        return  # an empty log has no checkpoint to remember
+    where = url.rstrip("/") if url is not None else (held.url if held is not None else None)
+    save_state(
+        path, WitnessState(where, key, latest.size, latest.root_hash, latest.note, now_text())
+    )
+
+
+@log_app.command("witness")
+def witness(
+    url: Annotated[str, typer.Option(help="The instance's base URL.")],
+    state: Annotated[Path, typer.Option(help="JSON file holding the last verified checkpoint.")],
+    key: KeyOption = None,
+) -> None:
+    """Check that the latest checkpoint extends the last one seen; run it from cron."""
+    try:
+        result = run_witness(url, state, key=key, warn=_warn)
+    except WitnessError as error:
+        raise _fail(str(error)) from None
+    typer.echo(result.summary())
+
+
+@log_app.command("proof")
+def proof(
+    index: Annotated[int, typer.Argument(min=0, help="The entry's index.")],
+    size: Annotated[
+        int | None, typer.Option(min=1, help="Tree size (default: the latest checkpoint).")
+    ] = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+) -> None:
+    """Print an entry's inclusion proof as steps a person can redo by hand."""
+    try:
+        if url is None:
+            payload, tree_size, hashes, root, source = _local_proof(index, size, key)
+        else:
+            payload, tree_size, hashes, root, source = _remote_proof(url, index, size, key)
+    except (IsegoriaError, RemoteLogError, NoteError) as error:
+        message = error.detail if isinstance(error, IsegoriaError) else str(error)
+        raise _fail(message) from None
+    from isegoria.algorithms.merkle import leaf_hash
+
+    trace = explain.trace_inclusion(index, tree_size, leaf_hash(payload), hashes, root)
+    typer.echo(explain.render_proof(trace, payload, root_source=source))
+    if not trace.ok:
+        raise typer.Exit(1)
+
+
+Proof = tuple[bytes, int, list[bytes], bytes, str]
+
+
+def _local_proof(index: int, size: int | None, key: str | None) -> Proof:
+    settings, database = _local_database()
+    pinned = key or _instance_key(settings)
+    session = database.session(readonly=True)
+    try:
+        if size is None:
+            latest = read.latest_checkpoint(session)
+            if latest is None:
+                raise _fail("the log is empty: no checkpoint has been issued yet")
+            size = latest.size
+        hashes = read.inclusion_proof(session, index, size)
+        payload = read.entry(session, index).payload
+        row = read.checkpoint_at(session, size)
+        if row is None:
+            root = read.root_at(session, size)
+            return payload, size, hashes, root, _unsigned(size)
+        signed = open_signed_note(row.note, [pinned], origin=parse_verifier_key(pinned).name)
+        return payload, size, hashes, signed.root_hash, _signed(size, pinned)
+    finally:
+        session.close()
+
+
+def _remote_proof(url: str, index: int, size: int | None, key: str | None) -> Proof:
+    remote = RemoteLog(url)
+    try:
+        pinned = key or _served_key(remote)
+        data = remote.inclusion(index, size)
+        try:
+            payload = str(data["entry"]["payload"]).encode("utf-8")
+            tree_size = int(data["tree_size"])
+            hashes = [bytes.fromhex(h) for h in data["proof"]]
+            checkpoint = data.get("checkpoint")
+            stated_root = bytes.fromhex(data["root_hash"])
+        except (KeyError, TypeError, ValueError):
+            raise RemoteLogError(f"{remote.url}: malformed inclusion proof answer") from None
+    finally:
+        remote.close()
+    if not checkpoint:
+        return payload, tree_size, hashes, stated_root, _unsigned(tree_size)
+    signed = open_signed_note(
+        str(checkpoint.get("note", "")), [pinned], origin=parse_verifier_key(pinned).name
+    )
+    if signed.size != tree_size:
+        raise RemoteLogError(f"the checkpoint served is for size {signed.size}, not {tree_size}")
+    return payload, tree_size, hashes, signed.root_hash, _signed(tree_size, pinned)
+
+
+def _signed(size: int, key: str) -> str:
+    return f"signed checkpoint root (size {size}, signature by {key} verified)"
+
+
+def _unsigned(size: int) -> str:
+    return f"root of size {size} from the stored nodes (NOT signed: no checkpoint at this size)"
