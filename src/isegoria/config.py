@@ -53,11 +53,47 @@ class Settings(BaseSettings):
         default=False, description="Mark session cookies Secure (set to true behind HTTPS)."
     )
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Request and error logs: one JSON object a line, or text."
+    )
+    # Rate limits, COUNT/[N]UNIT (units s, m, h, d): a burst of COUNT, then COUNT per period.
+    ratelimit_enabled: bool = True
+    ratelimit_login_address: str = Field(default="20/1m", description="Login tries per address.")
+    ratelimit_login_failures: str = Field(
+        default="5/15m", description="Failed logins per login name (then one per 3 minutes)."
+    )
+    ratelimit_api_address: str = Field(default="300/1m", description="Anonymous API calls.")
+    ratelimit_api_person: str = Field(default="600/1m", description="API calls per person.")
+    ratelimit_api_platform: str = Field(
+        default="60000/1m", description="API calls per platform (report intake in bulk)."
+    )
+    ratelimit_reports: str = Field(default="60/1h", description="Reports per person.")
+    ratelimit_votes: str = Field(default="120/1h", description="Votes and ballots per person.")
+    # Proof of personhood by OpenID Connect (docs/security.md); empty issuer: not offered.
+    oidc_issuer: str = Field(default="", description="OpenID Connect issuer URL.")
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = None
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator(
+        "ratelimit_login_address",
+        "ratelimit_login_failures",
+        "ratelimit_api_address",
+        "ratelimit_api_person",
+        "ratelimit_api_platform",
+        "ratelimit_reports",
+        "ratelimit_votes",
+    )
+    @classmethod
+    def _rule(cls, value: str) -> str:
+        from isegoria.api.ratelimit import Rule  # parsing lives with the limiter
+
+        Rule.parse("setting", value)
+        return value
 
     @property
     def effective_database_url(self) -> str:
@@ -100,6 +136,11 @@ class Settings(BaseSettings):
             "log_level": self.log_level,
             "secure_cookies": str(self.secure_cookies).lower(),
             "session_hours": str(self.session_hours),
+            "log_format": self.log_format,
+            "ratelimit_enabled": str(self.ratelimit_enabled).lower(),
+            "oidc_issuer": self.oidc_issuer,
+            "oidc_client_id": self.oidc_client_id,
+            "oidc_client_secret": "***" if self.oidc_client_secret else "",
         }
 
 

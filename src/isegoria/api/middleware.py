@@ -9,6 +9,9 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from isegoria.api.metrics import observe
+from isegoria.ops.logs import log_request
+
 logger = logging.getLogger("isegoria.http")
 
 # Large enough for a 1 MB post snapshot with its metadata; anything bigger is refused early.
@@ -80,14 +83,10 @@ class HttpMiddleware:
             if status_holder["status"] == 0:
                 await self._too_large(send, request_id)
         finally:
-            logger.info(
-                "%s %s %s %.1fms id=%s",
-                scope.get("method"),
-                scope.get("path"),
-                status_holder["status"],
-                (time.perf_counter() - started) * 1000,
-                request_id,
-            )
+            seconds = time.perf_counter() - started
+            status = status_holder["status"] or 500  # no answer started: the client saw none
+            observe(scope, status, seconds)
+            log_request(scope, status, seconds, request_id)
 
     async def _too_large(self, send: Send, request_id: str) -> None:
         body = json.dumps(

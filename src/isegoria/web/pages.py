@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from isegoria.api import ratelimit
 from isegoria.api.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -128,6 +129,7 @@ def login(
 ) -> Response:
     """Check the credentials and open a fresh session (a new token defeats session fixation)."""
     check_form_csrf(request, csrf_token)
+    ratelimit.before_login(request, login)  # 429 before spending argon2 time on a guess
     with uow.begin():
         account = people.authenticate(uow, login.strip(), password)
         if account is None:
@@ -136,6 +138,7 @@ def login(
             token, _row = sessions.start_session(
                 uow, account, hours=services.settings.session_hours
             )
+    ratelimit.after_login(request, login, succeeded=token is not None)
     if token is None:
         # One message for unknown login and wrong password: no account enumeration.
         return render(

@@ -1,0 +1,296 @@
+"""Rate limits: an in-process token bucket per (rule, key), answered with 429 and Retry-After.
+
+A bucket holds up to ``rule.count`` tokens and refills continuously at ``count / seconds``
+tokens per second, so a rule "5/15m" allows a burst of five and then one more every three
+minutes: the slow-down after repeated failures is the refill rate itself.
+
+Each app process keeps its own buckets. With ``isegoria serve --workers N`` an address can
+therefore make up to N times a rule's count; the deployment guide puts a global limit for
+``/login`` in the reverse proxy as well (docs/deploy.md). We chose this over a database
+table because a limiter on the request path must cost microseconds, not a write
+transaction per attempt, and because argon2id already makes each password guess expensive.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+
+from isegoria.config import Settings
+from isegoria.errors import RateLimited
+
+# Buckets kept per process; beyond this the least recently used is forgotten (bounded memory
+# against an attacker who sprays many keys; forgetting only ever hands out a fresh burst).
+MAX_BUCKETS = 100_000
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_RULE_PATTERN = re.compile(r"(\d+)\s*/\s*(\d*)\s*([smhd])")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """At most ``count`` hits per ``seconds`` (a burst of ``count``, then a steady rate)."""
+
+    name: str
+    count: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, name: str, text: str) -> Rule:
+        """Parse ``"20/1m"``, ``"5/15m"``, ``"100/s"`` (count / [n]unit, units s, m, h, d)."""
+        match = _RULE_PATTERN.fullmatch(text.strip())
+        if match is None:
+            raise ValueError(f"rate limit {name}={text!r} is not COUNT/[N]UNIT, e.g. 20/1m")
+        count, multiple, unit = int(match[1]), int(match[2] or 1), match[3]
+        if count < 1 or multiple < 1:
+            raise ValueError(f"rate limit {name}={text!r} must be positive")
+        return cls(name, count, multiple * _UNITS[unit])
+
+    @property
+    def refill_per_second(self) -> float:
+        """Tokens regained per second."""
+        return self.count / self.seconds
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one hit: allowed or not, and when to retry (whole seconds, ≥ 1)."""
+
+    allowed: bool
+    retry_after: int
+    remaining: int
+
+
+class RateLimiter:
+    """Token buckets per (rule, key), safe to share between the threads of one process."""
+
+    def __init__(
+        self,
+        *,
+        enabled: bool = True,
+        now: Callable[[], float] = time.monotonic,
+        max_buckets: int = MAX_BUCKETS,
+        on_limited: Callable[[Rule], None] | None = None,
+    ) -> None:
+        self.enabled = enabled
+        self._now = now
+        self._max = max_buckets
+        self._buckets: OrderedDict[tuple[str, str], _Bucket] = OrderedDict()
+        self._lock = threading.Lock()
+        self._on_limited = on_limited
+
+    def _bucket(self, rule: Rule, key: str, now: float) -> _Bucket:
+        """The refilled bucket for (rule, key); the caller holds the lock."""
+        slot = (rule.name, key)
+        bucket = self._buckets.get(slot)
+        if bucket is None:
+            bucket = _Bucket(float(rule.count), now)
+            self._buckets[slot] = bucket
+            if len(self._buckets) > self._max:
+                self._buckets.popitem(last=False)
+        else:
+            elapsed = max(0.0, now - bucket.updated)
+            bucket.tokens = min(float(rule.count), bucket.tokens + elapsed * rule.refill_per_second)
+            bucket.updated = now
+            self._buckets.move_to_end(slot)
+        return bucket
+
+    def _decide(self, rule: Rule, key: str, *, consume: bool) -> Decision:
+        if not self.enabled:
+            return Decision(True, 0, rule.count)
+        with self._lock:
+            bucket = self._bucket(rule, key, self._now())
+            if bucket.tokens >= 1.0:
+                if consume:
+                    bucket.tokens -= 1.0
+                return Decision(True, 0, int(bucket.tokens))
+            wait = (1.0 - bucket.tokens) / rule.refill_per_second
+        if self._on_limited is not None:
+            self._on_limited(rule)
+        return Decision(False, max(1, math.ceil(wait)), 0)
+
+    def hit(self, key: str, rule: Rule) -> Decision:
+        """Spend one token of ``key``'s bucket for ``rule`` if there is one."""
+        return self._decide(rule, key, consume=True)
+
+    def peek(self, key: str, rule: Rule) -> Decision:
+        """Whether a hit would be allowed now, spending nothing."""
+        return self._decide(rule, key, consume=False)
+
+    def limit(self, key: str, rule: Rule) -> None:
+        """Spend one token or raise ``RateLimited`` (429 with Retry-After)."""
+        decision = self.hit(key, rule)
+        if not decision.allowed:
+            raise RateLimited(_message(rule, decision), retry_after=decision.retry_after)
+
+    def require(self, key: str, rule: Rule) -> None:
+        """Raise ``RateLimited`` if ``key``'s bucket is empty, spending nothing."""
+        decision = self.peek(key, rule)
+        if not decision.allowed:
+            raise RateLimited(_message(rule, decision), retry_after=decision.retry_after)
+
+    def reset(self, key: str, rule: Rule) -> None:
+        """Forget ``key``'s bucket for ``rule`` (a full bucket next time)."""
+        with self._lock:
+            self._buckets.pop((rule.name, key), None)
+
+
+def _message(rule: Rule, decision: Decision) -> str:
+    return (
+        f"too many requests ({rule.name}: at most {rule.count} per {rule.seconds:g} s); "
+        f"retry in {decision.retry_after} s"
+    )
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The instance's rules, parsed once from the settings."""
+
+    login_address: Rule
+    login_failures: Rule
+    api_address: Rule
+    api_person: Rule
+    api_platform: Rule
+    reports: Rule
+    votes: Rule
+
+
+def rules_from(settings: Settings) -> Rules:
+    """Parse the rules the settings name."""
+    return Rules(
+        login_address=Rule.parse("login_address", settings.ratelimit_login_address),
+        login_failures=Rule.parse("login_failures", settings.ratelimit_login_failures),
+        api_address=Rule.parse("api_address", settings.ratelimit_api_address),
+        api_person=Rule.parse("api_person", settings.ratelimit_api_person),
+        api_platform=Rule.parse("api_platform", settings.ratelimit_api_platform),
+        reports=Rule.parse("reports", settings.ratelimit_reports),
+        votes=Rule.parse("votes", settings.ratelimit_votes),
+    )
+
+
+def install(app: FastAPI, settings: Settings) -> RateLimiter:
+    """Give ``app`` a limiter and the rules from ``settings``; refusals are counted as metrics."""
+    metrics = getattr(app.state, "metrics", None)
+
+    def counted(rule: Rule) -> None:
+        if metrics is not None:
+            metrics.limited.labels(rule.name).inc()
+
+    limiter = RateLimiter(enabled=settings.ratelimit_enabled, on_limited=counted)
+    app.state.ratelimiter = limiter
+    app.state.ratelimit_rules = rules_from(settings)
+    return limiter
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (uvicorn's proxy-headers support fills it in behind a proxy)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def get_limiter(request: Request) -> RateLimiter:
+    """The app's limiter."""
+    limiter: RateLimiter = request.app.state.ratelimiter
+    return limiter
+
+
+def get_rules(request: Request) -> Rules:
+    """The app's rules."""
+    rules: Rules = request.app.state.ratelimit_rules
+    return rules
+
+
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+RulesDep = Annotated[Rules, Depends(get_rules)]
+
+
+def identity_key(request: Request) -> str:
+    """The rate-limit key of the caller: their account, their platform, else their address."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and principal.account_id is not None:
+        return f"person:{principal.account_id}"
+    if principal is not None and principal.platform is not None:
+        return f"platform:{principal.platform.platform_id}"
+    return f"address:{client_address(request)}"
+
+
+def per_identity(rule_name: str) -> Callable[[Request], None]:
+    """A route dependency spending one token of the caller's bucket for ``rule_name``.
+
+    Declare it as a parameter so that it runs after the route's access policy (FastAPI
+    solves route-level ``dependencies`` first): ``_: ReportsLimit`` or ``_: VotesLimit``.
+    A platform's calls are already limited per key by ``api_platform``: a platform files
+    reports in bulk for many people, so a per-person rule does not apply to it.
+    """
+
+    def dependency(request: Request) -> None:
+        principal = getattr(request.state, "principal", None)
+        if principal is not None and principal.platform is not None:
+            return
+        rule: Rule = getattr(get_rules(request), rule_name)
+        get_limiter(request).limit(identity_key(request), rule)
+
+    return dependency
+
+
+ReportsLimit = Annotated[None, Depends(per_identity("reports"))]
+VotesLimit = Annotated[None, Depends(per_identity("votes"))]
+
+
+def check_api_request(request: Request) -> None:
+    """Every API call spends a token: per person, per platform, or per address if anonymous."""
+    limiter: RateLimiter | None = getattr(request.app.state, "ratelimiter", None)
+    if limiter is None or not limiter.enabled:
+        return
+    rules = get_rules(request)
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and principal.account_id is not None:
+        limiter.limit(f"person:{principal.account_id}", rules.api_person)
+    elif principal is not None and principal.platform is not None:
+        limiter.limit(f"platform:{principal.platform.platform_id}", rules.api_platform)
+    else:
+        limiter.limit(f"address:{client_address(request)}", rules.api_address)
+
+
+def login_key(login: str) -> str:
+    """The failure bucket of a submitted login, whether or not such an account exists."""
+    return "login:" + login.strip().casefold()[:64]
+
+
+def before_login(request: Request, login: str) -> None:
+    """Refuse a login attempt from a busy address or for a login with too many failures.
+
+    The same rules apply to logins that do not exist, so a 429 reveals nothing about which
+    accounts exist (ASVS 2.2.1 with no account enumeration).
+    """
+    limiter: RateLimiter | None = getattr(request.app.state, "ratelimiter", None)
+    if limiter is None:
+        return
+    rules = get_rules(request)
+    limiter.limit(f"address:{client_address(request)}", rules.login_address)
+    limiter.require(login_key(login), rules.login_failures)
+
+
+def after_login(request: Request, login: str, *, succeeded: bool) -> None:
+    """A failure spends a token of the login's bucket; a success refills it."""
+    limiter: RateLimiter | None = getattr(request.app.state, "ratelimiter", None)
+    if limiter is None:
+        return
+    rule = get_rules(request).login_failures
+    if succeeded:
+        limiter.reset(login_key(login), rule)
+    else:
+        limiter.hit(login_key(login), rule)

@@ -1,0 +1,1 @@
+"""Operating an instance: request logs, backups and restores."""
