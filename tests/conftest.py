@@ -107,7 +107,7 @@ def signer() -> LogSigner:
 @pytest.fixture
 def uow(database: Database, clock: ManualClock, signer: LogSigner) -> UnitOfWork:
     """A unit of work on the test database."""
-    return UnitOfWork(database, clock, signer)
+    return UnitOfWork(database, clock, signer, b"test-instance-secret-32-bytes!!!")
 
 
 @pytest.fixture

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from isegoria.api import problems
+from isegoria.api import metrics, problems, ratelimit
 from isegoria.api.access import undeclared_routes
 from isegoria.api.deps import Services
 from isegoria.api.middleware import HttpMiddleware
-from isegoria.api.routes import jurisdictions, log, meta, people, platforms
-from isegoria.clock import Clock, SystemClock
+from isegoria.api.problem_schema import PROBLEM_RESPONSES, add_problem_schema
+from isegoria.api.routes import cases, jurisdictions, law, log, meta, people, platforms
+from isegoria.clock import Clock
+from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
+from isegoria.i18n import LanguageMiddleware
+from isegoria.identity import IdentityVerifier, OidcVerifier
+from isegoria.identity import pages as identity_pages
 from isegoria.log.signing import load_signer
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
-from isegoria.web import pages, pages_log
+from isegoria.web import pages, pages_cases, pages_law, pages_log
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -40,7 +46,7 @@ def create_app(
     services = Services(
         settings=settings,
         database=database,
-        clock=clock or SystemClock(),
+        clock=clock or clock_from_environment(),
         box=SecretBox(settings.secret_key),
         signer=load_signer(settings.origin, settings.signing_key_path),
     )
@@ -55,18 +61,49 @@ def create_app(
     )
     app.state.services = services
 
-    api = APIRouter(prefix=API_PREFIX)
-    for module in (jurisdictions, people, platforms, log):
+    metrics.install(app, database, services.clock.now)
+    ratelimit.install(app, settings)
+    app.state.identity_verifier = identity_verifier(settings)
+
+    api = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
+    for module in (jurisdictions, people, platforms, log, law, cases):
         api.include_router(module.router)
-    app.include_router(meta.router)
+    app.include_router(meta.router, responses=PROBLEM_RESPONSES)
     app.include_router(api)
     app.include_router(pages.router)
+    app.include_router(pages_law.router)
     app.include_router(pages_log.router)
+    app.include_router(pages_cases.router)
+    app.include_router(identity_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app)
+    _document_problems(app)
 
     missing = undeclared_routes(app.routes)
     if missing:  # default deny: a route without a policy is a programming error
         raise RuntimeError(f"routes without an access policy: {', '.join(missing)}")
     app.add_middleware(HttpMiddleware)
+    app.add_middleware(LanguageMiddleware)
     return app
+
+
+def identity_verifier(settings: Settings) -> IdentityVerifier | None:
+    """The proof-of-personhood hook this instance is configured with, if any."""
+    if not settings.oidc_issuer:
+        return None
+    secret = settings.oidc_client_secret
+    return OidcVerifier(
+        settings.oidc_issuer,
+        settings.oidc_client_id,
+        secret.get_secret_value() if secret is not None else None,
+    )
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Add the problem-details schema that every operation's error answers refer to."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return add_problem_schema(generate())
+
+    app.openapi = openapi  # type: ignore[method-assign]

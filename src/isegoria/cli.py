@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import sys
 from typing import Annotated
 
@@ -10,10 +11,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from isegoria.cli_cases import cases_app, jury_app
+from isegoria.cli_log import log_app
+from isegoria.cli_ops import ops_app
+from isegoria.cli_rules import rules_app
+from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
 from isegoria.domain.identity import Role, Scope, parse_scopes
 from isegoria.errors import IsegoriaError
 from isegoria.log.signing import load_signer
+from isegoria.ops.logs import logging_config
 from isegoria.security import SecretBox
 from isegoria.services import jurisdictions, people, platforms
 from isegoria.store import migrate
@@ -33,6 +40,11 @@ app.add_typer(citizens_app, name="citizens")
 app.add_typer(staff_app, name="staff")
 app.add_typer(platforms_app, name="platforms")
 app.add_typer(jurisdictions_app, name="jurisdictions")
+app.add_typer(rules_app, name="rules")
+app.add_typer(log_app, name="log")
+app.add_typer(cases_app, name="cases")
+app.add_typer(jury_app, name="jury")
+app.add_typer(ops_app)  # no name: `isegoria backup` and `isegoria restore` at the top level
 
 console = Console()
 err = Console(stderr=True)
@@ -73,7 +85,11 @@ def _ready_uow(settings: Settings) -> UnitOfWork:
     except migrate.SchemaNotCurrent as error:
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
-    return UnitOfWork(database, signer=load_signer(settings.origin, settings.signing_key_path))
+    return UnitOfWork(
+        database,
+        signer=load_signer(settings.origin, settings.signing_key_path),
+        secret=settings.secret_key,
+    )
 
 
 def _fail(error: IsegoriaError) -> typer.Exit:
@@ -133,7 +149,9 @@ def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
         err.print(f"[red]cannot serve:[/red] {error}")
         raise typer.Exit(1) from None
     database.dispose()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    _start_worker(settings)
+    log_config = logging_config(settings.log_format, settings.log_level)  # uvicorn: per worker
+    logging.config.dictConfig(log_config)
     console.print(f"serving on {settings.effective_public_url}  (Ctrl+C to stop)")
     if workers > 1:
         uvicorn.run(
@@ -143,6 +161,7 @@ def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
             port=settings.port,
             workers=workers,
             log_level=settings.log_level,
+            log_config=log_config,
         )
     else:
         from isegoria.app import create_app
@@ -152,7 +171,50 @@ def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            log_config=log_config,
         )
+
+
+def _start_worker(settings: Settings) -> None:
+    """Run due deadline jobs in a background thread of this process."""
+    from isegoria.log import timer
+    from isegoria.services import handlers, jobs, outbox  # noqa: F401 - registers handlers
+
+    database = _database(settings)
+    signer = load_signer(settings.origin, settings.signing_key_path)
+    clock = clock_from_environment()
+    loop = jobs.Worker(database, clock, signer, secret=settings.secret_key)
+    loop.every(timer.INTERVAL_SECONDS, lambda: timer.ensure_checkpoint(database, clock, signer))
+    loop.start_thread()
+    outbox.OutboxWorker(database, clock, SecretBox(settings.secret_key)).start_thread()
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Run what is due now, then exit.")] = False,
+    poll: Annotated[float, typer.Option(min=0.1, max=3600, help="Seconds between polls.")] = 1.0,
+) -> None:
+    """Run deadline jobs (vote openings and closings, ...) as they fall due."""
+    from isegoria.services import handlers, jobs  # noqa: F401 - registers every job handler
+
+    settings = _settings()
+    uow = _ready_uow(settings)
+    clock = clock_from_environment()
+    if once:
+        report = jobs.run_due(uow.database, clock, uow.signer, secret=uow.secret)
+        console.print(f"{report.done} jobs done, {report.failed} failed")
+        raise typer.Exit(1 if report.failed else 0)
+    console.print(f"running jobs every {poll} s (Ctrl+C to stop)")
+    from isegoria.services import outbox
+
+    loop = jobs.Worker(uow.database, clock, uow.signer, poll_seconds=poll, secret=uow.secret)
+    delivery = outbox.OutboxWorker(uow.database, clock, SecretBox(settings.secret_key))
+    delivery.start_thread()
+    try:
+        loop.run_forever()
+    except KeyboardInterrupt:
+        loop.stop()
+        delivery.stop()
 
 
 @app.command()
@@ -170,6 +232,9 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Serve the site after building.")
     ] = True,
     citizens: Annotated[int, typer.Option(min=0, max=1_000_000)] = 3000,
+    cases: Annotated[
+        bool, typer.Option("--cases/--no-cases", help="Run demo reports through juries.")
+    ] = True,
 ) -> None:
     """Build (or reuse) the demo world, print its logins, and serve it."""
     from isegoria.demo import world
@@ -177,7 +242,11 @@ def demo(
     settings = _settings()
     database = _database(settings)
     migrate.upgrade(database)
-    uow = UnitOfWork(database, signer=load_signer(settings.origin, settings.signing_key_path))
+    uow = UnitOfWork(
+        database,
+        signer=load_signer(settings.origin, settings.signing_key_path),
+        secret=settings.secret_key,
+    )
     box = SecretBox(settings.secret_key)
     with uow.begin(readonly=True):
         built = world.exists(uow)
@@ -189,6 +258,17 @@ def demo(
             with uow.begin():
                 logins = world.build(uow, box, citizens=citizens)
             world.save_logins(settings.data_dir, logins)
+        if cases:
+            from isegoria.demo.cases import seed_cases
+
+            with console.status("running the demo's reports through juries..."):
+                with uow.begin(readonly=True):
+                    platform_id = platforms.find_platform(uow, logins.platform).id
+                assert uow.signer is not None  # noqa: S101 - set above
+                opened = seed_cases(
+                    database, uow.signer, settings.secret_key, platform_id, uow.now()
+                )
+            console.print(f"{opened} demo cases decided, appealed, lapsed or pending")
     if logins is None:
         err.print("[yellow]the demo logins file is missing; add accounts with the CLI[/yellow]")
     else:

@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 
 from isegoria.store import migrate
 from isegoria.store.db import Database
-from isegoria.store.models import Base
+from isegoria.store.schema import metadata as schema_metadata
 from tests.conftest import fresh_postgres
 
 
@@ -30,7 +30,7 @@ def test_upgrade_from_empty_to_head(empty_database: Database) -> None:
     assert migrate.current_revision(empty_database) == migrate.head_revision()
     migrate.ensure_current(empty_database)
     tables = set(inspect(empty_database.engine).get_table_names())
-    assert set(Base.metadata.tables) <= tables
+    assert set(schema_metadata.tables) <= tables
     migrate.upgrade(empty_database)  # a second upgrade is a no-op
     empty_database.dispose()
 
@@ -39,6 +39,6 @@ def test_models_match_migrations(empty_database: Database) -> None:
     migrate.upgrade(empty_database)
     with empty_database.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        diff = compare_metadata(context, Base.metadata)
+        diff = compare_metadata(context, schema_metadata)
     empty_database.dispose()
     assert diff == [], f"models and migrations differ; add a revision: {diff}"

@@ -11,9 +11,10 @@ import hmac
 from typing import Any
 
 from fastapi import Depends, Request
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from isegoria.api.deps import Principal, PrincipalDep, PrincipalKind
+from isegoria.api.ratelimit import check_api_request
 from isegoria.domain.identity import Role, Scope
 from isegoria.errors import Forbidden, Unauthenticated
 
@@ -40,7 +41,8 @@ class Policy:
         self.scope = scope
 
     def __call__(self, request: Request, principal: PrincipalDep) -> Principal:
-        """Let the caller through or raise 401/403."""
+        """Let the caller through or raise 401/403 (or 429 when over its rate limit)."""
+        check_api_request(request)  # every identity and address has a budget (ratelimit.py)
         if principal.key_rejected:  # a wrong key is an error even where none is needed
             raise Unauthenticated("the API key is unknown, malformed or revoked")
         if self.public:
@@ -92,10 +94,17 @@ def access(policy: Policy) -> dict[str, Any]:
 
 
 def undeclared_routes(routes: list[Any]) -> list[str]:
-    """API routes that declare no access policy (the app factory refuses to start with any)."""
+    """API routes that declare no access policy (the app factory refuses to start with any).
+
+    Included routers stay nested in FastAPI's route list, so the routes are walked through
+    ``iter_route_contexts``, which yields every route with its effective (prefixed) path.
+    """
     missing = []
-    for route in routes:
-        if isinstance(route, APIRoute) and route.include_in_schema:
-            if not (route.openapi_extra or {}).get(ACCESS_KEY):
-                missing.append(f"{sorted(route.methods or ())} {route.path}")
+    for context in iter_route_contexts(routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        in_schema = getattr(context, "include_in_schema", route.include_in_schema)
+        if in_schema and not (route.openapi_extra or {}).get(ACCESS_KEY):
+            missing.append(f"{sorted(route.methods or ())} {context.path_format or route.path}")
     return missing

@@ -34,7 +34,7 @@ class Services:
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work on this instance's database, clock and log key."""
-        return UnitOfWork(self.database, self.clock, self.signer)
+        return UnitOfWork(self.database, self.clock, self.signer, self.settings.secret_key)
 
 
 def get_services(request: Request) -> Services:

@@ -182,3 +182,9 @@ def count_citizens(uow: UnitOfWork, jurisdiction: str | None = None) -> int:
             Residence.jurisdiction_code.in_(codes)
         )
     return int(uow.session.scalar(query) or 0)
+
+
+def set_password(uow: UnitOfWork, account: Account, password: str) -> None:
+    """Give an account a new password (argon2id); its holder can then log in with it."""
+    check_password(password)
+    account.password_hash = hash_password(password)

@@ -26,11 +26,16 @@ class UnitOfWork:
     """A transaction scope shared by one service call and the log entries it appends."""
 
     def __init__(
-        self, database: Database, clock: Clock | None = None, signer: LogSigner | None = None
+        self,
+        database: Database,
+        clock: Clock | None = None,
+        signer: LogSigner | None = None,
+        secret: bytes | None = None,
     ) -> None:
         self.database = database
         self.clock: Clock = clock or SystemClock()
         self.signer = signer
+        self._secret = secret
         self._session: Session | None = None
         self._log: LogAppender | None = None
 
@@ -49,6 +54,13 @@ class UnitOfWork:
 
             self._log = LogAppender(self.session, self.clock, self.signer)
         return self._log
+
+    @property
+    def secret(self) -> bytes:
+        """The instance secret, for keyed pseudonyms (never logged, never shown)."""
+        if self._secret is None:
+            raise RuntimeError("this unit of work has no instance secret")
+        return self._secret
 
     def now(self) -> datetime:
         """The current time from the injected clock."""

@@ -22,6 +22,8 @@ MAX_INDEX = 2**63 - 1
 # Where each kind of subject is shown; more arrive with each capability.
 SUBJECT_LINKS = {
     "jurisdiction": "/api/v1/jurisdictions/{id}",
+    "case": "/cases/{id}",
+    "proposal": "/proposals/{id}",
 }
 
 

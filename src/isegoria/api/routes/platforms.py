@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Path
+from pydantic import BaseModel
 
 from isegoria.api.access import access, people, platform_key
 from isegoria.api.deps import PrincipalDep, ServicesDep, UnitOfWorkDep
@@ -16,8 +19,9 @@ from isegoria.api.schemas import (
     WebhookIn,
 )
 from isegoria.domain.identity import Role, Scope
-from isegoria.services import platforms
+from isegoria.services import outbox, platforms
 from isegoria.store.models import Platform
+from isegoria.store.models_cases import DecisionRow
 
 router = APIRouter(tags=["platforms"])
 
@@ -114,3 +118,49 @@ def set_webhook(body: WebhookIn, principal: PrincipalDep, uow: UnitOfWorkDep) ->
             webhook_url=platform.webhook_url,
             scopes=sorted(principal.scopes),
         )
+
+
+class DeadLetterOut(BaseModel):
+    """A decision the outbox gave up delivering."""
+
+    id: int
+    platform_id: int
+    kind: str
+    content_id: str
+    attempts: int
+    error: str | None
+    issued_at: datetime
+
+
+def _dead_out(row: DecisionRow) -> DeadLetterOut:
+    return DeadLetterOut(
+        id=row.id,
+        platform_id=row.platform_id,
+        kind=row.kind,
+        content_id=row.platform_content_id,
+        attempts=row.delivery_attempts,
+        error=row.delivery_error,
+        issued_at=row.issued_at,
+    )
+
+
+@router.get(
+    "/deliveries/dead",
+    response_model=list[DeadLetterOut],
+    **access(people(Role.OPERATOR, Role.AUDITOR)),
+)
+def dead_letters(uow: UnitOfWorkDep) -> list[DeadLetterOut]:
+    """Decisions whose webhook delivery failed for good (they block later ones on the post)."""
+    with uow.begin(readonly=True):
+        return [_dead_out(r) for r in outbox.dead_letters(uow)]
+
+
+@router.post(
+    "/deliveries/{decision_id}/requeue",
+    response_model=DeadLetterOut,
+    **access(people(Role.OPERATOR)),
+)
+def requeue(uow: UnitOfWorkDep, decision_id: int = Path(ge=1, le=2**31 - 1)) -> DeadLetterOut:
+    """Try a dead letter again (after the platform fixed its receiver)."""
+    with uow.begin():
+        return _dead_out(outbox.requeue(uow, decision_id))

@@ -1,0 +1,149 @@
+"""Command line for cases: list, show, and re-run a jury draw from public data."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from isegoria.config import Settings
+from isegoria.errors import IsegoriaError
+from isegoria.log.signing import load_signer
+from isegoria.services import cases_views
+from isegoria.services.jury_verify import (
+    DrawEvidence,
+    JuryVerificationError,
+    fetch_evidence,
+    verify_draw,
+)
+from isegoria.store import migrate
+from isegoria.store.db import Database
+from isegoria.store.uow import UnitOfWork
+
+cases_app = typer.Typer(help="Cases.", no_args_is_help=True)
+jury_app = typer.Typer(help="Juries.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def _uow() -> tuple[UnitOfWork, Settings]:
+    settings = Settings()
+    database = Database(settings.effective_database_url)
+    try:
+        migrate.ensure_current(database)
+    except migrate.SchemaNotCurrent as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    return UnitOfWork(database, secret=settings.secret_key), settings
+
+
+@cases_app.command("list")
+def cases_list(
+    status: Annotated[str | None, typer.Option(help="open, decided, appealed or final")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+) -> None:
+    """List cases, newest first."""
+    uow, _ = _uow()
+    with uow.begin(readonly=True):
+        table = Table("case", "rule", "status", "stage", "outcome", "sanction", "opened")
+        for c in cases_views.list_cases(uow, status=status, limit=limit, before=None):
+            table.add_row(
+                str(c.id),
+                f"{c.rule_id} v{c.rule_version}",
+                c.status,
+                c.stage,
+                c.appeal_outcome or c.outcome or "",
+                c.appeal_sanction or c.sanction or "",
+                f"{c.opened_at:%Y-%m-%d %H:%M}",
+            )
+    uow.database.dispose()
+    console.print(table)
+
+
+@cases_app.command("show")
+def cases_show(case_id: int) -> None:
+    """Show a case: the post, the rule, every logged step and the reasons."""
+    uow, _ = _uow()
+    try:
+        with uow.begin(readonly=True):
+            view = cases_views.case_view(uow, case_id)
+    except IsegoriaError as error:
+        err.print(f"[red]error:[/red] {error.detail}")
+        raise typer.Exit(1) from None
+    finally:
+        uow.database.dispose()
+    console.print(
+        f"[bold]Case {view['id']}[/bold]: {view['rule']} ({view['rule_title']}), "
+        f"{view['status']}, stage {view['stage']}"
+    )
+    console.print(f"post by {view['author']} on {view['posted_at']:%Y-%m-%d %H:%M} UTC:")
+    console.print(view["content_text"], markup=False, highlight=False)
+    for item in view["timeline"]:
+        console.print(f"  #{item['index']} {item['at']:%Y-%m-%d %H:%M} {item['kind']}")
+    if view["statement"]:
+        console.print("statement of reasons:")
+        console.print(json.dumps(view["statement"], indent=2, ensure_ascii=False), markup=False)
+
+
+def _local_evidence(case_id: int, stage: str) -> tuple[DrawEvidence, str]:
+    from isegoria.log import read as log_read
+    from isegoria.log.entries import decode_entry
+
+    uow, settings = _uow()
+    try:
+        with uow.begin(readonly=True):
+            record = cases_views.draw_record(uow, case_id, stage)
+            if record is None:
+                raise JuryVerificationError(f"case {case_id} has no {stage} jury")
+            drawn = next(
+                (
+                    decode_entry(e.payload).facts
+                    for e in log_read.entries_about(uow.session, "case", str(case_id))
+                    if e.kind == "JuryDrawn" and decode_entry(e.payload).facts["stage"] == stage
+                ),
+                None,
+            )
+            head = log_read.checkpoint_at(uow.session, record["seed_checkpoint_size"])
+            if drawn is None or head is None:
+                raise JuryVerificationError("the draw's log entry or checkpoint is missing")
+            note = head.note
+    finally:
+        uow.database.dispose()
+    key = load_signer(settings.origin, settings.signing_key_path).verifier_key
+    return DrawEvidence(case_id, stage, record, drawn, note), key
+
+
+@jury_app.command("verify")
+def jury_verify(
+    case_id: int,
+    stage: Annotated[str, typer.Option(help="first or appeal")] = "first",
+    url: Annotated[str | None, typer.Option(help="Verify a remote instance instead")] = None,
+    key: Annotated[str | None, typer.Option(help="The log's verifier key (pin it!)")] = None,
+) -> None:
+    """Re-run a jury draw from public data and check it gives the published jury."""
+    try:
+        if url is None:
+            evidence, own_key = _local_evidence(case_id, stage)
+            key = key or own_key
+        else:
+            with httpx.Client(timeout=30) as client:
+                evidence = fetch_evidence(url, case_id, stage, client)
+                if key is None:
+                    key = client.get(url.rstrip("/") + "/api/v1/log/key").json()["verifier_key"]
+                    err.print(
+                        "warning: trusting the verifier key the server serves; pin it with --key"
+                    )
+        result = verify_draw(evidence, key)
+    except (JuryVerificationError, httpx.HTTPError) as error:
+        err.print(f"error: {error}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"case {case_id} {stage} jury verified: {len(result.jurors)} jurors re-drawn from a pool "
+        f"of {result.pool_size} with seed {result.seed[:16]}…; smallest selection probability "
+        f"{result.min_probability}"
+    )
+    console.print("jurors: " + ", ".join(result.jurors))

@@ -1,0 +1,306 @@
+"""The demo's cases: a stream of reports run through the whole path by simulated jurors.
+
+Like the demo's law, this is back-dated on purpose: a clock of its own starts
+``HISTORY_DAYS`` ago, and every case is reported, drawn, judged and (sometimes) appealed
+through the real services, so the demo shows decided, appealed, overturned and lapsed
+cases, an interim measure that lapsed, and a few cases whose juries are still deciding.
+Simulated jurors accept most summons and vote with a propensity set by the kind of post;
+the named demo people (ana, marie, ...) are never made to act.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from isegoria.clock import ManualClock
+from isegoria.domain.content import ContentSnapshot, ReportRequest
+from isegoria.domain.decisions import ReportSource
+from isegoria.domain.sanctions import SanctionStep
+from isegoria.log.signing import LogSigner
+from isegoria.services import (
+    cases_appeal,
+    cases_intake,
+    cases_jury,
+    cases_verdict,
+    handlers,  # noqa: F401 - registers the job handlers the demo runs
+    jobs,
+    law_read,
+)
+from isegoria.services.cases_common import get_jury
+from isegoria.store.db import Database
+from isegoria.store.models import Account
+from isegoria.store.models_cases import Juror
+from isegoria.store.uow import UnitOfWork
+
+DEMO_CASES_SEED = 20261130
+HISTORY_DAYS = 150
+ACCEPT_RATE = 0.85
+# Only the draws run as jobs here; the demo drives the rest itself. Running every due job on
+# the demo's back-dated clock would also close the law's vote that is meant to be open now.
+DEMO_JOBS = frozenset({cases_intake.JOB_DRAW_JURY})
+
+
+@dataclass(frozen=True)
+class Post:
+    """A demo post and what becomes of it."""
+
+    jurisdiction: str
+    language: str
+    text: str
+    propensity: float  # the chance a juror finds a violation
+    appeal: str | None = None  # None, "upheld" or "overturned"
+    lapse: bool = False  # jurors accept but too few vote
+    interim: bool = False
+    pending: bool = False  # reported now: the jury is still deciding
+
+
+POSTS = [
+    Post("MX", "es", "Sé dónde vives y esta noche vamos a ir por ti.", 0.95),
+    Post("MX", "es", "Te voy a matar de risa con este meme 😂", 0.05),
+    Post(
+        "MX",
+        "es",
+        "Gana 5.000 pesos diarios, sólo manda tu número de tarjeta.",
+        0.9,
+        appeal="upheld",
+    ),
+    Post(
+        "MX",
+        "es",
+        "Vamos todos a quemar la casa del diputado, hoy a las 8.",
+        0.92,
+        appeal="overturned",
+    ),
+    Post("MX", "es", "Ese árbitro merece que lo corran del estadio.", 0.5, lapse=True),
+    Post("FR", "fr", "Je connais ton adresse, 12 rue des Lilas, fais attention à toi.", 0.9),
+    Post("FR", "fr", "Cette réforme va tuer la culture française, manifestons samedi !", 0.08),
+    Post(
+        "FR",
+        "fr",
+        "Investissez 500 € et doublez-les en 24 heures, garanti.",
+        0.88,
+        appeal="overturned",
+    ),
+    Post("DE", "de", "Wir wissen, wo deine Kinder zur Schule gehen.", 0.93, interim=True),
+    Post("DE", "de", "Diese Partei ist eine Katastrophe für das Land.", 0.03),
+    Post("DE", "de", "Kauf jetzt! Kauf jetzt! Kauf jetzt! Link im Profil.", 0.7),
+    Post(
+        "US",
+        "en",
+        "Everyone should go to his house tonight and make him pay.",
+        0.9,
+        appeal="upheld",
+    ),
+    Post("US", "en", "The senator's speech was a disaster, vote him out.", 0.04),
+    Post("US", "en", "I'll kill it at the karaoke tonight!", 0.02, lapse=True),
+    Post(
+        "MX",
+        "es",
+        "Mañana publico la dirección de esa periodista para que sepan dónde está.",
+        0.85,
+        pending=True,
+    ),
+    Post(
+        "US",
+        "en",
+        "Send 0.1 BTC to this wallet and get 1 BTC back, limited offer.",
+        0.9,
+        pending=True,
+    ),
+]
+
+
+def _rule_for(uow: UnitOfWork, post: Post, at: datetime) -> str:
+    """The rule a reporter would cite: a national rule about threats or fraud, else intl."""
+    # National rules first: a national post is judged by a national jury (intl rules would
+    # draw from every citizen of the instance, which the demo keeps for the big rules only).
+    versions = sorted(
+        law_read.in_force(uow, post.jurisdiction, at),
+        key=lambda v: v.jurisdiction != post.jurisdiction,
+    )
+    words = post.text.lower()
+    fraud = any(w in words for w in ("btc", "€", "pesos", "kauf", "tarjeta", "invest"))
+    wanted = ("scams_and_fraud", "other_terms_violation") if fraud else ("violence",)
+    for v in versions:
+        if v.harm_category.value in wanted:
+            return v.rule_id
+    return versions[0].rule_id
+
+
+def _jurors(uow: UnitOfWork, case_id: int, stage: str) -> list[Juror]:
+    jury = get_jury(uow, case_id, stage)
+    if jury is None:
+        return []
+    return list(uow.session.scalars(select(Juror).where(Juror.jury_id == jury.id)))
+
+
+def _serve(
+    uow: UnitOfWork,
+    clock: ManualClock,
+    rng: random.Random,
+    case_id: int,
+    stage: str,
+    propensity: float,
+    *,
+    vote: bool,
+) -> None:
+    """Simulated jurors answer their summons (decliners are replaced) and vote."""
+    for _ in range(4):  # a few replacement rounds at most
+        with uow.begin():
+            summoned = [j for j in _jurors(uow, case_id, stage) if j.status == "summoned"]
+        if not summoned:
+            break
+        clock.advance(timedelta(hours=2))
+        for juror in summoned:
+            with uow.begin():
+                cases_jury.reply(
+                    uow,
+                    account_id=juror.account_id,
+                    case_id=case_id,
+                    accept=rng.random() < ACCEPT_RATE,
+                )
+        with uow.begin():
+            jury = get_jury(uow, case_id, stage)
+            assert jury is not None  # noqa: S101
+            cases_jury.replace_jurors(uow, jury.id)
+    if not vote:
+        return
+    with uow.begin():
+        accepted = [j for j in _jurors(uow, case_id, stage) if j.status == "accepted"]
+        rule = law_read.rule_version(uow, *_case_rule(uow, case_id))
+    cap = rule.sanction_cap
+    for juror in accepted:
+        clock.advance(timedelta(minutes=rng.randint(20, 600)))
+        violation = rng.random() < propensity
+        step = None
+        days = None
+        if violation:
+            options = [
+                s for s in SanctionStep if SanctionStep.NOTE <= s <= min(cap, SanctionStep.SUSPEND)
+            ]
+            step = rng.choice(options[-2:] if len(options) > 1 else options)
+            days = min(7, rule.max_suspension_days or 1) if step is SanctionStep.SUSPEND else None
+        with uow.begin():
+            cases_verdict.cast_ballot(
+                uow,
+                account_id=juror.account_id,
+                case_id=case_id,
+                violation=violation,
+                sanction=step.value if step else None,
+                suspension_days=days,
+                reason=(
+                    "It is a real threat to a person."
+                    if violation
+                    else "Read in context, this is not what the rule forbids."
+                ),
+            )
+
+
+def _case_rule(uow: UnitOfWork, case_id: int) -> tuple[str, int]:
+    from isegoria.services.cases_common import get_case
+
+    case = get_case(uow, case_id)
+    return case.rule_id, case.rule_version
+
+
+def _close(uow: UnitOfWork, clock: ManualClock, case_id: int, stage: str) -> None:
+    """Pass the ballot deadline so the jury closes with what arrived."""
+    with uow.begin():
+        jury = get_jury(uow, case_id, stage)
+        assert jury is not None  # noqa: S101
+        if jury.closed:
+            return
+        clock.set(max(clock.now(), jury.ballot_deadline) + timedelta(minutes=1))
+        cases_verdict.ballot_deadline_passed(uow, jury.id)
+
+
+def seed_cases(
+    database: Database, signer: LogSigner, secret: bytes, platform_id: int, now: datetime
+) -> int:
+    """Run the demo's reports through the whole path; returns how many cases were opened."""
+    rng = random.Random(DEMO_CASES_SEED)  # noqa: S311 - simulated jurors, not security
+    clock = ManualClock(now - timedelta(days=HISTORY_DAYS))
+    uow = UnitOfWork(database, clock, signer, secret)
+    with uow.begin(readonly=True):
+        authors = list(
+            uow.session.scalars(
+                select(Account.id)
+                .where(Account.password_hash.is_(None), Account.role == "citizen")
+                .order_by(Account.id)
+                .limit(40)
+            )
+        )
+    opened = 0
+    for number, post in enumerate(POSTS, start=1):
+        if post.pending:
+            if clock.now() > now:
+                raise RuntimeError("the demo's case history ran past the present; shorten it")
+            clock = ManualClock(now - timedelta(hours=2 * (number - 13)))
+            uow.clock = clock
+        else:
+            clock.advance(timedelta(days=rng.randint(2, 6)))
+        with uow.begin():
+            rule_id = _rule_for(uow, post, clock.now())
+            author = f"@user{number:03d}"
+            case, _ = cases_intake.file_report(
+                uow,
+                platform_id=platform_id,
+                request=ReportRequest(
+                    snapshot=ContentSnapshot(
+                        platform_content_id=f"demo-post-{number}",
+                        url=f"https://forum.example/posts/{number}",
+                        text=post.text,
+                        language=post.language,
+                        author=author,
+                        posted_at=clock.now() - timedelta(hours=rng.randint(1, 30)),
+                        jurisdictions=(post.jurisdiction,),
+                    ),
+                    rule_id=rule_id,
+                    rule_version=None,
+                    reason="This post breaks the rule; please look at it.",
+                    source=rng.choice(
+                        [ReportSource.USER, ReportSource.USER, ReportSource.TRUSTED_FLAGGER]
+                    ),
+                    reporter=f"@reporter{number:03d}",
+                    interim_restriction=post.interim,
+                ),
+            )
+            case_id, opened_index = case.id, case.opened_log_index
+        opened += 1
+        del opened_index  # the draw job waits for the checkpoint of the opening entry
+        jobs.run_due(database, clock, signer, secret=secret, kinds=DEMO_JOBS)
+        if post.pending:
+            continue
+        if post.interim:  # the jury is slow: the interim measure lapses before the verdict
+            with uow.begin():
+                from isegoria.services.cases_common import get_case
+
+                c = get_case(uow, case_id)
+                assert c.interim_until is not None  # noqa: S101
+                clock.set(c.interim_until + timedelta(minutes=1))
+                cases_verdict.lapse_interim(uow, c)
+        _serve(uow, clock, rng, case_id, "first", post.propensity, vote=not post.lapse)
+        _close(uow, clock, case_id, "first")
+        if post.appeal:
+            account = authors[number % len(authors)]
+            with uow.begin():
+                code = cases_appeal.issue_link_code(uow, platform_id=platform_id, pseudonym=author)
+            with uow.begin():
+                cases_appeal.redeem_link_code(uow, account_id=account, code=code)
+            clock.advance(timedelta(days=2))
+            with uow.begin():
+                cases_appeal.file_appeal(
+                    uow,
+                    account_id=account,
+                    case_id=case_id,
+                    statement="The jury misread my post; please look again.",
+                )
+            jobs.run_due(database, clock, signer, secret=secret, kinds=DEMO_JOBS)
+            propensity = post.propensity if post.appeal == "upheld" else 1 - post.propensity
+            _serve(uow, clock, rng, case_id, "appeal", propensity, vote=True)
+            _close(uow, clock, case_id, "appeal")
+    return opened

@@ -1,0 +1,181 @@
+"""Logged events of a case's life, from the first report to the final decision.
+
+Jurors appear only by their per-case pseudonym; reporters and authors by the platform's
+pseudonym or not at all. Ballots are published (by pseudonym) only once the jury has closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from isegoria.domain.events import Event
+
+
+@dataclass(frozen=True)
+class _CaseEvent(Event):
+    subject_type: ClassVar[str] = "case"
+    case_id: int
+
+    @property
+    def subject_id(self) -> str:
+        """The case number."""
+        return str(self.case_id)
+
+
+@dataclass(frozen=True)
+class CaseOpened(_CaseEvent):
+    """A report opened a case about a post under a rule version."""
+
+    kind: ClassVar[str] = "CaseOpened"
+    platform_id: int
+    content_digest: str
+    author: str
+    rule: str  # "MX-3@v2"
+    jurisdiction: str
+    posted_at: str
+
+
+@dataclass(frozen=True)
+class ReportFiled(_CaseEvent):
+    """Another report joined a case (the reporter is not named)."""
+
+    kind: ClassVar[str] = "ReportFiled"
+    report_id: int
+    source: str
+
+
+@dataclass(frozen=True)
+class InterimMeasureImposed(_CaseEvent):
+    """The platform restricted the post pending the verdict; it lapses unless upheld."""
+
+    kind: ClassVar[str] = "InterimMeasureImposed"
+    lapses_at: str
+
+
+@dataclass(frozen=True)
+class InterimMeasureLapsed(_CaseEvent):
+    """No jury upheld the interim restriction in time: the post is restored."""
+
+    kind: ClassVar[str] = "InterimMeasureLapsed"
+
+
+@dataclass(frozen=True)
+class JuryDrawn(_CaseEvent):
+    """A jury was drawn by lot from public inputs anyone can re-run."""
+
+    kind: ClassVar[str] = "JuryDrawn"
+    stage: str
+    size: int
+    seed_checkpoint_size: int
+    seed_root: str
+    seed: str
+    quotas: dict[str, Any]
+    portfolio_digest: str
+    pool_digest: str
+    pool_size: int
+    excluded: int
+    jurors: list[str]
+    min_selection_probability: str
+    max_selection_probability: str
+
+
+@dataclass(frozen=True)
+class JurorsReplaced(_CaseEvent):
+    """Jurors who declined or did not answer were replaced by a new draw."""
+
+    kind: ClassVar[str] = "JurorsReplaced"
+    stage: str
+    round: int
+    seed_checkpoint_size: int
+    seed_root: str
+    seed: str
+    replaced: list[str]
+    replacements: list[str]
+
+
+@dataclass(frozen=True)
+class JurorReplied(_CaseEvent):
+    """A juror accepted or declined their seat."""
+
+    kind: ClassVar[str] = "JurorReplied"
+    stage: str
+    juror: str
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class BallotCast(_CaseEvent):
+    """A juror cast a sealed ballot (its content is published only when the jury closes)."""
+
+    kind: ClassVar[str] = "BallotCast"
+    stage: str
+    juror: str
+
+
+@dataclass(frozen=True)
+class VerdictReached(_CaseEvent):
+    """The jury's verdict with the tally, the ballots by pseudonym and the sanction."""
+
+    kind: ClassVar[str] = "VerdictReached"
+    stage: str
+    outcome: str
+    sanction: str
+    suspension_days: int | None
+    tally: dict[str, int]
+    ballots: list[dict[str, Any]]
+    statement_sha256: str
+    final: bool
+
+
+@dataclass(frozen=True)
+class SanctionImposed(_CaseEvent):
+    """A sanction the platform must apply."""
+
+    kind: ClassVar[str] = "SanctionImposed"
+    decision_id: int
+    sanction: str
+    suspension_days: int | None
+
+
+@dataclass(frozen=True)
+class SanctionLifted(_CaseEvent):
+    """An appeal overturned the sanction: the platform must restore."""
+
+    kind: ClassVar[str] = "SanctionLifted"
+    decision_id: int
+    restores: int
+
+
+@dataclass(frozen=True)
+class AppealFiled(_CaseEvent):
+    """The author (or a reporter, when no violation was found) appealed."""
+
+    kind: ClassVar[str] = "AppealFiled"
+    appellant: str
+
+
+@dataclass(frozen=True)
+class CaseClosed(_CaseEvent):
+    """The case is final: no appeal was filed in time, or the appeal was decided."""
+
+    kind: ClassVar[str] = "CaseClosed"
+    outcome: str
+    sanction: str
+
+
+@dataclass(frozen=True)
+class DecisionConfirmed(Event):
+    """The platform reported whether it applied a decision."""
+
+    kind: ClassVar[str] = "DecisionConfirmed"
+    subject_type: ClassVar[str] = "decision"
+    decision_id: int
+    case_id: int | None
+    status: str
+    on_time: bool
+
+    @property
+    def subject_id(self) -> str:
+        """The decision number."""
+        return str(self.decision_id)

@@ -1,0 +1,130 @@
+"""Decisions a platform must apply, and its confirmation that it did."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from isegoria.domain.case_events import DecisionConfirmed
+from isegoria.domain.decisions import Decision, DecisionKind, StatementOfReasons
+from isegoria.domain.sanctions import SanctionStep
+from isegoria.errors import Conflict, InvalidInput, NotFound
+from isegoria.store.models_cases import Case, Content, DecisionRow
+from isegoria.store.uow import UnitOfWork
+
+# How long a platform has to apply a decision and confirm it; later counts against it.
+APPLY_WITHIN = timedelta(hours=24)
+MAX_FAILURE_REASON = 2000
+
+
+class DecisionStatus:
+    """Whether the platform confirmed it applied a decision."""
+
+    PENDING = "pending"
+    APPLIED = "applied"
+    FAILED = "failed"
+
+
+def issue(
+    uow: UnitOfWork,
+    *,
+    case: Case,
+    content: Content,
+    kind: DecisionKind,
+    sanction: SanctionStep,
+    suspension_days: int | None = None,
+    statement: StatementOfReasons | None = None,
+    restores: int | None = None,
+) -> DecisionRow:
+    """Record a decision for the platform (the outbox delivers it; the platform confirms)."""
+    now = uow.now()
+    sequence = 1 + int(
+        uow.session.scalar(
+            select(func.count())
+            .select_from(DecisionRow)
+            .where(
+                DecisionRow.platform_id == case.platform_id,
+                DecisionRow.platform_content_id == case.platform_content_id,
+            )
+        )
+        or 0
+    )
+    row = DecisionRow(
+        platform_id=case.platform_id,
+        case_id=case.id,
+        kind=kind.value,
+        platform_content_id=case.platform_content_id,
+        sequence=sequence,
+        body="{}",
+        issued_at=now,
+        apply_by=now + APPLY_WITHIN,
+        status=DecisionStatus.PENDING,
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    decision = Decision(
+        id=row.id,
+        kind=kind,
+        platform_id=case.platform_id,
+        case_id=case.id,
+        content_id=case.platform_content_id,
+        content_url=content.url,
+        author=case.author,
+        sanction=sanction,
+        suspension_days=suspension_days,
+        issued_at=now,
+        sequence=sequence,
+        statement=statement,
+        statement_url=f"/cases/{case.id}",
+        restores=restores,
+    )
+    row.body = json.dumps(decision.to_dict(), sort_keys=True, ensure_ascii=False)
+    return row
+
+
+def attach_statement(row: DecisionRow, statement: StatementOfReasons) -> None:
+    """Put the statement of reasons into a decision's body (once the row has its id)."""
+    body = json.loads(row.body)
+    body["statement"] = statement.to_dict()
+    row.body = json.dumps(body, sort_keys=True, ensure_ascii=False)
+
+
+def pending_for(uow: UnitOfWork, platform_id: int, limit: int = 100) -> list[DecisionRow]:
+    """Decisions the platform has not confirmed yet, oldest first."""
+    return list(
+        uow.session.scalars(
+            select(DecisionRow)
+            .where(
+                DecisionRow.platform_id == platform_id,
+                DecisionRow.status == DecisionStatus.PENDING,
+            )
+            .order_by(DecisionRow.id)
+            .limit(limit)
+        )
+    )
+
+
+def confirm(
+    uow: UnitOfWork, *, platform_id: int, decision_id: int, applied: bool, reason: str | None
+) -> DecisionRow:
+    """The platform says it applied (or could not apply) a decision; logged with its timing."""
+    row = uow.session.get(DecisionRow, decision_id)
+    if row is None or row.platform_id != platform_id:
+        raise NotFound(f"no decision {decision_id} for this platform", field="decision_id")
+    if row.status != DecisionStatus.PENDING:
+        raise Conflict(f"decision {decision_id} was already confirmed as {row.status}")
+    if not applied and not (reason and reason.strip()):
+        raise InvalidInput("say why the decision could not be applied", field="reason")
+    if reason is not None and len(reason) > MAX_FAILURE_REASON:
+        raise InvalidInput(f"a reason is at most {MAX_FAILURE_REASON} characters", field="reason")
+    now = uow.now()
+    row.status = DecisionStatus.APPLIED if applied else DecisionStatus.FAILED
+    row.confirmed_at, row.failure_reason = now, None if applied else reason
+    uow.log.append(
+        DecisionConfirmed(
+            decision_id=row.id, case_id=row.case_id, status=row.status, on_time=now <= row.apply_by
+        )
+    )
+    return row

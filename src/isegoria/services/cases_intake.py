@@ -1,0 +1,225 @@
+"""Filing reports: a snapshot, a cited rule in force when the post was made, one case per rule."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from isegoria.domain.case_events import CaseOpened, InterimMeasureImposed, ReportFiled
+from isegoria.domain.content import (
+    MAX_CONTENT_TEXT,
+    MAX_EXCLUDED_ACCOUNTS,
+    MAX_MEDIA,
+    MAX_PLATFORM_ID,
+    MAX_REPORT_REASON,
+    MAX_URL,
+    ContentSnapshot,
+    ReportRequest,
+)
+from isegoria.domain.rulebook import RulebookError, RuleVersion
+from isegoria.domain.sanctions import HarmCategory, SanctionStep
+from isegoria.errors import InvalidInput
+from isegoria.log.entries import format_instant
+from isegoria.services import jobs, law_read
+from isegoria.services.cases_common import FIRST, CaseStatus, case_constitution
+from isegoria.services.jurisdictions import get_jurisdiction
+from isegoria.store.models_cases import Case, Content, Report
+from isegoria.store.uow import UnitOfWork
+
+# Harm categories for which a platform may restrict a post at once, pending the verdict:
+# threats and incitement to imminent violence, and harm to children, cannot wait for a jury.
+INTERIM_CATEGORIES = frozenset(
+    {HarmCategory.VIOLENCE, HarmCategory.PROTECTION_OF_MINORS, HarmCategory.PUBLIC_SECURITY}
+)
+JOB_DRAW_JURY = "cases.draw_jury"
+JOB_INTERIM_LAPSE = "cases.interim_lapse"
+
+
+def _check_snapshot(snapshot: ContentSnapshot) -> None:
+    checks = [
+        (
+            0 < len(snapshot.platform_content_id) <= MAX_PLATFORM_ID,
+            "content_id",
+            f"the platform's content id is 1 to {MAX_PLATFORM_ID} characters",
+        ),
+        (len(snapshot.url) <= MAX_URL, "url", f"a URL is at most {MAX_URL} characters"),
+        (
+            len(snapshot.text) <= MAX_CONTENT_TEXT,
+            "text",
+            f"a post's text is at most {MAX_CONTENT_TEXT} characters",
+        ),
+        (0 < len(snapshot.author) <= 256, "author", "the author pseudonym is 1 to 256 characters"),
+        (0 < len(snapshot.language) <= 35, "language", "the language is a BCP 47 tag"),
+        (len(snapshot.media) <= MAX_MEDIA, "media", f"at most {MAX_MEDIA} media items"),
+        (snapshot.posted_at.tzinfo is not None, "posted_at", "posted_at needs a time zone"),
+        (
+            0 < len(snapshot.jurisdictions) <= 20,
+            "jurisdictions",
+            "name 1 to 20 jurisdictions whose law applies to the post",
+        ),
+    ]
+    for ok, field, message in checks:
+        if not ok:
+            raise InvalidInput(message, field=field)
+
+
+def _cited_version(uow: UnitOfWork, request: ReportRequest) -> RuleVersion:
+    snapshot = request.snapshot
+    for code in snapshot.jurisdictions:
+        get_jurisdiction(uow, code)  # NotFound names the unknown code
+    rulebook = law_read.load_rulebook(uow)
+    try:
+        version = request.rule_version
+        if version is None:
+            in_force = rulebook.version_in_force(request.rule_id, snapshot.posted_at)
+            if in_force is None:
+                history = rulebook.history(request.rule_id)
+                version = history[0].version if history else 0
+            else:
+                version = in_force.version
+        return rulebook.check_citable(
+            request.rule_id, version, snapshot.jurisdictions, snapshot.posted_at
+        )
+    except RulebookError as error:
+        raise InvalidInput(str(error), field="rule") from None
+
+
+def _store_snapshot(uow: UnitOfWork, platform_id: int, snapshot: ContentSnapshot) -> Content:
+    digest = snapshot.digest()
+    existing = uow.session.scalars(
+        select(Content).where(
+            Content.platform_id == platform_id,
+            Content.platform_content_id == snapshot.platform_content_id,
+            Content.digest == digest,
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    content = Content(
+        platform_id=platform_id,
+        platform_content_id=snapshot.platform_content_id,
+        url=snapshot.url,
+        text=snapshot.text,
+        language=snapshot.language,
+        author=snapshot.author,
+        posted_at=snapshot.posted_at,
+        jurisdictions=",".join(snapshot.jurisdictions),
+        media=json.dumps(
+            [
+                {"sha256": m.sha256, "media_type": m.media_type, "description": m.description}
+                for m in snapshot.media
+            ]
+        ),
+        context=json.dumps(snapshot.context, sort_keys=True),
+        digest=digest,
+        received_at=uow.now(),
+    )
+    uow.session.add(content)
+    uow.session.flush()
+    return content
+
+
+def open_case_for(
+    uow: UnitOfWork, platform_id: int, content: Content, rule: RuleVersion
+) -> tuple[Case, bool]:
+    """The live case about this post under this rule, or a new one; True when new."""
+    existing = uow.session.scalars(
+        select(Case).where(
+            Case.platform_id == platform_id,
+            Case.platform_content_id == content.platform_content_id,
+            Case.rule_id == rule.rule_id,
+            Case.status != CaseStatus.FINAL,
+        )
+    ).first()
+    if existing is not None:
+        return existing, False
+    now = uow.now()
+    case = Case(
+        content_id=content.id,
+        platform_id=platform_id,
+        platform_content_id=content.platform_content_id,
+        author=content.author,
+        rule_id=rule.rule_id,
+        rule_version=rule.version,
+        jurisdiction=rule.jurisdiction,
+        status=CaseStatus.OPEN,
+        stage=FIRST,
+        opened_at=now,
+        opened_log_index=-1,
+    )
+    uow.session.add(case)
+    uow.session.flush()
+    appended = uow.log.append(
+        CaseOpened(
+            case_id=case.id,
+            platform_id=platform_id,
+            content_digest=content.digest,
+            author=content.author,
+            rule=f"{rule.rule_id}@v{rule.version}",
+            jurisdiction=rule.jurisdiction,
+            posted_at=format_instant(content.posted_at),
+        )
+    )
+    case.opened_log_index = appended.index
+    # The draw waits for the checkpoint this transaction issues: its root seeds the lottery.
+    jobs.schedule(uow, JOB_DRAW_JURY, now, {"case_id": case.id, "stage": FIRST})
+    return case, True
+
+
+def file_report(
+    uow: UnitOfWork,
+    *,
+    platform_id: int,
+    request: ReportRequest,
+    reporter_account_id: int | None = None,
+) -> tuple[Case, Report]:
+    """File a report; open a case unless one about this post and rule is live already."""
+    _check_snapshot(request.snapshot)
+    if not request.reason.strip() or len(request.reason) > MAX_REPORT_REASON:
+        raise InvalidInput(
+            f"say why the post breaks the rule, in 1 to {MAX_REPORT_REASON} characters",
+            field="reason",
+        )
+    if len(request.excluded_accounts) > MAX_EXCLUDED_ACCOUNTS:
+        raise InvalidInput(
+            f"at most {MAX_EXCLUDED_ACCOUNTS} excluded accounts", field="excluded_accounts"
+        )
+    rule = _cited_version(uow, request)
+    content = _store_snapshot(uow, platform_id, request.snapshot)
+    case, is_new = open_case_for(uow, platform_id, content, rule)
+    report = Report(
+        case_id=case.id,
+        source=request.source.value,
+        reporter=request.reporter,
+        reporter_account_id=reporter_account_id,
+        reason=request.reason,
+        excluded_accounts=json.dumps(list(request.excluded_accounts)),
+        created_at=uow.now(),
+    )
+    uow.session.add(report)
+    uow.session.flush()
+    if not is_new:
+        uow.log.append(ReportFiled(case_id=case.id, report_id=report.id, source=report.source))
+    if request.interim_restriction:
+        _impose_interim(uow, case, rule)
+    return case, report
+
+
+def _impose_interim(uow: UnitOfWork, case: Case, rule: RuleVersion) -> None:
+    if rule.harm_category not in INTERIM_CATEGORIES or rule.ceiling.step < SanctionStep.REMOVE:
+        allowed = ", ".join(sorted(c.value for c in INTERIM_CATEGORIES))
+        raise InvalidInput(
+            f"rule {rule.rule_id} ({rule.harm_category.value}) does not allow an interim "
+            f"restriction; only rules about {allowed} that allow removal do",
+            field="interim_restriction",
+        )
+    if case.interim_state is not None:
+        return  # already restricted pending this verdict
+    deadline = uow.now() + case_constitution(uow, case).interim_measure_deadline
+    case.interim_state, case.interim_until = "active", deadline
+    uow.log.append(InterimMeasureImposed(case_id=case.id, lapses_at=format_instant(deadline)))
+    jobs.schedule(uow, JOB_INTERIM_LAPSE, deadline, {"case_id": case.id})
+
+
+__all__ = ["JOB_DRAW_JURY", "JOB_INTERIM_LAPSE", "file_report", "open_case_for"]

@@ -1,0 +1,358 @@
+"""Sealed ballots, the verdict, the statement of reasons and what the platform is told."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import func, select
+
+from isegoria.domain.case_events import (
+    BallotCast,
+    CaseClosed,
+    InterimMeasureLapsed,
+    SanctionImposed,
+    SanctionLifted,
+    VerdictReached,
+)
+from isegoria.domain.decisions import DecisionKind
+from isegoria.domain.sanctions import Sanction, SanctionError, SanctionStep
+from isegoria.domain.verdict import Ballot, Outcome, Verdict, VerdictError, check_ballot, decide
+from isegoria.errors import Conflict, InvalidInput
+from isegoria.services import cases_decisions, jobs
+from isegoria.services.cases_common import (
+    APPEAL,
+    CaseStatus,
+    case_constitution,
+    case_content,
+    case_rule,
+    dumps,
+    get_case,
+    get_jury,
+)
+from isegoria.services.cases_jury import JurorStatus, my_seat
+from isegoria.services.cases_reasons import build_statement
+from isegoria.store.models_cases import Case, CaseBallot, DecisionRow, Juror, Jury, Report
+from isegoria.store.uow import UnitOfWork
+
+JOB_APPEAL_WINDOW = "cases.appeal_window"
+
+
+def cast_ballot(
+    uow: UnitOfWork,
+    *,
+    account_id: int,
+    case_id: int,
+    violation: bool,
+    sanction: str | None,
+    suspension_days: int | None,
+    reason: str,
+) -> CaseBallot:
+    """Cast the caller's sealed ballot, once, before the deadline; decide when all are in."""
+    jury, juror = my_seat(uow, account_id, case_id)
+    if juror.status == JurorStatus.VOTED:
+        raise Conflict("you have already voted on this case; a ballot cannot be changed")
+    if juror.status != JurorStatus.ACCEPTED:
+        raise Conflict("accept the summons before voting")
+    if jury.closed or uow.now() >= jury.ballot_deadline:
+        raise Conflict("the jury has closed; ballots are no longer accepted")
+    case = get_case(uow, case_id, lock=True)
+    rule = case_rule(uow, case)
+    try:
+        proposed = None
+        if violation:
+            if sanction is None:
+                raise InvalidInput("propose a sanction when you find a violation", field="sanction")
+            step = SanctionStep(sanction)
+            proposed = (
+                Sanction.suspend(suspension_days or 0)
+                if step is SanctionStep.SUSPEND
+                else Sanction.of(step)
+            )
+        elif sanction not in (None, SanctionStep.NONE.value):
+            raise InvalidInput(
+                "a ballot finding no violation proposes no sanction", field="sanction"
+            )
+        ballot = Ballot(violation=violation, sanction=proposed, reason=reason)
+        check_ballot(ballot, rule)
+    except (ValueError, SanctionError, VerdictError) as error:
+        if isinstance(error, InvalidInput):
+            raise
+        raise InvalidInput(str(error), field="ballot") from None
+    row = CaseBallot(
+        juror_id=juror.id,
+        jury_id=jury.id,
+        violation=violation,
+        sanction=proposed.step.value if proposed else None,
+        suspension_days=proposed.suspension_days if proposed else None,
+        reason=reason,
+        cast_at=uow.now(),
+    )
+    uow.session.add(row)
+    juror.status = JurorStatus.VOTED
+    uow.session.flush()
+    uow.log.append(BallotCast(case_id=case_id, stage=jury.stage, juror=juror.pseudonym))
+    voted = uow.session.scalar(
+        select(func.count())
+        .select_from(Juror)
+        .where(Juror.jury_id == jury.id, Juror.status == JurorStatus.VOTED)
+    )
+    if voted == jury.size:
+        close_jury(uow, jury)
+    return row
+
+
+def _ballots(uow: UnitOfWork, jury: Jury) -> list[tuple[Juror, CaseBallot]]:
+    return list(
+        uow.session.execute(
+            select(Juror, CaseBallot)
+            .join(CaseBallot, CaseBallot.juror_id == Juror.id)
+            .where(Juror.jury_id == jury.id)
+            .order_by(Juror.pseudonym)
+        ).tuples()
+    )
+
+
+def prior_upheld(uow: UnitOfWork, case: Case) -> int:
+    """Earlier cases about the same author whose violation stands (for the ban policy)."""
+    return int(
+        uow.session.scalar(
+            select(func.count())
+            .select_from(Case)
+            .where(
+                Case.platform_id == case.platform_id,
+                Case.author == case.author,
+                Case.id != case.id,
+                Case.status == CaseStatus.FINAL,
+                func.coalesce(Case.appeal_outcome, Case.outcome) == Outcome.VIOLATION.value,
+            )
+        )
+        or 0
+    )
+
+
+def close_jury(uow: UnitOfWork, jury: Jury) -> Verdict | None:
+    """Open the sealed ballots and decide (all in, or the deadline passed); idempotent."""
+    if jury.closed:
+        return None
+    jury.closed = True
+    case = get_case(uow, jury.case_id, lock=True)
+    pairs = _ballots(uow, jury)
+    ballots = [
+        Ballot(
+            violation=b.violation,
+            sanction=None
+            if b.sanction is None
+            else (
+                Sanction.suspend(b.suspension_days or 1)
+                if b.sanction == SanctionStep.SUSPEND.value
+                else Sanction.of(SanctionStep(b.sanction))
+            ),
+            reason=b.reason,
+        )
+        for _, b in pairs
+    ]
+    rule = case_rule(uow, case)
+    constitution = case_constitution(uow, case)
+    appeal = jury.stage == APPEAL
+    verdict = decide(ballots, constitution, rule, prior_upheld(uow, case), appeal=appeal)
+    published = [
+        {
+            "juror": j.pseudonym,
+            "violation": b.violation,
+            "sanction": b.sanction,
+            "suspension_days": b.suspension_days,
+            "reason": b.reason,
+        }
+        for j, b in pairs
+    ]
+    _record_verdict(
+        uow, case, jury.stage, verdict, [b.reason for _, b in pairs], published, jury.size
+    )
+    return verdict
+
+
+def _planned_decisions(
+    uow: UnitOfWork, case: Case, verdict: Verdict, appeal: bool
+) -> list[tuple[DecisionKind, SanctionStep, int | None, int | None]]:
+    """(kind, sanction, suspension days, restores) of each decision the verdict gives rise to."""
+    step = verdict.sanction.step
+    days = verdict.sanction.suspension_days if step is SanctionStep.SUSPEND else None
+    if not appeal:
+        kind = DecisionKind.SANCTION_IMPOSED if verdict.takes_action else DecisionKind.NO_ACTION
+        return [(kind, step, days, None)]
+    first_step = SanctionStep(case.sanction or SanctionStep.NONE.value)
+    if step == first_step and days == case.suspension_days:
+        return []  # upheld: what the platform applied stands
+    planned: list[tuple[DecisionKind, SanctionStep, int | None, int | None]] = []
+    imposed = _first_imposed(uow, case)
+    if imposed is not None:
+        planned.append((DecisionKind.SANCTION_LIFTED, SanctionStep.NONE, None, imposed.id))
+    if verdict.takes_action:
+        planned.append((DecisionKind.SANCTION_IMPOSED, step, days, None))
+    return planned
+
+
+def _record_verdict(
+    uow: UnitOfWork,
+    case: Case,
+    stage: str,
+    verdict: Verdict,
+    reasons: list[str],
+    published: list[dict[str, Any]],
+    jury_size: int,
+) -> None:
+    now = uow.now()
+    content = case_content(uow, case)
+    rule = case_rule(uow, case)
+    constitution = case_constitution(uow, case)
+    reports = list(uow.session.scalars(select(Report).where(Report.case_id == case.id)))
+    appeal = stage == APPEAL
+    planned = _planned_decisions(uow, case, verdict, appeal)
+    rows = [
+        cases_decisions.issue(
+            uow,
+            case=case,
+            content=content,
+            kind=kind,
+            sanction=sanction,
+            suspension_days=days,
+            restores=restores,
+        )
+        for kind, sanction, days, restores in planned
+    ]
+    # The statement quotes the decision it gives rise to (or, when an appeal upholds, the one
+    # that stands), so rows are created first and get the statement once their ids exist.
+    standing = _first_imposed(uow, case)
+    quoted = rows[0].id if rows else (standing.id if standing is not None else 0)
+    statement = build_statement(
+        case=case,
+        content=content,
+        rule=rule,
+        constitution=constitution,
+        verdict=verdict,
+        reasons=reasons,
+        reports=reports,
+        decision_id=quoted,
+        decided_at=now,
+        appeal=appeal,
+        jury_size=jury_size,
+    )
+    for row in rows:
+        cases_decisions.attach_statement(row, statement)
+    statement_json = dumps(statement.to_dict())
+    step = verdict.sanction.step
+    days = verdict.sanction.suspension_days if step is SanctionStep.SUSPEND else None
+    if appeal:
+        case.appeal_outcome, case.appeal_sanction = verdict.outcome.value, step.value
+        case.appeal_suspension_days = days
+        case.appeal_verdict, case.appeal_statement = dumps(verdict.to_dict()), statement_json
+        case.status, case.final_at = CaseStatus.FINAL, now
+    else:
+        case.outcome, case.sanction, case.suspension_days = verdict.outcome.value, step.value, days
+        case.verdict, case.statement = dumps(verdict.to_dict()), statement_json
+        case.decided_at = now
+        case.status = CaseStatus.DECIDED
+        case.appeal_until = now + constitution.appeal_window
+        jobs.schedule(uow, JOB_APPEAL_WINDOW, case.appeal_until, {"case_id": case.id})
+    uow.log.append(
+        VerdictReached(
+            case_id=case.id,
+            stage=stage,
+            outcome=verdict.outcome.value,
+            sanction=step.value,
+            suspension_days=days,
+            tally=dict(statement.tally),
+            ballots=published,
+            statement_sha256=hashlib.sha256(statement_json.encode()).hexdigest(),
+            final=appeal,
+        )
+    )
+    for row in rows:
+        if row.kind == DecisionKind.SANCTION_LIFTED.value:
+            restores = json.loads(row.body)["restores"]
+            uow.log.append(SanctionLifted(case_id=case.id, decision_id=row.id, restores=restores))
+        elif row.kind == DecisionKind.SANCTION_IMPOSED.value:
+            uow.log.append(
+                SanctionImposed(
+                    case_id=case.id, decision_id=row.id, sanction=step.value, suspension_days=days
+                )
+            )
+    if appeal:
+        uow.log.append(
+            CaseClosed(case_id=case.id, outcome=verdict.outcome.value, sanction=step.value)
+        )
+    else:
+        _settle_interim(uow, case, step)
+
+
+def _settle_interim(uow: UnitOfWork, case: Case, step: SanctionStep) -> None:
+    """An interim restriction stands only if the verdict restricts at least as much."""
+    if case.interim_state != "active":
+        return
+    if step >= SanctionStep.REMOVE:
+        case.interim_state = "upheld"
+        return
+    lapse_interim(uow, case)
+
+
+def lapse_interim(uow: UnitOfWork, case: Case) -> None:
+    """End an interim restriction that no verdict upheld; the platform must restore."""
+    if case.interim_state != "active":
+        return
+    case.interim_state = "lapsed"
+    uow.log.append(InterimMeasureLapsed(case_id=case.id))
+    cases_decisions.issue(
+        uow,
+        case=case,
+        content=case_content(uow, case),
+        kind=DecisionKind.INTERIM_LAPSED,
+        sanction=SanctionStep.NONE,
+    )
+
+
+def _first_imposed(uow: UnitOfWork, case: Case) -> DecisionRow | None:
+    return uow.session.scalars(
+        select(DecisionRow)
+        .where(
+            DecisionRow.case_id == case.id,
+            DecisionRow.kind == DecisionKind.SANCTION_IMPOSED.value,
+        )
+        .order_by(DecisionRow.id)
+    ).first()
+
+
+def lapse_without_jury(uow: UnitOfWork, case: Case, stage: str, *, reason: str) -> None:
+    """No jury could be drawn: the case lapses with no action (doubt favours speech)."""
+    constitution = case_constitution(uow, case)
+    rule = case_rule(uow, case)
+    verdict = decide([], constitution, rule, 0, appeal=stage == APPEAL)
+    size = constitution.effective_appeal_jury_size if stage == APPEAL else constitution.jury_size
+    _record_verdict(uow, case, stage, verdict, [f"No jury could be drawn: {reason}."], [], size)
+
+
+def close_appeal_window(uow: UnitOfWork, case_id: int) -> bool:
+    """Make a first-instance decision final when nobody appealed in time."""
+    case = get_case(uow, case_id, lock=True)
+    if case.status != CaseStatus.DECIDED or case.appeal_until is None:
+        return False
+    if uow.now() < case.appeal_until:
+        return False
+    case.status, case.final_at = CaseStatus.FINAL, uow.now()
+    uow.log.append(
+        CaseClosed(case_id=case.id, outcome=case.outcome or "", sanction=case.sanction or "none")
+    )
+    return True
+
+
+def ballot_deadline_passed(uow: UnitOfWork, jury_id: int) -> None:
+    """At the ballot deadline, the jury closes with the ballots that arrived."""
+    jury = uow.session.get(Jury, jury_id)
+    if jury is not None and not jury.closed:
+        close_jury(uow, jury)
+
+
+def stage_jury(uow: UnitOfWork, case: Case) -> Jury | None:
+    """The jury of the case's current stage."""
+    return get_jury(uow, case.id, case.stage)

@@ -1,0 +1,7 @@
+"""Import every module that registers deadline-job handlers, so a worker can run them all."""
+
+from __future__ import annotations
+
+from isegoria.services import cases_jobs, law_votes
+
+MODULES = (cases_jobs, law_votes)

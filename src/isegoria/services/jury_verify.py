@@ -1,0 +1,119 @@
+"""Re-run a jury draw from public data alone and check it gives the published jury.
+
+The evidence is public: the draw record (pool of per-case pseudonyms by strata profile, in
+its published order; quotas; portfolio; seed), the ``JuryDrawn`` log entry, and the signed
+checkpoint whose root seeded the lottery. A verifier checks the checkpoint's signature, that
+the seed is derived from its root and the case, that the portfolio meets the quotas (parsing
+re-checks every composition), that the pool and portfolio match the digests in the log
+entry, and that the draw run again yields exactly the jurors the log names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from isegoria.algorithms import checkpoint, sortition
+
+
+class JuryVerificationError(Exception):
+    """The published jury does not follow from the published inputs."""
+
+
+@dataclass(frozen=True)
+class DrawEvidence:
+    """Everything public about one draw."""
+
+    case_id: int
+    stage: str
+    record: dict[str, Any]  # GET /api/v1/cases/{id}/juries/{stage}
+    drawn: dict[str, Any]  # the facts of the JuryDrawn log entry
+    checkpoint_note: str  # the signed checkpoint at the seed size
+
+
+@dataclass(frozen=True)
+class VerifiedDraw:
+    """A draw that checks out."""
+
+    jurors: tuple[str, ...]
+    pool_size: int
+    seed: str
+    min_probability: str
+
+
+def pool_from_record(record: dict[str, Any]) -> sortition.JuryPool:
+    """Rebuild the published pool of a draw."""
+    return sortition.JuryPool(
+        record["strata"], {tuple(p["profile"]): p["members"] for p in record["profiles"]}
+    )
+
+
+def verify_draw(evidence: DrawEvidence, verifier_key: str) -> VerifiedDraw:
+    """Re-run the draw; raise JuryVerificationError naming the first thing that differs."""
+    record, drawn = evidence.record, evidence.drawn
+    try:
+        head = checkpoint.open_signed_note(evidence.checkpoint_note, [verifier_key])
+    except checkpoint.NoteError as error:
+        raise JuryVerificationError(f"the seed checkpoint does not verify: {error}") from None
+    if head.size != record["seed_checkpoint_size"]:
+        raise JuryVerificationError(
+            f"the checkpoint is for size {head.size}, "
+            f"the draw names {record['seed_checkpoint_size']}"
+        )
+    seed = sortition.derive_seed(
+        head.root_hash, f"case:{evidence.case_id}", evidence.stage, "round:0"
+    )
+    if seed.hex() != record["seed"] or seed.hex() != drawn["seed"]:
+        raise JuryVerificationError(
+            "the seed is not the one derived from the checkpoint root and the case"
+        )
+    try:
+        portfolio = sortition.Portfolio.from_json_dict(record["portfolio"])
+        pool = pool_from_record(record["pool"])
+    except (sortition.SortitionError, KeyError, TypeError, ValueError) as error:
+        raise JuryVerificationError(
+            f"the published portfolio or pool is invalid: {error}"
+        ) from None
+    if portfolio.digest.hex() != drawn["portfolio_digest"]:
+        raise JuryVerificationError("the portfolio differs from the one the log committed to")
+    if pool.digest().hex() != drawn["pool_digest"]:
+        raise JuryVerificationError("the pool differs from the one the log committed to")
+    result = sortition.draw_jury(portfolio, pool, seed)
+    jurors = tuple(sorted(result.members))
+    if list(jurors) != sorted(drawn["jurors"]):
+        raise JuryVerificationError(
+            f"re-running the draw gives {list(jurors)}, the log names {sorted(drawn['jurors'])}"
+        )
+    report = sortition.selection_report(portfolio, pool)
+    return VerifiedDraw(jurors, sum(pool.sizes), seed.hex(), str(report.min_probability))
+
+
+def fetch_evidence(url: str, case_id: int, stage: str, client: httpx.Client) -> DrawEvidence:
+    """Gather the evidence of a draw from an instance's public API."""
+    base = url.rstrip("/") + "/api/v1"
+
+    def get(path: str, **params: Any) -> Any:
+        response = client.get(base + path, params=params or None)
+        if response.status_code != 200:
+            raise JuryVerificationError(f"{base}{path} answered HTTP {response.status_code}")
+        return response.json()
+
+    record = get(f"/cases/{case_id}/juries/{stage}")
+    case = get(f"/cases/{case_id}")
+    drawn = next(
+        (
+            item["facts"]
+            for item in case["timeline"]
+            if item["kind"] == "JuryDrawn" and item["facts"].get("stage") == stage
+        ),
+        None,
+    )
+    if drawn is None:
+        raise JuryVerificationError(f"case {case_id} has no JuryDrawn entry for {stage}")
+    page = get("/log/checkpoints", start_size=record["seed_checkpoint_size"], limit=1)
+    rows = page["checkpoints"]
+    if not rows or rows[0]["size"] != record["seed_checkpoint_size"]:
+        raise JuryVerificationError("the seed checkpoint is not published")
+    return DrawEvidence(case_id, stage, record, drawn, rows[0]["note"])

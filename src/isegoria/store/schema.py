@@ -1,0 +1,9 @@
+"""Every table module, imported once so the metadata (and Alembic) sees the whole schema."""
+
+from __future__ import annotations
+
+from isegoria.store import models, models_cases
+from isegoria.store.models import Base
+
+metadata = Base.metadata
+MODULES = (models, models_cases)

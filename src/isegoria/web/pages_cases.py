@@ -1,0 +1,206 @@
+"""Pages of cases: the public case page, the juror's inbox and ballot, the author's appeal."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from isegoria import i18n
+from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
+from isegoria.domain.identity import Role
+from isegoria.domain.sanctions import SanctionStep
+from isegoria.errors import Forbidden, InvalidInput, IsegoriaError, Unauthenticated
+from isegoria.services import cases_appeal, cases_jury, cases_verdict, cases_views
+from isegoria.web.pages import check_form_csrf, render
+
+router = APIRouter(include_in_schema=False)
+
+CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+MAX_FIELD = 8000
+
+
+def _citizen(principal: Any) -> int:
+    if principal is None or not principal.is_person:
+        raise Unauthenticated(i18n.gettext("Log in as a citizen to do this."))
+    if principal.role is not Role.CITIZEN:
+        raise Forbidden(i18n.gettext("Only citizens serve on juries and appeal."))
+    account: int = principal.account_id
+    return account
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def cases_page(request: Request, uow: UnitOfWorkDep) -> HTMLResponse:
+    """Every case, newest first."""
+    with uow.begin(readonly=True):
+        cases = cases_views.list_cases(uow, status=None, limit=100, before=None)
+    return render(request, "cases/list.html", {"cases": cases})
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(
+    request: Request, case_id: CaseId, uow: UnitOfWorkDep, principal: PrincipalDep
+) -> HTMLResponse:
+    """The public page of a case, with what the viewer may do about it."""
+    with uow.begin(readonly=True):
+        view = cases_views.case_view(uow, case_id)
+        seat = None
+        can_appeal = False
+        is_author = False
+        if principal.is_person and principal.role is Role.CITIZEN:
+            account = principal.account_id
+            assert account is not None  # noqa: S101
+            seats = [s for s in cases_views.summons_for(uow, account) if s["case_id"] == case_id]
+            seat = seats[0] if seats else None
+            case = cases_appeal.require_case(uow, case_id)
+            is_author = cases_appeal.is_author(uow, account, case)
+            can_appeal = view["status"] == "decided" and (
+                is_author
+                or (cases_appeal.is_reporter(uow, account, case) and view["outcome"] != "violation")
+            )
+        now = uow.now()
+    return render(
+        request,
+        "cases/case.html",
+        {"case": view, "seat": seat, "can_appeal": can_appeal, "is_author": is_author, "now": now},
+    )
+
+
+@router.get("/jury", response_class=HTMLResponse)
+def jury_inbox(request: Request, uow: UnitOfWorkDep, principal: PrincipalDep) -> HTMLResponse:
+    """The juror's inbox: summons to answer, cases to judge."""
+    account = _citizen(principal)
+    with uow.begin(readonly=True):
+        seats = cases_views.summons_for(uow, account)
+        now = uow.now()
+    return render(request, "cases/inbox.html", {"seats": seats, "now": now})
+
+
+@router.post("/cases/{case_id}/reply", response_model=None)
+def reply(
+    request: Request,
+    case_id: CaseId,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    answer: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """Accept or decline a summons."""
+    check_form_csrf(request, csrf_token)
+    account = _citizen(principal)
+    if answer not in ("accept", "decline"):
+        raise InvalidInput(i18n.gettext("Choose to accept or to decline."), field="answer")
+    with uow.begin():
+        cases_jury.reply(uow, account_id=account, case_id=case_id, accept=answer == "accept")
+    target = f"/cases/{case_id}/file" if answer == "accept" else "/jury"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/cases/{case_id}/file", response_class=HTMLResponse)
+def case_file_page(
+    request: Request, case_id: CaseId, uow: UnitOfWorkDep, principal: PrincipalDep
+) -> HTMLResponse:
+    """The case file and the ballot form, for a juror who accepted."""
+    account = _citizen(principal)
+    with uow.begin(readonly=True):
+        file = cases_views.case_file(uow, account, case_id)
+        voted = cases_views.my_ballot(uow, account, case_id)
+    ladder = [
+        s for s in SanctionStep if SanctionStep.NONE < s <= SanctionStep(file["sanction_cap"])
+    ]
+    return render(request, "cases/file.html", {"file": file, "voted": voted, "ladder": ladder})
+
+
+@router.post("/cases/{case_id}/ballot", response_model=None)
+def ballot(
+    request: Request,
+    case_id: CaseId,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    violation: Annotated[str, Form(max_length=8)] = "",
+    sanction: Annotated[str, Form(max_length=16)] = "",
+    suspension_days: Annotated[str, Form(max_length=4)] = "",
+    reason: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+) -> Response:
+    """Cast a sealed ballot."""
+    check_form_csrf(request, csrf_token)
+    account = _citizen(principal)
+    if violation not in ("yes", "no"):
+        raise InvalidInput(i18n.gettext("Say whether the post breaks the rule."), field="violation")
+    days = int(suspension_days) if suspension_days.isdigit() else None
+    with uow.begin():
+        cases_verdict.cast_ballot(
+            uow,
+            account_id=account,
+            case_id=case_id,
+            violation=violation == "yes",
+            sanction=(sanction or None) if violation == "yes" else None,
+            suspension_days=days,
+            reason=reason,
+        )
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.get("/me/cases", response_class=HTMLResponse)
+def my_cases(request: Request, uow: UnitOfWorkDep, principal: PrincipalDep) -> HTMLResponse:
+    """Cases about my posts, and the form to link a platform account."""
+    account = _citizen(principal)
+    with uow.begin(readonly=True):
+        cases = cases_appeal.cases_about_me(uow, account)
+        linked = cases_appeal.linked_pseudonyms(uow, account)
+    return render(request, "cases/mine.html", {"cases": cases, "linked": linked})
+
+
+@router.post("/me/links", response_model=None)
+def link(
+    request: Request,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    code: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Link a platform account with the code the platform gave."""
+    check_form_csrf(request, csrf_token)
+    account = _citizen(principal)
+    with uow.begin():
+        cases_appeal.redeem_link_code(uow, account_id=account, code=code)
+    return RedirectResponse("/me/cases", status_code=303)
+
+
+@router.post("/cases/{case_id}/statement", response_model=None)
+def statement(
+    request: Request,
+    case_id: CaseId,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+) -> Response:
+    """The author answers the report."""
+    check_form_csrf(request, csrf_token)
+    account = _citizen(principal)
+    with uow.begin():
+        cases_appeal.submit_statement(uow, account_id=account, case_id=case_id, text=text)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/appeal", response_model=None)
+def appeal(
+    request: Request,
+    case_id: CaseId,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+) -> Response:
+    """Appeal to a new, larger jury."""
+    check_form_csrf(request, csrf_token)
+    account = _citizen(principal)
+    with uow.begin():
+        cases_appeal.file_appeal(uow, account_id=account, case_id=case_id, statement=text)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+__all__ = ["IsegoriaError", "router"]
