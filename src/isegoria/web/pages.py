@@ -52,6 +52,20 @@ def check_form_csrf(request: Request, sent: str) -> None:
         raise Forbidden("the form has expired or did not come from this site; reload and retry")
 
 
+def citizen_id(principal: Any, forbidden: str) -> int:
+    """The logged-in citizen's account id; 401 for nobody, 403 (``forbidden``) for others."""
+    from isegoria import i18n
+    from isegoria.domain.identity import Role
+    from isegoria.errors import Unauthenticated
+
+    if principal is None or not principal.is_person:
+        raise Unauthenticated(i18n.gettext("Log in as a citizen to do this."))
+    if principal.role is not Role.CITIZEN:
+        raise Forbidden(forbidden)
+    account_id: int = principal.account_id
+    return account_id
+
+
 def render(
     request: Request,
     template: str,

@@ -11,9 +11,9 @@ from isegoria import i18n
 from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import SanctionStep
-from isegoria.errors import Forbidden, InvalidInput, IsegoriaError, Unauthenticated
+from isegoria.errors import InvalidInput, IsegoriaError
 from isegoria.services import cases_appeal, cases_jury, cases_verdict, cases_views
-from isegoria.web.pages import check_form_csrf, render
+from isegoria.web.pages import check_form_csrf, citizen_id, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,12 +22,7 @@ MAX_FIELD = 8000
 
 
 def _citizen(principal: Any) -> int:
-    if principal is None or not principal.is_person:
-        raise Unauthenticated(i18n.gettext("Log in as a citizen to do this."))
-    if principal.role is not Role.CITIZEN:
-        raise Forbidden(i18n.gettext("Only citizens serve on juries and appeal."))
-    account: int = principal.account_id
-    return account
+    return citizen_id(principal, i18n.gettext("Only citizens serve on juries and appeal."))
 
 
 @router.get("/cases", response_class=HTMLResponse)

@@ -21,10 +21,10 @@ from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.domain.constitution import ProposalKind
 from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import GroundKind, HarmCategory, SanctionStep
-from isegoria.errors import Forbidden, InvalidInput, Unauthenticated
+from isegoria.errors import InvalidInput
 from isegoria.services import jurisdictions, law_proposals, law_read, law_views, law_votes
 from isegoria.services.law_read import DiffLine, diff_lines, version_as_text
-from isegoria.web.pages import check_form_csrf, render, templates
+from isegoria.web.pages import check_form_csrf, citizen_id, render, templates
 
 router = APIRouter(include_in_schema=False)
 i18n.install(templates.env)
@@ -56,12 +56,7 @@ templates.env.filters["when"] = lambda d: "—" if d is None else d.strftime("%Y
 
 
 def _citizen(principal: Any) -> int:
-    if principal is None or not principal.is_person:
-        raise Unauthenticated(i18n.gettext("Log in as a citizen to do this."))
-    if principal.role is not Role.CITIZEN:
-        raise Forbidden(i18n.gettext("Only citizens propose, comment and vote."))
-    account_id: int = principal.account_id
-    return account_id
+    return citizen_id(principal, i18n.gettext("Only citizens propose, comment and vote."))
 
 
 def _parse_day(at: str | None, now: datetime) -> datetime:
