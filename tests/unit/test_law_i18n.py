@@ -1,4 +1,4 @@
-"""Interface languages: every message of the law pages is translated, placeholders intact."""
+"""Interface languages: every message of every page is translated, placeholders intact."""
 
 from __future__ import annotations
 
@@ -16,7 +16,14 @@ METHODS = [
     ("web/templates/base.html", "jinja2.ext:babel_extract"),
     ("web/templates/home.html", "jinja2.ext:babel_extract"),
     ("web/templates/law/**.html", "jinja2.ext:babel_extract"),
+    ("web/templates/cases/**.html", "jinja2.ext:babel_extract"),
+    ("web/templates/log.html", "jinja2.ext:babel_extract"),
+    ("web/templates/log_entry.html", "jinja2.ext:babel_extract"),
+    ("web/templates/login.html", "jinja2.ext:babel_extract"),
+    ("web/templates/error.html", "jinja2.ext:babel_extract"),
+    ("web/templates/api_docs.html", "jinja2.ext:babel_extract"),
     ("web/pages_law.py", "python"),
+    ("web/pages_cases.py", "python"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
