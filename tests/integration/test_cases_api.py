@@ -92,8 +92,11 @@ def test_report_serve_vote_confirm_over_http(
             public = TestClient(app).get(f"/api/v1/cases/{case_id}").json()
             assert "Threat (" not in str(public)
             assert public["statement"] is None
+            page = TestClient(app).get(f"/cases/{case_id}").text  # the public page too
+            assert "Threat (" not in page and "Statement of reasons" not in page
     public = TestClient(app).get(f"/api/v1/cases/{case_id}").json()
     assert public["outcome"] == "violation" and public["sanction"] == "remove"
+    assert "Threat (0)" in TestClient(app).get(f"/cases/{case_id}").text  # reasons published
     assert public["statement"]["tally"]["violation"] == 5
     assert [t["kind"] for t in public["timeline"]].count("BallotCast") == 5
     with TestClient(app, raise_server_exceptions=False) as platform:
