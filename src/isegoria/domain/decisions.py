@@ -77,6 +77,28 @@ class StatementOfReasons:
     content_language: str = ""
     content_posted_at: datetime | None = None
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StatementOfReasons:
+        """Read back what ``to_dict`` wrote."""
+
+        def instant(value: Any) -> datetime | None:
+            return None if value is None else datetime.fromisoformat(value)
+
+        source = data.get("notice_source")
+        return cls(
+            **{
+                **data,
+                "decided_at": datetime.fromisoformat(data["decided_at"]),
+                "territorial_scope": tuple(data["territorial_scope"]),
+                "ground": GroundKind(data["ground"]),
+                "harm_category": HarmCategory(data["harm_category"]),
+                "sanction": SanctionStep(data["sanction"]),
+                "measure_ends_at": instant(data.get("measure_ends_at")),
+                "notice_source": None if source is None else ReportSource(source),
+                "content_posted_at": instant(data.get("content_posted_at")),
+            }
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (enums by value, instants in ISO 8601)."""
         data = asdict(self)
@@ -120,6 +142,29 @@ class Decision:
         """Whether applying it restricts the content or account."""
         return self.kind in (DecisionKind.SANCTION_IMPOSED, DecisionKind.INTERIM_IMPOSED) and (
             self.sanction > SanctionStep.NONE
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Decision:
+        """Read back a delivered body (what ``to_dict`` wrote)."""
+        statement = data.get("statement")
+        return cls(
+            id=int(data["id"]),
+            kind=DecisionKind(data["kind"]),
+            platform_id=int(data["platform_id"]),
+            case_id=data.get("case_id"),
+            content_id=str(data["content_id"]),
+            content_url=str(data.get("content_url", "")),
+            author=str(data.get("author", "")),
+            sanction=SanctionStep(data["sanction"]),
+            suspension_days=data.get("suspension_days"),
+            issued_at=datetime.fromisoformat(data["issued_at"]),
+            sequence=int(data["sequence"]),
+            statement=None if statement is None else StatementOfReasons.from_dict(statement),
+            statement_url=str(data.get("statement_url", "")),
+            note_text=data.get("note_text"),
+            restores=data.get("restores"),
+            extra=dict(data.get("extra", {})),
         )
 
     def to_dict(self) -> dict[str, Any]:
