@@ -15,7 +15,7 @@ from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import LogSigner
 from isegoria.services import cases_appeal, cases_decisions, cases_intake, cases_jury, cases_verdict
-from isegoria.services.cases_common import CaseStatus, get_case
+from isegoria.services.cases_common import get_case
 from isegoria.store.models_cases import DecisionRow, Juror, Jury
 from isegoria.store.uow import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, report_request, run_jobs
@@ -306,4 +306,3 @@ def test_platform_confirms_a_decision_once(
     with uow.begin(readonly=True):
         entry = log_read.entries_about(uow.session, "decision", str(pending[0].id))[0]
         assert decode_entry(entry.payload).facts["on_time"] is True
-    assert CaseStatus.FINAL == "final"

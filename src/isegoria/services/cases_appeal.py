@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from isegoria.domain.case_events import AppealFiled
 from isegoria.domain.verdict import Outcome
-from isegoria.errors import Conflict, Forbidden, InvalidInput, NotFound
+from isegoria.errors import Conflict, Forbidden, InvalidInput
 from isegoria.security import token_digest
 from isegoria.services import jobs
 from isegoria.services.cases_common import APPEAL, CaseStatus, get_case
@@ -164,11 +164,3 @@ def file_appeal(uow: UnitOfWork, *, account_id: int, case_id: int, statement: st
         {"case_id": case_id, "stage": APPEAL, "after_index": appended.index},
     )
     return appeal
-
-
-def require_case(uow: UnitOfWork, case_id: int) -> Case:
-    """The case, or NotFound."""
-    try:
-        return get_case(uow, case_id)
-    except NotFound:
-        raise NotFound(f"no case {case_id}", field="case_id") from None

@@ -13,6 +13,7 @@ from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import SanctionStep
 from isegoria.errors import InvalidInput, IsegoriaError
 from isegoria.services import cases_appeal, cases_jury, cases_verdict, cases_views
+from isegoria.services.cases_common import get_case as get_case_row
 from isegoria.web.pages import check_form_csrf, citizen_id, render
 
 router = APIRouter(include_in_schema=False)
@@ -48,7 +49,7 @@ def case_page(
             assert account is not None  # noqa: S101
             seats = [s for s in cases_views.summons_for(uow, account) if s["case_id"] == case_id]
             seat = seats[0] if seats else None
-            case = cases_appeal.require_case(uow, case_id)
+            case = get_case_row(uow, case_id)
             is_author = cases_appeal.is_author(uow, account, case)
             can_appeal = view["status"] == "decided" and (
                 is_author

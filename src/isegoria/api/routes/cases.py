@@ -37,6 +37,7 @@ from isegoria.services import (
     cases_verdict,
     cases_views,
 )
+from isegoria.services.cases_common import get_case as get_case_row
 from isegoria.store.models_cases import Case, DecisionRow
 
 router = APIRouter(tags=["cases"])
@@ -209,7 +210,7 @@ def appeal(
         cases_appeal.file_appeal(
             uow, account_id=_person(principal), case_id=case_id, statement=body.text
         )
-        return _summary(cases_appeal.require_case(uow, case_id))
+        return _summary(get_case_row(uow, case_id))
 
 
 @router.post("/me/links", response_model=LinkedOut, status_code=201, **access(CITIZEN))
