@@ -166,5 +166,12 @@ def test_jury_verify_reproduces_the_draw(
     result = CliRunner().invoke(cli, ["jury", "verify", str(case_id)])
     assert result.exit_code == 0, result.output
     assert "jury verified: 5 jurors" in result.output
+    listed = CliRunner().invoke(cli, ["cases", "list"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0 and "MX-1 v1" in listed.output and "open" in listed.output
+    shown = CliRunner().invoke(cli, ["cases", "show", str(case_id)], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0 and "JuryDrawn" in shown.output
+    assert "<script>alert(1)</script>" in shown.output  # the snapshot, printed as text
+    missing = CliRunner().invoke(cli, ["cases", "show", "999"])
+    assert missing.exit_code == 1 and "no case 999" in missing.output
     record = TestClient(app).get(f"/api/v1/cases/{case_id}/juries/first").json()
     assert len(record["jurors"]) == len(jurors)

@@ -168,7 +168,6 @@ def _draw_with_fallback(
     shares: dict[str, dict[str, float]],
     size: int,
     seed: bytes,
-    exclude: list[str],
 ) -> tuple[sortition.Portfolio, dict[str, Any], sortition.DrawnJury, list[str]]:
     """Draw with every stratum; if the volunteers cannot meet the quotas, drop the last one."""
     used = list(strata)
@@ -180,7 +179,7 @@ def _draw_with_fallback(
         full.update(quotas)
         try:
             portfolio = prepare_cached(pool, size, full)
-            drawn = sortition.draw_jury(portfolio, pool, seed, exclude=exclude)
+            drawn = sortition.draw_jury(portfolio, pool, seed)
             quota_record = {
                 s: {v: [r.min_seats, r.max_seats] for v, r in q.items()} for s, q in full.items()
             }
@@ -222,7 +221,6 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
         name = juror_pseudonym(uow.secret, case_id, stage, citizen.id)
         members[_profile(citizen, strata)].append(name)
         account_of[name] = citizen.id
-    exclude: list[str] = []
     checkpoint = _seed_checkpoint(uow, after_index)
     seed = sortition.derive_seed(checkpoint.root_hash, f"case:{case_id}", stage, "round:0")
     try:
@@ -231,15 +229,13 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
                 f"{len(account_of)} eligible volunteers for a jury of {size}"
             )
         pool = sortition.JuryPool(strata, members)
-        portfolio, quotas, drawn, used = _draw_with_fallback(
-            pool, strata, shares, size, seed, exclude
-        )
+        portfolio, quotas, drawn, used = _draw_with_fallback(pool, strata, shares, size, seed)
     except sortition.SortitionError:
         from isegoria.services.cases_verdict import lapse_without_jury
 
         lapse_without_jury(uow, case, stage, reason="too few eligible volunteers")
         return None
-    report = sortition.selection_report(portfolio, pool, exclude)
+    report = sortition.selection_report(portfolio, pool)
     pool_record = {
         "strata": list(pool.strata),
         "profiles": [
@@ -259,7 +255,6 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
         quotas=json.dumps({"strata_used": used, "quotas": quotas}, sort_keys=True),
         portfolio=json.dumps(portfolio.to_json_dict(), sort_keys=True),
         pool=json.dumps(pool_record, sort_keys=True, ensure_ascii=False),
-        exclusions=json.dumps(exclude),
     )
     uow.session.add(jury)
     uow.session.flush()
@@ -353,14 +348,12 @@ def replace_jurors(uow: UnitOfWork, jury_id: int) -> list[Juror]:
         checkpoint.root_hash, f"case:{jury.case_id}", jury.stage, f"round:{jury.rounds}"
     )
     pool = pool_from_record(json.loads(jury.pool))
-    exclude = json.loads(jury.exclusions)
     try:
         pairs = sortition.draw_replacements(
             pool,
             seed,
             jury=[j.pseudonym for j in jurors],
             declined=[j.pseudonym for j in gone],
-            exclude=exclude,
         )
     except sortition.PoolTooSmallError:
         pairs = _nearest_replacements(

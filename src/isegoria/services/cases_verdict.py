@@ -29,7 +29,6 @@ from isegoria.services.cases_common import (
     case_rule,
     dumps,
     get_case,
-    get_jury,
 )
 from isegoria.services.cases_jury import JurorStatus, my_seat
 from isegoria.services.cases_reasons import build_statement
@@ -351,8 +350,3 @@ def ballot_deadline_passed(uow: UnitOfWork, jury_id: int) -> None:
     jury = uow.session.get(Jury, jury_id)
     if jury is not None and not jury.closed:
         close_jury(uow, jury)
-
-
-def stage_jury(uow: UnitOfWork, case: Case) -> Jury | None:
-    """The jury of the case's current stage."""
-    return get_jury(uow, case.id, case.stage)

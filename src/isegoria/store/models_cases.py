@@ -116,7 +116,6 @@ class Jury(Base):
     quotas: Mapped[str] = mapped_column(Text)  # JSON
     portfolio: Mapped[str] = mapped_column(Text)  # JSON (sortition.Portfolio)
     pool: Mapped[str] = mapped_column(Text)  # JSON: strata and ordered pseudonyms per profile
-    exclusions: Mapped[str] = mapped_column(Text)  # JSON list of excluded pseudonyms
     rounds: Mapped[int] = mapped_column(Integer, default=0)  # replacement rounds so far
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -11,7 +11,7 @@ from isegoria import i18n
 from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import SanctionStep
-from isegoria.errors import InvalidInput, IsegoriaError
+from isegoria.errors import InvalidInput
 from isegoria.services import cases_appeal, cases_jury, cases_verdict, cases_views
 from isegoria.services.cases_common import get_case as get_case_row
 from isegoria.web.pages import check_form_csrf, citizen_id, render
@@ -197,6 +197,3 @@ def appeal(
     with uow.begin():
         cases_appeal.file_appeal(uow, account_id=account, case_id=case_id, statement=text)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
-
-
-__all__ = ["IsegoriaError", "router"]

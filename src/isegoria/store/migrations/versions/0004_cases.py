@@ -203,7 +203,6 @@ def upgrade() -> None:
         sa.Column("quotas", sa.Text(), nullable=False),
         sa.Column("portfolio", sa.Text(), nullable=False),
         sa.Column("pool", sa.Text(), nullable=False),
-        sa.Column("exclusions", sa.Text(), nullable=False),
         sa.Column("rounds", sa.Integer(), nullable=False),
         sa.Column("closed", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_juries_case_id_cases")),
