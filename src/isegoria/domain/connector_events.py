@@ -1,0 +1,26 @@
+"""Events of platform connectors: a platform's own server handed to isegoria's adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from isegoria.domain.events import Event
+
+
+@dataclass(frozen=True)
+class ConnectorAdded(Event):
+    """A platform connected its Matrix homeserver or Mastodon server to this instance."""
+
+    kind: ClassVar[str] = "ConnectorAdded"
+    subject_type: ClassVar[str] = "platform"
+
+    platform_id: int
+    connector_id: int
+    connector_kind: str  # "matrix" or "mastodon"
+    jurisdictions: list[str]
+
+    @property
+    def subject_id(self) -> str:
+        """The platform's id."""
+        return str(self.platform_id)
