@@ -13,7 +13,16 @@ from isegoria.api.access import undeclared_routes
 from isegoria.api.deps import Services
 from isegoria.api.middleware import HttpMiddleware
 from isegoria.api.problem_schema import PROBLEM_RESPONSES, add_problem_schema
-from isegoria.api.routes import cases, jurisdictions, law, log, meta, people, platforms
+from isegoria.api.routes import (
+    cases,
+    connectors,
+    jurisdictions,
+    law,
+    log,
+    meta,
+    people,
+    platforms,
+)
 from isegoria.clock import Clock
 from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
@@ -23,7 +32,7 @@ from isegoria.identity import pages as identity_pages
 from isegoria.log.signing import load_signer
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
-from isegoria.web import pages, pages_cases, pages_law, pages_log
+from isegoria.web import pages, pages_cases, pages_law, pages_log, pages_triage
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -66,7 +75,7 @@ def create_app(
     app.state.identity_verifier = identity_verifier(settings)
 
     api = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
-    for module in (jurisdictions, people, platforms, log, law, cases):
+    for module in (jurisdictions, people, platforms, log, law, cases, connectors):
         api.include_router(module.router)
     app.include_router(meta.router, responses=PROBLEM_RESPONSES)
     app.include_router(api)
@@ -74,6 +83,7 @@ def create_app(
     app.include_router(pages_law.router)
     app.include_router(pages_log.router)
     app.include_router(pages_cases.router)
+    app.include_router(pages_triage.router)
     app.include_router(identity_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from isegoria.cli_cases import cases_app, jury_app
+from isegoria.cli_connectors import register as register_connectors
 from isegoria.cli_export import export_app
 from isegoria.cli_log import log_app
 from isegoria.cli_ops import ops_app
@@ -49,6 +50,7 @@ app.add_typer(jury_app, name="jury")
 app.add_typer(simulate_app)  # `isegoria simulate` at the top level
 app.add_typer(export_app, name="export")
 app.add_typer(ops_app)  # no name: `isegoria backup` and `isegoria restore` at the top level
+register_connectors(platforms_app)  # `isegoria platforms connect-matrix ...`
 
 console = Console()
 err = Console(stderr=True)
@@ -182,13 +184,14 @@ def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
 def _start_worker(settings: Settings) -> None:
     """Run due deadline jobs in a background thread of this process."""
     from isegoria.log import timer
-    from isegoria.services import handlers, jobs, outbox  # noqa: F401 - registers handlers
+    from isegoria.services import connector_jobs, handlers, jobs, outbox  # noqa: F401
 
     database = _database(settings)
     signer = load_signer(settings.origin, settings.signing_key_path)
     clock = clock_from_environment()
     loop = jobs.Worker(database, clock, signer, secret=settings.secret_key)
     loop.every(timer.INTERVAL_SECONDS, lambda: timer.ensure_checkpoint(database, clock, signer))
+    connector_jobs.add_to(loop, database, clock, signer, settings.secret_key)
     loop.start_thread()
     outbox.OutboxWorker(database, clock, SecretBox(settings.secret_key)).start_thread()
 
@@ -199,19 +202,21 @@ def worker(
     poll: Annotated[float, typer.Option(min=0.1, max=3600, help="Seconds between polls.")] = 1.0,
 ) -> None:
     """Run deadline jobs (vote openings and closings, ...) as they fall due."""
-    from isegoria.services import handlers, jobs  # noqa: F401 - registers every job handler
+    from isegoria.services import connector_jobs, handlers, jobs  # noqa: F401 - registers
 
     settings = _settings()
     uow = _ready_uow(settings)
     clock = clock_from_environment()
     if once:
         report = jobs.run_due(uow.database, clock, uow.signer, secret=uow.secret)
+        connector_jobs.run_once(uow.database, clock, uow.signer, uow.secret)
         console.print(f"{report.done} jobs done, {report.failed} failed")
         raise typer.Exit(1 if report.failed else 0)
     console.print(f"running jobs every {poll} s (Ctrl+C to stop)")
     from isegoria.services import outbox
 
     loop = jobs.Worker(uow.database, clock, uow.signer, poll_seconds=poll, secret=uow.secret)
+    connector_jobs.add_to(loop, uow.database, clock, uow.signer, uow.secret)
     delivery = outbox.OutboxWorker(uow.database, clock, SecretBox(settings.secret_key))
     delivery.start_thread()
     try:

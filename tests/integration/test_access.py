@@ -115,6 +115,13 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ),
     ("GET", "/api/v1/deliveries/dead", None, {"operator", "auditor"}),
     ("POST", "/api/v1/deliveries/{decision_id}/requeue", None, {"operator"}),
+    # Mastodon signs its webhooks: no caller identity, authenticity by the connector's secret.
+    (
+        "POST",
+        "/api/v1/connectors/{connector_id}/mastodon/webhook",
+        {"event": "report.created"},
+        set(CALLERS) - {"bad_key"},
+    ),
 ]
 
 # Operations whose answer for an allowed caller depends on state this table does not create
@@ -133,6 +140,7 @@ STATEFUL = {
     ("POST", "/api/v1/me/links"),
     ("POST", "/api/v1/platform/decisions/{decision_id}/confirmation"),
     ("POST", "/api/v1/deliveries/{decision_id}/requeue"),
+    ("POST", "/api/v1/connectors/{connector_id}/mastodon/webhook"),
 }
 
 
@@ -188,6 +196,7 @@ def test_role_endpoint_table(app: FastAPI, world: World, law: LawWorld, caller: 
                 case_id=1,
                 stage="first",
                 decision_id=1,
+                connector_id=1,
                 **law.ids_for(path),
             )
             response = client.request(method, url, json=body, headers=headers)

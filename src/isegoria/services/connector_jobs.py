@@ -1,0 +1,29 @@
+"""The connectors' periodic upkeep, added to the job worker of ``serve`` and ``worker``."""
+
+from __future__ import annotations
+
+from isegoria.clock import Clock
+from isegoria.log.signing import LogSigner
+from isegoria.services import connector_apply, connector_sync
+from isegoria.services.jobs import Worker
+from isegoria.store.db import Database
+
+
+def add_to(
+    loop: Worker, database: Database, clock: Clock, signer: LogSigner | None, secret: bytes
+) -> None:
+    """Poll Matrix homeservers for reports; apply decisions and lift expired measures."""
+    loop.every(
+        connector_sync.POLL_INTERVAL_SECONDS,
+        lambda: connector_sync.poll_matrix(database, clock, signer, secret),
+    )
+    loop.every(
+        connector_apply.APPLY_INTERVAL_SECONDS,
+        lambda: connector_apply.run_connectors(database, clock, signer, secret),
+    )
+
+
+def run_once(database: Database, clock: Clock, signer: LogSigner | None, secret: bytes) -> None:
+    """One pass of the same upkeep (``isegoria worker --once``)."""
+    connector_sync.poll_matrix(database, clock, signer, secret)
+    connector_apply.run_connectors(database, clock, signer, secret)
