@@ -1,4 +1,4 @@
-"""A connected Mastodon server (the stand-in): webhook -> case -> verdict -> action -> appeal -> undo."""
+"""A connected Mastodon server (the stand-in): webhook, case, verdict, action, appeal, undo."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import func, select
 
 from isegoria.clock import ManualClock
@@ -75,7 +76,9 @@ def connected(app: FastAPI, clock: ManualClock, standin: Standin) -> Connected:
     return Connected(uow, clock, signer, world, standin, connector_id, threats)
 
 
-def _delivery(c: Connected, report_id: str, *, secret: str = SECRET, age: timedelta = timedelta()):
+def _delivery(
+    c: Connected, report_id: str, *, secret: str = SECRET, age: timedelta = timedelta()
+) -> tuple[bytes, dict[str, str]]:
     """A report.created delivery signed as Mastodon signs it, sent at the instance's time."""
     sent = (c.clock.now() - age).isoformat().replace("+00:00", "Z")
     payload = {"event": "report.created", "created_at": sent, "object": {"id": report_id}}
@@ -84,7 +87,7 @@ def _delivery(c: Connected, report_id: str, *, secret: str = SECRET, age: timede
     return body, {"Content-Type": "application/json", "X-Hub-Signature": f"sha256={digest}"}
 
 
-def _post(client: TestClient, c: Connected, body: bytes, headers: dict[str, str]):
+def _post(client: TestClient, c: Connected, body: bytes, headers: dict[str, str]) -> Response:
     return client.post(
         f"/api/v1/connectors/{c.connector_id}/mastodon/webhook", content=body, headers=headers
     )
