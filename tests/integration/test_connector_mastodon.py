@@ -8,11 +8,11 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from httpx import Response
 from sqlalchemy import func, select
 
 from isegoria.clock import ManualClock
@@ -87,7 +87,7 @@ def _delivery(
     return body, {"Content-Type": "application/json", "X-Hub-Signature": f"sha256={digest}"}
 
 
-def _post(client: TestClient, c: Connected, body: bytes, headers: dict[str, str]) -> Response:
+def _post(client: TestClient, c: Connected, body: bytes, headers: dict[str, str]) -> Any:
     return client.post(
         f"/api/v1/connectors/{c.connector_id}/mastodon/webhook", content=body, headers=headers
     )
