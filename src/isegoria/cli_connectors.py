@@ -177,7 +177,10 @@ def connectors_list() -> None:
     """List connectors, their servers, last poll and last error."""
     uow = _uow(Settings())
     with uow.begin(readonly=True):
-        table = Table("id", "platform", "kind", "server", "jurisdictions", "last poll", "error")
+        table = Table("id", "platform", "kind")
+        table.add_column("server", no_wrap=True)  # a URL cut in two cannot be copied
+        for header in ("jurisdictions", "last poll", "error"):
+            table.add_column(header)
         for c in connectors.list_connectors(uow):
             table.add_row(
                 str(c.id),
