@@ -12,14 +12,17 @@ from typer.testing import CliRunner
 
 from isegoria.cli import app
 from isegoria.clock import ManualClock
+from isegoria.domain.decisions import DecisionKind
+from isegoria.domain.sanctions import SanctionStep
 from isegoria.errors import Conflict, InvalidInput, NotFound
 from isegoria.log import read as log_read
 from isegoria.log.signing import LogSigner
 from isegoria.security import SecretBox
-from isegoria.services import cases_intake, connector_apply, connectors
+from isegoria.services import cases_decisions, cases_intake, connector_apply, connectors
+from isegoria.services.cases_common import get_case
 from isegoria.services.connector_ledger import DEAD, PENDING
 from isegoria.store.db import Database
-from isegoria.store.models_cases import DecisionRow
+from isegoria.store.models_cases import Content, DecisionRow
 from isegoria.store.models_connectors import ConnectorAction, PlatformConnector
 from isegoria.store.uow import UnitOfWork
 from tests.support.cases_world import build, report_request, run_jobs
@@ -205,14 +208,32 @@ def test_a_server_that_stays_down_is_retried_with_backoff_then_confirmed_failed(
         assert action.next_attempt_at is not None and action.next_attempt_at > clock.now()
         assert action.last_error is not None and "ConnectError" in action.last_error
     assert attempt() == connector_apply.ApplyRound()  # not due again before the backoff ends
+    with uow.begin():  # a later decision about the same post waits for the first
+        case = get_case(uow, case_id)
+        content = uow.session.get(Content, case.content_id)
+        assert content is not None
+        later = cases_decisions.issue(
+            uow,
+            case=case,
+            content=content,
+            kind=DecisionKind.SANCTION_LIFTED,
+            sanction=SanctionStep.SUSPEND,
+            restores=action.decision_id,
+        ).id
     for _ in range(connector_apply.MAX_ATTEMPTS - 1):
         clock.advance(timedelta(days=2))  # past any backoff (capped well below a day)
         attempt()
+        with uow.begin(readonly=True):
+            assert uow.session.get(ConnectorAction, later) is None
     with uow.begin(readonly=True):
-        action = uow.session.scalars(select(ConnectorAction)).one()
-        row = uow.session.scalars(select(DecisionRow).where(DecisionRow.case_id == case_id)).one()
+        action = uow.session.get(ConnectorAction, action.decision_id)
+        row = uow.session.get(DecisionRow, action.decision_id if action else 0)
+        assert action is not None and row is not None
         assert action.status == DEAD and action.attempts == connector_apply.MAX_ATTEMPTS
         assert row.status == "failed" and row.failure_reason
         kinds = [e.kind for e in log_read.entries_about(uow.session, "decision", str(row.id))]
     assert kinds == ["DecisionConfirmed"]
-    assert attempt() == connector_apply.ApplyRound()  # a dead letter is not retried
+    assert attempt().retried == 1  # the dead letter is not retried; the next decision is tried
+    with uow.begin(readonly=True):
+        attempted = uow.session.scalars(select(ConnectorAction.decision_id)).all()
+    assert sorted(attempted) == sorted([row.id, later])
