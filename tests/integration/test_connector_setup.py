@@ -226,10 +226,10 @@ def test_a_server_that_stays_down_is_retried_with_backoff_then_confirmed_failed(
         with uow.begin(readonly=True):
             assert uow.session.get(ConnectorAction, later) is None
     with uow.begin(readonly=True):
-        action = uow.session.get(ConnectorAction, action.decision_id)
-        row = uow.session.get(DecisionRow, action.decision_id if action else 0)
-        assert action is not None and row is not None
-        assert action.status == DEAD and action.attempts == connector_apply.MAX_ATTEMPTS
+        gave_up = uow.session.get(ConnectorAction, action.decision_id)
+        row = uow.session.get(DecisionRow, action.decision_id)
+        assert gave_up is not None and row is not None
+        assert gave_up.status == DEAD and gave_up.attempts == connector_apply.MAX_ATTEMPTS
         assert row.status == "failed" and row.failure_reason
         kinds = [e.kind for e in log_read.entries_about(uow.session, "decision", str(row.id))]
     assert kinds == ["DecisionConfirmed"]
