@@ -130,15 +130,17 @@ def adapter_for(
         connector = connectors.get_connector(uow, connector_id)
         names = connectors.pseudonyms(uow.secret, connector)
         token = connectors.admin_token(box, connector)
-        kind, base_url = connector.kind, connector.base_url
-        if kind == connectors.MASTODON:
+        base_url = connector.base_url
+        if connector.kind == connectors.MASTODON:
+            config = connectors.mastodon_config(connector, box)
             api = (mastodon or mastodon_client)(base_url, token)
-            masto = MastodonAdapter(
-                api, connectors.mastodon_config(connector, box), names, ledger, clock=uow.now
+            masto: MastodonAdapter | None = MastodonAdapter(
+                api, config, names, ledger, clock=uow.now
             )
         else:
             matrix = connectors.matrix_config(connector)
-    if kind == connectors.MASTODON:
+            masto = None
+    if masto is not None:
         yield masto
     elif synapse is not None:
         yield MatrixAdapter(synapse(base_url, token), matrix, names, ledger)

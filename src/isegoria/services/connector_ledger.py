@@ -121,7 +121,7 @@ class DatabaseLedger:
         """Write what the adapter recorded, in the caller's transaction, and clear the buffer."""
         now = uow.now()
         for decision_id, result in self._put.items():
-            row = _action_row(uow, decision_id, self._connector_id)
+            row = action_row(uow, decision_id, self._connector_id)
             row.status, row.result = APPLIED, result_to_json(result)
             row.ends_at, row.last_error, row.next_attempt_at = result.ends_at, None, None
         for decision_id in self._lifted:
@@ -132,7 +132,8 @@ class DatabaseLedger:
         self._lifted.clear()
 
 
-def _action_row(uow: UnitOfWork, decision_id: int, connector_id: int) -> ConnectorAction:
+def action_row(uow: UnitOfWork, decision_id: int, connector_id: int) -> ConnectorAction:
+    """The decision's row in ``connector_actions``, locked; created pending if missing."""
     row = uow.session.get(ConnectorAction, decision_id, with_for_update=True)
     if row is None:
         row = ConnectorAction(
@@ -142,8 +143,6 @@ def _action_row(uow: UnitOfWork, decision_id: int, connector_id: int) -> Connect
         uow.session.flush()
     return row
 
-
-action_row = _action_row
 
 __all__ = [
     "APPLIED",

@@ -24,8 +24,7 @@ from isegoria.integrations.matrix_mapping import PSEUDONYM_KEY_BYTES, Pseudonyms
 from isegoria.integrations.matrix_snapshot import MatrixConfig, MatrixCursor
 from isegoria.security import SecretBox
 from isegoria.services.jurisdictions import get_jurisdiction
-from isegoria.services.platforms import check_webhook_url
-from isegoria.store.models import Platform
+from isegoria.services.platforms import check_webhook_url, find_platform
 from isegoria.store.models_connectors import PlatformConnector
 from isegoria.store.uow import UnitOfWork
 
@@ -64,12 +63,6 @@ class ConnectorRequest:
     webhook_secret: str | None = None  # Mastodon only: the secret its admin UI shows
 
 
-def _find_platform(uow: UnitOfWork, name_or_id: str) -> Platform:
-    from isegoria.services.platforms import find_platform
-
-    return find_platform(uow, name_or_id)
-
-
 def _check_secret(value: str | None, field: str, what: str) -> str:
     if value is None or not value.strip():
         raise InvalidInput(f"give the {what}", field=field)
@@ -100,7 +93,7 @@ def connect(uow: UnitOfWork, box: SecretBox, request: ConnectorRequest) -> Platf
     """Connect a platform to its server; every field is checked before anything is stored."""
     if request.kind not in KINDS:
         raise InvalidInput(f"a connector is one of {list(KINDS)}", field="kind")
-    platform = _find_platform(uow, request.platform)
+    platform = find_platform(uow, request.platform)
     taken = uow.session.scalar(
         select(PlatformConnector.id).where(PlatformConnector.platform_id == platform.id)
     )
