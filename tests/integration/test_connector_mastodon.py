@@ -184,8 +184,14 @@ def test_suspension_is_lifted_when_its_days_run_out(
     assert c.standin.accounts[author]["suspended"] is True
     c.clock.advance(timedelta(days=1, minutes=1))
     lifted = connector_apply.lift_expired(c.uow.database, c.clock, c.signer, c.uow.secret)
-    assert [r.decision_id for r in lifted] == [decisions(c.uow, case_id)[0].id]
+    imposed = decisions(c.uow, case_id)[0]
+    assert [r.decision_id for r in lifted] == [imposed.id]
     assert c.standin.accounts[author]["suspended"] is False
+    with c.uow.begin(readonly=True):
+        logged = [
+            e.kind for e in log_read.entries_about(c.uow.session, "decision", str(imposed.id))
+        ]
+    assert logged == ["DecisionConfirmed", "MeasureExpired"]
     assert connector_apply.lift_expired(c.uow.database, c.clock, c.signer, c.uow.secret) == []
 
 

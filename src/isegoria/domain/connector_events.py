@@ -24,3 +24,20 @@ class ConnectorAdded(Event):
     def subject_id(self) -> str:
         """The platform's id."""
         return str(self.platform_id)
+
+
+@dataclass(frozen=True)
+class MeasureExpired(Event):
+    """A suspension ran its days, and isegoria lifted it on the connected server."""
+
+    kind: ClassVar[str] = "MeasureExpired"
+    subject_type: ClassVar[str] = "decision"
+
+    decision_id: int
+    case_id: int | None
+    platform_id: int
+
+    @property
+    def subject_id(self) -> str:
+        """The id of the decision that imposed the measure."""
+        return str(self.decision_id)

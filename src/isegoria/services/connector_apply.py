@@ -23,6 +23,7 @@ from typing import Protocol
 from sqlalchemy import select
 
 from isegoria.clock import Clock
+from isegoria.domain.connector_events import MeasureExpired
 from isegoria.domain.decisions import Decision
 from isegoria.integrations import webhooks
 from isegoria.integrations.mastodon import MastodonAdapter, mastodon_client
@@ -228,7 +229,7 @@ def lift_expired(
     synapse: SynapseFactory | None = None,
     mastodon: MastodonFactory | None = None,
 ) -> list[AppliedResult]:
-    """Lift suspensions whose days have run out on every connected server."""
+    """Lift suspensions whose days have run out on every connected server, and log it."""
     uow = UnitOfWork(database, clock, signer, secret)
     with uow.begin(readonly=True):
         ids = [c.id for c in connectors.list_connectors(uow)]
@@ -239,14 +240,23 @@ def lift_expired(
             with adapter_for(
                 uow, connector_id, ledger, synapse=synapse, mastodon=mastodon
             ) as adapter:
-                lifted.extend(adapter.lift_expired(uow.now()))
+                lifted.extend(r for r in adapter.lift_expired(uow.now()) if r.ok)
         except Exception as error:  # noqa: BLE001 - retried at the next pass
             logger.warning(
                 "lifting expired measures on connector %s failed: %s", connector_id, error
             )
-        if ledger.lifted:
+        done = ledger.lifted
+        if done:
             with uow.begin():
                 ledger.flush(uow)  # what was lifted before an error stays lifted
+                for decision_id in sorted(done):
+                    row = uow.session.get(DecisionRow, decision_id)
+                    assert row is not None  # noqa: S101 - the ledger's foreign key
+                    uow.log.append(
+                        MeasureExpired(
+                            decision_id=row.id, case_id=row.case_id, platform_id=row.platform_id
+                        )
+                    )
     return lifted
 
 
