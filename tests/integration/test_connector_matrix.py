@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -217,3 +218,30 @@ def test_unmapped_report_is_triaged_and_a_citizen_files_it_on_the_page(
     assert after.status == connector_intake.FILED and after.case_id is not None
     assert filed.headers["location"] == f"/cases/{after.case_id}"
     assert case(c.uow, after.case_id).rule_id == "MX-1"
+
+
+def test_a_suspension_ends_by_itself_when_its_days_run_out(connected: Connected) -> None:
+    c, server = connected, connected.server
+    author, victim = _user(server, "brief"), _user(server, "target")
+    room_id = _room(server, author, victim)
+    event_id = _send(server, author, room_id, "a threat: I will hurt you").json()["event_id"]
+    _report(server, victim, room_id, event_id, "threat")
+    assert c.poll().filed == 1
+    case_id = _report_row(c.uow, event_id).case_id
+    assert case_id is not None
+    run_jobs(c.uow, c.clock, c.signer)
+    decide(c.uow, case_id, "first", violation=True, days=2)
+    assert c.apply().applied == 1
+    assert _send(server, author, room_id, "hello?").status_code == 403
+
+    def lift() -> list[int]:
+        results = connector_apply.lift_expired(c.uow.database, c.clock, c.signer, c.uow.secret)
+        return [r.decision_id for r in results]
+
+    c.clock.advance(timedelta(days=1))
+    assert lift() == []
+    assert _send(server, author, room_id, "hello??").status_code == 403
+    c.clock.advance(timedelta(days=1, minutes=1))
+    assert lift() == [decisions(c.uow, case_id)[0].id]
+    assert _send(server, author, room_id, "back after two days").status_code == 200
+    assert lift() == []
