@@ -191,7 +191,9 @@ def _start_worker(settings: Settings) -> None:
     clock = clock_from_environment()
     loop = jobs.Worker(database, clock, signer, secret=settings.secret_key)
     loop.every(timer.INTERVAL_SECONDS, lambda: timer.ensure_checkpoint(database, clock, signer))
-    connector_jobs.add_to(loop, database, clock, signer, settings.secret_key)
+    connector_jobs.add_to(
+        loop, database, clock, signer, settings.secret_key, public_url=settings.effective_public_url
+    )
     loop.start_thread()
     outbox.OutboxWorker(database, clock, SecretBox(settings.secret_key)).start_thread()
 
@@ -209,14 +211,18 @@ def worker(
     clock = clock_from_environment()
     if once:
         report = jobs.run_due(uow.database, clock, uow.signer, secret=uow.secret)
-        connector_jobs.run_once(uow.database, clock, uow.signer, uow.secret)
+        connector_jobs.run_once(
+            uow.database, clock, uow.signer, uow.secret, public_url=settings.effective_public_url
+        )
         console.print(f"{report.done} jobs done, {report.failed} failed")
         raise typer.Exit(1 if report.failed else 0)
     console.print(f"running jobs every {poll} s (Ctrl+C to stop)")
     from isegoria.services import outbox
 
     loop = jobs.Worker(uow.database, clock, uow.signer, poll_seconds=poll, secret=uow.secret)
-    connector_jobs.add_to(loop, uow.database, clock, uow.signer, uow.secret)
+    connector_jobs.add_to(
+        loop, uow.database, clock, uow.signer, uow.secret, public_url=settings.effective_public_url
+    )
     delivery = outbox.OutboxWorker(uow.database, clock, SecretBox(settings.secret_key))
     delivery.start_thread()
     try:

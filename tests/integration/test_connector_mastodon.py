@@ -134,11 +134,14 @@ def test_full_path_webhook_verdict_suspension_appeal_undo(
     decide(c.uow, case_id, "first", violation=True, days=7)
     imposed = decisions(c.uow, case_id)
     assert [d.kind for d in imposed] == ["sanction_imposed"]
-    done = connector_apply.apply_due(c.uow.database, c.clock, c.signer, c.uow.secret)
+    done = connector_apply.apply_due(
+        c.uow.database, c.clock, c.signer, c.uow.secret, public_url="https://isegoria.test/"
+    )
     assert done.applied == 1 and done.failed == 0
     assert c.standin.moderation() == [("suspend", author)]
     warning = c.standin.actions[0]
     assert "MX-1" in warning["text"] and warning["report_id"] == report
+    assert f"https://isegoria.test/cases/{case_id}" in warning["text"]
     assert c.standin.reports[report]["action_taken"] is True
     assert c.standin.accounts[author]["suspended"] is True
     confirmed = decisions(c.uow, case_id)[0]

@@ -16,7 +16,7 @@ import logging
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -159,8 +159,12 @@ def apply_due(
     synapse: SynapseFactory | None = None,
     mastodon: MastodonFactory | None = None,
     rng: random.Random | None = None,
+    public_url: str = "",
 ) -> ApplyRound:
-    """Apply what is due on the connected servers; each outcome commits on its own."""
+    """Apply what is due on the connected servers; each outcome commits on its own.
+
+    ``public_url`` makes the statement's link absolute in what the user is sent.
+    """
     rng = rng or random.Random()  # noqa: S311 - jitter, not security
     uow = UnitOfWork(database, clock, signer, secret)
     with uow.begin(readonly=True):
@@ -171,6 +175,11 @@ def apply_due(
             row = uow.session.get(DecisionRow, decision_id)
             assert row is not None  # noqa: S101 - selected above
             decision = Decision.from_dict(json.loads(row.body))
+        if public_url and decision.statement_url.startswith("/"):
+            # The user reads the statement on the platform: a path alone leads nowhere.
+            decision = replace(
+                decision, statement_url=public_url.rstrip("/") + decision.statement_url
+            )
         ledger = DatabaseLedger(database, connector_id)
         try:
             with adapter_for(
@@ -261,10 +270,15 @@ def lift_expired(
 
 
 def run_connectors(
-    database: Database, clock: Clock, signer: LogSigner | None, secret: bytes
+    database: Database,
+    clock: Clock,
+    signer: LogSigner | None,
+    secret: bytes,
+    *,
+    public_url: str = "",
 ) -> None:
     """One pass of the periodic upkeep: apply due decisions, then lift expired measures."""
-    apply_due(database, clock, signer, secret)
+    apply_due(database, clock, signer, secret, public_url=public_url)
     lift_expired(database, clock, signer, secret)
 
 

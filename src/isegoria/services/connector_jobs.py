@@ -10,7 +10,13 @@ from isegoria.store.db import Database
 
 
 def add_to(
-    loop: Worker, database: Database, clock: Clock, signer: LogSigner | None, secret: bytes
+    loop: Worker,
+    database: Database,
+    clock: Clock,
+    signer: LogSigner | None,
+    secret: bytes,
+    *,
+    public_url: str = "",
 ) -> None:
     """Poll Matrix homeservers for reports; apply decisions and lift expired measures."""
     loop.every(
@@ -19,11 +25,20 @@ def add_to(
     )
     loop.every(
         connector_apply.APPLY_INTERVAL_SECONDS,
-        lambda: connector_apply.run_connectors(database, clock, signer, secret),
+        lambda: connector_apply.run_connectors(
+            database, clock, signer, secret, public_url=public_url
+        ),
     )
 
 
-def run_once(database: Database, clock: Clock, signer: LogSigner | None, secret: bytes) -> None:
+def run_once(
+    database: Database,
+    clock: Clock,
+    signer: LogSigner | None,
+    secret: bytes,
+    *,
+    public_url: str = "",
+) -> None:
     """One pass of the same upkeep (``isegoria worker --once``)."""
     connector_sync.poll_matrix(database, clock, signer, secret)
-    connector_apply.run_connectors(database, clock, signer, secret)
+    connector_apply.run_connectors(database, clock, signer, secret, public_url=public_url)
