@@ -66,7 +66,8 @@ def connected(app: FastAPI, clock: ManualClock, standin: Standin) -> Connected:
                 kind="mastodon",
                 base_url=standin.url,
                 admin_token=standin.token,
-                rules={"platform_rules": {threats: "MX-1"}},
+                # MX-99 does not exist: reports mapped to it must wait for a citizen.
+                rules={"platform_rules": {threats: "MX-1"}, "categories": {"spam": "MX-99"}},
                 jurisdictions=["MX"],
                 language="es",
                 webhook_secret=SECRET,
@@ -243,3 +244,20 @@ def test_unmapped_report_waits_in_triage_until_a_citizen_picks_the_rule(
     assert _cases(c.uow) == 1
     with c.uow.begin(readonly=True):
         assert connector_intake.triage_queue(c.uow) == []
+
+
+def test_a_report_mapped_to_a_rule_that_cannot_be_cited_goes_to_triage(
+    connected: Connected, client: TestClient
+) -> None:
+    c = connected
+    author = c.standin.add_account("vendedor")
+    reporter = c.standin.add_account("harto")
+    status = c.standin.post(author, "<p>compra barato</p>")
+    report = c.standin.report(reporter, author, status_ids=(status,), category="spam")
+    answer = _post(client, c, *_delivery(c, report))
+    assert answer.json() == {"filed": 0, "triaged": 1, "repeated": 0}
+    assert _cases(c.uow) == 0
+    with c.uow.begin(readonly=True):
+        (queued,) = connector_intake.triage_queue(c.uow)
+        assert queued.why.startswith("rule MX-99 cannot be cited") and queued.candidates == "MX-99"
+        assert log_read.entries_about(c.uow.session, "case", "1") == []
