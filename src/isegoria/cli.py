@@ -191,6 +191,9 @@ def _start_worker(settings: Settings) -> None:
     loop.every(timer.INTERVAL_SECONDS, lambda: timer.ensure_checkpoint(database, clock, signer))
     loop.start_thread()
     outbox.OutboxWorker(database, clock, SecretBox(settings.secret_key)).start_thread()
+    from isegoria.services import activitypub_delivery
+
+    activitypub_delivery.start_worker(database, clock, settings)
 
 
 @app.command()
@@ -214,11 +217,15 @@ def worker(
     loop = jobs.Worker(uow.database, clock, uow.signer, poll_seconds=poll, secret=uow.secret)
     delivery = outbox.OutboxWorker(uow.database, clock, SecretBox(settings.secret_key))
     delivery.start_thread()
+    from isegoria.services import activitypub_delivery
+
+    flag_outcomes = activitypub_delivery.start_worker(uow.database, clock, settings)
     try:
         loop.run_forever()
     except KeyboardInterrupt:
         loop.stop()
         delivery.stop()
+        flag_outcomes.stop()
 
 
 @app.command()
