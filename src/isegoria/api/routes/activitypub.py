@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from isegoria.api.access import PUBLIC, access
 from isegoria.api.deps import Services, get_services
+from isegoria.api.problems import PROBLEM_MEDIA_TYPE
 from isegoria.errors import IsegoriaError, NotFound, Unauthenticated
 from isegoria.integrations.activitypub import ActivityPubError, ActorKeyCache, receive_flag
 from isegoria.integrations.ap_fetch import DocumentFetcher
@@ -49,6 +50,13 @@ class UnsupportedMediaType(IsegoriaError):
 
     status = 415
     title = "Unsupported media type"
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
 
 
 @dataclass
@@ -134,7 +142,11 @@ def _receive(request: Request, services: Services, body: bytes) -> list[dict[str
 @router.post(
     INBOX_PATH,
     status_code=202,
-    responses={202: {"content": {"application/json": {}}}},
+    responses={
+        202: {"content": {"application/json": {}}, "description": "Filed: one report per post"},
+        400: _problem("A malformed activity (not JSON, not a Flag, no object, ...)"),
+        415: _problem("Not ActivityStreams JSON"),
+    },
     **access(PUBLIC),
 )
 async def inbox(request: Request) -> JSONResponse:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -24,6 +25,7 @@ from isegoria.domain.identity import Scope
 from isegoria.errors import InvalidInput, IsegoriaError
 from isegoria.integrations.atproto_labels import (
     QUERY_DEFAULT_LIMIT,
+    QUERY_MAX_LIMIT,
     AtprotoError,
     create_report,
     create_report_output,
@@ -69,12 +71,29 @@ class XrpcRoute(APIRoute):
                 extra = {"Retry-After": str(retry)} if retry is not None else None
                 return xrpc_error(error.status, error.detail, extra)
             except RequestValidationError as error:
-                return xrpc_error(400, "; ".join(str(e.get("msg")) for e in error.errors()))
+                problems = [
+                    f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}"
+                    for e in error.errors()
+                ]
+                return xrpc_error(400, "; ".join(problems) or "invalid request")
             except StarletteHTTPException as error:
                 return xrpc_error(error.status_code, str(error.detail))
 
         return xrpc_handler
 
+
+class XrpcError(BaseModel):
+    """An XRPC error body."""
+
+    error: str
+    message: str
+
+
+XRPC_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    status: {"model": XrpcError, "description": f"XRPC error {name}"}
+    for status, name in XRPC_ERRORS.items()
+    if status not in (409, 415, 422)  # answered as 400
+}
 
 router = APIRouter(tags=["atproto"])
 xrpc = APIRouter(tags=["atproto"], route_class=XrpcRoute)
@@ -89,35 +108,33 @@ def did_json(request: Request) -> JSONResponse:
     return JSONResponse(did_document(did, key, settings.effective_public_url))
 
 
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return QUERY_DEFAULT_LIMIT
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6):
-        raise InvalidInput(
-            f"limit must be an integer from 1 to 250, got {raw[:20]!r}", field="limit"
-        )
-    return int(raw)
-
-
-@xrpc.get("/xrpc/com.atproto.label.queryLabels", **access(PUBLIC))
-def query_labels(request: Request) -> JSONResponse:
+@xrpc.get("/xrpc/com.atproto.label.queryLabels", responses=XRPC_RESPONSES, **access(PUBLIC))
+def query_labels(
+    request: Request,
+    uri_patterns: Annotated[
+        list[str],
+        Query(
+            alias="uriPatterns",
+            description="AT URIs or DIDs; a pattern ending in '*' is a prefix",
+        ),
+    ],
+    sources: Annotated[list[str] | None, Query(description="Only labels from these DIDs")] = None,
+    limit: Annotated[int, Query(ge=1, le=QUERY_MAX_LIMIT)] = QUERY_DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=18, description="From a previous page")] = None,
+) -> JSONResponse:
     """Labels on records and accounts matching ``uriPatterns`` (lexicon queryLabels)."""
-    params = request.query_params
     services = get_services(request)
     uow = services.uow()
     with uow.begin(readonly=True):
         body = atproto_labeler.query(
-            uow,
-            uri_patterns=params.getlist("uriPatterns"),
-            sources=params.getlist("sources"),
-            limit=_limit(params.get("limit")),
-            cursor=params.get("cursor"),
+            uow, uri_patterns=uri_patterns, sources=sources or (), limit=limit, cursor=cursor
         )
     return JSONResponse(body)
 
 
 @xrpc.post(
     "/xrpc/com.atproto.moderation.createReport",
+    responses=XRPC_RESPONSES,
     **access(platform_key(Scope.REPORTS_WRITE)),
 )
 async def create_report_route(request: Request) -> JSONResponse:
