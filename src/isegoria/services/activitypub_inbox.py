@@ -73,6 +73,12 @@ def rule_for(flag: FlagReport, rules: InboxRules) -> str:
     )
 
 
+def _refuse_nul(value: str, field: str) -> None:
+    # PostgreSQL text cannot hold NUL; no legitimate post or comment contains one.
+    if "\x00" in value:
+        raise InvalidInput(f"{field} contains a NUL character", field=field)
+
+
 def _flag_key(flag_id: str, post_uri: str) -> str:
     return hashlib.sha256(f"{flag_id}\n{post_uri}".encode()).hexdigest()
 
@@ -84,6 +90,7 @@ def _reporter_inbox(actor: Mapping[str, Any]) -> str:
     inbox = shared if isinstance(shared, str) else actor.get("inbox")
     if not isinstance(inbox, str) or not inbox.startswith(("https://", "http://")):
         raise InvalidInput("the reporting actor publishes no inbox", field="actor")
+    _refuse_nul(inbox, "the reporting actor's inbox")
     if len(inbox) > MAX_URL:
         raise InvalidInput(f"the reporting actor's inbox is longer than {MAX_URL}", field="actor")
     return inbox
@@ -123,6 +130,8 @@ def snapshot_from_note(document: Mapping[str, Any], uri: str, jurisdiction: str)
         first = next(iter(languages))
         if isinstance(first, str) and 0 < len(first) <= 35:
             language = first
+    for field, value in (("content", text), ("attributedTo", author), ("language", language)):
+        _refuse_nul(value, f"the post's {field}")
     return ContentSnapshot(
         platform_content_id=uri[:512],
         url=uri,
@@ -163,6 +172,10 @@ def receive_flag_report(
     fetch: Callable[[str], dict[str, Any]],
 ) -> list[FederatedReport]:
     """File a verified Flag: one report per post, remembering who to tell the outcome."""
+    for field, value in (("id", flag.flag_id), ("actor", flag.actor), ("content", flag.content)):
+        _refuse_nul(value, field)
+    for uri in flag.posts:
+        _refuse_nul(uri, "object")
     if not flag.posts:
         raise InvalidInput(
             "a Flag must name at least one post: isegoria's juries judge posts, not accounts",

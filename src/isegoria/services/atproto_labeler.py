@@ -88,6 +88,8 @@ def query(
         raise InvalidInput(
             f"a pattern is at most {MAX_PATTERN_LENGTH} characters", field="uriPatterns"
         )
+    if any("\x00" in p for p in [*uri_patterns, *sources, cursor or ""]):
+        raise InvalidInput("patterns, sources and cursor cannot contain NUL", field="uriPatterns")
     if not 1 <= limit <= QUERY_MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {QUERY_MAX_LIMIT}", field="limit")
     after = 0
@@ -130,6 +132,8 @@ def file_atproto_report(
     uow: UnitOfWork, report: AtprotoReport, *, platform: str, reporter: str
 ) -> FiledAtprotoReport:
     """File a ``createReport`` about a post isegoria holds a snapshot of."""
+    if any("\x00" in value for value in (report.reason, *report.subject.values())):
+        raise InvalidInput("reason and subject cannot contain NUL characters", field="reason")
     if report.rule_id is None:
         raise InvalidInput(
             f"no rule is mapped to reasonType {report.reason_type} on this labeler "
