@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 
 from isegoria.api import metrics, problems, ratelimit
 from isegoria.api.access import undeclared_routes
@@ -16,6 +18,8 @@ from isegoria.api.problem_schema import PROBLEM_RESPONSES, add_problem_schema
 from isegoria.api.routes import (
     cases,
     connectors,
+    activitypub,
+    atproto,
     jurisdictions,
     law,
     log,
@@ -35,6 +39,7 @@ from isegoria.store.db import Database
 from isegoria.web import pages, pages_cases, pages_law, pages_log, pages_triage
 
 API_PREFIX = "/api/v1"
+logger = logging.getLogger("isegoria.app")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 DESCRIPTION = """\
@@ -79,6 +84,9 @@ def create_app(
         api.include_router(module.router)
     app.include_router(meta.router, responses=PROBLEM_RESPONSES)
     app.include_router(api)
+    app.include_router(activitypub.router, responses=PROBLEM_RESPONSES)
+    app.include_router(atproto.router, responses=PROBLEM_RESPONSES)
+    app.include_router(atproto.xrpc)
     app.include_router(pages.router)
     app.include_router(pages_law.router)
     app.include_router(pages_log.router)
@@ -89,12 +97,25 @@ def create_app(
     problems.install(app)
     _document_problems(app)
 
+    record_labeler_identity(services)
     missing = undeclared_routes(app.routes)
     if missing:  # default deny: a route without a policy is a programming error
         raise RuntimeError(f"routes without an access policy: {', '.join(missing)}")
     app.add_middleware(HttpMiddleware)
     app.add_middleware(LanguageMiddleware)
     return app
+
+
+def record_labeler_identity(services: Services) -> None:
+    """Record the labeler DID that decisions' labels are signed as (services/atproto_labeler)."""
+    from isegoria.services import atproto_labeler
+
+    uow = services.uow()
+    try:
+        with uow.begin():
+            atproto_labeler.record_identity(uow, services.settings.effective_labeler_did)
+    except SQLAlchemyError:  # not migrated yet: `isegoria db upgrade`, then restart
+        logger.warning("could not record the labeler identity; is the database migrated?")
 
 
 def identity_verifier(settings: Settings) -> IdentityVerifier | None:

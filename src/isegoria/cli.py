@@ -196,6 +196,9 @@ def _start_worker(settings: Settings) -> None:
     )
     loop.start_thread()
     outbox.OutboxWorker(database, clock, SecretBox(settings.secret_key)).start_thread()
+    from isegoria.services import activitypub_delivery
+
+    activitypub_delivery.start_worker(database, clock, settings)
 
 
 @app.command()
@@ -225,11 +228,15 @@ def worker(
     )
     delivery = outbox.OutboxWorker(uow.database, clock, SecretBox(settings.secret_key))
     delivery.start_thread()
+    from isegoria.services import activitypub_delivery
+
+    flag_outcomes = activitypub_delivery.start_worker(uow.database, clock, settings)
     try:
         loop.run_forever()
     except KeyboardInterrupt:
         loop.stop()
         delivery.stop()
+        flag_outcomes.stop()
 
 
 @app.command()

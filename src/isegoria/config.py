@@ -73,6 +73,40 @@ class Settings(BaseSettings):
     oidc_issuer: str = Field(default="", description="OpenID Connect issuer URL.")
     oidc_client_id: str = ""
     oidc_client_secret: SecretStr | None = None
+    # Federation (docs/integrations/activitypub.md, docs/integrations/atproto.md).
+    activitypub_platform: str = Field(
+        default="", description="Platform whose posts federated Flags report; empty: no inbox."
+    )
+    activitypub_rules: dict[str, str] = Field(
+        default_factory=dict,
+        description='Flag comment keyword -> rule id, JSON, e.g. {"spam": "intl-7"}.',
+    )
+    activitypub_default_rule: str = Field(
+        default="", description="Rule cited by a Flag no keyword maps; empty: refuse it."
+    )
+    activitypub_allow: list[str] = Field(
+        default_factory=list,
+        description="Only these server hosts may Flag (JSON list; empty: any).",
+    )
+    activitypub_deny: list[str] = Field(
+        default_factory=list, description="Server hosts whose Flags are refused (JSON list)."
+    )
+    activitypub_key_file: Path | None = Field(
+        default=None,
+        description="RSA key of the instance actor; default <data_dir>/activitypub.key",
+    )
+    atproto_platform: str = Field(
+        default="", description="Platform whose posts createReport reports; empty: refused."
+    )
+    atproto_reason_rules: dict[str, str] = Field(
+        default_factory=dict, description="createReport reasonType -> rule id, JSON."
+    )
+    atproto_default_rule: str = Field(
+        default="", description="Rule cited by a reasonType not mapped; empty: refuse it."
+    )
+    labeler_did: str = Field(
+        default="", description="The labeler's DID; default did:web of the public URL's host."
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -108,6 +142,20 @@ class Settings(BaseSettings):
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     @property
+    def activitypub_key_path(self) -> Path:
+        """Where the instance actor's RSA key lives."""
+        return self.activitypub_key_file or self.data_dir / "activitypub.key"
+
+    @property
+    def effective_labeler_did(self) -> str:
+        """The labeler DID: as configured, else ``did:web`` of the public URL's host."""
+        if self.labeler_did:
+            return self.labeler_did
+        host = self.effective_public_url.split("://", 1)[-1].split("/", 1)[0]
+        # did:web spec §3.1: a port's colon is percent-encoded.
+        return "did:web:" + host.replace(":", "%3A")
+
+    @property
     def secret_key_path(self) -> Path:
         """Where the instance secret lives."""
         return self.secret_key_file or self.data_dir / "secret.key"
@@ -141,6 +189,10 @@ class Settings(BaseSettings):
             "oidc_issuer": self.oidc_issuer,
             "oidc_client_id": self.oidc_client_id,
             "oidc_client_secret": "***" if self.oidc_client_secret else "",
+            "activitypub_platform": self.activitypub_platform,
+            "activitypub_key_file": str(self.activitypub_key_path.resolve()),
+            "atproto_platform": self.atproto_platform,
+            "labeler_did": self.effective_labeler_did,
         }
 
 

@@ -122,6 +122,22 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
         {"event": "report.created"},
         set(CALLERS) - {"bad_key"},
     ),
+    # Federation: the inbox authenticates senders by HTTP Signature, not by API key.
+    ("GET", "/ap/actor", None, set(CALLERS) - {"bad_key"}),
+    ("POST", "/ap/inbox", {"type": "Flag"}, set(CALLERS) - {"bad_key"}),
+    ("GET", "/.well-known/did.json", None, set(CALLERS) - {"bad_key"}),
+    (
+        "GET",
+        "/xrpc/com.atproto.label.queryLabels?uriPatterns=at%3A%2F%2F*",
+        None,
+        set(CALLERS) - {"bad_key"},
+    ),
+    (
+        "POST",
+        "/xrpc/com.atproto.moderation.createReport",
+        {"reasonType": "com.atproto.moderation.defs#reasonSpam", "subject": {"did": "did:web:a"}},
+        {"key_all", "key_reports"},
+    ),
 ]
 
 # Operations whose answer for an allowed caller depends on state this table does not create
@@ -141,6 +157,8 @@ STATEFUL = {
     ("POST", "/api/v1/platform/decisions/{decision_id}/confirmation"),
     ("POST", "/api/v1/deliveries/{decision_id}/requeue"),
     ("POST", "/api/v1/connectors/{connector_id}/mastodon/webhook"),
+    ("POST", "/ap/inbox"),  # unsigned: refused by the inbox itself (test_activitypub.py)
+    ("POST", "/xrpc/com.atproto.moderation.createReport"),  # tests/integration/test_atproto.py
 }
 
 
@@ -206,6 +224,12 @@ def test_role_endpoint_table(app: FastAPI, world: World, law: LawWorld, caller: 
                 assert response.status_code < 500, where
             elif caller in allowed:
                 assert response.status_code < 400, where
+            elif path.startswith("/xrpc/"):  # XRPC errors: {"error", "message"} (atproto.py)
+                expected = 401 if caller in ("anonymous", "bad_key") else 403
+                assert response.status_code == expected, where
+                assert response.headers["content-type"].startswith("application/json"), where
+                name = "AuthenticationRequired" if expected == 401 else "Forbidden"
+                assert response.json()["error"] == name and response.json()["message"], where
             elif caller in ("anonymous", "bad_key"):
                 assert response.status_code == 401, where
                 assert response.headers["content-type"].startswith("application/problem+json")

@@ -25,7 +25,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 def wants_json(request: Request) -> bool:
     """API paths and clients that ask for JSON get problem details; browsers get a page."""
     path = request.url.path
-    if path.startswith(("/api/", "/healthz", "/metrics", "/.well-known/")):
+    if path.startswith(("/api/", "/healthz", "/metrics", "/.well-known/", "/ap/", "/xrpc/")):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept

@@ -99,7 +99,11 @@ def _decode(column: Column[Any], value: object) -> object:
 
 
 def _key_files(settings: Settings) -> dict[str, Path]:
-    return {"secret.key": settings.secret_key_path, "log-signing.key": settings.signing_key_path}
+    return {
+        "secret.key": settings.secret_key_path,
+        "log-signing.key": settings.signing_key_path,
+        "activitypub.key": settings.activitypub_key_path,  # the instance actor's RSA key
+    }
 
 
 def _snapshot_session(database: Database) -> Session:

@@ -11,6 +11,7 @@ from isegoria.domain.case_events import DecisionConfirmed
 from isegoria.domain.decisions import Decision, DecisionKind, StatementOfReasons
 from isegoria.domain.sanctions import SanctionStep
 from isegoria.errors import Conflict, InvalidInput, NotFound
+from isegoria.services import federation_decisions
 from isegoria.store.models_cases import Case, Content, DecisionRow
 from isegoria.store.uow import UnitOfWork
 
@@ -81,6 +82,8 @@ def issue(
         restores=restores,
     )
     row.body = json.dumps(decision.to_dict(), sort_keys=True, ensure_ascii=False)
+    # Labels and Flag outcomes commit with the decision (services/federation_decisions.py).
+    federation_decisions.publish_decision(uow, row, decision)
     return row
 
 
