@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from isegoria.store import models, models_cases
+from isegoria.store import models, models_cases, models_notes
 from isegoria.store.models import Base
 
 metadata = Base.metadata
-MODULES = (models, models_cases)
+MODULES = (models, models_cases, models_notes)
