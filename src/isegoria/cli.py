@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -14,9 +15,11 @@ from rich.table import Table
 from isegoria.cli_cases import cases_app, jury_app
 from isegoria.cli_export import export_app
 from isegoria.cli_log import log_app
+from isegoria.cli_notes import notes_app
 from isegoria.cli_ops import ops_app
 from isegoria.cli_rules import rules_app
 from isegoria.cli_simulate import simulate_app
+from isegoria.clock import Clock
 from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
 from isegoria.domain.identity import Role, Scope, parse_scopes
@@ -24,7 +27,7 @@ from isegoria.errors import IsegoriaError
 from isegoria.log.signing import load_signer
 from isegoria.ops.logs import logging_config
 from isegoria.security import SecretBox
-from isegoria.services import jurisdictions, people, platforms
+from isegoria.services import jurisdictions, notes_scoring, people, platforms
 from isegoria.store import migrate
 from isegoria.store.db import Database
 from isegoria.store.uow import UnitOfWork
@@ -48,6 +51,7 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(jury_app, name="jury")
 app.add_typer(simulate_app)  # `isegoria simulate` at the top level
 app.add_typer(export_app, name="export")
+app.add_typer(notes_app, name="notes")
 app.add_typer(ops_app)  # no name: `isegoria backup` and `isegoria restore` at the top level
 
 console = Console()
@@ -189,8 +193,20 @@ def _start_worker(settings: Settings) -> None:
     clock = clock_from_environment()
     loop = jobs.Worker(database, clock, signer, secret=settings.secret_key)
     loop.every(timer.INTERVAL_SECONDS, lambda: timer.ensure_checkpoint(database, clock, signer))
+    loop.every(notes_scoring.SCORE_INTERVAL.total_seconds(), _notes_tick(database, clock))
     loop.start_thread()
     outbox.OutboxWorker(database, clock, SecretBox(settings.secret_key)).start_thread()
+
+
+def _notes_tick(database: Database, clock: Clock) -> Callable[[], None]:
+    """The worker's hourly tick: schedule a notes scoring job unless one is waiting."""
+
+    def tick() -> None:
+        uow = UnitOfWork(database, clock)
+        with uow.begin():
+            notes_scoring.ensure_scheduled(uow)
+
+    return tick
 
 
 @app.command()
@@ -212,6 +228,7 @@ def worker(
     from isegoria.services import outbox
 
     loop = jobs.Worker(uow.database, clock, uow.signer, poll_seconds=poll, secret=uow.secret)
+    loop.every(notes_scoring.SCORE_INTERVAL.total_seconds(), _notes_tick(uow.database, clock))
     delivery = outbox.OutboxWorker(uow.database, clock, SecretBox(settings.secret_key))
     delivery.start_thread()
     try:
