@@ -119,6 +119,7 @@ def ballot(
     sanction: Annotated[str, Form(max_length=16)] = "",
     suspension_days: Annotated[str, Form(max_length=4)] = "",
     reason: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    note_text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
 ) -> Response:
     """Cast a sealed ballot."""
     check_form_csrf(request, csrf_token)
@@ -135,6 +136,7 @@ def ballot(
             sanction=(sanction or None) if violation == "yes" else None,
             suspension_days=days,
             reason=reason,
+            note_text=(note_text or None) if sanction == "note" else None,
         )
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
