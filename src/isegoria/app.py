@@ -25,6 +25,7 @@ from isegoria.log.signing import load_signer
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
 from isegoria.web import pages, pages_cases, pages_law, pages_log
+from isegoria.web import pages_notes as notes_pages
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -75,6 +76,7 @@ def create_app(
     app.include_router(pages_law.router)
     app.include_router(pages_log.router)
     app.include_router(pages_cases.router)
+    app.include_router(notes_pages.router)
     app.include_router(identity_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app)

@@ -24,6 +24,8 @@ METHODS = [
     ("web/templates/api_docs.html", "jinja2.ext:babel_extract"),
     ("web/pages_law.py", "python"),
     ("web/pages_cases.py", "python"),
+    ("web/templates/notes/**.html", "jinja2.ext:babel_extract"),
+    ("web/pages_notes.py", "python"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
