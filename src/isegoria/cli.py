@@ -290,6 +290,11 @@ def demo(
                     database, uow.signer, settings.secret_key, platform_id, uow.now()
                 )
             console.print(f"{opened} demo cases decided, appealed, lapsed or pending")
+            from isegoria.demo.notes import seed_notes
+
+            with console.status("writing, rating and scoring the demo's notes..."):
+                written = seed_notes(database, uow.signer, settings.secret_key, uow.now())
+            console.print(f"{written} demo notes written, rated and scored")
     if logins is None:
         err.print("[yellow]the demo logins file is missing; add accounts with the CLI[/yellow]")
     else:

@@ -135,3 +135,22 @@ def test_import_dir_names_a_missing_or_malformed_file(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "ratings-00001.tsv" in bad.output
     no_out = runner.invoke(app, ["notes", "score", "--import-dir", str(source)])
     assert no_out.exit_code == 2 and "--out" in no_out.output
+
+
+def test_demo_shows_notes_with_every_status(env: Path, database_url: str) -> None:
+    from isegoria.store.db import Database
+
+    result = runner.invoke(app, ["demo", "--no-serve", "--citizens", "300"])
+    assert result.exit_code == 0, result.output
+    assert "12 demo notes written, rated and scored" in result.output
+    database = Database(database_url)
+    try:
+        with database.session(readonly=True) as session:
+            statuses = list(session.scalars(select(NoteRow.status)))
+    finally:
+        database.dispose()
+    assert {s: statuses.count(s) for s in set(statuses)} == {
+        "helpful": 4,
+        "not_helpful": 3,
+        "needs_more_ratings": 5,
+    }
