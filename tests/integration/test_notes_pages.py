@@ -52,10 +52,14 @@ def test_write_a_note_by_form_then_another_citizen_rates_it(
         login(rater, "left00")
         queue = rater.get("/notes/rate")
         assert queue.status_code == 200 and SOURCE in queue.text
+        # The token must come from the rating form itself (not from another form of the page).
+        form_html = queue.text[queue.text.index(f'action="{note_url}/rating"') :]
+        own_token = re.search(r'name="csrf_token" value="([^"]*)"', form_html)
+        assert own_token and own_token.group(1) == csrf_from(queue.text)
         rated = rater.post(
             f"{note_url}/rating",
             data={
-                "csrf_token": csrf_from(queue.text),
+                "csrf_token": csrf_from(form_html),
                 "helpfulness": "helpful",
                 "tags": ["good_sources", "clear"],
                 "back": "queue",
