@@ -89,9 +89,10 @@ def _load(uow: UnitOfWork) -> tuple[list[NoteRow], np.ndarray[Any, Any], np.ndar
         .where(NoteRow.by_jury.is_(False))
         .order_by(NoteRatingRow.updated_at, NoteRatingRow.note_id, NoteRatingRow.rater_account_id)
     ).all()
-    ids = np.array([(r[0], r[1]) for r in rows], dtype=np.int64).reshape(-1, 2)
-    values = np.array([r[2] for r in rows], dtype=np.float64)
-    return notes, ids, values
+    # Rows become plain tuples first: numpy reads tuples in C but a Row ~50x slower. Ids are
+    # below 2**31, so they are exact in float64.
+    table = np.array(list(map(tuple, rows)), dtype=np.float64).reshape(-1, 3)
+    return notes, table[:, :2].astype(np.int64), table[:, 2].copy()
 
 
 def _index_of(sorted_ids: np.ndarray[Any, Any], wanted: np.ndarray[Any, Any]) -> Any:
