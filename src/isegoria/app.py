@@ -27,6 +27,7 @@ from isegoria.api.routes import (
     people,
     platforms,
 )
+from isegoria.api.routes import notes as notes_api
 from isegoria.clock import Clock
 from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
@@ -37,6 +38,7 @@ from isegoria.log.signing import load_signer
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
 from isegoria.web import pages, pages_cases, pages_law, pages_log, pages_triage
+from isegoria.web import pages_notes as notes_pages
 
 API_PREFIX = "/api/v1"
 logger = logging.getLogger("isegoria.app")
@@ -80,7 +82,7 @@ def create_app(
     app.state.identity_verifier = identity_verifier(settings)
 
     api = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
-    for module in (jurisdictions, people, platforms, log, law, cases, connectors):
+    for module in (jurisdictions, people, platforms, log, law, cases, connectors, notes_api):
         api.include_router(module.router)
     app.include_router(meta.router, responses=PROBLEM_RESPONSES)
     app.include_router(api)
@@ -92,6 +94,7 @@ def create_app(
     app.include_router(pages_log.router)
     app.include_router(pages_cases.router)
     app.include_router(pages_triage.router)
+    app.include_router(notes_pages.router)
     app.include_router(identity_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app)

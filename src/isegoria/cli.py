@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -15,9 +16,11 @@ from isegoria.cli_cases import cases_app, jury_app
 from isegoria.cli_connectors import register as register_connectors
 from isegoria.cli_export import export_app
 from isegoria.cli_log import log_app
+from isegoria.cli_notes import notes_app
 from isegoria.cli_ops import ops_app
 from isegoria.cli_rules import rules_app
 from isegoria.cli_simulate import simulate_app
+from isegoria.clock import Clock
 from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
 from isegoria.domain.identity import Role, Scope, parse_scopes
@@ -25,7 +28,7 @@ from isegoria.errors import IsegoriaError
 from isegoria.log.signing import load_signer
 from isegoria.ops.logs import logging_config
 from isegoria.security import SecretBox
-from isegoria.services import jurisdictions, people, platforms
+from isegoria.services import jurisdictions, notes_scoring, people, platforms
 from isegoria.store import migrate
 from isegoria.store.db import Database
 from isegoria.store.uow import UnitOfWork
@@ -49,6 +52,7 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(jury_app, name="jury")
 app.add_typer(simulate_app)  # `isegoria simulate` at the top level
 app.add_typer(export_app, name="export")
+app.add_typer(notes_app, name="notes")
 app.add_typer(ops_app)  # no name: `isegoria backup` and `isegoria restore` at the top level
 register_connectors(platforms_app)  # `isegoria platforms connect-matrix ...`
 
@@ -194,11 +198,23 @@ def _start_worker(settings: Settings) -> None:
     connector_jobs.add_to(
         loop, database, clock, signer, settings.secret_key, public_url=settings.effective_public_url
     )
+    loop.every(notes_scoring.SCORE_INTERVAL.total_seconds(), _notes_tick(database, clock))
     loop.start_thread()
     outbox.OutboxWorker(database, clock, SecretBox(settings.secret_key)).start_thread()
     from isegoria.services import activitypub_delivery
 
     activitypub_delivery.start_worker(database, clock, settings)
+
+
+def _notes_tick(database: Database, clock: Clock) -> Callable[[], None]:
+    """The worker's hourly tick: schedule a notes scoring job unless one is waiting."""
+
+    def tick() -> None:
+        uow = UnitOfWork(database, clock)
+        with uow.begin():
+            notes_scoring.ensure_scheduled(uow)
+
+    return tick
 
 
 @app.command()
@@ -226,6 +242,7 @@ def worker(
     connector_jobs.add_to(
         loop, uow.database, clock, uow.signer, uow.secret, public_url=settings.effective_public_url
     )
+    loop.every(notes_scoring.SCORE_INTERVAL.total_seconds(), _notes_tick(uow.database, clock))
     delivery = outbox.OutboxWorker(uow.database, clock, SecretBox(settings.secret_key))
     delivery.start_thread()
     from isegoria.services import activitypub_delivery
@@ -291,6 +308,11 @@ def demo(
                     database, uow.signer, settings.secret_key, platform_id, uow.now()
                 )
             console.print(f"{opened} demo cases decided, appealed, lapsed or pending")
+            from isegoria.demo.notes import seed_notes
+
+            with console.status("writing, rating and scoring the demo's notes..."):
+                written = seed_notes(database, uow.signer, settings.secret_key, uow.now())
+            console.print(f"{written} demo notes written, rated and scored")
     if logins is None:
         err.print("[yellow]the demo logins file is missing; add accounts with the CLI[/yellow]")
     else:

@@ -138,6 +138,22 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
         {"reasonType": "com.atproto.moderation.defs#reasonSpam", "subject": {"did": "did:web:a"}},
         {"key_all", "key_reports"},
     ),
+    # Notes: citizens write and rate; anyone reads notes and why they are (not) shown.
+    (
+        "POST",
+        "/api/v1/contents/{content_id}/notes",
+        {
+            "classification": "not_misleading",
+            "text": "Accurate: see https://example.org/source for the figures.",
+            "language": "es",
+        },
+        {"citizen"},
+    ),
+    ("GET", "/api/v1/contents/{content_id}/notes", None, set(CALLERS) - {"bad_key"}),
+    ("GET", "/api/v1/cases/{case_id}/notes", None, set(CALLERS) - {"bad_key"}),
+    ("GET", "/api/v1/notes/{note_id}", None, set(CALLERS) - {"bad_key"}),
+    ("PUT", "/api/v1/notes/{note_id}/rating", {"helpfulness": "helpful"}, {"citizen"}),
+    ("GET", "/api/v1/me/notes/queue", None, {"citizen"}),
 ]
 
 # Operations whose answer for an allowed caller depends on state this table does not create
@@ -159,6 +175,11 @@ STATEFUL = {
     ("POST", "/api/v1/connectors/{connector_id}/mastodon/webhook"),
     ("POST", "/ap/inbox"),  # unsigned: refused by the inbox itself (test_activitypub.py)
     ("POST", "/xrpc/com.atproto.moderation.createReport"),  # tests/integration/test_atproto.py
+    ("POST", "/api/v1/contents/{content_id}/notes"),
+    ("GET", "/api/v1/contents/{content_id}/notes"),
+    ("GET", "/api/v1/cases/{case_id}/notes"),
+    ("GET", "/api/v1/notes/{note_id}"),
+    ("PUT", "/api/v1/notes/{note_id}/rating"),
 }
 
 
@@ -215,6 +236,8 @@ def test_role_endpoint_table(app: FastAPI, world: World, law: LawWorld, caller: 
                 stage="first",
                 decision_id=1,
                 connector_id=1,
+                content_id=1,
+                note_id=1,
                 **law.ids_for(path),
             )
             response = client.request(method, url, json=body, headers=headers)

@@ -25,6 +25,8 @@ METHODS = [
     ("web/pages_law.py", "python"),
     ("web/pages_cases.py", "python"),
     ("web/pages_triage.py", "python"),
+    ("web/templates/notes/**.html", "jinja2.ext:babel_extract"),
+    ("web/pages_notes.py", "python"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 

@@ -154,6 +154,11 @@ class BallotIn(Strict):
     sanction: SanctionStep | None = None
     suspension_days: int | None = Field(default=None, ge=1, le=365)
     reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)
+    note_text: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="With the sanction 'note': the note to publish if the jury chooses a note",
+    )
 
 
 class TextIn(Strict):

@@ -20,7 +20,7 @@ from isegoria.domain.decisions import DecisionKind
 from isegoria.domain.sanctions import Sanction, SanctionError, SanctionStep
 from isegoria.domain.verdict import Ballot, Outcome, Verdict, VerdictError, check_ballot, decide
 from isegoria.errors import Conflict, InvalidInput
-from isegoria.services import cases_decisions, jobs
+from isegoria.services import cases_decisions, jobs, notes_jury
 from isegoria.services.cases_common import (
     APPEAL,
     CaseStatus,
@@ -47,8 +47,12 @@ def cast_ballot(
     sanction: str | None,
     suspension_days: int | None,
     reason: str,
+    note_text: str | None = None,
 ) -> CaseBallot:
-    """Cast the caller's sealed ballot, once, before the deadline; decide when all are in."""
+    """Cast the caller's sealed ballot, once, before the deadline; decide when all are in.
+
+    ``note_text``: the note the juror proposes to publish if the jury's sanction is a note.
+    """
     jury, juror = my_seat(uow, account_id, case_id)
     if juror.status == JurorStatus.VOTED:
         raise Conflict("you have already voted on this case; a ballot cannot be changed")
@@ -91,6 +95,7 @@ def cast_ballot(
     uow.session.add(row)
     juror.status = JurorStatus.VOTED
     uow.session.flush()
+    notes_jury.keep_draft(uow, juror.id, row.sanction, note_text)
     uow.log.append(BallotCast(case_id=case_id, stage=jury.stage, juror=juror.pseudonym))
     voted = uow.session.scalar(
         select(func.count())
@@ -278,6 +283,7 @@ def _record_verdict(
                     case_id=case.id, decision_id=row.id, sanction=step.value, suspension_days=days
                 )
             )
+    notes_jury.after_verdict(uow, case, content, stage, step, [row.kind for row in rows])
     if appeal:
         uow.log.append(
             CaseClosed(case_id=case.id, outcome=verdict.outcome.value, sanction=step.value)

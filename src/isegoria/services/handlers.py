@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from isegoria.services import cases_jobs, law_votes
+from isegoria.services import cases_jobs, law_votes, notes_scoring
 
-MODULES = (cases_jobs, law_votes)
+MODULES = (cases_jobs, law_votes, notes_scoring)

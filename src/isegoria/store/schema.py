@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from isegoria.store import models, models_cases, models_connectors, models_federation
+from isegoria.store import (
+    models,
+    models_cases,
+    models_connectors,
+    models_federation,
+    models_notes,
+)
 from isegoria.store.models import Base
 
 metadata = Base.metadata
-MODULES = (models, models_cases, models_connectors, models_federation)
+MODULES = (models, models_cases, models_connectors, models_federation, models_notes)

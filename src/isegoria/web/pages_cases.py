@@ -12,7 +12,7 @@ from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import SanctionStep
 from isegoria.errors import InvalidInput
-from isegoria.services import cases_appeal, cases_jury, cases_verdict, cases_views
+from isegoria.services import cases_appeal, cases_jury, cases_verdict, cases_views, notes_views
 from isegoria.services.cases_common import get_case as get_case_row
 from isegoria.web.pages import check_form_csrf, citizen_id, render
 
@@ -56,10 +56,13 @@ def case_page(
                 or (cases_appeal.is_reporter(uow, account, case) and view["outcome"] != "violation")
             )
         now = uow.now()
+        case_row = get_case_row(uow, case_id)
+        case_notes = notes_views.notes_of_case(uow, case_row)
     return render(
         request,
         "cases/case.html",
-        {"case": view, "seat": seat, "can_appeal": can_appeal, "is_author": is_author, "now": now},
+        {"case": view, "seat": seat, "can_appeal": can_appeal, "is_author": is_author, "now": now}
+        | {"notes": case_notes, "content_id": case_row.content_id},
     )
 
 
@@ -119,6 +122,7 @@ def ballot(
     sanction: Annotated[str, Form(max_length=16)] = "",
     suspension_days: Annotated[str, Form(max_length=4)] = "",
     reason: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    note_text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
 ) -> Response:
     """Cast a sealed ballot."""
     check_form_csrf(request, csrf_token)
@@ -135,6 +139,7 @@ def ballot(
             sanction=(sanction or None) if violation == "yes" else None,
             suspension_days=days,
             reason=reason,
+            note_text=(note_text or None) if sanction == "note" else None,
         )
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 

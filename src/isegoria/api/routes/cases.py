@@ -185,6 +185,7 @@ def cast_ballot(
             sanction=body.sanction.value if body.sanction else None,
             suspension_days=body.suspension_days,
             reason=body.reason,
+            note_text=body.note_text,
         )
 
 

@@ -1,0 +1,68 @@
+"""Logged events of context notes: written, status changed, scored.
+
+No event names the author of a note or any rater: a note is public, who rated it how is
+not (DESIGN.md, "Everything is published", within the limits of events.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from isegoria.domain.events import Event
+
+
+@dataclass(frozen=True)
+class NoteWritten(Event):
+    """A citizen (or a jury, by its verdict) attached a context note to content."""
+
+    kind: ClassVar[str] = "NoteWritten"
+    subject_type: ClassVar[str] = "note"
+    note_id: int
+    content_id: int
+    jurisdiction: str
+    classification: str
+    language: str
+    by_jury: bool = False
+    case_id: int | None = None
+
+    @property
+    def subject_id(self) -> str:
+        """The note's id."""
+        return str(self.note_id)
+
+
+@dataclass(frozen=True)
+class NoteStatusChanged(Event):
+    """A scoring run (or a jury's decree, ``run`` None) changed a note's status."""
+
+    kind: ClassVar[str] = "NoteStatusChanged"
+    subject_type: ClassVar[str] = "note"
+    note_id: int
+    content_id: int
+    jurisdiction: str
+    previous: str
+    status: str  # needs_more_ratings | helpful | not_helpful
+    run: int | None
+
+    @property
+    def subject_id(self) -> str:
+        """The note's id."""
+        return str(self.note_id)
+
+
+@dataclass(frozen=True)
+class NotesScored(Event):
+    """A scoring run finished: its parameters, what it saw, and how many statuses changed."""
+
+    kind: ClassVar[str] = "NotesScored"
+    subject_type: ClassVar[str] = "notes_run"
+    run: int
+    parameters: dict[str, Any]
+    counts: dict[str, int]
+    changed: int
+
+    @property
+    def subject_id(self) -> str:
+        """The run's number."""
+        return str(self.run)

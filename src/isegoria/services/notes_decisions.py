@@ -1,0 +1,93 @@
+"""Telling a platform that a note is now shown, or no longer shown (the decisions outbox)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from isegoria.domain.decisions import Decision, DecisionKind
+from isegoria.domain.sanctions import SanctionStep
+from isegoria.services.cases_decisions import APPLY_WITHIN, DecisionStatus
+from isegoria.store.models_cases import Content, DecisionRow
+from isegoria.store.models_notes import NoteRow
+from isegoria.store.uow import UnitOfWork
+
+
+def last_shown(uow: UnitOfWork, note: NoteRow, content: Content) -> DecisionRow | None:
+    """The latest NOTE_SHOWN decision about ``note``, if any (what a NOTE_HIDDEN undoes)."""
+    rows = uow.session.scalars(
+        select(DecisionRow)
+        .where(
+            DecisionRow.platform_id == content.platform_id,
+            DecisionRow.platform_content_id == content.platform_content_id,
+            DecisionRow.kind == DecisionKind.NOTE_SHOWN.value,
+        )
+        .order_by(DecisionRow.id.desc())
+    )
+    for row in rows:
+        if json.loads(row.body).get("extra", {}).get("note_id") == note.id:
+            return row
+    return None
+
+
+def issue_note_decision(
+    uow: UnitOfWork, note: NoteRow, content: Content, kind: DecisionKind
+) -> DecisionRow:
+    """Write NOTE_SHOWN or NOTE_HIDDEN for the platform, in the caller's transaction."""
+    if kind not in (DecisionKind.NOTE_SHOWN, DecisionKind.NOTE_HIDDEN):
+        raise ValueError(f"a note decision is NOTE_SHOWN or NOTE_HIDDEN, not {kind}")
+    now = uow.now()
+    restores = None
+    if kind is DecisionKind.NOTE_HIDDEN:
+        shown = last_shown(uow, note, content)
+        restores = shown.id if shown is not None else None
+    sequence = 1 + int(
+        uow.session.scalar(
+            select(func.count())
+            .select_from(DecisionRow)
+            .where(
+                DecisionRow.platform_id == content.platform_id,
+                DecisionRow.platform_content_id == content.platform_content_id,
+            )
+        )
+        or 0
+    )
+    row = DecisionRow(
+        platform_id=content.platform_id,
+        case_id=note.case_id,
+        kind=kind.value,
+        platform_content_id=content.platform_content_id,
+        sequence=sequence,
+        body="{}",
+        issued_at=now,
+        apply_by=now + APPLY_WITHIN,
+        status=DecisionStatus.PENDING,
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    decision = Decision(
+        id=row.id,
+        kind=kind,
+        platform_id=content.platform_id,
+        case_id=note.case_id,
+        content_id=content.platform_content_id,
+        content_url=content.url,
+        author=content.author,
+        # A jury's note is a sanction (the ladder's "note" step); a citizens' note is not.
+        sanction=SanctionStep.NOTE if note.by_jury else SanctionStep.NONE,
+        suspension_days=None,
+        issued_at=now,
+        sequence=sequence,
+        statement_url=f"/notes/{note.id}",
+        note_text=note.text if kind is DecisionKind.NOTE_SHOWN else None,
+        restores=restores,
+        extra={
+            "note_id": note.id,
+            "by_jury": note.by_jury,
+            "language": note.language,
+            "classification": note.classification,
+        },
+    )
+    row.body = json.dumps(decision.to_dict(), sort_keys=True, ensure_ascii=False)
+    return row
