@@ -34,6 +34,10 @@ class CaseOpened(_CaseEvent):
     rule: str  # "MX-3@v2"
     jurisdiction: str
     posted_at: str
+    # Added for transparency reports (issue 8): the first report's source and the post's
+    # language, so reports by source and outcome rates by language derive from the log.
+    source: str
+    language: str
 
 
 @dataclass(frozen=True)
@@ -179,3 +183,14 @@ class DecisionConfirmed(Event):
     def subject_id(self) -> str:
         """The decision number."""
         return str(self.decision_id)
+
+
+@dataclass(frozen=True)
+class DecisionIssued(_CaseEvent):
+    """A decision was sent to the platform, which must apply and confirm it by ``apply_by``."""
+
+    kind: ClassVar[str] = "DecisionIssued"
+    decision_id: int
+    platform_id: int
+    decision_kind: str
+    apply_by: str
