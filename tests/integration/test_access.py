@@ -115,6 +115,9 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ),
     ("GET", "/api/v1/deliveries/dead", None, {"operator", "auditor"}),
     ("POST", "/api/v1/deliveries/{decision_id}/requeue", None, {"operator"}),
+    # Transparency reports (issue 8): public, like the log they are computed from.
+    ("GET", "/api/v1/reports/transparency", None, set(CALLERS) - {"bad_key"}),
+    ("GET", "/api/v1/reports/transparency.csv", None, set(CALLERS) - {"bad_key"}),
 ]
 
 # Operations whose answer for an allowed caller depends on state this table does not create
