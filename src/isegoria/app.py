@@ -23,7 +23,7 @@ from isegoria.identity import pages as identity_pages
 from isegoria.log.signing import load_signer
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
-from isegoria.web import pages, pages_cases, pages_law, pages_log
+from isegoria.web import pages, pages_cases, pages_law, pages_log, pages_reports
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -74,6 +74,7 @@ def create_app(
     app.include_router(pages_law.router)
     app.include_router(pages_log.router)
     app.include_router(pages_cases.router)
+    app.include_router(pages_reports.router)
     app.include_router(identity_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app)

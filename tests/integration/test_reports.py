@@ -234,3 +234,27 @@ def test_small_juror_strata_are_suppressed(uow: UnitOfWork, activity: dict[str, 
         assert all(g["trials"] >= table["min_group_size"] for g in table["groups"])
         assert table["suppressed"] >= 1  # 10 ballots over 3 or 4 strata: some groups are small
     assert report["author_leaning"][0]["total"] == 0  # no author linked an account
+
+
+def test_report_page_shows_figures_and_accessible_charts(
+    client: TestClient, activity: dict[str, int]
+) -> None:
+    page = client.get("/reports", params={"jurisdiction": "MX", "from": "2000-01-01"})
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert html.count('role="img"') >= 6
+    assert "<title" in html and "<desc" in html  # every chart is named and described
+    assert html.count('<table class="chart-data">') == html.count('role="img"')
+    assert "Reports and verdicts per day" in html and "Sanctions by rule" in html
+    assert '<option value="MX" selected>' in html
+    assert PERSONAL.search(html) is None
+    printed = client.get("/reports/print", params={"jurisdiction": "MX"})
+    assert printed.status_code == 200
+    assert "<details>" not in printed.text  # on paper every table is shown
+    assert printed.text.count('role="img"') == html.count('role="img"')
+
+
+def test_report_page_refuses_a_bad_period_clearly(client: TestClient, world: CasesWorld) -> None:
+    page = client.get("/reports", params={"from": "2026-03-02", "to": "2026-03-01"})
+    assert page.status_code == 422
+    assert "the period must end" in page.text
