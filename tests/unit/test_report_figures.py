@@ -314,8 +314,18 @@ def _retrials(pairs: list[tuple[str, str, str, str]]) -> list[DecodedEntry]:
     log = Log()
     for n, (first, first_sanction, second, second_sanction) in enumerate(pairs, start=1):
         log.opened(n, "MX-1@v1", "MX", "es", "user", at(1))
-        log.verdict(n, "first", first, first_sanction, at(1, 5))
-        log.verdict(n, "retrial", second, second_sanction, at(1, 6))
+        both = [(first, first_sanction), (second, second_sanction)]
+        sides = [{"outcome": o, "sanction": s, "ballots": []} for o, s in both]
+        log.add(
+            "ConsistencyRetrialSettled",
+            at(1, 6),
+            case_id=n,
+            first=sides[0],
+            retrial=sides[1],
+            stands="first",
+        )
+        # What stood: the milder verdict (here, the test only needs one to exist).
+        log.verdict(n, "first", second, second_sanction, at(1, 6))
     return log.entries
 
 

@@ -194,3 +194,17 @@ class DecisionIssued(_CaseEvent):
     platform_id: int
     decision_kind: str
     apply_by: str
+
+
+@dataclass(frozen=True)
+class ConsistencyRetrialSettled(_CaseEvent):
+    """Both juries of a consistency retrial closed; the milder verdict stands.
+
+    Each side holds that jury's own outcome, sanction, suspension days, tally and ballots
+    (by pseudonym); ``stands`` says whose verdict the case took ("first" or "retrial").
+    """
+
+    kind: ClassVar[str] = "ConsistencyRetrialSettled"
+    first: dict[str, Any]
+    retrial: dict[str, Any]
+    stands: str

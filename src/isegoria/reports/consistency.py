@@ -16,7 +16,7 @@ import numpy as np
 
 from isegoria.algorithms import agreement
 from isegoria.reports.figures import LAPSED, VIOLATION, Scope
-from isegoria.reports.ledger import FIRST, RETRIAL, Ledger
+from isegoria.reports.ledger import RETRIAL, Ledger
 
 # The bootstrap must give the same interval to everyone who recomputes the report from the
 # same log, so its generator is seeded with a published constant.
@@ -32,12 +32,12 @@ def retrial_pairs(
     for case in sorted(ledger.cases.values(), key=lambda c: c.case_id):
         if codes is not None and case.jurisdiction not in codes:
             continue
-        first, second = case.verdicts.get(FIRST), case.verdicts.get(RETRIAL)
-        if first is None or second is None or not scope.holds(max(first.at, second.at)):
+        second = case.verdicts.get(RETRIAL)
+        if case.retrial_first is None or second is None or not scope.holds(second.at):
             continue
-        both = (first, second)
-        violation = tuple(None if v.outcome == LAPSED else v.outcome == VIOLATION for v in both)
-        sanction = tuple(None if v.outcome == LAPSED else v.sanction for v in both)
+        outcomes = (case.retrial_first, (second.outcome, second.sanction))
+        violation = tuple(None if o == LAPSED else o == VIOLATION for o, _s in outcomes)
+        sanction = tuple(None if o == LAPSED else s for o, s in outcomes)
         pairs.append((case.rule_id, (violation[0], violation[1]), (sanction[0], sanction[1])))
     return pairs
 

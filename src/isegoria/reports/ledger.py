@@ -66,6 +66,9 @@ class CaseRecord:
     replied: dict[str, set[str]] = field(default_factory=dict)
     voted: dict[str, set[str]] = field(default_factory=dict)
     accepted: dict[str, set[str]] = field(default_factory=dict)
+    # A consistency retrial's first jury's own (outcome, sanction); the retrial jury's own
+    # verdict is verdicts[RETRIAL]. verdicts[FIRST] is what stood (the milder of the two).
+    retrial_first: tuple[str, str] | None = None
 
 
 @dataclass
@@ -156,6 +159,15 @@ def _case_event(ledger: Ledger, event: Event) -> None:
         case.replied.setdefault(stage, set()).add(str(facts["juror"]))
         if facts["accepted"]:
             case.accepted.setdefault(stage, set()).add(str(facts["juror"]))
+    elif kind == "ConsistencyRetrialSettled":
+        first, second = facts["first"], facts["retrial"]
+        case.retrial_first = (str(first["outcome"]), str(first["sanction"]))
+        case.verdicts.setdefault(
+            RETRIAL,
+            Verdict(
+                event.at, str(second["outcome"]), str(second["sanction"]), list(second["ballots"])
+            ),
+        )
     elif kind == "BallotCast":
         case.voted.setdefault(stage, set()).add(str(facts["juror"]))
 
@@ -189,6 +201,7 @@ CASE_KINDS = frozenset(
         "JurorsReplaced",
         "JurorReplied",
         "BallotCast",
+        "ConsistencyRetrialSettled",
     }
 )
 

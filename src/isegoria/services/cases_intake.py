@@ -189,9 +189,7 @@ def file_report(
         )
     rule = _cited_version(uow, request)
     content = _store_snapshot(uow, platform_id, request.snapshot)
-    case, is_new = open_case_for(
-        uow, platform_id, content, rule, source=request.source.value
-    )
+    case, is_new = open_case_for(uow, platform_id, content, rule, source=request.source.value)
     report = Report(
         case_id=case.id,
         source=request.source.value,

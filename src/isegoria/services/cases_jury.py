@@ -28,6 +28,8 @@ from isegoria.log import read as log_read
 from isegoria.services import jobs
 from isegoria.services.cases_common import (
     APPEAL,
+    FIRST,
+    RETRIAL,
     case_constitution,
     get_case,
     get_jury,
@@ -231,6 +233,8 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
         pool = sortition.JuryPool(strata, members)
         portfolio, quotas, drawn, used = _draw_with_fallback(pool, strata, shares, size, seed)
     except sortition.SortitionError:
+        if stage == RETRIAL:
+            return None  # no second jury to be had: the case is simply tried once
         from isegoria.services.cases_verdict import lapse_without_jury
 
         lapse_without_jury(uow, case, stage, reason="too few eligible volunteers")
@@ -290,18 +294,30 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     )
     jobs.schedule(uow, JOB_REPLY_DEADLINE, jury.reply_deadline, {"jury_id": jury.id, "round": 0})
     jobs.schedule(uow, JOB_BALLOT_DEADLINE, jury.ballot_deadline, {"jury_id": jury.id})
+    if stage == FIRST:
+        from isegoria.services.cases_retrial import maybe_draw_retrial  # it calls draw_jury
+
+        share = constitution.consistency_retrial_share
+        maybe_draw_retrial(uow, case_id, seed, share, after_index)
     return jury
 
 
 def my_seat(uow: UnitOfWork, account_id: int, case_id: int) -> tuple[Jury, Juror]:
     """The caller's seat on the case's current jury (NotFound for anyone else)."""
     case = get_case(uow, case_id)
-    jury = get_jury(uow, case_id, case.stage)
-    juror = None
-    if jury is not None:
-        juror = uow.session.scalars(
-            select(Juror).where(Juror.jury_id == jury.id, Juror.account_id == account_id)
-        ).first()
+    # A first-instance juror may sit on the case's consistency-retrial jury without knowing it.
+    stages = (case.stage, RETRIAL) if case.stage == FIRST else (case.stage,)
+    jury: Jury | None = None
+    juror: Juror | None = None
+    for stage in stages:
+        jury = get_jury(uow, case_id, stage)
+        juror = None
+        if jury is not None:
+            juror = uow.session.scalars(
+                select(Juror).where(Juror.jury_id == jury.id, Juror.account_id == account_id)
+            ).first()
+        if juror is not None:
+            break
     if jury is None or juror is None:
         raise NotFound(f"you have no seat on the jury of case {case_id}", field="case_id")
     return jury, juror
