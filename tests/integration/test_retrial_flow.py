@@ -165,3 +165,19 @@ def test_without_a_share_no_case_is_tried_twice(
         case_id = _file(uow, clock, signer, world)
         assert len(_jury(uow, case_id, "first")) == 5
         assert _jury(uow, case_id, "retrial") == []
+
+
+def test_replacements_never_come_from_the_other_jury(
+    uow: UnitOfWork, clock: ManualClock, signer: LogSigner, paired: tuple[CasesWorld, int]
+) -> None:
+    _world_, case_id = paired
+    for juror in _jury(uow, case_id, "first"):
+        with uow.begin():
+            cases_jury.reply(uow, account_id=juror.account_id, case_id=case_id, accept=False)
+    run_jobs(uow, clock, signer)  # the replacement job
+    first = _jury(uow, case_id, "first")
+    retrial = {j.account_id for j in _jury(uow, case_id, "retrial")}
+    assert len(first) == 10  # five decliners and their five replacements
+    assert not {j.account_id for j in first} & retrial
+    [replaced] = _facts(uow, case_id, "JurorsReplaced")
+    assert len(replaced["excluded"]) == 5  # type: ignore[arg-type]

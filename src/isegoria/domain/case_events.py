@@ -6,7 +6,7 @@ pseudonym or not at all. Ballots are published (by pseudonym) only once the jury
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from isegoria.domain.events import Event
@@ -96,6 +96,8 @@ class JurorsReplaced(_CaseEvent):
     seed: str
     replaced: list[str]
     replacements: list[str]
+    # Pool members left out because they sit on the case's other jury (consistency retrial).
+    excluded: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -364,16 +364,19 @@ def replace_jurors(uow: UnitOfWork, jury_id: int) -> list[Juror]:
         checkpoint.root_hash, f"case:{jury.case_id}", jury.stage, f"round:{jury.rounds}"
     )
     pool = pool_from_record(json.loads(jury.pool))
+    # The case's other juries (a consistency retrial's) must stay disjoint from this one.
+    others = _on_other_juries(uow, jury, pool)
     try:
         pairs = sortition.draw_replacements(
             pool,
             seed,
             jury=[j.pseudonym for j in jurors],
             declined=[j.pseudonym for j in gone],
+            exclude=others,
         )
     except sortition.PoolTooSmallError:
         pairs = _nearest_replacements(
-            pool, seed, [j.pseudonym for j in jurors], [j.pseudonym for j in gone]
+            pool, seed, [j.pseudonym for j in jurors] + others, [j.pseudonym for j in gone]
         )
     except sortition.SortitionError:
         return []
@@ -407,10 +410,22 @@ def replace_jurors(uow: UnitOfWork, jury_id: int) -> list[Juror]:
             seed=seed.hex(),
             replaced=[old for old, _ in pairs],
             replacements=[new for _, new in pairs],
+            excluded=others,
         )
     )
     jobs.schedule(uow, JOB_REPLY_DEADLINE, reply_by, {"jury_id": jury.id, "round": jury.rounds})
     return added
+
+
+def _on_other_juries(uow: UnitOfWork, jury: Jury, pool: sortition.JuryPool) -> list[str]:
+    """Pool members (by this jury's pseudonyms) who sit on another jury of the same case."""
+    accounts = uow.session.scalars(
+        select(Juror.account_id)
+        .join(Jury, Jury.id == Juror.jury_id)
+        .where(Jury.case_id == jury.case_id, Jury.id != jury.id)
+    )
+    names = (juror_pseudonym(uow.secret, jury.case_id, jury.stage, a) for a in accounts)
+    return sorted(n for n in names if pool.locate(n) is not None)
 
 
 def _nearest_replacements(
