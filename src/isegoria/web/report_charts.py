@@ -84,13 +84,14 @@ def _time_to_verdict(report: dict[str, Any]) -> ChartBlock:
 
 
 def _agreement(report: dict[str, Any]) -> ChartBlock:
+    # A rule with too few pairs is not judged, so no estimate is drawn for it either.
     rows = tuple(
         charts.Interval(
             label=row["rule"],
-            value=row["alpha"],
+            value=None if row["status"] == "not_enough_data" else row["alpha"],
             low=row["ci_low"],
             high=row["ci_high"],
-            note="" if row["alpha"] is not None else row["explanation"],
+            note=f"{row['explanation']} ({row['pairs']} pairs)",
             flagged=row["flagged"],
         )
         for row in report["consistency"]["violation"]
