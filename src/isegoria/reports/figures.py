@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from isegoria.reports.ledger import APPEAL, FIRST, CaseRecord, Ledger
+from isegoria.reports.ledger import APPEAL, FIRST, CaseRecord, Event, Ledger
 
 # Sanction ladder, lowest first (domain.sanctions.SanctionStep); an interim restriction is
 # upheld when the verdict restricts at least as much as removal (services.cases_verdict).
@@ -64,14 +64,18 @@ class Figures:
             cid: c for cid, c in ledger.cases.items() if codes is None or c.jurisdiction in codes
         }
         self.codes = codes
+        # Each section reads a few kinds of events: index them once (in log order).
+        self.by_kind: dict[str, list[Event]] = defaultdict(list)
+        for event in ledger.events:
+            if scope.holds(event.at):
+                self.by_kind[event.kind].append(event)
 
     def _case_events(self, *kinds: str) -> list[tuple[CaseRecord, datetime, dict[str, Any]]]:
         found = []
-        for event in self.ledger.events:
-            if event.kind in kinds and self.scope.holds(event.at):
-                case = self.cases.get(int(event.facts.get("case_id") or 0))
-                if case is not None:
-                    found.append((case, event.at, event.facts))
+        for event in sorted((e for k in kinds for e in self.by_kind[k]), key=lambda e: e.index):
+            case = self.cases.get(int(event.facts.get("case_id") or 0))
+            if case is not None:
+                found.append((case, event.at, event.facts))
         return found
 
     def reports(self) -> dict[str, Any]:
@@ -213,9 +217,7 @@ class Figures:
     def notes(self) -> dict[str, Any]:
         """Context notes that became shown (helpful) or stopped being shown in the period."""
         shown = hidden = 0
-        for event in self.ledger.events:
-            if event.kind != "NoteStatusChanged" or not self.scope.holds(event.at):
-                continue
+        for event in self.by_kind["NoteStatusChanged"]:
             code = str(event.facts.get("jurisdiction", ""))
             if self.codes is not None and code not in self.codes:
                 continue
