@@ -16,16 +16,17 @@ from isegoria.api.deps import Services
 from isegoria.api.middleware import HttpMiddleware
 from isegoria.api.problem_schema import PROBLEM_RESPONSES, add_problem_schema
 from isegoria.api.routes import (
-    cases,
-    connectors,
     activitypub,
     atproto,
+    cases,
+    connectors,
     jurisdictions,
     law,
     log,
     meta,
     people,
     platforms,
+    reports,
 )
 from isegoria.api.routes import notes as notes_api
 from isegoria.clock import Clock
@@ -37,7 +38,7 @@ from isegoria.identity import pages as identity_pages
 from isegoria.log.signing import load_signer
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
-from isegoria.web import pages, pages_cases, pages_law, pages_log, pages_triage
+from isegoria.web import pages, pages_cases, pages_law, pages_log, pages_reports, pages_triage
 from isegoria.web import pages_notes as notes_pages
 
 API_PREFIX = "/api/v1"
@@ -82,7 +83,8 @@ def create_app(
     app.state.identity_verifier = identity_verifier(settings)
 
     api = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
-    for module in (jurisdictions, people, platforms, log, law, cases, connectors, notes_api):
+    modules = (jurisdictions, people, platforms, log, law, cases, connectors, notes_api, reports)
+    for module in modules:
         api.include_router(module.router)
     app.include_router(meta.router, responses=PROBLEM_RESPONSES)
     app.include_router(api)
@@ -95,6 +97,7 @@ def create_app(
     app.include_router(pages_cases.router)
     app.include_router(pages_triage.router)
     app.include_router(notes_pages.router)
+    app.include_router(pages_reports.router)
     app.include_router(identity_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app)

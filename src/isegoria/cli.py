@@ -18,6 +18,7 @@ from isegoria.cli_export import export_app
 from isegoria.cli_log import log_app
 from isegoria.cli_notes import notes_app
 from isegoria.cli_ops import ops_app
+from isegoria.cli_report import report_app
 from isegoria.cli_rules import rules_app
 from isegoria.cli_simulate import simulate_app
 from isegoria.clock import Clock
@@ -51,6 +52,7 @@ app.add_typer(log_app, name="log")
 app.add_typer(cases_app, name="cases")
 app.add_typer(jury_app, name="jury")
 app.add_typer(simulate_app)  # `isegoria simulate` at the top level
+app.add_typer(report_app)  # `isegoria report` at the top level
 app.add_typer(export_app, name="export")
 app.add_typer(notes_app, name="notes")
 app.add_typer(ops_app)  # no name: `isegoria backup` and `isegoria restore` at the top level

@@ -154,6 +154,9 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/notes/{note_id}", None, set(CALLERS) - {"bad_key"}),
     ("PUT", "/api/v1/notes/{note_id}/rating", {"helpfulness": "helpful"}, {"citizen"}),
     ("GET", "/api/v1/me/notes/queue", None, {"citizen"}),
+    # Transparency reports (issue 8): public, like the log they are computed from.
+    ("GET", "/api/v1/reports/transparency", None, set(CALLERS) - {"bad_key"}),
+    ("GET", "/api/v1/reports/transparency.csv", None, set(CALLERS) - {"bad_key"}),
 ]
 
 # Operations whose answer for an allowed caller depends on state this table does not create

@@ -22,6 +22,7 @@ METHODS = [
     ("web/templates/login.html", "jinja2.ext:babel_extract"),
     ("web/templates/error.html", "jinja2.ext:babel_extract"),
     ("web/templates/api_docs.html", "jinja2.ext:babel_extract"),
+    ("web/templates/reports/**.html", "jinja2.ext:babel_extract"),
     ("web/pages_law.py", "python"),
     ("web/pages_cases.py", "python"),
     ("web/pages_triage.py", "python"),

@@ -30,7 +30,7 @@ from isegoria.services import (
     jobs,
     law_read,
 )
-from isegoria.services.cases_common import get_jury
+from isegoria.services.cases_common import RETRIAL, get_jury
 from isegoria.store.db import Database
 from isegoria.store.models import Account
 from isegoria.store.models_cases import Juror
@@ -143,15 +143,21 @@ def _serve(
     clock: ManualClock,
     rng: random.Random,
     case_id: int,
-    stage: str,
+    stages: tuple[str, ...],
     propensity: float,
     *,
     vote: bool,
 ) -> None:
-    """Simulated jurors answer their summons (decliners are replaced) and vote."""
+    """Simulated jurors answer their summons (decliners are replaced) and vote.
+
+    ``stages`` are the juries serving side by side: the first jury and, for a case picked
+    for a consistency retrial, the second one, which keeps the same deadlines.
+    """
     for _ in range(4):  # a few replacement rounds at most
         with uow.begin():
-            summoned = [j for j in _jurors(uow, case_id, stage) if j.status == "summoned"]
+            summoned = [
+                j for st in stages for j in _jurors(uow, case_id, st) if j.status == "summoned"
+            ]
         if not summoned:
             break
         clock.advance(timedelta(hours=2))
@@ -163,18 +169,20 @@ def _serve(
                     case_id=case_id,
                     accept=rng.random() < ACCEPT_RATE,
                 )
-        with uow.begin():
-            jury = get_jury(uow, case_id, stage)
-            assert jury is not None  # noqa: S101
-            cases_jury.replace_jurors(uow, jury.id)
+        for stage in stages:
+            with uow.begin():
+                jury = get_jury(uow, case_id, stage)
+                assert jury is not None  # noqa: S101
+                cases_jury.replace_jurors(uow, jury.id)
     if not vote:
         return
     with uow.begin():
-        accepted = [j for j in _jurors(uow, case_id, stage) if j.status == "accepted"]
+        accepted = [j for st in stages for j in _jurors(uow, case_id, st) if j.status == "accepted"]
         rule = law_read.rule_version(uow, *_case_rule(uow, case_id))
     cap = rule.sanction_cap
     for juror in accepted:
-        clock.advance(timedelta(minutes=rng.randint(20, 600)))
+        # Two juries at once vote as fast in all as one: each keeps within the deadline.
+        clock.advance(timedelta(minutes=rng.randint(20, 600) // len(stages)))
         violation = rng.random() < propensity
         step = None
         days = None
@@ -283,8 +291,13 @@ def seed_cases(
                 assert c.interim_until is not None  # noqa: S101
                 clock.set(c.interim_until + timedelta(minutes=1))
                 cases_verdict.lapse_interim(uow, c)
-        _serve(uow, clock, rng, case_id, "first", post.propensity, vote=not post.lapse)
-        _close(uow, clock, case_id, "first")
+        with uow.begin(readonly=True):
+            # Picked for a consistency retrial: a second jury serves alongside the first.
+            retried = get_jury(uow, case_id, RETRIAL) is not None
+        stages = ("first", RETRIAL) if retried else ("first",)
+        _serve(uow, clock, rng, case_id, stages, post.propensity, vote=not post.lapse)
+        for stage in stages:
+            _close(uow, clock, case_id, stage)
         if post.appeal:
             account = authors[number % len(authors)]
             with uow.begin():
@@ -301,6 +314,6 @@ def seed_cases(
                 )
             jobs.run_due(database, clock, signer, secret=secret, kinds=DEMO_JOBS)
             propensity = post.propensity if post.appeal == "upheld" else 1 - post.propensity
-            _serve(uow, clock, rng, case_id, "appeal", propensity, vote=True)
+            _serve(uow, clock, rng, case_id, ("appeal",), propensity, vote=True)
             _close(uow, clock, case_id, "appeal")
     return opened

@@ -11,6 +11,7 @@ inserts with the same receipts as real ones; nobody holds their secrets.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import secrets
 from dataclasses import dataclass
@@ -311,6 +312,34 @@ def _propose(uow: UnitOfWork, ids: dict[str, int], bill: Bill, **extra: object) 
     ).id
 
 
+# Consistency retrials (docs/reports.md): the citizens vote to have one case in three tried
+# by a second, independent jury, so that the demo's report shows jury pairs. A real
+# jurisdiction would choose a smaller share, such as 1/50. The demo's cases cite
+# international rules, so the international constitution is the one amended.
+DEMO_RETRIAL_SHARE = "1/3"
+RETRIAL_PROPOSERS = {"intl": "ana"}
+
+
+def _propose_retrials(uow: UnitOfWork, ids: dict[str, int]) -> list[tuple[int, Bill]]:
+    """The constitutional proposals; each Bill only carries the simulated turnout."""
+    session = []
+    for code, proposer in RETRIAL_PROPOSERS.items():
+        if proposer not in ids:
+            continue
+        pid = law_proposals.propose(
+            uow,
+            account_id=ids[proposer],
+            jurisdiction=code,
+            kind=ProposalKind.CONSTITUTION,
+            title="Try some cases twice to measure consistency",
+            rationale="If two juries often disagree about a rule, the rule is too vague.",
+            changes={"consistency_retrial_share": DEMO_RETRIAL_SHARE},
+        ).id
+        votes = dataclasses.replace(INTERNATIONAL_BASELINE[0], turnout=0.3, yes_share=0.9)
+        session.append((pid, votes))
+    return session
+
+
 def _run_session(
     uow: UnitOfWork, clock: ManualClock, rng: random.Random, bills: list[tuple[int, Bill]]
 ) -> None:
@@ -337,6 +366,9 @@ def seed_law(uow: UnitOfWork) -> None:
         bills = INTERNATIONAL_BASELINE + NATIONAL
         session = [(_propose(uow, ids, bill), bill) for bill in bills]
         _run_session(uow, clock, rng, session)
+        retrials = _propose_retrials(uow, ids)
+        if retrials:
+            _run_session(uow, clock, rng, retrials)
         clock.advance(timedelta(days=30))
         spam = Bill(
             "ana",

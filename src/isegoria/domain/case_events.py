@@ -6,7 +6,7 @@ pseudonym or not at all. Ballots are published (by pseudonym) only once the jury
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from isegoria.domain.events import Event
@@ -34,6 +34,10 @@ class CaseOpened(_CaseEvent):
     rule: str  # "MX-3@v2"
     jurisdiction: str
     posted_at: str
+    # Added for transparency reports (issue 8): the first report's source and the post's
+    # language, so reports by source and outcome rates by language derive from the log.
+    source: str
+    language: str
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ class JurorsReplaced(_CaseEvent):
     seed: str
     replaced: list[str]
     replacements: list[str]
+    # Pool members left out because they sit on the case's other jury (consistency retrial).
+    excluded: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -179,3 +185,28 @@ class DecisionConfirmed(Event):
     def subject_id(self) -> str:
         """The decision number."""
         return str(self.decision_id)
+
+
+@dataclass(frozen=True)
+class DecisionIssued(_CaseEvent):
+    """A decision was sent to the platform, which must apply and confirm it by ``apply_by``."""
+
+    kind: ClassVar[str] = "DecisionIssued"
+    decision_id: int
+    platform_id: int
+    decision_kind: str
+    apply_by: str
+
+
+@dataclass(frozen=True)
+class ConsistencyRetrialSettled(_CaseEvent):
+    """Both juries of a consistency retrial closed; the milder verdict stands.
+
+    Each side holds that jury's own outcome, sanction, suspension days, tally and ballots
+    (by pseudonym); ``stands`` says whose verdict the case took ("first" or "retrial").
+    """
+
+    kind: ClassVar[str] = "ConsistencyRetrialSettled"
+    first: dict[str, Any]
+    retrial: dict[str, Any]
+    stands: str

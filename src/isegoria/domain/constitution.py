@@ -79,8 +79,10 @@ DEFAULT_APPEAL_WINDOW = timedelta(days=184)
 #: A ban needs at least this many earlier violations upheld against the same author.
 DEFAULT_BAN_MIN_PRIOR_VIOLATIONS = 2
 DEFAULT_JURY_STRATA: tuple[str, ...] = ("region", "age_band", "political_leaning")
-#: Share of cases judged twice by independent juries to measure consistency.
-DEFAULT_CONSISTENCY_RETRIAL_SHARE = Fraction(1, 50)
+#: Share of cases judged twice by independent juries to measure consistency. Off unless a
+#: jurisdiction adopts it (a retried case needs twice the jurors); 1/50 is a typical choice,
+#: which the demo raises so that it shows pairs (services.cases_retrial, docs/reports.md).
+DEFAULT_CONSISTENCY_RETRIAL_SHARE = Fraction(0)
 DEFAULT_JUROR_MAX_CASES = 3
 DEFAULT_JUROR_LOAD_WINDOW = timedelta(days=90)
 

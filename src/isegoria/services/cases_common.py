@@ -17,6 +17,8 @@ from isegoria.store.models_cases import Case, Content, Jury
 from isegoria.store.uow import UnitOfWork
 
 FIRST, APPEAL = "first", "appeal"
+# A consistency retrial's second, independent first-instance jury (services.cases_retrial).
+RETRIAL = "retrial"
 
 
 class CaseStatus:

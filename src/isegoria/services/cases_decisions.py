@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from isegoria.domain.case_events import DecisionConfirmed
+from isegoria.domain.case_events import DecisionConfirmed, DecisionIssued
 from isegoria.domain.decisions import Decision, DecisionKind, StatementOfReasons
 from isegoria.domain.sanctions import SanctionStep
 from isegoria.errors import Conflict, InvalidInput, NotFound
+from isegoria.log.entries import format_instant
 from isegoria.services import federation_decisions
 from isegoria.store.models_cases import Case, Content, DecisionRow
 from isegoria.store.uow import UnitOfWork
@@ -84,6 +85,16 @@ def issue(
     row.body = json.dumps(decision.to_dict(), sort_keys=True, ensure_ascii=False)
     # Labels and Flag outcomes commit with the decision (services/federation_decisions.py).
     federation_decisions.publish_decision(uow, row, decision)
+    # Logged so platform compliance (applied on time, late, never) derives from the log.
+    uow.log.append(
+        DecisionIssued(
+            decision_id=row.id,
+            case_id=case.id,
+            platform_id=case.platform_id,
+            decision_kind=kind.value,
+            apply_by=format_instant(row.apply_by),
+        )
+    )
     return row
 
 

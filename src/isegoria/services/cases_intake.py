@@ -121,7 +121,7 @@ def _store_snapshot(uow: UnitOfWork, platform_id: int, snapshot: ContentSnapshot
 
 
 def open_case_for(
-    uow: UnitOfWork, platform_id: int, content: Content, rule: RuleVersion
+    uow: UnitOfWork, platform_id: int, content: Content, rule: RuleVersion, *, source: str = ""
 ) -> tuple[Case, bool]:
     """The live case about this post under this rule, or a new one; True when new."""
     existing = uow.session.scalars(
@@ -159,6 +159,8 @@ def open_case_for(
             rule=f"{rule.rule_id}@v{rule.version}",
             jurisdiction=rule.jurisdiction,
             posted_at=format_instant(content.posted_at),
+            source=source,
+            language=content.language,
         )
     )
     case.opened_log_index = appended.index
@@ -187,7 +189,7 @@ def file_report(
         )
     rule = _cited_version(uow, request)
     content = _store_snapshot(uow, platform_id, request.snapshot)
-    case, is_new = open_case_for(uow, platform_id, content, rule)
+    case, is_new = open_case_for(uow, platform_id, content, rule, source=request.source.value)
     report = Report(
         case_id=case.id,
         source=request.source.value,

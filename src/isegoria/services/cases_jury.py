@@ -28,6 +28,8 @@ from isegoria.log import read as log_read
 from isegoria.services import jobs
 from isegoria.services.cases_common import (
     APPEAL,
+    FIRST,
+    RETRIAL,
     case_constitution,
     get_case,
     get_jury,
@@ -231,6 +233,8 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
         pool = sortition.JuryPool(strata, members)
         portfolio, quotas, drawn, used = _draw_with_fallback(pool, strata, shares, size, seed)
     except sortition.SortitionError:
+        if stage == RETRIAL:
+            return None  # no second jury to be had: the case is simply tried once
         from isegoria.services.cases_verdict import lapse_without_jury
 
         lapse_without_jury(uow, case, stage, reason="too few eligible volunteers")
@@ -290,18 +294,30 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     )
     jobs.schedule(uow, JOB_REPLY_DEADLINE, jury.reply_deadline, {"jury_id": jury.id, "round": 0})
     jobs.schedule(uow, JOB_BALLOT_DEADLINE, jury.ballot_deadline, {"jury_id": jury.id})
+    if stage == FIRST:
+        from isegoria.services.cases_retrial import maybe_draw_retrial  # it calls draw_jury
+
+        share = constitution.consistency_retrial_share
+        maybe_draw_retrial(uow, case_id, seed, share, after_index)
     return jury
 
 
 def my_seat(uow: UnitOfWork, account_id: int, case_id: int) -> tuple[Jury, Juror]:
     """The caller's seat on the case's current jury (NotFound for anyone else)."""
     case = get_case(uow, case_id)
-    jury = get_jury(uow, case_id, case.stage)
-    juror = None
-    if jury is not None:
-        juror = uow.session.scalars(
-            select(Juror).where(Juror.jury_id == jury.id, Juror.account_id == account_id)
-        ).first()
+    # A first-instance juror may sit on the case's consistency-retrial jury without knowing it.
+    stages = (case.stage, RETRIAL) if case.stage == FIRST else (case.stage,)
+    jury: Jury | None = None
+    juror: Juror | None = None
+    for stage in stages:
+        jury = get_jury(uow, case_id, stage)
+        juror = None
+        if jury is not None:
+            juror = uow.session.scalars(
+                select(Juror).where(Juror.jury_id == jury.id, Juror.account_id == account_id)
+            ).first()
+        if juror is not None:
+            break
     if jury is None or juror is None:
         raise NotFound(f"you have no seat on the jury of case {case_id}", field="case_id")
     return jury, juror
@@ -348,16 +364,19 @@ def replace_jurors(uow: UnitOfWork, jury_id: int) -> list[Juror]:
         checkpoint.root_hash, f"case:{jury.case_id}", jury.stage, f"round:{jury.rounds}"
     )
     pool = pool_from_record(json.loads(jury.pool))
+    # The case's other juries (a consistency retrial's) must stay disjoint from this one.
+    others = _on_other_juries(uow, jury, pool)
     try:
         pairs = sortition.draw_replacements(
             pool,
             seed,
             jury=[j.pseudonym for j in jurors],
             declined=[j.pseudonym for j in gone],
+            exclude=others,
         )
     except sortition.PoolTooSmallError:
         pairs = _nearest_replacements(
-            pool, seed, [j.pseudonym for j in jurors], [j.pseudonym for j in gone]
+            pool, seed, [j.pseudonym for j in jurors] + others, [j.pseudonym for j in gone]
         )
     except sortition.SortitionError:
         return []
@@ -391,10 +410,22 @@ def replace_jurors(uow: UnitOfWork, jury_id: int) -> list[Juror]:
             seed=seed.hex(),
             replaced=[old for old, _ in pairs],
             replacements=[new for _, new in pairs],
+            excluded=others,
         )
     )
     jobs.schedule(uow, JOB_REPLY_DEADLINE, reply_by, {"jury_id": jury.id, "round": jury.rounds})
     return added
+
+
+def _on_other_juries(uow: UnitOfWork, jury: Jury, pool: sortition.JuryPool) -> list[str]:
+    """Pool members (by this jury's pseudonyms) who sit on another jury of the same case."""
+    accounts = uow.session.scalars(
+        select(Juror.account_id)
+        .join(Jury, Jury.id == Juror.jury_id)
+        .where(Jury.case_id == jury.case_id, Jury.id != jury.id)
+    )
+    names = (juror_pseudonym(uow.secret, jury.case_id, jury.stage, a) for a in accounts)
+    return sorted(n for n in names if pool.locate(n) is not None)
 
 
 def _nearest_replacements(

@@ -136,12 +136,10 @@ def prior_upheld(uow: UnitOfWork, case: Case) -> int:
     )
 
 
-def close_jury(uow: UnitOfWork, jury: Jury) -> Verdict | None:
-    """Open the sealed ballots and decide (all in, or the deadline passed); idempotent."""
-    if jury.closed:
-        return None
-    jury.closed = True
-    case = get_case(uow, jury.case_id, lock=True)
+def jury_verdict(
+    uow: UnitOfWork, case: Case, jury: Jury
+) -> tuple[Verdict, list[str], list[dict[str, Any]]]:
+    """One jury's verdict from its opened ballots, their reasons, and the ballots to publish."""
     pairs = _ballots(uow, jury)
     ballots = [
         Ballot(
@@ -171,9 +169,22 @@ def close_jury(uow: UnitOfWork, jury: Jury) -> Verdict | None:
         }
         for j, b in pairs
     ]
-    _record_verdict(
-        uow, case, jury.stage, verdict, [b.reason for _, b in pairs], published, jury.size
-    )
+    return verdict, [b.reason for _, b in pairs], published
+
+
+def close_jury(uow: UnitOfWork, jury: Jury) -> Verdict | None:
+    """Open the sealed ballots and decide (all in, or the deadline passed); idempotent."""
+    if jury.closed:
+        return None
+    jury.closed = True
+    case = get_case(uow, jury.case_id, lock=True)
+    if jury.stage != APPEAL:
+        from isegoria.services import cases_retrial  # it calls back into this module
+
+        if cases_retrial.is_paired(uow, case.id):
+            return cases_retrial.settle_pair(uow, case)  # waits for the other jury
+    verdict, reasons, published = jury_verdict(uow, case, jury)
+    _record_verdict(uow, case, jury.stage, verdict, reasons, published, jury.size)
     return verdict
 
 
@@ -290,6 +301,19 @@ def _record_verdict(
         )
     else:
         _settle_interim(uow, case, step)
+
+
+def record_verdict(
+    uow: UnitOfWork,
+    case: Case,
+    stage: str,
+    verdict: Verdict,
+    reasons: list[str],
+    published: list[dict[str, Any]],
+    jury_size: int,
+) -> None:
+    """Record a verdict as the case's: decisions, statement of reasons, log entries."""
+    _record_verdict(uow, case, stage, verdict, reasons, published, jury_size)
 
 
 def _settle_interim(uow: UnitOfWork, case: Case, step: SanctionStep) -> None:

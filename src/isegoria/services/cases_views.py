@@ -12,6 +12,7 @@ from isegoria.log import read as log_read
 from isegoria.log.entries import MalformedEntry, decode_entry
 from isegoria.services.cases_common import (
     FIRST,
+    RETRIAL,
     case_constitution,
     case_content,
     case_rule,
@@ -19,7 +20,7 @@ from isegoria.services.cases_common import (
     get_jury,
     loads,
 )
-from isegoria.services.cases_jury import JurorStatus, check_can_see
+from isegoria.services.cases_jury import JurorStatus, check_can_see, my_seat
 from isegoria.services.cases_verdict import prior_upheld
 from isegoria.store.models_cases import AuthorStatement, Case, Juror, Jury, Report
 from isegoria.store.uow import UnitOfWork
@@ -119,7 +120,8 @@ def summons_for(uow: UnitOfWork, account_id: int) -> list[dict[str, Any]]:
         seats.append(
             {
                 "case_id": case.id,
-                "stage": jury.stage,
+                # Retrial jurors are not told: their seat reads as a first-instance one.
+                "stage": FIRST if jury.stage == RETRIAL else jury.stage,
                 "pseudonym": juror.pseudonym,
                 "status": juror.status,
                 "reply_by": min(juror.summoned_at + window, jury.ballot_deadline),
@@ -182,16 +184,5 @@ def my_ballot(uow: UnitOfWork, account_id: int, case_id: int) -> bool:
         check_can_see(uow, account_id, case_id)
     except Forbidden:
         return False
-    case = get_case(uow, case_id)
-    jury = get_jury(uow, case_id, case.stage)
-    if jury is None:
-        return False
-    return bool(
-        uow.session.scalar(
-            select(Juror.id).where(
-                Juror.jury_id == jury.id,
-                Juror.account_id == account_id,
-                Juror.status == JurorStatus.VOTED,
-            )
-        )
-    )
+    _jury, juror = my_seat(uow, account_id, case_id)
+    return juror.status == JurorStatus.VOTED

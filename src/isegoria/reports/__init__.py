@@ -1,0 +1,1 @@
+"""Transparency reports: every figure recomputed from the public log, by anyone."""
