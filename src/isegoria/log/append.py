@@ -7,6 +7,9 @@ indexes they assign are consecutive with no gaps: a transaction that rolls back 
 index to the next one. Each append costs one leaf hash plus, amortised, one node hash, and
 writes the perfect nodes it completes; ``finish`` issues a signed checkpoint for the new
 size in the same transaction, so no decision commits without its entry and its tree head.
+With a ``LogMemory`` (``coalesce.py``) the frontier is reused from the previous commit of
+this process when the size still matches, and under a ``CheckpointPolicy`` the checkpoint
+may be left to the next transaction or the checkpoint timer, within the policy's bound.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from isegoria.algorithms import merkle
 from isegoria.clock import Clock
 from isegoria.domain.events import Event
 from isegoria.log import read
+from isegoria.log.coalesce import LogMemory
 from isegoria.log.entries import encode_entry
 from isegoria.log.signing import LogSigner
 from isegoria.store.models import LogCheckpoint, LogEntry, LogHead, LogNode
@@ -38,10 +42,18 @@ class Appended:
 class LogAppender:
     """Appends events within one transaction; call ``finish`` before committing."""
 
-    def __init__(self, session: Session, clock: Clock, signer: LogSigner | None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        clock: Clock,
+        signer: LogSigner | None,
+        memory: LogMemory | None = None,
+    ) -> None:
         self._session = session
         self._clock = clock
         self._signer = signer
+        self._memory = memory
+        self._signed = False
         self._tree: merkle.CompactTree | None = None
         self._entries: list[dict[str, object]] = []
         self._nodes: list[dict[str, object]] = []
@@ -52,9 +64,13 @@ class LogAppender:
             size = self._session.execute(
                 select(LogHead.size).where(LogHead.id == HEAD_ID).with_for_update()
             ).scalar_one()
-            self._tree = merkle.CompactTree.from_perfect(
-                size, read.perfect_lookup(self._session, merkle.perfect_subtrees(0, size))
-            )
+            known = self._memory.frontier(size) if self._memory is not None else None
+            if known is not None:
+                self._tree = merkle.CompactTree(size, known)
+            else:
+                self._tree = merkle.CompactTree.from_perfect(
+                    size, read.perfect_lookup(self._session, merkle.perfect_subtrees(0, size))
+                )
         return self._tree
 
     def append(self, event: Event) -> Appended:
@@ -83,7 +99,8 @@ class LogAppender:
         return appended
 
     def finish(self) -> None:
-        """Write the batch, move the head and sign a checkpoint for the new size."""
+        """Write the batch, move the head and sign a checkpoint for the new size (unless the
+        checkpoint policy leaves it to a later transaction or the timer)."""
         if self._tree is None or not self._entries:
             return
         assert self._signer is not None  # noqa: S101 - append() refused without one
@@ -92,6 +109,9 @@ class LogAppender:
         session.execute(insert(LogNode), self._nodes)
         size = self._tree.size
         session.execute(update(LogHead).where(LogHead.id == HEAD_ID).values(size=size))
+        self._entries, self._nodes = [], []
+        if self._memory is not None and not self._memory.should_sign(size):
+            return
         root = self._tree.root()
         session.execute(
             insert(LogCheckpoint).values(
@@ -101,4 +121,10 @@ class LogAppender:
                 created_at=self._clock.now(),
             )
         )
-        self._entries, self._nodes = [], []
+        self._signed = True
+
+    def committed(self) -> None:
+        """Tell the process's log memory what this transaction committed."""
+        if self._memory is not None and self._tree is not None and self.appended:
+            frontier = [node for _, _, node in self._tree.frontier]
+            self._memory.committed(self._tree.size, frontier, signed=self._signed)

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # How long a SQLite writer waits for another's lock before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long a request waits for a pooled PostgreSQL connection before it is answered 503
+# (SQLAlchemy's own default is 30 s: far past any client's patience under overload).
+DEFAULT_POOL_TIMEOUT_SECONDS = 5.0
 # Execution option that marks a transaction as read-only (SQLite then takes no write lock).
 READONLY_OPTION = "isegoria_readonly"
 
@@ -18,7 +21,14 @@ READONLY_OPTION = "isegoria_readonly"
 class Database:
     """One database: its engine and the sessions made from it."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+        pool_timeout: float = DEFAULT_POOL_TIMEOUT_SECONDS,
+    ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {"echo": echo}
@@ -27,7 +37,12 @@ class Database:
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs.update(
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                pool_timeout=pool_timeout,
+            )
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)

@@ -19,6 +19,7 @@ from isegoria.store.db import Database
 
 if TYPE_CHECKING:
     from isegoria.log.append import LogAppender
+    from isegoria.log.coalesce import LogMemory
     from isegoria.log.signing import LogSigner
 
 
@@ -31,8 +32,10 @@ class UnitOfWork:
         clock: Clock | None = None,
         signer: LogSigner | None = None,
         secret: bytes | None = None,
+        log_memory: LogMemory | None = None,
     ) -> None:
         self.database = database
+        self.log_memory = log_memory
         self.clock: Clock = clock or SystemClock()
         self.signer = signer
         self._secret = secret
@@ -52,7 +55,7 @@ class UnitOfWork:
         if self._log is None:
             from isegoria.log.append import LogAppender
 
-            self._log = LogAppender(self.session, self.clock, self.signer)
+            self._log = LogAppender(self.session, self.clock, self.signer, self.log_memory)
         return self._log
 
     @property
@@ -79,6 +82,8 @@ class UnitOfWork:
                 if self._log is not None:
                     self._log.finish()
                 session.commit()
+                if self._log is not None:
+                    self._log.committed()
             # A read-only transaction just ends with close(): loaded objects stay readable.
         except BaseException:
             session.rollback()
