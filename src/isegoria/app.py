@@ -50,6 +50,7 @@ def create_app(
         settings.effective_database_url,
         pool_size=settings.database_pool_size,
         pool_timeout=settings.database_pool_timeout,
+        sqlite_synchronous=settings.sqlite_synchronous,
     )
     services = Services(
         settings=settings,

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         description="Requests one app process serves at once; beyond, 503 with Retry-After "
         "(0: no cap).",
     )
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        default="full",
+        description="SQLite only. full: every commit reaches the disk (survives power loss). "
+        "normal: commits survive a crash of the server but not of the machine; much faster.",
+    )
     database_pool_size: int = Field(
         default=10,
         ge=1,
@@ -169,6 +174,7 @@ class Settings(BaseSettings):
             "checkpoint_interval_ms": str(self.checkpoint_interval_ms),
             "max_in_flight": str(self.max_in_flight),
             "database_pool_size": str(self.database_pool_size),
+            "sqlite_synchronous": self.sqlite_synchronous,
             "oidc_issuer": self.oidc_issuer,
             "oidc_client_id": self.oidc_client_id,
             "oidc_client_secret": "***" if self.oidc_client_secret else "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -13,10 +14,13 @@ from isegoria.log.coalesce import CheckpointPolicy, LogMemory
 from isegoria.log.signing import LogSigner
 from isegoria.log.timer import CheckpointTimer, ensure_checkpoint
 from isegoria.log.verify import verify_database
+from isegoria.services import cases_intake
 from isegoria.store.db import Database
 from isegoria.store.models import LogCheckpoint
+from isegoria.store.models_cases import Jury
 from isegoria.store.uow import UnitOfWork
 from tests.integration.test_log_append import Noted, assert_log_is_sound
+from tests.support import cases_world
 
 SECRET = b"test-instance-secret-32-bytes!!!"
 HOUR = 3600.0
@@ -142,3 +146,32 @@ def read_size(database: Database) -> int:
     """The log's size."""
     with database.session(readonly=True) as session:
         return read.tree_size(session)
+
+
+def test_a_jury_draw_signs_the_checkpoint_that_seeds_it_when_none_covers_the_case(
+    uow: UnitOfWork, clock: ManualClock, signer: LogSigner
+) -> None:
+    world = cases_world.build(uow, clock, signer)
+    memory = LogMemory(CheckpointPolicy(interval=HOUR, max_pending=1000))
+    fast = UnitOfWork(uow.database, clock, signer, SECRET, log_memory=memory)
+    append_each(fast, "warm", 1)  # signs: the memory now believes a checkpoint is fresh
+    with fast.begin():
+        case, _ = cases_intake.file_report(
+            fast,
+            platform_id=world.base.platform_id,
+            request=cases_world.report_request(clock.now() - timedelta(hours=1)),
+        )
+    opened = case.opened_log_index
+    assert checkpoint_sizes(uow.database)[-1] <= opened  # nothing covers the opening yet
+    report = cases_world.run_jobs(uow, clock, signer)
+    assert report.failed == 0 and report.done >= 1
+    with uow.begin(readonly=True):
+        jury = uow.session.scalars(select(Jury).where(Jury.case_id == case.id)).one()
+        first_covering = uow.session.scalars(
+            select(LogCheckpoint.size)
+            .where(LogCheckpoint.size > opened)
+            .order_by(LogCheckpoint.size)
+            .limit(1)
+        ).one()
+    assert jury.seed_checkpoint_size == first_covering == opened + 1
+    assert verify_database(uow.database, signer.verifier_key).size > opened

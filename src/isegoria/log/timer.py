@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from isegoria.clock import Clock
 from isegoria.log import read
@@ -38,19 +39,32 @@ def ensure_checkpoint(
     """Sign the current tree head if no checkpoint covers it; True when one was issued."""
     uow = UnitOfWork(database, clock, signer)
     with uow.begin():
-        size = uow.session.execute(select(LogHead.size).with_for_update()).scalar_one()
-        latest = read.latest_checkpoint(uow.session)
-        if size == 0 or (latest is not None and latest.size >= size):
-            return False
-        root = read.root_at(uow.session, size)
-        uow.session.execute(
-            insert(LogCheckpoint).values(
-                size=size, root_hash=root, note=signer.sign(size, root), created_at=uow.now()
-            )
-        )
+        signed = sign_head(uow.session, clock, signer)
+    if signed is None:
+        return False
     if memory is not None:
-        memory.signed(size)
+        memory.signed(signed.size)
     return True
+
+
+def sign_head(session: Session, clock: Clock, signer: LogSigner) -> LogCheckpoint | None:
+    """In the caller's transaction, sign the committed head unless a checkpoint covers it.
+
+    Returns the new checkpoint, or None when the log is empty or already covered. A jury
+    draw under checkpoint coalescing calls this when no checkpoint covers the case's
+    opening yet: the first checkpoint covering it is then the one it signs, as before.
+    """
+    size = session.execute(select(LogHead.size).with_for_update()).scalar_one()
+    latest = read.latest_checkpoint(session)
+    if size == 0 or (latest is not None and latest.size >= size):
+        return None
+    root = read.root_at(session, size)
+    row = LogCheckpoint(
+        size=size, root_hash=root, note=signer.sign(size, root), created_at=clock.now()
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 class CheckpointTimer:

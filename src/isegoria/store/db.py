@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
@@ -14,6 +14,10 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # How long a request waits for a pooled PostgreSQL connection before it is answered 503
 # (SQLAlchemy's own default is 30 s: far past any client's patience under overload).
 DEFAULT_POOL_TIMEOUT_SECONDS = 5.0
+# SQLite's PRAGMA synchronous in WAL mode (https://www.sqlite.org/pragma.html#pragma_synchronous):
+# FULL syncs the WAL at every commit; NORMAL syncs only at WAL checkpoints, so a commit
+# survives a crash of the process (kill -9) but may be lost on power loss or an OS crash.
+SqliteSync = Literal["full", "normal"]
 # Execution option that marks a transaction as read-only (SQLite then takes no write lock).
 READONLY_OPTION = "isegoria_readonly"
 
@@ -28,6 +32,7 @@ class Database:
         echo: bool = False,
         pool_size: int = 10,
         pool_timeout: float = DEFAULT_POOL_TIMEOUT_SECONDS,
+        sqlite_synchronous: SqliteSync = "full",
     ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
@@ -45,7 +50,7 @@ class Database:
             )
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, sqlite_synchronous)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
 
     def session(self, *, readonly: bool = False) -> Session:
@@ -60,7 +65,7 @@ class Database:
         self.engine.dispose()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, synchronous: SqliteSync) -> None:
     """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for writers.
 
     pysqlite's own transaction handling starts transactions lazily and as DEFERRED, so two
@@ -77,8 +82,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         # NORMAL is durable in WAL mode except on power loss before a checkpoint; FULL
-        # syncs the WAL at every commit so an acknowledged write survives even that.
-        cursor.execute("PRAGMA synchronous=FULL")
+        # (the default) syncs the WAL at every commit so an acknowledged write survives even
+        # that. The operator may trade that for throughput (ISEGORIA_SQLITE_SYNCHRONOUS).
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
