@@ -95,7 +95,7 @@ class Settings(BaseSettings):
         default=10,
         ge=1,
         le=200,
-        description="PostgreSQL connections per app process (and as many again in overflow).",
+        description="Database connections per app process (and as many again in overflow).",
     )
     database_pool_timeout: float = Field(
         default=5.0,

@@ -41,6 +41,13 @@ class Database:
             if self.url.database and self.url.database != ":memory:":
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if self.url.database and self.url.database != ":memory:":
+                # Keep as many SQLite connections as requests in flight: with SQLAlchemy's
+                # default (5) every request past the fifth opens and closes a connection,
+                # paying the PRAGMAs below each time.
+                kwargs.update(
+                    pool_size=pool_size, max_overflow=pool_size, pool_timeout=pool_timeout
+                )
         else:
             kwargs.update(
                 pool_size=pool_size,
