@@ -48,6 +48,7 @@ from tests.support.postgres import throwaway_cluster  # noqa: E402
 from isegoria.clock import ManualClock  # noqa: E402
 from isegoria.domain.constitution import DEFAULT_JUROR_MAX_CASES  # noqa: E402
 from isegoria.domain.events import Event  # noqa: E402
+from isegoria.log.coalesce import CheckpointPolicy, LogMemory  # noqa: E402
 from isegoria.log.signing import LogSigner  # noqa: E402
 from isegoria.services import cases_intake, cases_jury, cases_verdict, jobs  # noqa: E402
 from isegoria.store import migrate  # noqa: E402
@@ -68,6 +69,7 @@ INSTANCE_SECRET = b"bench-instance-secret-32-bytes!!"
 START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)  # the test suite's start (tests/conftest.py)
 POST_AGE = timedelta(hours=1)  # posts were made an hour before they are reported
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "case_bench.json"
+COALESCE_MAX_PENDING = 1000  # the default of ISEGORIA_CHECKPOINT_MAX_PENDING
 
 
 @dataclass(frozen=True)
@@ -179,8 +181,13 @@ def serve(uow: UnitOfWork, by_case: dict[int, list[int]]) -> dict[str, float]:
     return spent
 
 
-def run_backend(url: str, reports: int, references: int) -> dict[str, Any]:
-    """Build the world on a fresh database, then time each phase of the pipeline."""
+def run_backend(url: str, reports: int, references: int, coalesce_ms: int = 0) -> dict[str, Any]:
+    """Build the world on a fresh database, then time each phase of the pipeline.
+
+    With ``coalesce_ms`` the service transactions run under the checkpoint policy an
+    instance gets from ``ISEGORIA_CHECKPOINT_INTERVAL_MS`` (and its per-process memory of
+    the log's frontier); the world itself is built as before.
+    """
     database = Database(url)
     migrate.upgrade(database)
     clock = ManualClock(START)
@@ -190,6 +197,9 @@ def run_backend(url: str, reports: int, references: int) -> dict[str, Any]:
     started = time.perf_counter()
     world = build(uow, clock, signer, volunteers=volunteers)
     build_s = time.perf_counter() - started
+    if coalesce_ms:
+        memory = LogMemory(CheckpointPolicy(coalesce_ms / 1000, COALESCE_MAX_PENDING))
+        uow = UnitOfWork(database, clock, signer, INSTANCE_SECRET, log_memory=memory)
     reference = reference_rates(database, uow, references)
 
     started = time.perf_counter()
@@ -289,20 +299,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_REPORTS} reports")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results path")
+    parser.add_argument(
+        "--coalesce-ms",
+        type=int,
+        default=0,
+        help="checkpoint at most every N ms (ISEGORIA_CHECKPOINT_INTERVAL_MS); 0: every tx",
+    )
     args = parser.parse_args(argv)
     reports = QUICK_REPORTS if args.quick else FULL_REPORTS
     references = REFERENCE_QUICK if args.quick else REFERENCE_FULL
     print(f"case_bench: {reports} reports per backend, {os.cpu_count()} cores")
     backends: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp, throwaway_cluster(durable=True) as pg:
-        backends["sqlite"] = run_backend(f"sqlite:///{tmp}/cases.db", reports, references)
+        backends["sqlite"] = run_backend(
+            f"sqlite:///{tmp}/cases.db", reports, references, args.coalesce_ms
+        )
         report("sqlite", backends["sqlite"])
         url = postgres_database(pg, "bench_cases")
-        backends["postgresql"] = run_backend(url, reports, references)
+        backends["postgresql"] = run_backend(url, reports, references, args.coalesce_ms)
         report("postgresql", backends["postgresql"])
     results = {
         "benchmark": "case_bench",
         "quick": args.quick,
+        "coalesce_ms": args.coalesce_ms,
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cores": os.cpu_count(),

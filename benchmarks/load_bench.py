@@ -54,7 +54,7 @@ from tests.support.server import live_server  # noqa: E402
 from isegoria.store.db import Database  # noqa: E402
 from isegoria.store.models_cases import Content  # noqa: E402
 
-CONNECTIONS = 32  # closed-loop clients; under the default in-flight cap of 64 per process
+CONNECTIONS = 32  # closed-loop clients; under the default in-flight cap of 40 per process
 FULL = {"cases": 240, "proposals": 4, "seconds": 20.0, "reference_seconds": 4.0}
 QUICK = {"cases": 24, "proposals": 2, "seconds": 4.0, "reference_seconds": 1.5}
 #: Share of each operation in the mix; an exhausted pool (ballots, votes) is skipped.

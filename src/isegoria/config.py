@@ -81,10 +81,10 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="Sign anyway once this many entries are unsigned."
     )
     max_in_flight: int = Field(
-        default=64,
+        default=40,
         ge=0,
-        description="Requests one app process serves at once; beyond, 503 with Retry-After "
-        "(0: no cap).",
+        description="Requests one app process serves at once (40: the thread pool that runs "
+        "request handlers); beyond, 503 with Retry-After (0: no cap).",
     )
     sqlite_synchronous: Literal["full", "normal"] = Field(
         default="full",
