@@ -181,14 +181,17 @@ def serve(uow: UnitOfWork, by_case: dict[int, list[int]]) -> dict[str, float]:
     return spent
 
 
-def run_backend(url: str, reports: int, references: int, coalesce_ms: int = 0) -> dict[str, Any]:
+def run_backend(
+    url: str, reports: int, references: int, coalesce_ms: int = 0, sqlite_sync: str = "full"
+) -> dict[str, Any]:
     """Build the world on a fresh database, then time each phase of the pipeline.
 
     With ``coalesce_ms`` the service transactions run under the checkpoint policy an
     instance gets from ``ISEGORIA_CHECKPOINT_INTERVAL_MS`` (and its per-process memory of
     the log's frontier); the world itself is built as before.
     """
-    database = Database(url)
+    database = Database(url, sqlite_synchronous="normal" if sqlite_sync == "normal" else "full")
+    # (PostgreSQL ignores sqlite_synchronous; its cluster runs with fsync on.)
     migrate.upgrade(database)
     clock = ManualClock(START)
     signer = LogSigner("bench/cases", Ed25519PrivateKey.generate())
@@ -305,23 +308,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0,
         help="checkpoint at most every N ms (ISEGORIA_CHECKPOINT_INTERVAL_MS); 0: every tx",
     )
+    parser.add_argument(
+        "--sqlite-synchronous",
+        choices=["full", "normal"],
+        default="full",
+        help="normal: no disk flush per commit, so the figures show CPU cost, not the disk",
+    )
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
     reports = QUICK_REPORTS if args.quick else FULL_REPORTS
     references = REFERENCE_QUICK if args.quick else REFERENCE_FULL
     print(f"case_bench: {reports} reports per backend, {os.cpu_count()} cores")
     backends: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp, throwaway_cluster(durable=True) as pg:
+    with tempfile.TemporaryDirectory() as tmp:
         backends["sqlite"] = run_backend(
-            f"sqlite:///{tmp}/cases.db", reports, references, args.coalesce_ms
+            f"sqlite:///{tmp}/cases.db",
+            reports,
+            references,
+            args.coalesce_ms,
+            args.sqlite_synchronous,
         )
         report("sqlite", backends["sqlite"])
-        url = postgres_database(pg, "bench_cases")
-        backends["postgresql"] = run_backend(url, reports, references, args.coalesce_ms)
-        report("postgresql", backends["postgresql"])
+    if not args.sqlite_only:
+        with throwaway_cluster(durable=True) as pg:
+            url = postgres_database(pg, "bench_cases")
+            backends["postgresql"] = run_backend(url, reports, references, args.coalesce_ms)
+            report("postgresql", backends["postgresql"])
     results = {
         "benchmark": "case_bench",
         "quick": args.quick,
         "coalesce_ms": args.coalesce_ms,
+        "sqlite_synchronous": args.sqlite_synchronous,
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cores": os.cpu_count(),
