@@ -2,9 +2,10 @@
 
 Run: ``.venv/bin/python benchmarks/load_bench.py [--quick] [--out PATH]``.
 
-For each configuration (SQLite with one app process; PostgreSQL with one, then two app
-processes behind the same database) it seeds a fresh world into the database
-(``load_world.py``), starts ``isegoria serve --workers N`` as a subprocess, and drives it
+For each configuration (SQLite with one app process, with ``synchronous=FULL`` and then
+``NORMAL``; PostgreSQL with one, then two app processes behind the same database) it seeds
+a world into the database (``load_world.py``; one per database, each run casting its own
+half of the ballots and votes), starts ``isegoria serve --workers N`` as a subprocess, and drives it
 from this process (``load_driver.py``) with a fixed number of keep-alive connections for a
 fixed time. The mix: platform report intake, juror ballots, citizen votes on open law
 proposals, and public reads of cases (list, one case) and of the log (latest checkpoint,
@@ -17,8 +18,8 @@ processes), the deployment the operator guide describes; the job worker runs onc
 supervisor. The servers use the throughput settings of docs/operations.md: checkpoints
 coalesced every 200 ms, SQLite ``synchronous=FULL`` kept (every commit is durable).
 
-The reference, measured in the same run against the same server, is ``GET /healthz``: the
-cost of one request through the HTTP stack with no database work. Every figure is also
+The reference, measured in the same run against the same server, is ``GET /api/v1/log/key``:
+the cost of one request through the HTTP stack with no database work. Every figure is also
 printed as a fraction of it. All traffic comes from one loopback address, so the anonymous
 per-address rate limit is raised for the run (per-person and per-platform limits stay).
 """
@@ -74,6 +75,7 @@ SERVER_ENV = {
     "ISEGORIA_RATELIMIT_API_ADDRESS": "1000000/1m",  # every client here is 127.0.0.1
 }
 API = "/api/v1"
+REFERENCE = f"{API}/log/key"  # an answer from memory: the HTTP stack alone
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "load_bench.json"
 _posts = itertools.count(1)
 
@@ -148,9 +150,15 @@ def _as(person: Person, call: Call) -> Call:
 
 
 @contextmanager
-def server(data_dir: Path, database_url: str | None, workers: int) -> Iterator[tuple[str, int]]:
+def server(
+    data_dir: Path, database_url: str | None, workers: int, extra: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
     """``isegoria serve --workers N`` on a free port; yields (host, port)."""
-    env = {**SERVER_ENV, "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="isegoria-prom-")}
+    env = {
+        **SERVER_ENV,
+        **(extra or {}),
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="isegoria-prom-"),
+    }
     if database_url is not None:
         env["ISEGORIA_DATABASE_URL"] = database_url
     with live_server(data_dir, "serve", "--workers", str(workers), env=env) as live:
@@ -159,7 +167,13 @@ def server(data_dir: Path, database_url: str | None, workers: int) -> Iterator[t
 
 
 def run_config(
-    name: str, data_dir: Path, url: str | None, workers: int, world: Seeded, size: dict[str, Any]
+    name: str,
+    data_dir: Path,
+    url: str | None,
+    workers: int,
+    world: Seeded,
+    size: dict[str, Any],
+    extra: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Drive one server configuration; return its figures."""
     workload = Workload(world, world.seats, world.votes)
@@ -169,13 +183,14 @@ def run_config(
         if call.endpoint == "POST /reports" and status == 201:
             filed.append(json.loads(body)["case_id"])
 
-    with server(data_dir, url, workers) as (host, port):
+    load_before = os.getloadavg()[0]
+    with server(data_dir, url, workers, extra) as (host, port):
         workload.log_size = _log_size(host, port)
         reference = asyncio.run(
             drive(
                 host,
                 port,
-                lambda _r: Call("GET /healthz", "GET", "/healthz"),
+                lambda _r: Call(REFERENCE, "GET", REFERENCE),
                 connections=CONNECTIONS,
                 duration=size["reference_seconds"],
             )
@@ -191,11 +206,14 @@ def run_config(
             )
         )
     stored = _reports_stored(data_dir, url)
-    mixed["reference_healthz_per_s"] = reference["ok_per_s"]
-    mixed["ratio_to_healthz"] = mixed["ok_per_s"] / reference["ok_per_s"]
+    mixed["reference_per_s"] = reference["ok_per_s"]
+    mixed["ratio_to_reference"] = mixed["ok_per_s"] / reference["ok_per_s"]
     mixed["reports_acknowledged"] = len(filed)
     mixed["reports_stored"] = stored
     mixed["workers"] = workers
+    mixed["server_env"] = extra or {}
+    # The machine is shared: the 1-minute load average says how much else was running.
+    mixed["load_average_before_after"] = [load_before, os.getloadavg()[0]]
     _print(name, mixed)
     return mixed
 
@@ -222,9 +240,10 @@ def _reports_stored(data_dir: Path, url: str | None) -> int:
 def _print(name: str, f: dict[str, Any]) -> None:
     print(
         f"[{name}] {f['ok_per_s']:,.0f} ok req/s in {f['seconds']:.1f} s "
-        f"({f['ratio_to_healthz']:.2f}x of /healthz at {f['reference_healthz_per_s']:,.0f}/s); "
+        f"({f['ratio_to_reference']:.2f}x of {REFERENCE} at {f['reference_per_s']:,.0f}/s); "
         f"errors {f['errors_by_status'] or 'none'}; reports acknowledged "
-        f"{f['reports_acknowledged']}, stored {f['reports_stored']}"
+        f"{f['reports_acknowledged']}, stored {f['reports_stored']}; load average "
+        f"{f['load_average_before_after'][0]:.1f} -> {f['load_average_before_after'][1]:.1f}"
     )
     for endpoint, e in f["endpoints"].items():
         p50 = f"{e['p50_ms']:.1f}" if e["p50_ms"] is not None else "-"
