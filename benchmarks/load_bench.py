@@ -270,7 +270,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         world = seed(data_dir_settings(base / "sqlite", None), **_world(size))
-        configs["sqlite_1"] = run_config("sqlite, 1 process", base / "sqlite", None, 1, world, size)
+        first, second = halves(world)
+        configs["sqlite_1"] = run_config("sqlite, 1 process", base / "sqlite", None, 1, first, size)
+        configs["sqlite_1_normal"] = run_config(
+            "sqlite synchronous=normal, 1 process",
+            base / "sqlite",
+            None,
+            1,
+            second,
+            size,
+            {"ISEGORIA_SQLITE_SYNCHRONOUS": "normal"},
+        )
         with throwaway_cluster(durable=True) as pg:
             url = postgres_database(pg, "load_bench")
             world = seed(data_dir_settings(base / "pg", url), **_world(size))

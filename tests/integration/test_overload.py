@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +13,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from isegoria.api.overload import InFlightCap
 from isegoria.services import cases_views
+from isegoria.store import uow as uow_module
+from isegoria.store.db import Database
+from isegoria.store.uow import UnitOfWork
 
 
 def locked(*_args: object, **_kwargs: object) -> None:
@@ -78,3 +82,33 @@ def test_the_in_flight_cap_refuses_past_its_limit_and_spares_probes() -> None:
     assert asyncio.run(scenario()) == [503, 200, 200, 200, 200]
     assert cap.in_flight == 0 and cap.refused == 1
     assert started == 4
+
+
+def test_sqlite_writers_of_one_process_take_turns_and_give_up_with_a_timeout(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not database.is_sqlite:  # PostgreSQL writers need no turn: rows are locked, not files
+        assert database.write_turn is None
+        return
+    assert database.write_turn is not None
+    monkeypatch.setattr(uow_module, "WRITE_TURN_TIMEOUT_SECONDS", 0.05)
+    holder = UnitOfWork(database)
+    waiter = UnitOfWork(database)
+    outcome: list[BaseException] = []
+
+    def wait_for_turn() -> None:
+        try:
+            with waiter.begin():
+                pass
+        except BaseException as error:  # noqa: BLE001 - checked by the test
+            outcome.append(error)
+
+    with holder.begin():
+        thread = threading.Thread(target=wait_for_turn)
+        thread.start()
+        thread.join()
+        with waiter.begin(readonly=True):  # readers never wait for the turn
+            pass
+    assert len(outcome) == 1 and isinstance(outcome[0], PoolTimeout)
+    with waiter.begin():  # the turn is free again once the holder committed
+        pass

@@ -12,15 +12,20 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from isegoria.clock import Clock, SystemClock
-from isegoria.store.db import Database
+from isegoria.store.db import SQLITE_BUSY_TIMEOUT_MS, Database
 
 if TYPE_CHECKING:
     from isegoria.log.append import LogAppender
     from isegoria.log.coalesce import LogMemory
     from isegoria.log.signing import LogSigner
+
+
+#: How long a SQLite writer waits for its turn in this process: SQLite's own busy timeout.
+WRITE_TURN_TIMEOUT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
 
 
 class UnitOfWork:
@@ -74,6 +79,19 @@ class UnitOfWork:
         """Open a transaction; commit when the block ends normally, roll back otherwise."""
         if self._session is not None:
             raise RuntimeError("a unit of work does not nest; pass it down instead")
+        turn = None if readonly else self.database.write_turn
+        if turn is not None and not turn.acquire(timeout=WRITE_TURN_TIMEOUT_SECONDS):
+            # Answered 503 with Retry-After by the API (api/overload.py); nothing was done.
+            raise PoolTimeout(f"no turn to write within {WRITE_TURN_TIMEOUT_SECONDS:g} s")
+        try:
+            with self._transaction(readonly) as session:
+                yield session
+        finally:
+            if turn is not None:
+                turn.release()
+
+    @contextmanager
+    def _transaction(self, readonly: bool) -> Iterator[Session]:
         session = self.database.session(readonly=readonly)
         self._session = session
         try:
