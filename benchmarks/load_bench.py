@@ -152,8 +152,8 @@ def _as(person: Person, call: Call) -> Call:
 @contextmanager
 def server(
     data_dir: Path, database_url: str | None, workers: int, extra: dict[str, str] | None = None
-) -> Iterator[tuple[str, int]]:
-    """``isegoria serve --workers N`` on a free port; yields (host, port)."""
+) -> Iterator[tuple[str, int, int]]:
+    """``isegoria serve --workers N`` on a free port; yields (host, port, pid)."""
     env = {
         **SERVER_ENV,
         **(extra or {}),
@@ -163,7 +163,7 @@ def server(
         env["ISEGORIA_DATABASE_URL"] = database_url
     with live_server(data_dir, "serve", "--workers", str(workers), env=env) as live:
         host, port = live.url.removeprefix("http://").split(":")
-        yield host, int(port)
+        yield host, int(port), live.process.pid
 
 
 def run_config(
@@ -184,7 +184,7 @@ def run_config(
             filed.append(json.loads(body)["case_id"])
 
     load_before = os.getloadavg()[0]
-    with server(data_dir, url, workers, extra) as (host, port):
+    with server(data_dir, url, workers, extra) as (host, port, pid):
         workload.log_size = _log_size(host, port)
         reference = asyncio.run(
             drive(
@@ -195,6 +195,7 @@ def run_config(
                 duration=size["reference_seconds"],
             )
         )
+        cpu_before = server_cpu_seconds(pid)
         mixed = asyncio.run(
             drive(
                 host,
@@ -205,17 +206,48 @@ def run_config(
                 on_answer=on_answer,
             )
         )
+        server_cpu = server_cpu_seconds(pid) - cpu_before
     stored = _reports_stored(data_dir, url)
     mixed["reference_per_s"] = reference["ok_per_s"]
     mixed["ratio_to_reference"] = mixed["ok_per_s"] / reference["ok_per_s"]
     mixed["reports_acknowledged"] = len(filed)
     mixed["reports_stored"] = stored
     mixed["workers"] = workers
+    # CPU the app processes spent on the mixed load: unlike wall time, it barely depends on
+    # what else the shared machine runs, so requests per CPU-second compare across runs.
+    mixed["server_cpu_seconds"] = server_cpu
+    mixed["ok_per_server_cpu_second"] = sum(e["ok"] for e in mixed["endpoints"].values()) / max(
+        server_cpu, 1e-9
+    )
     mixed["server_env"] = extra or {}
     # The machine is shared: the 1-minute load average says how much else was running.
     mixed["load_average_before_after"] = [load_before, os.getloadavg()[0]]
     _print(name, mixed)
     return mixed
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and every descendant (uvicorn's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # the process ended while we looked
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, pp in parents.items() if pp == parent and p not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(cpu.get(p, 0.0) for p in tree)
 
 
 def _log_size(host: str, port: int) -> int:
@@ -242,7 +274,8 @@ def _print(name: str, f: dict[str, Any]) -> None:
         f"[{name}] {f['ok_per_s']:,.0f} ok req/s in {f['seconds']:.1f} s "
         f"({f['ratio_to_reference']:.2f}x of {REFERENCE} at {f['reference_per_s']:,.0f}/s); "
         f"errors {f['errors_by_status'] or 'none'}; reports acknowledged "
-        f"{f['reports_acknowledged']}, stored {f['reports_stored']}; load average "
+        f"{f['reports_acknowledged']}, stored {f['reports_stored']}; "
+        f"{f['ok_per_server_cpu_second']:,.0f} ok requests per server CPU-second; load average "
         f"{f['load_average_before_after'][0]:.1f} -> {f['load_average_before_after'][1]:.1f}"
     )
     for endpoint, e in f["endpoints"].items():
