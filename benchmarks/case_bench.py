@@ -48,6 +48,7 @@ from tests.support.postgres import throwaway_cluster  # noqa: E402
 from isegoria.clock import ManualClock  # noqa: E402
 from isegoria.domain.constitution import DEFAULT_JUROR_MAX_CASES  # noqa: E402
 from isegoria.domain.events import Event  # noqa: E402
+from isegoria.log.coalesce import CheckpointPolicy, LogMemory  # noqa: E402
 from isegoria.log.signing import LogSigner  # noqa: E402
 from isegoria.services import cases_intake, cases_jury, cases_verdict, jobs  # noqa: E402
 from isegoria.store import migrate  # noqa: E402
@@ -68,6 +69,7 @@ INSTANCE_SECRET = b"bench-instance-secret-32-bytes!!"
 START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)  # the test suite's start (tests/conftest.py)
 POST_AGE = timedelta(hours=1)  # posts were made an hour before they are reported
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "case_bench.json"
+COALESCE_MAX_PENDING = 1000  # the default of ISEGORIA_CHECKPOINT_MAX_PENDING
 
 
 @dataclass(frozen=True)
@@ -179,9 +181,17 @@ def serve(uow: UnitOfWork, by_case: dict[int, list[int]]) -> dict[str, float]:
     return spent
 
 
-def run_backend(url: str, reports: int, references: int) -> dict[str, Any]:
-    """Build the world on a fresh database, then time each phase of the pipeline."""
-    database = Database(url)
+def run_backend(
+    url: str, reports: int, references: int, coalesce_ms: int = 0, sqlite_sync: str = "full"
+) -> dict[str, Any]:
+    """Build the world on a fresh database, then time each phase of the pipeline.
+
+    With ``coalesce_ms`` the service transactions run under the checkpoint policy an
+    instance gets from ``ISEGORIA_CHECKPOINT_INTERVAL_MS`` (and its per-process memory of
+    the log's frontier); the world itself is built as before.
+    """
+    database = Database(url, sqlite_synchronous="normal" if sqlite_sync == "normal" else "full")
+    # (PostgreSQL ignores sqlite_synchronous; its cluster runs with fsync on.)
     migrate.upgrade(database)
     clock = ManualClock(START)
     signer = LogSigner("bench/cases", Ed25519PrivateKey.generate())
@@ -190,11 +200,15 @@ def run_backend(url: str, reports: int, references: int) -> dict[str, Any]:
     started = time.perf_counter()
     world = build(uow, clock, signer, volunteers=volunteers)
     build_s = time.perf_counter() - started
+    if coalesce_ms:
+        memory = LogMemory(CheckpointPolicy(coalesce_ms / 1000, COALESCE_MAX_PENDING))
+        uow = UnitOfWork(database, clock, signer, INSTANCE_SECRET, log_memory=memory)
     reference = reference_rates(database, uow, references)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     case_ids = file_reports(uow, world, reports)
     file_s = time.perf_counter() - started
+    file_cpu = time.process_time() - cpu
     started = time.perf_counter()
     draws = jobs.run_due(
         database, clock, signer, secret=INSTANCE_SECRET, kinds={cases_intake.JOB_DRAW_JURY}
@@ -204,14 +218,21 @@ def run_backend(url: str, reports: int, references: int) -> dict[str, Any]:
     by_case = seats(uow, case_ids)
     assert len(by_case) == reports, f"{reports - len(by_case)} cases lapsed without a jury"
     assert all(len(accounts) == JURY_SIZE for accounts in by_case.values())
+    cpu = time.process_time()
     spent = serve(uow, by_case)
+    serve_cpu = time.process_time() - cpu
     with uow.begin(readonly=True):
         undecided = uow.session.scalar(
             select(Case.id).where(Case.id.in_(case_ids), Case.status != "decided").limit(1)
         )
     assert undecided is None, f"case {undecided} was not decided after its last ballot"
     database.dispose()
-    return summarise(reports, volunteers, build_s, reference, file_s, draw_s, spent)
+    figures = summarise(reports, volunteers, build_s, reference, file_s, draw_s, spent)
+    # CPU of this process (all of it on SQLite; on PostgreSQL the server's is not counted):
+    # on a shared machine it moves far less than wall time from run to run.
+    figures["cpu_ms_per_report"] = 1000 * file_cpu / reports
+    figures["cpu_ms_per_reply_or_ballot"] = 1000 * serve_cpu / (2 * reports * JURY_SIZE)
+    return figures
 
 
 def summarise(
@@ -279,6 +300,8 @@ def report(backend: str, f: dict[str, Any]) -> None:
         f"  replies          {f['replies_per_s']:8,.1f}/s  ({ratio['reply']:.3f}x)\n"
         f"  ballots cast     {f['ballots_cast_per_s']:8,.1f}/s  ({ratio['ballot']:.3f}x)\n"
         f"  verdict ballots  {f['verdict_ballots_per_s']:8,.1f}/s  ({ratio['verdict_ballot']:.3f}x)"
+        f"\n  CPU of this process: {f['cpu_ms_per_report']:.2f} ms per report, "
+        f"{f['cpu_ms_per_reply_or_ballot']:.2f} ms per reply or ballot"
         f"\n  verdicts reached {f['verdicts_per_s_while_serving']:8,.1f}/s while serving; "
         f"{f['cases_end_to_end_per_s']:,.1f} cases/s end to end"
     )
@@ -289,20 +312,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_REPORTS} reports")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results path")
+    parser.add_argument(
+        "--coalesce-ms",
+        type=int,
+        default=0,
+        help="checkpoint at most every N ms (ISEGORIA_CHECKPOINT_INTERVAL_MS); 0: every tx",
+    )
+    parser.add_argument(
+        "--sqlite-synchronous",
+        choices=["full", "normal"],
+        default="full",
+        help="normal: no disk flush per commit, so the figures show CPU cost, not the disk",
+    )
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
     reports = QUICK_REPORTS if args.quick else FULL_REPORTS
     references = REFERENCE_QUICK if args.quick else REFERENCE_FULL
     print(f"case_bench: {reports} reports per backend, {os.cpu_count()} cores")
     backends: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp, throwaway_cluster(durable=True) as pg:
-        backends["sqlite"] = run_backend(f"sqlite:///{tmp}/cases.db", reports, references)
+    with tempfile.TemporaryDirectory() as tmp:
+        backends["sqlite"] = run_backend(
+            f"sqlite:///{tmp}/cases.db",
+            reports,
+            references,
+            args.coalesce_ms,
+            args.sqlite_synchronous,
+        )
         report("sqlite", backends["sqlite"])
-        url = postgres_database(pg, "bench_cases")
-        backends["postgresql"] = run_backend(url, reports, references)
-        report("postgresql", backends["postgresql"])
+    if not args.sqlite_only:
+        with throwaway_cluster(durable=True) as pg:
+            url = postgres_database(pg, "bench_cases")
+            backends["postgresql"] = run_backend(url, reports, references, args.coalesce_ms)
+            report("postgresql", backends["postgresql"])
     results = {
         "benchmark": "case_bench",
         "quick": args.quick,
+        "coalesce_ms": args.coalesce_ms,
+        "sqlite_synchronous": args.sqlite_synchronous,
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cores": os.cpu_count(),

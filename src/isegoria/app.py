@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
-from isegoria.api import metrics, problems, ratelimit
+from isegoria.api import metrics, overload, problems, ratelimit
 from isegoria.api.access import undeclared_routes
 from isegoria.api.deps import Services
 from isegoria.api.middleware import HttpMiddleware
@@ -35,7 +37,9 @@ from isegoria.config import Settings
 from isegoria.i18n import LanguageMiddleware
 from isegoria.identity import IdentityVerifier, OidcVerifier
 from isegoria.identity import pages as identity_pages
+from isegoria.log.coalesce import CheckpointPolicy, LogMemory
 from isegoria.log.signing import load_signer
+from isegoria.log.timer import CheckpointTimer
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
 from isegoria.web import pages, pages_cases, pages_law, pages_log, pages_reports, pages_triage
@@ -59,15 +63,22 @@ def create_app(
 ) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or Settings()
-    database = database or Database(settings.effective_database_url)
+    database = database or Database(
+        settings.effective_database_url,
+        pool_size=settings.database_pool_size,
+        pool_timeout=settings.database_pool_timeout,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
     services = Services(
         settings=settings,
         database=database,
         clock=clock or clock_from_environment(),
         box=SecretBox(settings.secret_key),
         signer=load_signer(settings.origin, settings.signing_key_path),
+        log_memory=LogMemory(checkpoint_policy(settings)),
     )
     app = FastAPI(
+        lifespan=checkpoint_timer,
         title="isegoria",
         version="1",
         summary="Moderation by public law and citizen juries",
@@ -101,12 +112,14 @@ def create_app(
     app.include_router(identity_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app)
+    overload.install(app)
     _document_problems(app)
 
     record_labeler_identity(services)
     missing = undeclared_routes(app.routes)
     if missing:  # default deny: a route without a policy is a programming error
         raise RuntimeError(f"routes without an access policy: {', '.join(missing)}")
+    app.add_middleware(overload.InFlightCap, limit=settings.max_in_flight)
     app.add_middleware(HttpMiddleware)
     app.add_middleware(LanguageMiddleware)
     return app
@@ -122,6 +135,29 @@ def record_labeler_identity(services: Services) -> None:
             atproto_labeler.record_identity(uow, services.settings.effective_labeler_did)
     except SQLAlchemyError:  # not migrated yet: `isegoria db upgrade`, then restart
         logger.warning("could not record the labeler identity; is the database migrated?")
+def checkpoint_policy(settings: Settings) -> CheckpointPolicy | None:
+    """The checkpoint coalescing the settings ask for (None: every transaction signs)."""
+    if settings.checkpoint_interval_ms == 0:
+        return None
+    return CheckpointPolicy(settings.checkpoint_interval_ms / 1000, settings.checkpoint_max_pending)
+
+
+@asynccontextmanager
+async def checkpoint_timer(app: FastAPI) -> AsyncIterator[None]:
+    """While the app serves under a checkpoint policy, sign the log's tail on a timer."""
+    services: Services = app.state.services
+    policy = services.log_memory.policy
+    if policy is None:
+        yield
+        return
+    timer = CheckpointTimer(
+        services.database, services.clock, services.signer, services.log_memory, policy.interval
+    )
+    timer.start_thread()
+    try:
+        yield
+    finally:
+        timer.stop()
 
 
 def identity_verifier(settings: Settings) -> IdentityVerifier | None:

@@ -69,6 +69,39 @@ class Settings(BaseSettings):
     )
     ratelimit_reports: str = Field(default="60/1h", description="Reports per person.")
     ratelimit_votes: str = Field(default="120/1h", description="Votes and ballots per person.")
+    # Throughput and overload (docs/operations.md, "Capacity and overload").
+    checkpoint_interval_ms: int = Field(
+        default=0,
+        ge=0,
+        le=60_000,
+        description="0: every write transaction signs its own log checkpoint. N > 0: sign at "
+        "most every N ms (a timer signs the rest), so appends do not each pay for a signature.",
+    )
+    checkpoint_max_pending: int = Field(
+        default=1000, ge=1, description="Sign anyway once this many entries are unsigned."
+    )
+    max_in_flight: int = Field(
+        default=40,
+        ge=0,
+        description="Requests one app process serves at once (40: the thread pool that runs "
+        "request handlers); beyond, 503 with Retry-After (0: no cap).",
+    )
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        default="full",
+        description="SQLite only. full: every commit reaches the disk (survives power loss). "
+        "normal: commits survive a crash of the server but not of the machine; much faster.",
+    )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description="Database connections per app process (and as many again in overflow).",
+    )
+    database_pool_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a request waits for a database connection before it is answered 503.",
+    )
     # Proof of personhood by OpenID Connect (docs/security.md); empty issuer: not offered.
     oidc_issuer: str = Field(default="", description="OpenID Connect issuer URL.")
     oidc_client_id: str = ""
@@ -186,6 +219,10 @@ class Settings(BaseSettings):
             "session_hours": str(self.session_hours),
             "log_format": self.log_format,
             "ratelimit_enabled": str(self.ratelimit_enabled).lower(),
+            "checkpoint_interval_ms": str(self.checkpoint_interval_ms),
+            "max_in_flight": str(self.max_in_flight),
+            "database_pool_size": str(self.database_pool_size),
+            "sqlite_synchronous": self.sqlite_synchronous,
             "oidc_issuer": self.oidc_issuer,
             "oidc_client_id": self.oidc_client_id,
             "oidc_client_secret": "***" if self.oidc_client_secret else "",

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from isegoria.clock import Clock
 from isegoria.config import Settings
 from isegoria.domain.identity import Role, Scope
+from isegoria.log.coalesce import LogMemory
 from isegoria.log.signing import LogSigner
 from isegoria.security import SecretBox
 from isegoria.services import platforms, sessions
@@ -31,10 +32,18 @@ class Services:
     clock: Clock
     box: SecretBox
     signer: LogSigner
+    # What this process remembers of the log between requests (frontier, last checkpoint).
+    log_memory: LogMemory = field(default_factory=LogMemory)
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work on this instance's database, clock and log key."""
-        return UnitOfWork(self.database, self.clock, self.signer, self.settings.secret_key)
+        return UnitOfWork(
+            self.database,
+            self.clock,
+            self.signer,
+            self.settings.secret_key,
+            log_memory=self.log_memory,
+        )
 
 
 def get_services(request: Request) -> Services:

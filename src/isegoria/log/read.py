@@ -21,9 +21,10 @@ def fetch_nodes(
 ) -> dict[tuple[int, int], bytes]:
     """The stored hashes of the given perfect nodes, in one query per chunk."""
     found: dict[tuple[int, int], bytes] = {}
+    connection = session.connection()  # Core: plain rows, without the ORM's per-call cost
     for start in range(0, len(wanted), _NODE_CHUNK):
         chunk = list(wanted[start : start + _NODE_CHUNK])
-        rows = session.execute(
+        rows = connection.execute(
             select(LogNode.level, LogNode.idx, LogNode.hash).where(
                 tuple_(LogNode.level, LogNode.idx).in_(chunk)
             )

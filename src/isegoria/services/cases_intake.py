@@ -21,7 +21,7 @@ from isegoria.domain.rulebook import RulebookError, RuleVersion
 from isegoria.domain.sanctions import HarmCategory, SanctionStep
 from isegoria.errors import InvalidInput
 from isegoria.log.entries import format_instant
-from isegoria.services import jobs, law_read
+from isegoria.services import jobs, law_cache
 from isegoria.services.cases_common import FIRST, CaseStatus, case_constitution
 from isegoria.services.jurisdictions import get_jurisdiction
 from isegoria.store.models_cases import Case, Content, Report
@@ -68,7 +68,7 @@ def _cited_version(uow: UnitOfWork, request: ReportRequest) -> RuleVersion:
     snapshot = request.snapshot
     for code in snapshot.jurisdictions:
         get_jurisdiction(uow, code)  # NotFound names the unknown code
-    rulebook = law_read.load_rulebook(uow)
+    rulebook = law_cache.current_rulebook(uow)
     try:
         version = request.rule_version
         if version is None:

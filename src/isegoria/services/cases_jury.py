@@ -25,6 +25,7 @@ from isegoria.domain.constitution import Constitution
 from isegoria.domain.identity import Role
 from isegoria.errors import Conflict, Forbidden, NotFound
 from isegoria.log import read as log_read
+from isegoria.log import timer as log_timer
 from isegoria.services import jobs
 from isegoria.services.cases_common import (
     APPEAL,
@@ -129,6 +130,13 @@ def _seed_checkpoint(uow: UnitOfWork, after_index: int) -> LogCheckpoint:
         .order_by(LogCheckpoint.size)
         .limit(1)
     ).first()
+    if checkpoint is None and uow.signer is not None:
+        # Under checkpoint coalescing (docs/log.md) the timer may not have signed yet: sign
+        # the head now, so the seed is still the first checkpoint covering the entry.
+        checkpoint = log_timer.sign_head(uow.session, uow.clock, uow.signer)
+        checkpoint = (
+            checkpoint if checkpoint is not None and checkpoint.size > after_index else None
+        )
     if checkpoint is None:
         raise RuntimeError(f"no checkpoint covers log entry {after_index} yet")
     return checkpoint

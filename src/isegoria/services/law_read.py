@@ -7,6 +7,7 @@ Rows become the pure domain objects of :mod:`isegoria.domain.rulebook` so that t
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,8 @@ from isegoria.services.jurisdictions import get_jurisdiction, list_jurisdictions
 from isegoria.store.models import ConstitutionVersion, Rule, RuleVersionRow
 from isegoria.store.uow import UnitOfWork
 
+#: Distinct constitution texts kept parsed (a few per jurisdiction ever amend theirs).
+CONSTITUTIONS_PARSED = 256
 #: Lines of unchanged text shown around each change in a diff (as ``diff -u``).
 DIFF_CONTEXT_LINES = 3
 
@@ -83,6 +86,15 @@ def rule_history(uow: UnitOfWork, rule_id: str) -> list[RuleVersion]:
 
 def rule_version(uow: UnitOfWork, rule_id: str, version: int) -> RuleVersion:
     """One version of one rule, or NotFound listing the versions there are."""
+    # One indexed row on the hot path (every ballot and case page names its rule version);
+    # the whole history is read only to explain a miss.
+    found = uow.session.execute(
+        select(RuleVersionRow, Rule.jurisdiction_code)
+        .join(Rule, Rule.rule_id == RuleVersionRow.rule_id)
+        .where(RuleVersionRow.rule_id == rule_id, RuleVersionRow.version == version)
+    ).first()
+    if found is not None:
+        return to_domain(found[0], found[1])
     history = rule_history(uow, rule_id)
     for v in history:
         if v.version == version:
@@ -169,7 +181,6 @@ class ConstitutionInForce:
 
 def constitution_at(uow: UnitOfWork, jurisdiction: str, at: datetime) -> ConstitutionInForce:
     """The constitution of ``jurisdiction`` in force at ``at`` (the default before any change)."""
-    get_jurisdiction(uow, jurisdiction)
     row = uow.session.scalars(
         select(ConstitutionVersion)
         .where(
@@ -180,13 +191,18 @@ def constitution_at(uow: UnitOfWork, jurisdiction: str, at: datetime) -> Constit
         .limit(1)
     ).first()
     if row is None:
+        get_jurisdiction(uow, jurisdiction)  # NotFound for an unknown code, else the default
         return ConstitutionInForce(Constitution(jurisdiction), 0, None, None)
     return ConstitutionInForce(
-        Constitution.from_dict(json.loads(row.params)),
-        row.version,
-        row.effective_from,
-        row.proposal_id,
+        parse_constitution(row.params), row.version, row.effective_from, row.proposal_id
     )
+
+
+@functools.lru_cache(maxsize=CONSTITUTIONS_PARSED)
+def parse_constitution(params: str) -> Constitution:
+    """The constitution stored as ``params`` (JSON); parsed once per distinct text, since
+    every juror reply and ballot asks for its case's constitution and it is immutable."""
+    return Constitution.from_dict(json.loads(params))
 
 
 def latest_constitution(uow: UnitOfWork, jurisdiction: str) -> ConstitutionInForce:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
@@ -11,6 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # How long a SQLite writer waits for another's lock before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long a request waits for a pooled PostgreSQL connection before it is answered 503
+# (SQLAlchemy's own default is 30 s: far past any client's patience under overload).
+DEFAULT_POOL_TIMEOUT_SECONDS = 5.0
+# SQLite's PRAGMA synchronous in WAL mode (https://www.sqlite.org/pragma.html#pragma_synchronous):
+# FULL syncs the WAL at every commit; NORMAL syncs only at WAL checkpoints, so a commit
+# survives a crash of the process (kill -9) but may be lost on power loss or an OS crash.
+SqliteSync = Literal["full", "normal"]
 # Execution option that marks a transaction as read-only (SQLite then takes no write lock).
 READONLY_OPTION = "isegoria_readonly"
 
@@ -18,7 +26,15 @@ READONLY_OPTION = "isegoria_readonly"
 class Database:
     """One database: its engine and the sessions made from it."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+        pool_timeout: float = DEFAULT_POOL_TIMEOUT_SECONDS,
+        sqlite_synchronous: SqliteSync = "full",
+    ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {"echo": echo}
@@ -26,12 +42,28 @@ class Database:
             if self.url.database and self.url.database != ":memory:":
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if self.url.database and self.url.database != ":memory:":
+                # Keep as many SQLite connections as requests in flight: with SQLAlchemy's
+                # default (5) every request past the fifth opens and closes a connection,
+                # paying the PRAGMAs below each time.
+                kwargs.update(
+                    pool_size=pool_size, max_overflow=pool_size, pool_timeout=pool_timeout
+                )
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs.update(
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                pool_timeout=pool_timeout,
+            )
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, sqlite_synchronous)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # SQLite admits one writer at a time. Threads of this process that want to write wait
+        # here, in turn, instead of in SQLite's busy handler, which sleeps and polls (up to
+        # 100 ms a nap) and so leaves the lock idle while dozens of writers doze under load.
+        self.write_turn: threading.RLock | None = threading.RLock() if self.is_sqlite else None
 
     def session(self, *, readonly: bool = False) -> Session:
         """A new ORM session; a read-only one never takes SQLite's write lock."""
@@ -45,7 +77,7 @@ class Database:
         self.engine.dispose()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, synchronous: SqliteSync) -> None:
     """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for writers.
 
     pysqlite's own transaction handling starts transactions lazily and as DEFERRED, so two
@@ -62,8 +94,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         # NORMAL is durable in WAL mode except on power loss before a checkpoint; FULL
-        # syncs the WAL at every commit so an acknowledged write survives even that.
-        cursor.execute("PRAGMA synchronous=FULL")
+        # (the default) syncs the WAL at every commit so an acknowledged write survives even
+        # that. The operator may trade that for throughput (ISEGORIA_SQLITE_SYNCHRONOUS).
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

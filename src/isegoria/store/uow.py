@@ -12,14 +12,20 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from isegoria.clock import Clock, SystemClock
-from isegoria.store.db import Database
+from isegoria.store.db import SQLITE_BUSY_TIMEOUT_MS, Database
 
 if TYPE_CHECKING:
     from isegoria.log.append import LogAppender
+    from isegoria.log.coalesce import LogMemory
     from isegoria.log.signing import LogSigner
+
+
+#: How long a SQLite writer waits for its turn in this process: SQLite's own busy timeout.
+WRITE_TURN_TIMEOUT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
 
 
 class UnitOfWork:
@@ -31,8 +37,10 @@ class UnitOfWork:
         clock: Clock | None = None,
         signer: LogSigner | None = None,
         secret: bytes | None = None,
+        log_memory: LogMemory | None = None,
     ) -> None:
         self.database = database
+        self.log_memory = log_memory
         self.clock: Clock = clock or SystemClock()
         self.signer = signer
         self._secret = secret
@@ -52,7 +60,7 @@ class UnitOfWork:
         if self._log is None:
             from isegoria.log.append import LogAppender
 
-            self._log = LogAppender(self.session, self.clock, self.signer)
+            self._log = LogAppender(self.session, self.clock, self.signer, self.log_memory)
         return self._log
 
     @property
@@ -71,6 +79,19 @@ class UnitOfWork:
         """Open a transaction; commit when the block ends normally, roll back otherwise."""
         if self._session is not None:
             raise RuntimeError("a unit of work does not nest; pass it down instead")
+        turn = None if readonly else self.database.write_turn
+        if turn is not None and not turn.acquire(timeout=WRITE_TURN_TIMEOUT_SECONDS):
+            # Answered 503 with Retry-After by the API (api/overload.py); nothing was done.
+            raise PoolTimeout(f"no turn to write within {WRITE_TURN_TIMEOUT_SECONDS:g} s")
+        try:
+            with self._transaction(readonly) as session:
+                yield session
+        finally:
+            if turn is not None:
+                turn.release()
+
+    @contextmanager
+    def _transaction(self, readonly: bool) -> Iterator[Session]:
         session = self.database.session(readonly=readonly)
         self._session = session
         try:
@@ -79,6 +100,8 @@ class UnitOfWork:
                 if self._log is not None:
                     self._log.finish()
                 session.commit()
+                if self._log is not None:
+                    self._log.committed()
             # A read-only transaction just ends with close(): loaded objects stay readable.
         except BaseException:
             session.rollback()

@@ -1,0 +1,364 @@
+"""Load benchmark: real isegoria servers on loopback, driven by a bounded mixed load.
+
+Run: ``.venv/bin/python benchmarks/load_bench.py [--quick] [--out PATH]``.
+
+For each configuration (SQLite with one app process, with ``synchronous=FULL`` and then
+``NORMAL``; PostgreSQL with one, then two app processes behind the same database) it seeds
+a world into the database (``load_world.py``; one per database, each run casting its own
+half of the ballots and votes), starts ``isegoria serve --workers N`` as a subprocess, and drives it
+from this process (``load_driver.py``) with a fixed number of keep-alive connections for a
+fixed time. The mix: platform report intake, juror ballots, citizen votes on open law
+proposals, and public reads of cases (list, one case) and of the log (latest checkpoint,
+a page of entries, an inclusion proof). It reports requests per second, p50/p99 latency
+per endpoint, errors by status, and the 1 -> 2 process scaling on PostgreSQL, and checks
+afterwards that every report answered 201 is in the database.
+
+Processes: ``--workers N`` (uvicorn's supervisor, one listening socket shared by N
+processes), the deployment the operator guide describes; the job worker runs once, in the
+supervisor. The servers use the throughput settings of docs/operations.md: checkpoints
+coalesced every 200 ms, SQLite ``synchronous=FULL`` kept (every commit is durable).
+
+The reference, measured in the same run against the same server, is ``GET /api/v1/log/key``:
+the cost of one request through the HTTP stack with no database work. Every figure is also
+printed as a fraction of it. All traffic comes from one loopback address, so the anonymous
+per-address rate limit is raised for the run (per-person and per-platform limits stay).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.support.* starts servers and PostgreSQL clusters
+
+from benchmarks.case_bench import postgres_database  # noqa: E402
+from benchmarks.load_driver import Call, drive  # noqa: E402
+from benchmarks.load_world import Person, Seeded, data_dir_settings, seed  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+from tests.support.postgres import throwaway_cluster  # noqa: E402
+from tests.support.server import live_server  # noqa: E402
+
+from isegoria.store.db import Database  # noqa: E402
+from isegoria.store.models_cases import Content  # noqa: E402
+
+CONNECTIONS = 32  # closed-loop clients; under the default in-flight cap of 40 per process
+FULL = {"cases": 240, "proposals": 4, "seconds": 20.0, "reference_seconds": 4.0}
+QUICK = {"cases": 24, "proposals": 2, "seconds": 4.0, "reference_seconds": 1.5}
+#: Share of each operation in the mix; an exhausted pool (ballots, votes) is skipped.
+MIX = {
+    "POST /reports": 20,
+    "POST /cases/{id}/ballot": 10,
+    "POST /proposals/{id}/vote": 15,
+    "GET /cases": 10,
+    "GET /cases/{id}": 15,
+    "GET /log": 10,
+    "GET /log/entries": 10,
+    "GET /log/entries/{i}": 10,
+}
+SERVER_ENV = {
+    "ISEGORIA_CHECKPOINT_INTERVAL_MS": "200",
+    "ISEGORIA_LOG_LEVEL": "warning",  # one info line per request would be measured too
+    "ISEGORIA_RATELIMIT_API_ADDRESS": "1000000/1m",  # every client here is 127.0.0.1
+}
+API = "/api/v1"
+REFERENCE = f"{API}/log/key"  # an answer from memory: the HTTP stack alone
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "load_bench.json"
+_posts = itertools.count(1)
+
+
+class Workload:
+    """Draws the next request of the mix, consuming ballot seats and votes as it goes."""
+
+    def __init__(self, world: Seeded, seats: list[Any], votes: list[Any]) -> None:
+        self.world = world
+        self.seats = list(seats)
+        self.votes = list(votes)
+        self.log_size = 1
+        self.names = list(MIX)
+        self.weights = [MIX[n] for n in self.names]
+
+    def __call__(self, rng: random.Random) -> Call | None:
+        """One request, or None when the drawn pool is empty (the caller draws again)."""
+        name = rng.choices(self.names, self.weights)[0]
+        if name == "POST /reports":
+            return self._report()
+        if name == "POST /cases/{id}/ballot":
+            if not self.seats:
+                return None
+            case_id, person = self.seats.pop(rng.randrange(len(self.seats)))
+            violation = rng.random() < 0.6
+            body = {"violation": violation, "reason": "A threat." if violation else "Hyperbole."}
+            if violation:
+                body["sanction"] = "remove"
+            return _as(person, Call(name, "POST", f"{API}/cases/{case_id}/ballot", body=body))
+        if name == "POST /proposals/{id}/vote":
+            if not self.votes:
+                return None
+            proposal_id, person = self.votes.pop(rng.randrange(len(self.votes)))
+            body = {"choice": rng.choice(["yes", "no", "abstain"])}
+            return _as(person, Call(name, "POST", f"{API}/proposals/{proposal_id}/vote", body=body))
+        if name == "GET /cases":
+            return Call(name, "GET", f"{API}/cases?limit=20")
+        if name == "GET /cases/{id}":
+            return Call(name, "GET", f"{API}/cases/{rng.choice(self.world.case_ids)}")
+        if name == "GET /log":
+            return Call(name, "GET", f"{API}/log")
+        if name == "GET /log/entries":
+            return Call(
+                name, "GET", f"{API}/log/entries?start={rng.randrange(self.log_size)}&limit=20"
+            )
+        return Call(name, "GET", f"{API}/log/entries/{rng.randrange(self.log_size)}")
+
+    def _report(self) -> Call:
+        post = f"load-{os.getpid()}-{next(_posts)}"
+        posted = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+        body = {
+            "content": {
+                "content_id": post,
+                "url": f"https://forum.example/{post}",
+                "text": "I know where you live.",
+                "language": "es",
+                "author": "@troll",
+                "posted_at": posted,
+                "jurisdictions": ["MX"],
+            },
+            "rule": "MX-1",
+            "reason": "A threat against a named person.",
+            "source": "user",
+        }
+        headers = {"Authorization": f"Bearer {self.world.platform_key}"}
+        return Call("POST /reports", "POST", f"{API}/reports", headers, body)
+
+
+def _as(person: Person, call: Call) -> Call:
+    headers = {"Cookie": f"isegoria_session={person.cookie}", "X-CSRF-Token": person.csrf}
+    return Call(call.endpoint, call.method, call.path, headers, call.body)
+
+
+@contextmanager
+def server(
+    data_dir: Path, database_url: str | None, workers: int, extra: dict[str, str] | None = None
+) -> Iterator[tuple[str, int, int]]:
+    """``isegoria serve --workers N`` on a free port; yields (host, port, pid)."""
+    env = {
+        **SERVER_ENV,
+        **(extra or {}),
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="isegoria-prom-"),
+    }
+    if database_url is not None:
+        env["ISEGORIA_DATABASE_URL"] = database_url
+    with live_server(data_dir, "serve", "--workers", str(workers), env=env) as live:
+        host, port = live.url.removeprefix("http://").split(":")
+        yield host, int(port), live.process.pid
+
+
+def run_config(
+    name: str,
+    data_dir: Path,
+    url: str | None,
+    workers: int,
+    world: Seeded,
+    size: dict[str, Any],
+    extra: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Drive one server configuration; return its figures."""
+    workload = Workload(world, world.seats, world.votes)
+    filed: list[int] = []
+
+    def on_answer(call: Call, status: int, body: bytes) -> None:
+        if call.endpoint == "POST /reports" and status == 201:
+            filed.append(json.loads(body)["case_id"])
+
+    load_before = os.getloadavg()[0]
+    with server(data_dir, url, workers, extra) as (host, port, pid):
+        workload.log_size = _log_size(host, port)
+        reference = asyncio.run(
+            drive(
+                host,
+                port,
+                lambda _r: Call(REFERENCE, "GET", REFERENCE),
+                connections=CONNECTIONS,
+                duration=size["reference_seconds"],
+            )
+        )
+        cpu_before = server_cpu_seconds(pid)
+        mixed = asyncio.run(
+            drive(
+                host,
+                port,
+                workload,
+                connections=CONNECTIONS,
+                duration=size["seconds"],
+                on_answer=on_answer,
+            )
+        )
+        server_cpu = server_cpu_seconds(pid) - cpu_before
+    stored = _reports_stored(data_dir, url)
+    mixed["reference_per_s"] = reference["ok_per_s"]
+    mixed["ratio_to_reference"] = mixed["ok_per_s"] / reference["ok_per_s"]
+    mixed["reports_acknowledged"] = len(filed)
+    mixed["reports_stored"] = stored
+    mixed["workers"] = workers
+    # CPU the app processes spent on the mixed load: unlike wall time, it barely depends on
+    # what else the shared machine runs, so requests per CPU-second compare across runs.
+    mixed["server_cpu_seconds"] = server_cpu
+    mixed["ok_per_server_cpu_second"] = sum(e["ok"] for e in mixed["endpoints"].values()) / max(
+        server_cpu, 1e-9
+    )
+    mixed["server_env"] = extra or {}
+    # The machine is shared: the 1-minute load average says how much else was running.
+    mixed["load_average_before_after"] = [load_before, os.getloadavg()[0]]
+    _print(name, mixed)
+    return mixed
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and every descendant (uvicorn's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # the process ended while we looked
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, pp in parents.items() if pp == parent and p not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(cpu.get(p, 0.0) for p in tree)
+
+
+def _log_size(host: str, port: int) -> int:
+    import httpx
+
+    return int(httpx.get(f"http://{host}:{port}{API}/log", timeout=10).json()["size"])
+
+
+def _reports_stored(data_dir: Path, url: str | None) -> int:
+    """Load-test posts in the database (content rows named ``load-*``)."""
+    database = Database(data_dir_settings(data_dir, url).effective_database_url)
+    with database.session(readonly=True) as session:
+        count = session.scalar(
+            select(func.count())
+            .select_from(Content)
+            .where(Content.platform_content_id.like("load-%"))
+        )
+    database.dispose()
+    return int(count or 0)
+
+
+def _print(name: str, f: dict[str, Any]) -> None:
+    print(
+        f"[{name}] {f['ok_per_s']:,.0f} ok req/s in {f['seconds']:.1f} s "
+        f"({f['ratio_to_reference']:.2f}x of {REFERENCE} at {f['reference_per_s']:,.0f}/s); "
+        f"errors {f['errors_by_status'] or 'none'}; reports acknowledged "
+        f"{f['reports_acknowledged']}, stored {f['reports_stored']}; "
+        f"{f['ok_per_server_cpu_second']:,.0f} ok requests per server CPU-second; load average "
+        f"{f['load_average_before_after'][0]:.1f} -> {f['load_average_before_after'][1]:.1f}"
+    )
+    for endpoint, e in f["endpoints"].items():
+        p50 = f"{e['p50_ms']:.1f}" if e["p50_ms"] is not None else "-"
+        p99 = f"{e['p99_ms']:.1f}" if e["p99_ms"] is not None else "-"
+        print(
+            f"  {endpoint:28} {e['ok_per_s']:8,.1f}/s  p50 {p50:>7} ms  p99 {p99:>7} ms  "
+            f"{e['statuses']}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Seed, serve and drive each configuration; print and write the figures."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small world, 4 s per run")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results path")
+    args = parser.parse_args(argv)
+    size = QUICK if args.quick else FULL
+    print(
+        f"load_bench: {os.cpu_count()} cores, {CONNECTIONS} connections, "
+        f"{size['seconds']:.0f} s per configuration"
+    )
+    started = time.perf_counter()
+    configs: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        world = seed(data_dir_settings(base / "sqlite", None), **_world(size))
+        first, second = halves(world)
+        configs["sqlite_1"] = run_config("sqlite, 1 process", base / "sqlite", None, 1, first, size)
+        configs["sqlite_1_normal"] = run_config(
+            "sqlite synchronous=normal, 1 process",
+            base / "sqlite",
+            None,
+            1,
+            second,
+            size,
+            {"ISEGORIA_SQLITE_SYNCHRONOUS": "normal"},
+        )
+        with throwaway_cluster(durable=True) as pg:
+            url = postgres_database(pg, "load_bench")
+            world = seed(data_dir_settings(base / "pg", url), **_world(size))
+            first, second = halves(world)  # each run casts ballots and votes of its own
+            configs["postgresql_1"] = run_config(
+                "postgresql, 1 process", base / "pg", url, 1, first, size
+            )
+            configs["postgresql_2"] = run_config(
+                "postgresql, 2 processes", base / "pg", url, 2, second, size
+            )
+    scaling = configs["postgresql_2"]["ok_per_s"] / configs["postgresql_1"]["ok_per_s"]
+    print(f"PostgreSQL 1 -> 2 processes: {scaling:.2f}x requests per second")
+    results = {
+        "benchmark": "load_bench",
+        "quick": args.quick,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "shared_machine": True,
+        "connections": CONNECTIONS,
+        "mix": MIX,
+        "server_env": SERVER_ENV,
+        "configs": configs,
+        "postgresql_scaling_1_to_2": scaling,
+        "wall_seconds": time.perf_counter() - started,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out} in {results['wall_seconds']:.0f} s")
+    return 0
+
+
+def halves(world: Seeded) -> tuple[Seeded, Seeded]:
+    """The world twice, each with half of the unused ballot seats and votes."""
+    seats, votes = len(world.seats) // 2, len(world.votes) // 2
+    ids = (world.platform_key, world.case_ids, world.proposal_ids)
+    return (
+        Seeded(*ids, world.seats[:seats], world.votes[:votes]),
+        Seeded(*ids, world.seats[seats:], world.votes[votes:]),
+    )
+
+
+def _world(size: dict[str, Any]) -> dict[str, int]:
+    return {"cases": size["cases"], "proposals": size["proposals"]}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

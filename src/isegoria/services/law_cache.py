@@ -1,0 +1,57 @@
+"""The rulebook kept between requests, and read again as soon as the law tables change.
+
+Every report names a rule, and checking that it may be cited needs the whole rulebook: all
+rule versions and the tree of jurisdictions. Building it on each report is most of the cost
+of report intake, while the law changes a few times a year. So each process keeps the
+rulebook it built last, per database, with a fingerprint of the law tables: the number of
+rule versions, how many have an end (``effective_until`` is set once, when a later act
+amends or repeals the rule; nothing else in a version ever changes) and the latest end, and
+the number of jurisdictions. One aggregate query reads the fingerprint; any enactment,
+amendment, repeal or new jurisdiction, made by this process or another, changes it and the
+next call rebuilds. Pages that show rule texts read them directly, never from here.
+"""
+
+from __future__ import annotations
+
+import threading
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import func, select
+
+from isegoria.domain.rulebook import Rulebook
+from isegoria.services.law_read import load_rulebook
+from isegoria.store.db import Database
+from isegoria.store.models import Jurisdiction, RuleVersionRow
+from isegoria.store.uow import UnitOfWork
+
+Fingerprint = tuple[object, ...]
+
+_lock = threading.Lock()
+_kept: WeakKeyDictionary[Database, tuple[Fingerprint, Rulebook]] = WeakKeyDictionary()
+
+
+def fingerprint(uow: UnitOfWork) -> Fingerprint:
+    """What changes whenever the rulebook does (one query)."""
+    jurisdictions = select(func.count()).select_from(Jurisdiction).scalar_subquery()
+    row = uow.session.execute(
+        select(
+            func.count(),
+            func.count(RuleVersionRow.effective_until),
+            func.max(RuleVersionRow.effective_until),
+            jurisdictions,
+        ).select_from(RuleVersionRow)
+    ).one()
+    return tuple(row)
+
+
+def current_rulebook(uow: UnitOfWork) -> Rulebook:
+    """The rulebook as the caller's transaction sees it, rebuilt only when the law changed."""
+    key = fingerprint(uow)
+    with _lock:
+        kept = _kept.get(uow.database)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    rulebook = load_rulebook(uow)
+    with _lock:
+        _kept[uow.database] = (key, rulebook)
+    return rulebook
