@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from isegoria.algorithms.checkpoint import NoteError, open_signed_note, parse_verifier_key
 from isegoria.config import Settings
 from isegoria.errors import IsegoriaError
-from isegoria.log import explain, read
+from isegoria.log import audit, explain, read
 from isegoria.log.verify import (
     LogVerificationError,
     ProgressFn,
@@ -126,6 +126,7 @@ def verify(
     if held is not None and url is not None and held.url not in (None, url.rstrip("/")):
         raise _fail(f"state file {state} is for {held.url}, not {url}")
     pinned = key or (held.verifier_key if held is not None else None)
+    database: Database | None = None
     try:
         with _progress() as progress:
             if url is None:
@@ -144,6 +145,25 @@ def verify(
     if state is not None:
         _save_verified(state, held, url, pinned, report)
     typer.echo(report.summary())
+    if database is not None:
+        _audit_state(database)
+
+
+def _audit_state(database: Database) -> None:
+    """Compare verdicts, tallies and rule texts with the entries that recorded them."""
+    session = database.session(readonly=True)
+    try:
+        mismatches = list(audit.audit_state(session))
+    finally:
+        session.close()
+    for mismatch in mismatches:
+        typer.echo(f"state mismatch: {mismatch.describe()}", err=True)
+    if mismatches:
+        raise _fail(
+            f"{len(mismatches)} field(s) of the database no longer match the log entries that "
+            "recorded them: someone edited the tables behind the log's back"
+        )
+    typer.echo("state audited: every rule version, tally and verdict matches its log entry")
 
 
 def _save_verified(

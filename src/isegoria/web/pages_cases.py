@@ -12,6 +12,7 @@ from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import SanctionStep
 from isegoria.errors import InvalidInput
+from isegoria.log import audit
 from isegoria.services import cases_appeal, cases_jury, cases_verdict, cases_views
 from isegoria.services.cases_common import get_case as get_case_row
 from isegoria.web.pages import check_form_csrf, citizen_id, render
@@ -56,10 +57,18 @@ def case_page(
                 or (cases_appeal.is_reporter(uow, account, case) and view["outcome"] != "violation")
             )
         now = uow.now()
+        mismatches = audit.case_mismatches(uow.session, case_id)
     return render(
         request,
         "cases/case.html",
-        {"case": view, "seat": seat, "can_appeal": can_appeal, "is_author": is_author, "now": now},
+        {
+            "case": view,
+            "seat": seat,
+            "can_appeal": can_appeal,
+            "is_author": is_author,
+            "now": now,
+            "mismatches": mismatches,
+        },
     )
 
 
