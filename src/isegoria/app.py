@@ -13,7 +13,16 @@ from isegoria.api.access import undeclared_routes
 from isegoria.api.deps import Services
 from isegoria.api.middleware import HttpMiddleware
 from isegoria.api.problem_schema import PROBLEM_RESPONSES, add_problem_schema
-from isegoria.api.routes import cases, jurisdictions, law, log, meta, people, platforms
+from isegoria.api.routes import (
+    cases,
+    jurisdictions,
+    law,
+    log,
+    log_keys,
+    meta,
+    people,
+    platforms,
+)
 from isegoria.clock import Clock
 from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
@@ -66,7 +75,7 @@ def create_app(
     app.state.identity_verifier = identity_verifier(settings)
 
     api = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
-    for module in (jurisdictions, people, platforms, log, law, cases):
+    for module in (jurisdictions, people, platforms, log, law, cases, log_keys):
         api.include_router(module.router)
     app.include_router(meta.router, responses=PROBLEM_RESPONSES)
     app.include_router(api)

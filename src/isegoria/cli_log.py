@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from isegoria.algorithms.checkpoint import NoteError, open_signed_note, parse_verifier_key
 from isegoria.config import Settings
 from isegoria.errors import IsegoriaError
-from isegoria.log import audit, explain, read
+from isegoria.log import audit, explain, keyring, read
 from isegoria.log.verify import (
     LogVerificationError,
     ProgressFn,
@@ -237,8 +237,9 @@ def _local_proof(index: int, size: int | None, key: str | None) -> Proof:
         if row is None:
             root = read.root_at(session, size)
             return payload, size, hashes, root, _unsigned(size)
-        signed = open_signed_note(row.note, [pinned], origin=parse_verifier_key(pinned).name)
-        return payload, size, hashes, signed.root_hash, _signed(size, pinned)
+        keys = _known_keys(keyring.local_rotations(session), pinned).keys_for(size)
+        signed = open_signed_note(row.note, keys, origin=parse_verifier_key(pinned).name)
+        return payload, size, hashes, signed.root_hash, _signed(size, " or ".join(keys))
     finally:
         session.close()
 
@@ -248,6 +249,7 @@ def _remote_proof(url: str, index: int, size: int | None, key: str | None) -> Pr
     try:
         pinned = key or _served_key(remote)
         data = remote.inclusion(index, size)
+        rotations = remote.rotations()
         try:
             payload = str(data["entry"]["payload"]).encode("utf-8")
             tree_size = int(data["tree_size"])
@@ -260,12 +262,24 @@ def _remote_proof(url: str, index: int, size: int | None, key: str | None) -> Pr
         remote.close()
     if not checkpoint:
         return payload, tree_size, hashes, stated_root, _unsigned(tree_size)
+    keys = _known_keys(rotations, pinned).keys_for(tree_size)
     signed = open_signed_note(
-        str(checkpoint.get("note", "")), [pinned], origin=parse_verifier_key(pinned).name
+        str(checkpoint.get("note", "")), keys, origin=parse_verifier_key(pinned).name
     )
     if signed.size != tree_size:
         raise RemoteLogError(f"the checkpoint served is for size {signed.size}, not {tree_size}")
-    return payload, tree_size, hashes, signed.root_hash, _signed(tree_size, pinned)
+    return payload, tree_size, hashes, signed.root_hash, _signed(tree_size, " or ".join(keys))
+
+
+def _known_keys(rotations: list[keyring.Rotation], pinned: str) -> keyring.KeyHistory:
+    """The key history, refused unless the pinned key is one of its keys."""
+    try:
+        keys = keyring.build_history(rotations, pinned)
+    except keyring.KeyHistoryError as error:
+        raise _fail(str(error)) from None
+    if keys.period_of(pinned) is None:
+        raise _fail(f"the pinned key {pinned} is not one of the keys this log was signed with")
+    return keys
 
 
 def _signed(size: int, key: str) -> str:
@@ -274,3 +288,56 @@ def _signed(size: int, key: str) -> str:
 
 def _unsigned(size: int) -> str:
     return f"root of size {size} from the stored nodes (NOT signed: no checkpoint at this size)"
+
+
+@log_app.command("rotate-key")
+def rotate_key() -> None:
+    """Replace the log signing key; the old key signs the entry that names the new one.
+
+    Stop every app server and worker first and start them again afterwards: a process still
+    holding the old key would sign checkpoints past its range, which ``verify`` rejects.
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from isegoria import cli
+    from isegoria.config import write_private_file
+    from isegoria.domain.events import LogKeyRotated
+    from isegoria.log.signing import LogSigner, load_signer
+
+    settings = cli._settings()
+    uow = cli._ready_uow(settings)
+    path = settings.signing_key_path
+    if not path.exists():
+        raise _fail(f"no log signing key at {path}: there is nothing to rotate")
+    old = load_signer(settings.origin, path)
+    new_key = Ed25519PrivateKey.generate()
+    new = LogSigner(settings.origin, new_key)
+    staged = path.with_name(path.name + ".next")
+    try:
+        write_private_file(
+            staged,
+            new_key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+        )
+    except FileExistsError:
+        raise _fail(f"{staged} exists: an earlier rotation did not finish; remove it") from None
+    try:
+        with uow.begin():
+            appended = uow.log.append(
+                LogKeyRotated(previous_key=old.verifier_key, new_key=new.verifier_key)
+            )
+    except Exception:
+        staged.unlink()
+        raise
+    # The entry is committed: from now on only the new key may sign. Replacing the file
+    # destroys the old private key; its public half stays in the log's key history.
+    staged.replace(path)
+    boundary = appended.index + 1
+    typer.echo(f"log key rotated at entry {appended.index}")
+    typer.echo(f"retired: {old.verifier_key} (signs checkpoints of size up to {boundary})")
+    typer.echo(f"current: {new.verifier_key} (signs checkpoints from size {boundary} on)")
+    typer.echo("restart every app server and worker now, so that they sign with the new key")
