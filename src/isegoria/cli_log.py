@@ -44,6 +44,8 @@ log_app = typer.Typer(
     help="The transparency log: verify it, witness it, explain a proof.", no_args_is_help=True
 )
 
+MAX_INDEX = 2**63 - 1  # indexes and sizes are BIGINT columns
+
 UrlOption = Annotated[
     str | None, typer.Option(help="A remote instance's base URL (default: the local database).")
 ]
@@ -194,9 +196,10 @@ def witness(
 
 @log_app.command("proof")
 def proof(
-    index: Annotated[int, typer.Argument(min=0, help="The entry's index.")],
+    index: Annotated[int, typer.Argument(min=0, max=MAX_INDEX, help="The entry's index.")],
     size: Annotated[
-        int | None, typer.Option(min=1, help="Tree size (default: the latest checkpoint).")
+        int | None,
+        typer.Option(min=1, max=MAX_INDEX, help="Tree size (default: the latest checkpoint)."),
     ] = None,
     url: UrlOption = None,
     key: KeyOption = None,
