@@ -156,6 +156,18 @@ def set_webhook(uow: UnitOfWork, platform: Platform, url: str | None) -> Platfor
     return platform
 
 
+def rotate_webhook_secret(box: SecretBox, platform: Platform) -> str:
+    """Replace the platform's webhook signing secret; return the new one (shown once).
+
+    Deliveries from now on are signed with the new secret only. One the platform refuses
+    before it has installed the new secret is retried by the outbox with backoff, so the
+    switch loses no decision.
+    """
+    secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
+    platform.webhook_secret = box.seal(secret)
+    return secret
+
+
 def webhook_secret(box: SecretBox, platform: Platform) -> str:
     """The platform's webhook signing secret in clear."""
     return box.open(platform.webhook_secret)
