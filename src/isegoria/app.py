@@ -25,6 +25,7 @@ from isegoria.api.routes import (
     jurisdictions,
     law,
     log,
+    log_keys,
     meta,
     people,
     platforms,
@@ -94,7 +95,18 @@ def create_app(
     app.state.identity_verifier = identity_verifier(settings)
 
     api = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
-    modules = (jurisdictions, people, platforms, log, law, cases, connectors, notes_api, reports)
+    modules = (
+        jurisdictions,
+        people,
+        platforms,
+        log,
+        law,
+        cases,
+        connectors,
+        notes_api,
+        reports,
+        log_keys,
+    )
     for module in modules:
         api.include_router(module.router)
     app.include_router(meta.router, responses=PROBLEM_RESPONSES)
@@ -135,6 +147,8 @@ def record_labeler_identity(services: Services) -> None:
             atproto_labeler.record_identity(uow, services.settings.effective_labeler_did)
     except SQLAlchemyError:  # not migrated yet: `isegoria db upgrade`, then restart
         logger.warning("could not record the labeler identity; is the database migrated?")
+
+
 def checkpoint_policy(settings: Settings) -> CheckpointPolicy | None:
     """The checkpoint coalescing the settings ask for (None: every transaction signs)."""
     if settings.checkpoint_interval_ms == 0:

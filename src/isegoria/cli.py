@@ -468,6 +468,24 @@ def platforms_rotate_key(
     console.print(f"new API key (shown once): {issued.key}")
 
 
+@platforms_app.command("rotate-webhook-secret")
+def platforms_rotate_webhook_secret(
+    platform: Annotated[str, typer.Argument(help="Platform id or name.")],
+) -> None:
+    """Replace the platform's webhook signing secret; prints the new one once."""
+    settings = _settings()
+    uow = _ready_uow(settings)
+    try:
+        with uow.begin():
+            secret = platforms.rotate_webhook_secret(
+                SecretBox(settings.secret_key), platforms.find_platform(uow, platform)
+            )
+    except IsegoriaError as error:
+        raise _fail(error) from None
+    console.print(f"new webhook secret (shown once): {secret}")
+    console.print("install it at the platform; deliveries it refuses meanwhile are retried")
+
+
 @jurisdictions_app.command("list")
 def jurisdictions_list() -> None:
     """List jurisdictions."""

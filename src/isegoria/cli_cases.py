@@ -28,6 +28,8 @@ cases_app = typer.Typer(help="Cases.", no_args_is_help=True)
 jury_app = typer.Typer(help="Juries.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
+MAX_CASE_ID = 2**31 - 1  # cases.id is a 32-bit INTEGER on PostgreSQL
+CaseIdArgument = Annotated[int, typer.Argument(min=1, max=MAX_CASE_ID, help="The case number.")]
 
 
 def _uow() -> tuple[UnitOfWork, Settings]:
@@ -65,7 +67,7 @@ def cases_list(
 
 
 @cases_app.command("show")
-def cases_show(case_id: int) -> None:
+def cases_show(case_id: CaseIdArgument) -> None:
     """Show a case: the post, the rule, every logged step and the reasons."""
     uow, _ = _uow()
     try:
@@ -119,7 +121,7 @@ def _local_evidence(case_id: int, stage: str) -> tuple[DrawEvidence, str]:
 
 @jury_app.command("verify")
 def jury_verify(
-    case_id: int,
+    case_id: CaseIdArgument,
     stage: Annotated[str, typer.Option(help="first or appeal")] = "first",
     url: Annotated[str | None, typer.Option(help="Verify a remote instance instead")] = None,
     key: Annotated[str | None, typer.Option(help="The log's verifier key (pin it!)")] = None,

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from isegoria.algorithms.checkpoint import NoteError, open_signed_note, parse_verifier_key
 from isegoria.config import Settings
 from isegoria.errors import IsegoriaError
-from isegoria.log import explain, read
+from isegoria.log import audit, explain, keyring, read
 from isegoria.log.verify import (
     LogVerificationError,
     ProgressFn,
@@ -43,6 +43,8 @@ from isegoria.store.db import Database
 log_app = typer.Typer(
     help="The transparency log: verify it, witness it, explain a proof.", no_args_is_help=True
 )
+
+MAX_INDEX = 2**63 - 1  # indexes and sizes are BIGINT columns
 
 UrlOption = Annotated[
     str | None, typer.Option(help="A remote instance's base URL (default: the local database).")
@@ -126,6 +128,7 @@ def verify(
     if held is not None and url is not None and held.url not in (None, url.rstrip("/")):
         raise _fail(f"state file {state} is for {held.url}, not {url}")
     pinned = key or (held.verifier_key if held is not None else None)
+    database: Database | None = None
     try:
         with _progress() as progress:
             if url is None:
@@ -144,6 +147,25 @@ def verify(
     if state is not None:
         _save_verified(state, held, url, pinned, report)
     typer.echo(report.summary())
+    if database is not None:
+        _audit_state(database)
+
+
+def _audit_state(database: Database) -> None:
+    """Compare verdicts, tallies and rule texts with the entries that recorded them."""
+    session = database.session(readonly=True)
+    try:
+        mismatches = list(audit.audit_state(session))
+    finally:
+        session.close()
+    for mismatch in mismatches:
+        typer.echo(f"state mismatch: {mismatch.describe()}", err=True)
+    if mismatches:
+        raise _fail(
+            f"{len(mismatches)} field(s) of the database no longer match the log entries that "
+            "recorded them: someone edited the tables behind the log's back"
+        )
+    typer.echo("state audited: every rule version, tally and verdict matches its log entry")
 
 
 def _save_verified(
@@ -174,9 +196,10 @@ def witness(
 
 @log_app.command("proof")
 def proof(
-    index: Annotated[int, typer.Argument(min=0, help="The entry's index.")],
+    index: Annotated[int, typer.Argument(min=0, max=MAX_INDEX, help="The entry's index.")],
     size: Annotated[
-        int | None, typer.Option(min=1, help="Tree size (default: the latest checkpoint).")
+        int | None,
+        typer.Option(min=1, max=MAX_INDEX, help="Tree size (default: the latest checkpoint)."),
     ] = None,
     url: UrlOption = None,
     key: KeyOption = None,
@@ -217,8 +240,9 @@ def _local_proof(index: int, size: int | None, key: str | None) -> Proof:
         if row is None:
             root = read.root_at(session, size)
             return payload, size, hashes, root, _unsigned(size)
-        signed = open_signed_note(row.note, [pinned], origin=parse_verifier_key(pinned).name)
-        return payload, size, hashes, signed.root_hash, _signed(size, pinned)
+        keys = _known_keys(keyring.local_rotations(session), pinned).keys_for(size)
+        signed = open_signed_note(row.note, keys, origin=parse_verifier_key(pinned).name)
+        return payload, size, hashes, signed.root_hash, _signed(size, " or ".join(keys))
     finally:
         session.close()
 
@@ -228,6 +252,7 @@ def _remote_proof(url: str, index: int, size: int | None, key: str | None) -> Pr
     try:
         pinned = key or _served_key(remote)
         data = remote.inclusion(index, size)
+        rotations = remote.rotations()
         try:
             payload = str(data["entry"]["payload"]).encode("utf-8")
             tree_size = int(data["tree_size"])
@@ -240,12 +265,24 @@ def _remote_proof(url: str, index: int, size: int | None, key: str | None) -> Pr
         remote.close()
     if not checkpoint:
         return payload, tree_size, hashes, stated_root, _unsigned(tree_size)
+    keys = _known_keys(rotations, pinned).keys_for(tree_size)
     signed = open_signed_note(
-        str(checkpoint.get("note", "")), [pinned], origin=parse_verifier_key(pinned).name
+        str(checkpoint.get("note", "")), keys, origin=parse_verifier_key(pinned).name
     )
     if signed.size != tree_size:
         raise RemoteLogError(f"the checkpoint served is for size {signed.size}, not {tree_size}")
-    return payload, tree_size, hashes, signed.root_hash, _signed(tree_size, pinned)
+    return payload, tree_size, hashes, signed.root_hash, _signed(tree_size, " or ".join(keys))
+
+
+def _known_keys(rotations: list[keyring.Rotation], pinned: str) -> keyring.KeyHistory:
+    """The key history, refused unless the pinned key is one of its keys."""
+    try:
+        keys = keyring.build_history(rotations, pinned)
+    except keyring.KeyHistoryError as error:
+        raise _fail(str(error)) from None
+    if keys.period_of(pinned) is None:
+        raise _fail(f"the pinned key {pinned} is not one of the keys this log was signed with")
+    return keys
 
 
 def _signed(size: int, key: str) -> str:
@@ -254,3 +291,56 @@ def _signed(size: int, key: str) -> str:
 
 def _unsigned(size: int) -> str:
     return f"root of size {size} from the stored nodes (NOT signed: no checkpoint at this size)"
+
+
+@log_app.command("rotate-key")
+def rotate_key() -> None:
+    """Replace the log signing key; the old key signs the entry that names the new one.
+
+    Stop every app server and worker first and start them again afterwards: a process still
+    holding the old key would sign checkpoints past its range, which ``verify`` rejects.
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from isegoria import cli
+    from isegoria.config import write_private_file
+    from isegoria.domain.events import LogKeyRotated
+    from isegoria.log.signing import LogSigner, load_signer
+
+    settings = cli._settings()
+    uow = cli._ready_uow(settings)
+    path = settings.signing_key_path
+    if not path.exists():
+        raise _fail(f"no log signing key at {path}: there is nothing to rotate")
+    old = load_signer(settings.origin, path)
+    new_key = Ed25519PrivateKey.generate()
+    new = LogSigner(settings.origin, new_key)
+    staged = path.with_name(path.name + ".next")
+    try:
+        write_private_file(
+            staged,
+            new_key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+        )
+    except FileExistsError:
+        raise _fail(f"{staged} exists: an earlier rotation did not finish; remove it") from None
+    try:
+        with uow.begin():
+            appended = uow.log.append(
+                LogKeyRotated(previous_key=old.verifier_key, new_key=new.verifier_key)
+            )
+    except Exception:
+        staged.unlink()
+        raise
+    # The entry is committed: from now on only the new key may sign. Replacing the file
+    # destroys the old private key; its public half stays in the log's key history.
+    staged.replace(path)
+    boundary = appended.index + 1
+    typer.echo(f"log key rotated at entry {appended.index}")
+    typer.echo(f"retired: {old.verifier_key} (signs checkpoints of size up to {boundary})")
+    typer.echo(f"current: {new.verifier_key} (signs checkpoints from size {boundary} on)")
+    typer.echo("restart every app server and worker now, so that they sign with the new key")

@@ -36,6 +36,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/platform", None, {"key_all", "key_reports"}),
     ("PUT", "/api/v1/platform/webhook", {"url": "https://forum.example/hook"}, {"key_all"}),
     ("GET", "/api/v1/log/key", None, set(CALLERS) - {"bad_key"}),
+    ("GET", "/api/v1/log/keys", None, set(CALLERS) - {"bad_key"}),
     ("GET", "/api/v1/log/checkpoint", None, set(CALLERS) - {"bad_key"}),
     ("GET", "/api/v1/log", None, set(CALLERS) - {"bad_key"}),
     ("GET", "/api/v1/log/checkpoints", None, set(CALLERS) - {"bad_key"}),

@@ -9,6 +9,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from isegoria.api.deps import SESSION_COOKIE
 from isegoria.api.metrics import observe
 from isegoria.ops.logs import log_request
 
@@ -22,6 +23,7 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+SESSION_COOKIE_BYTES = f"{SESSION_COOKIE}=".encode()
 SECURITY_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -33,6 +35,14 @@ SECURITY_HEADERS = [
 
 class TooLarge(Exception):
     """The request body exceeded MAX_BODY_BYTES."""
+
+
+def _authenticated(scope: Scope) -> bool:
+    """Whether the request carries credentials: a bearer key or a session cookie."""
+    for name, value in scope.get("headers", []):
+        if name == b"authorization" or (name == b"cookie" and SESSION_COOKIE_BYTES in value):
+            return True
+    return False
 
 
 class HttpMiddleware:
@@ -68,11 +78,17 @@ class HttpMiddleware:
                     raise TooLarge
             return message
 
+        private = _authenticated(scope)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.extend(SECURITY_HEADERS)
+                # ASVS 8.2.1: what a signed-in caller sees stays out of shared and browser
+                # caches, unless the route chose a cache policy itself.
+                if private and not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
             await send(message)

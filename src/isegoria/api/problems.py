@@ -22,6 +22,15 @@ PROBLEM_TYPE_BASE = "https://isegoria.invalid/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
+#: What FastAPI says when a JSON body cannot be decoded, and what we say instead.
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
+BODY_ERROR = (
+    "the request body is not valid JSON text in UTF-8 (RFC 8259 §8.1): check its syntax and "
+    "encoding; text that was not valid UTF-8 on the platform must be decoded there first "
+    "(invalid bytes replaced by U+FFFD)"
+)
+
+
 def wants_json(request: Request) -> bool:
     """API paths and clients that ask for JSON get problem details; browsers get a page."""
     path = request.url.path
@@ -108,6 +117,8 @@ def install(app: FastAPI) -> None:
         detail = error.detail if isinstance(error.detail, str) else title
         if error.status_code == 404:
             detail = f"nothing at {request.url.path}"
+        if error.status_code == 400 and detail == FASTAPI_BODY_ERROR:
+            detail = BODY_ERROR
         return problem(
             request,
             error.status_code,

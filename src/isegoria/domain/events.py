@@ -206,3 +206,29 @@ class ConstitutionChanged(Event):
     def subject_id(self) -> str:
         """The jurisdiction's code."""
         return self.jurisdiction
+
+
+# -- The log itself (issue 9) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogKeyRotated(Event):
+    """The log's signing key was replaced; the retiring key signs the checkpoint naming both.
+
+    Keys are C2SP signed-note verifier keys (``name+keyid+base64``). The entry at index ``i``
+    splits the history: the previous key signs checkpoints of size up to ``i + 1`` (that
+    checkpoint covers this entry, so the old key vouches for the new one) and the new key
+    signs checkpoints from size ``i + 1`` on.
+    """
+
+    kind: ClassVar[str] = "LogKeyRotated"
+    subject_type: ClassVar[str] = "log"
+
+    previous_key: str
+    new_key: str
+
+    @property
+    def subject_id(self) -> str:
+        """The new key's ID: the 8 hex digits between the ``+`` signs of its verifier string."""
+        parts = self.new_key.split("+")
+        return parts[1] if len(parts) == 3 else self.new_key[:128]

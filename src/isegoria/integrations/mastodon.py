@@ -135,6 +135,8 @@ class MastodonAdapter:
             key = (event, str(obj["id"]))
         except (ValueError, KeyError, TypeError) as error:
             raise WebhookError(f"malformed webhook payload: {error}") from error
+        if sent.tzinfo is None:  # found by fuzzing: a naive time cannot be compared
+            raise WebhookError("malformed webhook payload: created_at has no time zone")
         age = self._clock() - sent
         if age > MAX_WEBHOOK_AGE or age < -MAX_WEBHOOK_AGE:
             raise WebhookError(f"stale webhook: sent at {sent.isoformat()}")

@@ -113,6 +113,8 @@ class RuleMapping:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RuleMapping:
         """Read ``{"reasons": {...}, "keywords": {...}, "platform_rules": {...}, ...}``."""
+        if not isinstance(data, Mapping):  # found by fuzzing: a list or null crashed set()
+            raise ValueError("the rule mapping must be a JSON object")
         allowed = {"reasons", "keywords", "platform_rules", "categories", "known_rules"}
         unknown = set(data) - allowed
         if unknown:

@@ -78,8 +78,13 @@ class Polled:
 
 
 def instant(milliseconds: Any) -> datetime:
-    """A Matrix timestamp (milliseconds since the epoch) as an aware instant."""
-    return datetime.fromtimestamp(int(milliseconds) / 1000, tz=UTC)
+    """A Matrix timestamp (milliseconds since the epoch) as an aware instant; else ValueError."""
+    if isinstance(milliseconds, bool) or not isinstance(milliseconds, int | str):
+        raise ValueError(f"a Matrix timestamp is an integer, not {type(milliseconds).__name__}")
+    try:
+        return datetime.fromtimestamp(int(milliseconds) / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{str(milliseconds)[:40]!r} is not a Matrix timestamp") from None
 
 
 def snapshot_of_event(
@@ -90,8 +95,12 @@ def snapshot_of_event(
     room_name: str | None = None,
     extra_context: Mapping[str, str] | None = None,
 ) -> ContentSnapshot:
-    """A content snapshot of a Matrix event as the server stored it."""
+    """A content snapshot of a Matrix event as the server stored it; ValueError if malformed."""
     content = event.get("content") or {}
+    if not isinstance(content, Mapping):
+        raise ValueError("the event's content is not a JSON object")
+    if not isinstance(event.get("sender"), str):
+        raise ValueError("the event has no sender")
     room_id = str(event.get("room_id", ""))
     event_id = str(event.get("event_id", ""))
     context = {"room": room_id, "event_type": str(event.get("type", ""))}

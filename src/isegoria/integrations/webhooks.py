@@ -134,6 +134,11 @@ def signed_headers(secret: str, decision: Decision, body: bytes, now: datetime) 
     }
 
 
+#: Unix seconds fit in 12 digits until the year 33658; longer cannot be a real time, and an
+#: unbounded number would overflow the float arithmetic of the age check (found by fuzzing).
+MAX_TIMESTAMP_DIGITS = 12
+
+
 def _parse_signature(header: str) -> tuple[int, list[str]]:
     timestamp: int | None = None
     macs: list[str] = []
@@ -143,7 +148,14 @@ def _parse_signature(header: str) -> tuple[int, list[str]]:
             continue
         if key == "t":
             if not value.isascii() or not value.isdigit():
-                raise WebhookVerificationError(f"signature timestamp {value!r} is not a number")
+                raise WebhookVerificationError(
+                    f"signature timestamp {value[:40]!r} is not a number"
+                )
+            if len(value) > MAX_TIMESTAMP_DIGITS:
+                raise WebhookVerificationError(
+                    f"signature timestamp has {len(value)} digits; Unix seconds have at most "
+                    f"{MAX_TIMESTAMP_DIGITS}"
+                )
             timestamp = int(value)
         elif key == "v1":
             macs.append(value)

@@ -9,6 +9,11 @@ are prefixes of one another: they are mutually consistent (RFC 9162 §2.1.4) wit
 consistency proof being needed. A local database is also checked node by node, since the
 proofs the API serves are built from the stored nodes (``_check_nodes``).
 
+After a key rotation (``log.keyring``) each checkpoint must be signed by the key whose
+range covers its size; the pinned key must be one of the log's keys, and the rotation
+entries met while streaming must be exactly those the history was built from, so a history
+served by a remote instance cannot claim a rotation its log does not hold.
+
 A truncation that also deleted the later checkpoints leaves nothing inside the log to
 contradict it; an optional ``WitnessState`` (the witness's state file) remembers a checkpoint
 verified earlier, which the recomputed tree must still reproduce.
@@ -28,6 +33,15 @@ from isegoria.algorithms import merkle
 from isegoria.algorithms.checkpoint import NoteError, NoteVerifier, open_signed_note
 from isegoria.algorithms.checkpoint import parse_verifier_key as _parse_key
 from isegoria.log.entries import MalformedEntry, decode_entry
+from isegoria.log.keyring import (
+    KEY_ROTATED,
+    KeyHistory,
+    KeyHistoryError,
+    Rotation,
+    build_history,
+    local_rotations,
+    rotation_of,
+)
 from isegoria.log.witness import RemoteLog, RemoteLogError, WitnessState
 from isegoria.store.db import READONLY_OPTION, Database
 from isegoria.store.models import LogCheckpoint, LogEntry, LogHead, LogNode
@@ -78,6 +92,9 @@ class LogSource(Protocol):
     def check_nodes(self, size: int) -> int:
         """Check stored interior nodes, if the source has any; return how many."""
 
+    def rotations(self) -> list[Rotation]:
+        """The key rotations the source says its log records, oldest first."""
+
 
 @dataclass(frozen=True)
 class VerifyReport:
@@ -103,8 +120,8 @@ class VerifyReport:
 class _Checker:
     """The incremental recomputation shared by every source."""
 
-    def __init__(self, verifier: NoteVerifier, state: WitnessState | None) -> None:
-        self.verifier = verifier
+    def __init__(self, keys: KeyHistory, state: WitnessState | None) -> None:
+        self.keys = keys
         self.state = state
         self.tree = merkle.CompactTree()
         self.checked = 0
@@ -113,10 +130,16 @@ class _Checker:
 
     def checkpoint(self, cp: SourcedCheckpoint) -> None:
         size = self.tree.size
+        verifiers = self.keys.verifiers_for(cp.size)
         try:
-            signed = open_signed_note(cp.note, [self.verifier], origin=self.verifier.name)
+            signed = open_signed_note(cp.note, verifiers, origin=verifiers[0].name)
         except NoteError as error:
-            raise LogVerificationError(f"checkpoint at size {cp.size}: {error}") from None
+            valid = (
+                f" (the key valid at this size: {', '.join(self.keys.keys_for(cp.size))})"
+                if len(self.keys.periods) > 1
+                else ""
+            )
+            raise LogVerificationError(f"checkpoint at size {cp.size}: {error}{valid}") from None
         if signed.size != cp.size:
             raise LogVerificationError(
                 f"checkpoint at size {cp.size}: its signed note is for size {signed.size}"
@@ -168,7 +191,9 @@ def verify_log(
         raise LogVerificationError(f"the verifier key is malformed: {error}") from None
     try:
         head = source.head_size()
-        checker = _Checker(verifier, state)
+        keys = _history(source.rotations(), str(verifier))
+        checker = _Checker(keys, state)
+        rotations = iter(keys.rotations)
         pending_iter = source.checkpoints()
         pending = next(pending_iter, None)
 
@@ -187,7 +212,8 @@ def verify_log(
         checker.against_state()
         pending = settle()
         for expected, entry in enumerate(source.entries(head)):
-            _check_entry(expected, entry, source.leaf_label)
+            if _check_entry(expected, entry, source.leaf_label) == KEY_ROTATED:
+                _check_rotation(entry, next(rotations, None))
             checker.tree.append(merkle.leaf_hash(entry.payload))
             checker.against_state()
             pending = settle()
@@ -212,6 +238,12 @@ def verify_log(
                 f"log truncated: a checkpoint of size {state.size} was verified on "
                 f"{state.updated_at}, but only {size} entries remain"
             )
+        unseen = next(rotations, None)
+        if unseen is not None:
+            raise LogVerificationError(
+                f"the key history names a rotation at entry {unseen.index}, which the log "
+                "does not hold"
+            )
         nodes = source.check_nodes(size)
     except RemoteLogError as error:
         raise LogVerificationError(str(error)) from None
@@ -226,7 +258,30 @@ def verify_log(
     )
 
 
-def _check_entry(expected: int, entry: SourcedEntry, leaf_label: str) -> None:
+def _history(rotations: list[Rotation], pinned: str) -> KeyHistory:
+    try:
+        keys = build_history(rotations, pinned)
+    except KeyHistoryError as error:
+        raise LogVerificationError(str(error)) from None
+    if keys.period_of(pinned) is None:
+        raise LogVerificationError(
+            f"the pinned key {pinned} is not one of the keys this log was signed with "
+            f"({', '.join(p.verifier_key for p in keys.periods)})"
+        )
+    return keys
+
+
+def _check_rotation(entry: SourcedEntry, expected: Rotation | None) -> None:
+    found = rotation_of(entry.index, entry.payload)
+    if found is None or expected is None or found != expected:
+        raise LogVerificationError(
+            f"entry {entry.index} rotates the log key, but the key history "
+            + ("lists no such rotation" if expected is None else f"lists {expected}")
+        )
+
+
+def _check_entry(expected: int, entry: SourcedEntry, leaf_label: str) -> str:
+    """Check one entry's place, form and stated leaf; return its kind."""
     if entry.index > expected:
         raise LogVerificationError(
             f"entry {expected} is missing (the next stored entry is {entry.index})"
@@ -251,6 +306,7 @@ def _check_entry(expected: int, entry: SourcedEntry, leaf_label: str) -> None:
             f"entry {expected}: its payload hashes to leaf {leaf.hex()}, but {stated} "
             f"is {entry.stated_leaf.hex()}: the entry or the node was altered"
         )
+    return decoded.kind
 
 
 class LocalLog:
@@ -365,6 +421,10 @@ class LocalLog:
                 )
         return 2 * size - size.bit_count()  # sum over levels of size >> L
 
+    def rotations(self) -> list[Rotation]:
+        """The rotation entries, read in the same snapshot."""
+        return local_rotations(self.session)
+
 
 class RemoteSource:
     """A remote instance's public log API."""
@@ -393,6 +453,10 @@ class RemoteSource:
     def check_nodes(self, size: int) -> int:
         """The API exposes no raw nodes; its proofs are checked by the witness instead."""
         return 0
+
+    def rotations(self) -> list[Rotation]:
+        """The key history the instance serves; checked against the entries as they stream."""
+        return self.remote.rotations()
 
 
 def verify_database(

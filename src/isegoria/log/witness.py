@@ -25,7 +25,13 @@ from typing import Any
 import httpx
 
 from isegoria.algorithms import merkle
-from isegoria.algorithms.checkpoint import NoteError, open_signed_note, parse_verifier_key
+from isegoria.algorithms.checkpoint import (
+    Checkpoint,
+    NoteError,
+    open_signed_note,
+    parse_verifier_key,
+)
+from isegoria.log.keyring import Rotation
 
 STATE_VERSION = 1
 API_PREFIX = "/api/v1/log"
@@ -164,6 +170,34 @@ class RemoteLog:
         data = self._json("/key")
         return str(data.get("origin")), str(data.get("verifier_key"))
 
+    def rotations(self) -> list[Rotation]:
+        """The key rotations the instance publishes (none from an instance that predates them)."""
+        target = f"{self.url}{API_PREFIX}/keys"
+        try:
+            if self._client.get(target).status_code == httpx.codes.NOT_FOUND:
+                return []
+        except httpx.HTTPError as error:
+            raise RemoteLogError(f"cannot reach {target}: {error}") from None
+        rows = self._json("/keys").get("rotations")
+        try:
+            return [
+                Rotation(int(r["index"]), str(r["at"]), str(r["previous_key"]), str(r["new_key"]))
+                for r in rows or []
+            ]
+        except (KeyError, TypeError, ValueError):
+            raise RemoteLogError(f"{self.url}: malformed key history") from None
+
+    def checkpoint_at(self, size: int) -> tuple[int, bytes, str] | None:
+        """(size, root hash, signed note) of the checkpoint of exactly ``size``, if any."""
+        page = self._json("/checkpoints", {"start_size": size, "limit": 1})
+        try:
+            rows = page["checkpoints"]
+            if not rows or int(rows[0]["size"]) != size:
+                return None
+            return size, _hex(rows[0]["root_hash"], "root hash"), str(rows[0]["note"])
+        except (KeyError, TypeError, ValueError):
+            raise RemoteLogError(f"{self.url}: malformed checkpoints page") from None
+
     def checkpoint_note(self) -> str:
         """The latest signed checkpoint, as text."""
         return self._get("/checkpoint").text
@@ -299,7 +333,10 @@ def _witness(
     try:
         new = open_signed_note(note, [verifier], origin=verifier.name)
     except NoteError as error:
-        raise WitnessError(f"latest checkpoint of {remote.url} rejected: {error}") from None
+        rotated = _rotated_key(remote, pinned, note, warn)
+        if rotated is None:
+            raise WitnessError(f"latest checkpoint of {remote.url} rejected: {error}") from None
+        pinned, new = rotated
 
     if state is not None:
         if new.size < state.size:
@@ -330,3 +367,26 @@ def _witness(
         WitnessState(remote.url, pinned, new.size, new.root_hash, note, now_text()),
     )
     return WitnessResult(remote.url, None if state is None else state.size, new.size, new.root_hash)
+
+
+def _rotated_key(
+    remote: RemoteLog, pinned: str, note: str, warn: Callable[[str], None]
+) -> tuple[str, Checkpoint] | None:
+    """The new pinned key and checkpoint, if a chain of rotations from ``pinned`` signs it."""
+    from isegoria.log.witness_keys import check_extends, follow_rotations
+
+    chain = follow_rotations(remote, pinned)
+    if not chain:
+        return None
+    key = parse_verifier_key(chain[-1].new_key)
+    try:
+        new = open_signed_note(note, [key], origin=key.name)
+    except NoteError:
+        return None
+    for endorsement in chain:
+        check_extends(remote, endorsement, new.size, new.root_hash)
+        warn(
+            f"the log key was rotated at entry {endorsement.index}; now pinning "
+            f"{endorsement.new_key}, vouched for by the previous key"
+        )
+    return chain[-1].new_key, new

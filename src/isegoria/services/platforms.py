@@ -88,6 +88,9 @@ def add_platform(
     return platform, _issue(uow, platform, scopes)
 
 
+MAX_PLATFORM_ID = 2**31 - 1  # platforms.id is a 32-bit INTEGER on PostgreSQL
+
+
 def get_platform(uow: UnitOfWork, platform_id: int) -> Platform:
     """The platform with this id."""
     platform = uow.session.get(Platform, platform_id)
@@ -98,7 +101,9 @@ def get_platform(uow: UnitOfWork, platform_id: int) -> Platform:
 
 def find_platform(uow: UnitOfWork, name_or_id: str) -> Platform:
     """A platform by its numeric id or its name."""
-    if name_or_id.isdigit():
+    # An id is ASCII digits within the column's range (found by fuzzing the CLI: a number
+    # past 2^63 overflowed the database driver); anything else can only be a name.
+    if name_or_id.isascii() and name_or_id.isdigit() and int(name_or_id) <= MAX_PLATFORM_ID:
         return get_platform(uow, int(name_or_id))
     platform = uow.session.scalar(select(Platform).where(Platform.name == name_or_id))
     if platform is None:
@@ -149,6 +154,18 @@ def set_webhook(uow: UnitOfWork, platform: Platform, url: str | None) -> Platfor
     platform.webhook_url = check_webhook_url(url) if url is not None else None
     uow.session.flush()
     return platform
+
+
+def rotate_webhook_secret(box: SecretBox, platform: Platform) -> str:
+    """Replace the platform's webhook signing secret; return the new one (shown once).
+
+    Deliveries from now on are signed with the new secret only. One the platform refuses
+    before it has installed the new secret is retried by the outbox with backoff, so the
+    switch loses no decision.
+    """
+    secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
+    platform.webhook_secret = box.seal(secret)
+    return secret
 
 
 def webhook_secret(box: SecretBox, platform: Platform) -> str:

@@ -12,6 +12,7 @@ from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import SanctionStep
 from isegoria.errors import InvalidInput
+from isegoria.log import audit
 from isegoria.services import cases_appeal, cases_jury, cases_verdict, cases_views, notes_views
 from isegoria.services.cases_common import get_case as get_case_row
 from isegoria.web.pages import check_form_csrf, citizen_id, render
@@ -58,10 +59,12 @@ def case_page(
         now = uow.now()
         case_row = get_case_row(uow, case_id)
         case_notes = notes_views.notes_of_case(uow, case_row)
+        mismatches = audit.case_mismatches(uow.session, case_id)
     return render(
         request,
         "cases/case.html",
         {"case": view, "seat": seat, "can_appeal": can_appeal, "is_author": is_author, "now": now}
+        | {"mismatches": mismatches}
         | {"notes": case_notes, "content_id": case_row.content_id},
     )
 

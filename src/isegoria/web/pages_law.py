@@ -22,6 +22,7 @@ from isegoria.domain.constitution import ProposalKind
 from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import GroundKind, HarmCategory, SanctionStep
 from isegoria.errors import InvalidInput
+from isegoria.log import audit
 from isegoria.services import jurisdictions, law_proposals, law_read, law_views, law_votes
 from isegoria.services.law_read import DiffLine, diff_lines, version_as_text
 from isegoria.web.pages import check_form_csrf, citizen_id, render, templates
@@ -96,6 +97,7 @@ def rule_page(request: Request, uow: UnitOfWorkDep, rule_id: str) -> HTMLRespons
     with uow.begin(readonly=True):
         history = law_read.rule_history(uow, rule_id[:64])
         now = uow.now()
+        mismatches = audit.rule_mismatches(uow.session, rule_id[:64])
     versions = []
     previous = None
     for v in history:
@@ -105,7 +107,9 @@ def rule_page(request: Request, uow: UnitOfWorkDep, rule_id: str) -> HTMLRespons
         versions.append({"v": v, "diff": diff, "in_force": v.in_force_at(now)})
         previous = v
     return render(
-        request, "law/rule.html", {"rule_id": rule_id, "versions": list(reversed(versions))}
+        request,
+        "law/rule.html",
+        {"rule_id": rule_id, "versions": list(reversed(versions)), "mismatches": mismatches},
     )
 
 

@@ -7,8 +7,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from isegoria.api.access import PUBLIC, access
-from isegoria.api.deps import ServicesDep
+from isegoria.api.deps import ServicesDep, UnitOfWorkDep
 from isegoria.api.schemas import HealthOut
+from isegoria.log import keyring
 from isegoria.store import migrate
 
 router = APIRouter(tags=["meta"])
@@ -46,6 +47,14 @@ def healthz(services: ServicesDep) -> JSONResponse:
     responses={200: {"content": {"text/plain": {}}}},
     **access(PUBLIC),
 )
-def log_key_well_known(services: ServicesDep) -> PlainTextResponse:
-    """The log's verifier key (C2SP signed-note format), at a well-known address for witnesses."""
-    return PlainTextResponse(services.signer.verifier_key + "\n")
+def log_key_well_known(services: ServicesDep, uow: UnitOfWorkDep) -> PlainTextResponse:
+    """The log's verifier keys (C2SP signed-note format), one a line, the current one first.
+
+    Keys retired by ``isegoria log rotate-key`` follow, newest first, so that checkpoints
+    signed before a rotation stay verifiable; ``/api/v1/log/keys`` gives their size ranges.
+    """
+    with uow.begin(readonly=True):
+        keys = keyring.local_history(uow.session, services.signer.verifier_key)
+    current = services.signer.verifier_key
+    retired = [p.verifier_key for p in reversed(keys.periods) if p.verifier_key != current]
+    return PlainTextResponse("".join(f"{key}\n" for key in [current, *retired]))
