@@ -87,7 +87,7 @@ class RateLimiter:
         on_limited: Callable[[Rule], None] | None = None,
     ) -> None:
         self.enabled = enabled
-        self._now = now
+        self.now = now  # the time source (monotonic seconds); tests may freeze it
         self._max = max_buckets
         self._buckets: OrderedDict[tuple[str, str], _Bucket] = OrderedDict()
         self._lock = threading.Lock()
@@ -113,7 +113,7 @@ class RateLimiter:
         if not self.enabled:
             return Decision(True, 0, rule.count)
         with self._lock:
-            bucket = self._bucket(rule, key, self._now())
+            bucket = self._bucket(rule, key, self.now())
             if bucket.tokens >= 1.0:
                 if consume:
                     bucket.tokens -= 1.0
