@@ -13,6 +13,7 @@ from rich.table import Table
 
 from isegoria.cli_cases import cases_app, jury_app
 from isegoria.cli_export import export_app
+from isegoria.cli_federation import federation_app
 from isegoria.cli_log import log_app
 from isegoria.cli_ops import ops_app
 from isegoria.cli_rules import rules_app
@@ -48,6 +49,7 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(jury_app, name="jury")
 app.add_typer(simulate_app)  # `isegoria simulate` at the top level
 app.add_typer(export_app, name="export")
+app.add_typer(federation_app, name="federation")
 app.add_typer(ops_app)  # no name: `isegoria backup` and `isegoria restore` at the top level
 
 console = Console()
