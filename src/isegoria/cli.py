@@ -15,6 +15,7 @@ from rich.table import Table
 from isegoria.cli_cases import cases_app, jury_app
 from isegoria.cli_connectors import register as register_connectors
 from isegoria.cli_export import export_app
+from isegoria.cli_federation import federation_app
 from isegoria.cli_log import log_app
 from isegoria.cli_notes import notes_app
 from isegoria.cli_ops import ops_app
@@ -55,6 +56,7 @@ app.add_typer(simulate_app)  # `isegoria simulate` at the top level
 app.add_typer(report_app)  # `isegoria report` at the top level
 app.add_typer(export_app, name="export")
 app.add_typer(notes_app, name="notes")
+app.add_typer(federation_app, name="federation")
 app.add_typer(ops_app)  # no name: `isegoria backup` and `isegoria restore` at the top level
 register_connectors(platforms_app)  # `isegoria platforms connect-matrix ...`
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
-from isegoria.integrations.federation_identity import actor_key
+from isegoria.integrations.federation_identity import actor_key, labeler_key
 from isegoria.integrations.httpsig import verify_request
 from isegoria.log.signing import LogSigner
 from isegoria.services import activitypub_delivery, cases_jury, cases_verdict
@@ -308,3 +308,52 @@ def test_inbox_is_closed_without_a_platform(
         assert response.status_code == 404 and "ACTIVITYPUB_PLATFORM" in response.json()["detail"]
     finally:
         database.dispose()
+
+
+def test_a_refused_outcome_is_a_dead_letter_the_operator_requeues(
+    app: FastAPI,
+    world: CasesWorld,
+    uow: UnitOfWork,
+    clock: ManualClock,
+    signer: LogSigner,
+    settings: Settings,
+    remote: RemoteServer,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from isegoria.cli import app as cli
+
+    body = remote.flag([_post(remote, clock)], "a threat")
+    with TestClient(app) as client:
+        case_id = _send(client, remote, body, clock).json()["reports"][0]["case_id"]
+    _decide(uow, clock, signer, case_id)
+    key = actor_key(settings.activitypub_key_path)
+    remote.inbox_statuses = [410]  # "Gone": retrying cannot help
+    with httpx.Client() as http:
+        round_ = activitypub_delivery.deliver_due(
+            uow.database, clock, public_url=PUBLIC_URL, key=key, client=http
+        )
+    assert (round_.delivered, round_.dead) == (0, 1)
+    monkeypatch.setenv("ISEGORIA_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("ISEGORIA_DATABASE_URL", database_url)
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["federation", "identity"])
+    assert shown.exit_code == 0, shown.output
+    assert labeler_key(settings.secret_key).did_key in shown.output
+    listed = runner.invoke(cli, ["federation", "outcomes", "--state", "dead"])
+    assert listed.exit_code == 0, listed.output
+    assert "HTTP 410" in listed.output and "dead" in listed.output
+    with uow.begin(readonly=True):
+        [dead] = activitypub_delivery.outcomes(uow, state="dead")
+        dead_id = dead.id
+    requeued = runner.invoke(cli, ["federation", "requeue", str(dead_id)])
+    assert requeued.exit_code == 0, requeued.output
+    again = runner.invoke(cli, ["federation", "requeue", str(dead_id)])
+    assert again.exit_code == 1 and "not a dead letter" in again.output
+    with httpx.Client() as http:
+        round_ = activitypub_delivery.deliver_due(
+            uow.database, clock, public_url=PUBLIC_URL, key=key, client=http
+        )
+    assert round_.delivered == 1 and len(remote.received) == 1

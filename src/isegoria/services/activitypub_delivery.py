@@ -24,6 +24,7 @@ from sqlalchemy import select
 from isegoria.clock import Clock
 from isegoria.config import Settings
 from isegoria.domain.decisions import Decision
+from isegoria.errors import Conflict, InvalidInput, NotFound
 from isegoria.integrations import webhooks
 from isegoria.integrations.activitypub import FlagReport, build_flag_outcome, signed_delivery
 from isegoria.integrations.federation_identity import actor_key, actor_urls
@@ -33,7 +34,14 @@ from isegoria.store.models_cases import DecisionRow
 from isegoria.store.models_federation import ActivityDelivery, FederatedFlag
 from isegoria.store.uow import UnitOfWork
 
-__all__ = ["ActivityDeliveryWorker", "activity_for", "deliver_due", "start_worker"]
+__all__ = [
+    "ActivityDeliveryWorker",
+    "activity_for",
+    "deliver_due",
+    "outcomes",
+    "requeue",
+    "start_worker",
+]
 
 logger = logging.getLogger("isegoria.activitypub")
 
@@ -157,6 +165,29 @@ def deliver_due(
                 row.error = result.error[:MAX_ERROR]
                 retried += 1
     return DeliveryRound(delivered, retried, dead)
+
+
+def outcomes(
+    uow: UnitOfWork, *, state: str | None = None, limit: int = 100
+) -> list[ActivityDelivery]:
+    """Flag-outcome deliveries, newest first (``state``: pending, delivered or dead)."""
+    query = select(ActivityDelivery).order_by(ActivityDelivery.id.desc()).limit(limit)
+    if state is not None:
+        if state not in (PENDING, DELIVERED, DEAD):
+            raise InvalidInput(f"state is pending, delivered or dead, not {state!r}", field="state")
+        query = query.where(ActivityDelivery.delivery == state)
+    return list(uow.session.scalars(query))
+
+
+def requeue(uow: UnitOfWork, delivery_id: int) -> ActivityDelivery:
+    """Put a dead Flag outcome back in the queue (after the remote server was fixed)."""
+    row = uow.session.get(ActivityDelivery, delivery_id)
+    if row is None:
+        raise NotFound(f"no Flag-outcome delivery {delivery_id}", field="delivery_id")
+    if row.delivery != DEAD:
+        raise Conflict(f"Flag-outcome delivery {delivery_id} is not a dead letter ({row.delivery})")
+    row.delivery, row.attempts, row.next_attempt_at = PENDING, 0, None
+    return row
 
 
 class ActivityDeliveryWorker:
