@@ -131,3 +131,37 @@ def test_unknown_api_path_is_a_problem(client: TestClient) -> None:
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.json()["title"] == "Not found"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "where"),
+    [
+        ("POST", "/api/v1/jurisdictions", {"json": {"code": "ZZ", "name": "a\x00b"}}, "body"),
+        ("POST", "/login", {"data": {"login": "ana\x00", "password": "x"}}, "body"),
+        ("GET", "/api/v1/cases?rule=%00", {}, "address"),
+    ],
+)
+def test_a_nul_character_is_refused_at_the_door(
+    app: FastAPI, world: World, method: str, path: str, kwargs: dict[str, Any], where: str
+) -> None:
+    """U+0000 cannot be stored in PostgreSQL text: a clear 422 on both databases, not a 500."""
+    before = _snapshot(app)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        token = login(client, world.operator)
+        response = client.request(method, path, headers={"X-CSRF-Token": token}, **kwargs)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith(f"the request {where} contains a NUL character")
+    assert _snapshot(app) == before
+
+
+def test_an_escaped_backslash_before_u0000_is_text_not_nul(app: FastAPI, world: World) -> None:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        token = login(client, world.operator)
+        name = "literally \\u0000"
+        response = client.post(
+            "/api/v1/jurisdictions",
+            json={"code": "ZZ", "name": name},
+            headers={"X-CSRF-Token": token},
+        )
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 
@@ -33,8 +34,32 @@ SECURITY_HEADERS = [
 ]
 
 
-class TooLarge(Exception):
-    """The request body exceeded MAX_BODY_BYTES."""
+# No text isegoria keeps may hold U+0000: PostgreSQL's text type refuses it, and no post,
+# name or note needs it. JSON spells it \u0000 (an escape, unless its backslash is itself
+# escaped), forms and query strings %00; refusing it at the door keeps it from reaching a
+# query, where it would fail as a 500 on PostgreSQL and be stored as-is on SQLite.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_URL_NUL = b"%00"
+_NUL = "the request %s contains a NUL character (U+0000), which no text here may hold"
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], int]:
+    """The request's body messages, read until the last one or until past ``limit`` bytes."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":  # the client went away
+            return messages, size
+        size += len(message.get("body", b""))
+        if size > limit or not message.get("more_body", False):
+            return messages, size
+
+
+def _has_nul(data: bytes, form: bool) -> bool:
+    """Whether ``data`` (a body chunk or a query string) holds a NUL in any spelling."""
+    return b"\x00" in data or _JSON_NUL.search(data) is not None or (form and _URL_NUL in data)
 
 
 def _authenticated(scope: Scope) -> bool:
@@ -67,16 +92,23 @@ class HttpMiddleware:
             await self._too_large(send, request_id)
             return
 
-        received = 0
+        if _has_nul(scope.get("query_string", b""), form=True) or "\x00" in scope["path"]:
+            await self._problem(send, request_id, 422, "nul", "NUL character", _NUL % "address")
+            return
+        # Bodies are small (MAX_BODY_BYTES), so read them whole first: the cap and the NUL
+        # check then answer before any application code, and nothing is half-parsed.
+        messages, size = await _read_body(receive, self.max_body)
+        if size > self.max_body:
+            await self._too_large(send, request_id)
+            return
+        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+        form = content_type.startswith(b"application/x-www-form-urlencoded")
+        if _has_nul(b"".join(m.get("body", b"") for m in messages), form):
+            await self._problem(send, request_id, 422, "nul", "NUL character", _NUL % "body")
+            return
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise TooLarge
-            return message
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
 
         private = _authenticated(scope)
 
@@ -94,10 +126,7 @@ class HttpMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_headers)
-        except TooLarge:
-            if status_holder["status"] == 0:
-                await self._too_large(send, request_id)
+            await self.app(scope, replay, send_with_headers)
         finally:
             seconds = time.perf_counter() - started
             status = status_holder["status"] or 500  # no answer started: the client saw none
@@ -105,16 +134,23 @@ class HttpMiddleware:
             log_request(scope, status, seconds, request_id)
 
     async def _too_large(self, send: Send, request_id: str) -> None:
+        detail = f"the request body exceeds {self.max_body} bytes"
+        await self._problem(send, request_id, 413, "too-large", "Request too large", detail)
+
+    async def _problem(
+        self, send: Send, request_id: str, status: int, slug: str, title: str, detail: str
+    ) -> None:
+        """Answer a problem before the application saw the request."""
         body = json.dumps(
             {
-                "type": "https://isegoria.invalid/problems/too-large",
-                "title": "Request too large",
-                "status": 413,
-                "detail": f"the request body exceeds {self.max_body} bytes",
+                "type": f"https://isegoria.invalid/problems/{slug}",
+                "title": title,
+                "status": status,
+                "detail": detail,
                 "request_id": request_id,
             }
         ).encode()
         headers = [(b"content-type", b"application/problem+json"), *SECURITY_HEADERS]
         headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
