@@ -95,6 +95,11 @@ def _load(uow: UnitOfWork) -> tuple[list[NoteRow], np.ndarray[Any, Any], np.ndar
     return notes, table[:, :2].astype(np.int64), table[:, 2].copy()
 
 
+def _finite(value: float) -> float | None:
+    """A score for storage: NaN (not fitted) becomes NULL."""
+    return None if np.isnan(value) else value
+
+
 def _index_of(sorted_ids: np.ndarray[Any, Any], wanted: np.ndarray[Any, Any]) -> Any:
     """Position of each wanted id in ``sorted_ids``, or -1 (an author who rated nothing)."""
     if not len(sorted_ids):
@@ -152,8 +157,8 @@ def _store(
             [
                 {
                     "id": note.id,
-                    "intercept": None if np.isnan(i) else i,
-                    "factor": None if np.isnan(f) else f,
+                    "intercept": _finite(i),
+                    "factor": _finite(f),
                     "scored_ratings": c,
                     "last_run_id": run.id,
                 }
@@ -168,9 +173,9 @@ def _store(
             [
                 {
                     "account_id": a,
-                    "factor": None if np.isnan(f) else f,
-                    "intercept": None if np.isnan(i) else i,
-                    "agreement": None if np.isnan(g) else g,
+                    "factor": _finite(f),
+                    "intercept": _finite(i),
+                    "agreement": _finite(g),
                     "included": bool(inc),
                     "run_id": run.id,
                 }
@@ -190,7 +195,7 @@ def _store(
         note = notes[index]
         new = NoteStatus.from_code(int(result.status[index]))
         old = NoteStatus.from_code(int(previous[index]))
-        uow.session.refresh(note)
+        # The bulk update above already stored the scores; only the status changes here.
         note.status, note.status_changed_at = new.value, now
         uow.session.add(
             NoteStatusHistoryRow(
@@ -199,8 +204,8 @@ def _store(
                 status=new.value,
                 changed_at=now,
                 run_id=run.id,
-                intercept=note.intercept,
-                factor=note.factor,
+                intercept=_finite(intercept[index]),
+                factor=_finite(factor[index]),
             )
         )
         uow.log.append(
