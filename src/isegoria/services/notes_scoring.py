@@ -95,6 +95,17 @@ def _load(uow: UnitOfWork) -> tuple[list[NoteRow], np.ndarray[Any, Any], np.ndar
     return notes, table[:, :2].astype(np.int64), table[:, 2].copy()
 
 
+def _contents(uow: UnitOfWork, ids: set[int]) -> dict[int, Content]:
+    """The posts of the notes whose status changed, in a few queries rather than one each."""
+    wanted, found = sorted(ids), {}
+    for start in range(0, len(wanted), 1000):  # well under every backend's parameter limit
+        chunk = wanted[start : start + 1000]
+        found.update(
+            {c.id: c for c in uow.session.scalars(select(Content).where(Content.id.in_(chunk)))}
+        )
+    return found
+
+
 def _finite(value: float) -> float | None:
     """A score for storage: NaN (not fitted) becomes NULL."""
     return None if np.isnan(value) else value
@@ -191,6 +202,7 @@ def _store(
         )
     changed_at = np.flatnonzero(result.status != previous).tolist()
     shown = hidden = 0
+    contents = _contents(uow, {notes[i].content_id for i in changed_at})
     for index in changed_at:
         note = notes[index]
         new = NoteStatus.from_code(int(result.status[index]))
@@ -224,9 +236,7 @@ def _store(
         elif old is NoteStatus.HELPFUL:
             kind, hidden = DecisionKind.NOTE_HIDDEN, hidden + 1
         if kind is not None:
-            content = uow.session.get(Content, note.content_id)
-            assert content is not None  # noqa: S101 - a foreign key guarantees it
-            issue_note_decision(uow, note, content, kind)
+            issue_note_decision(uow, note, contents[note.content_id], kind)
     by_status = {s.value: int(np.count_nonzero(result.status == s.code)) for s in NoteStatus}
     last = result.steps[-1]
     run.finished_at = now
