@@ -31,6 +31,7 @@ from sqlalchemy import insert
 from isegoria.algorithms.bridging import RatingsMatrix, score
 from isegoria.algorithms.bridging_synthetic import two_camp_ratings
 from isegoria.clock import ManualClock
+from isegoria.domain.identity import Scope
 from isegoria.log.signing import LogSigner
 from isegoria.security import SecretBox
 from isegoria.services import jurisdictions, notes_scoring, platforms
@@ -52,7 +53,9 @@ def _fill(uow: UnitOfWork, ratings: RatingsMatrix) -> None:
     """Raters, posts, notes and ratings as rows (bulk inserts, ids = index + 1)."""
     with uow.begin():
         jurisdictions.add_jurisdiction(uow, code="MX", name="Mexico", parent=None, languages=[])
-        platform_row, _ = platforms.add_platform(uow, SecretBox(b"k" * 32), name="Bench", scopes=[])
+        platform_row, _ = platforms.add_platform(
+            uow, SecretBox(b"k" * 32), name="Bench", scopes=[Scope.CASES_READ]
+        )
         base = {"role": "citizen", "created_at": NOW, "display_name": "Rater"}
         for start in range(0, ratings.n_raters, CHUNK):
             stop = min(start + CHUNK, ratings.n_raters)

@@ -259,3 +259,83 @@ def test_scoring_job_is_scheduled_once_and_runs(
     report = run_jobs(uow, clock, uow.signer)  # type: ignore[arg-type]
     assert (report.done, report.failed) == (1, 0)
     assert len(_entries(uow, "NotesScored")) == 1
+
+
+def test_new_accounts_rating_a_partisan_note_helpful_do_not_make_it_shown(
+    uow: UnitOfWork, world: NotesWorld, clock: ManualClock
+) -> None:
+    """30 fresh accounts rate one left-camp note helpful, padding their history with
+    ratings that agree with statuses already on show (which earn them no standing)."""
+    from isegoria.domain.identity import Role
+    from isegoria.services import people
+
+    kinds = planted(uow, world)
+    with uow.begin():
+        notes_scoring.run_scoring(uow)
+    left_notes = sorted(i for i, k in kinds.items() if k == "left")
+    target = left_notes[0]
+    statused = {i: k for i, k in kinds.items() if k in ("bridging", "neither")}
+    clock.advance(timedelta(hours=1))
+    with uow.begin():
+        puppets = [
+            people.add_account(
+                uow,
+                login=f"new{n:02d}",
+                display_name="New",
+                role=Role.CITIZEN,
+                password=None,
+                residences=["MX"],
+            ).id
+            for n in range(30)
+        ]
+        for puppet in puppets:
+            for note_id in left_notes:
+                notes.rate_note(uow, account_id=puppet, note_id=note_id, helpfulness="helpful")
+            for note_id, kind in statused.items():
+                answer = "helpful" if kind == "bridging" else "not_helpful"
+                notes.rate_note(uow, account_id=puppet, note_id=note_id, helpfulness=answer)
+            right = min(i for i, k in kinds.items() if k == "right")
+            notes.rate_note(uow, account_id=puppet, note_id=right, helpfulness="not_helpful")
+    with uow.begin():
+        notes_scoring.run_scoring(uow)
+    with uow.begin(readonly=True):
+        assert notes.get_note(uow, target).status != "helpful"
+        assert all(notes.get_note(uow, i).status != "helpful" for i in left_notes)
+        # The organic bridging notes keep their status.
+        assert all(
+            notes.get_note(uow, i).status == "helpful"
+            for i, k in statused.items()
+            if k == "bridging"
+        )
+
+
+def test_ratings_made_after_a_status_earn_no_standing(
+    uow: UnitOfWork, world: NotesWorld, clock: ManualClock
+) -> None:
+    """[contributors] "Valid Ratings": agreeing with a status already on show proves nothing."""
+    from isegoria.domain.identity import Role
+    from isegoria.services import people
+    from isegoria.store.models_notes import NoteRaterRow
+
+    kinds = planted(uow, world)
+    with uow.begin():
+        notes_scoring.run_scoring(uow)
+    clock.advance(timedelta(hours=1))
+    with uow.begin():
+        late = people.add_account(
+            uow,
+            login="late",
+            display_name="Late",
+            role=Role.CITIZEN,
+            password=None,
+            residences=["MX"],
+        ).id
+        for note_id, kind in kinds.items():
+            answer = {"bridging": "helpful", "left": "helpful"}.get(kind, "not_helpful")
+            notes.rate_note(uow, account_id=late, note_id=note_id, helpfulness=answer)
+    with uow.begin():
+        notes_scoring.run_scoring(uow)
+    with uow.begin(readonly=True):
+        standing = {r.account_id: r for r in uow.session.scalars(select(NoteRaterRow))}
+    assert standing[late].agreement is None and standing[late].included is False
+    assert standing[world.left[0]].included is True  # organic raters keep their standing

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from isegoria.api.deps import Services
+from isegoria.clock import ManualClock
 from isegoria.services import notes_scoring
 from tests.support.notes_world import SOURCE, NotesWorld, build, planted
 from tests.support.world import csrf_from, login
@@ -108,3 +109,22 @@ def test_pages_are_translated(app: FastAPI, world: NotesWorld) -> None:
     with TestClient(app) as anyone:
         page = anyone.get(f"/contents/{world.content_id}", headers={"Accept-Language": "es"})
         assert "Notas de contexto" in page.text
+
+
+def test_case_page_shows_the_jury_note(app: FastAPI, clock: ManualClock) -> None:
+    from tests.integration.test_notes_jury import JURY_NOTE, _case, _jurors, _vote
+    from tests.support.cases_world import build as build_cases
+
+    services: Services = app.state.services
+    uow = services.uow()
+    assert services.signer is not None
+    world = build_cases(uow, clock, services.signer)
+    case_id = _case(uow, clock, services.signer, world)
+    with TestClient(app) as anyone:
+        assert "No notes on this post yet." in anyone.get(f"/cases/{case_id}").text
+    for juror in _jurors(uow, case_id, "first"):
+        _vote(uow, case_id, juror, "note", JURY_NOTE)
+    with TestClient(app) as anyone:
+        page = anyone.get(f"/cases/{case_id}").text
+        assert "Context notes on this post" in page and JURY_NOTE in page
+        assert "from the jury of case" in page and "Shown: rated helpful" in page

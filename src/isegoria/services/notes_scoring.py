@@ -14,11 +14,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 
 from isegoria.algorithms.bridging import (
     DEFAULT_PARAMS,
@@ -42,12 +43,16 @@ from isegoria.store.models_notes import (
     NoteRunRow,
     NoteStatusHistoryRow,
 )
+from isegoria.store.types import UTCDateTime
 from isegoria.store.uow import UnitOfWork
 
 JOB_SCORE_NOTES = "notes.score"
 #: How often the worker schedules a run. Ours: a note can appear within the hour, and a run
 #: over 10^6 ratings takes seconds (docs/benchmarks.md), so hourly costs little.
 SCORE_INTERVAL = timedelta(hours=1)
+#: [contributors] "Valid Ratings": ratings made within 48 hours of the note's creation
+#: (and before its first status) count toward their rater's helpfulness.
+VALID_RATING_WINDOW = timedelta(hours=48)
 
 Progress = Callable[[str], None]
 
@@ -73,8 +78,9 @@ def _parameters(params: ScoringParams) -> dict[str, Any]:
     }
 
 
-def _load(uow: UnitOfWork) -> tuple[list[NoteRow], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Citizens' notes (by id) and their ratings as (note id, rater id, value) in rating order."""
+def _load(uow: UnitOfWork) -> tuple[list[NoteRow], Any, Any, Any]:
+    """Citizens' notes (by id), and their ratings in rating order: (note id, rater id)
+    pairs, values, and when each rating was made (seconds since the epoch)."""
     notes = list(
         uow.session.scalars(select(NoteRow).where(NoteRow.by_jury.is_(False)).order_by(NoteRow.id))
     )
@@ -84,15 +90,65 @@ def _load(uow: UnitOfWork) -> tuple[list[NoteRow], np.ndarray[Any, Any], np.ndar
         else_=NOT_HELPFUL,
     )
     rows = uow.session.execute(
-        select(NoteRatingRow.note_id, NoteRatingRow.rater_account_id, value)
+        select(
+            NoteRatingRow.note_id, NoteRatingRow.rater_account_id, value, NoteRatingRow.updated_at
+        )
         .join(NoteRow, NoteRow.id == NoteRatingRow.note_id)
         .where(NoteRow.by_jury.is_(False))
         .order_by(NoteRatingRow.updated_at, NoteRatingRow.note_id, NoteRatingRow.rater_account_id)
     ).all()
     # Rows become plain tuples first: numpy reads tuples in C but a Row ~50x slower. Ids are
     # below 2**31, so they are exact in float64.
-    table = np.array(list(map(tuple, rows)), dtype=np.float64).reshape(-1, 3)
-    return notes, table[:, :2].astype(np.int64), table[:, 2].copy()
+    table = np.array(list(map(itemgetter(0, 1, 2), rows)), dtype=np.float64).reshape(-1, 3)
+    made = np.fromiter(
+        map(datetime.timestamp, map(itemgetter(3), rows)), dtype=np.float64, count=len(rows)
+    )
+    return notes, table[:, :2].astype(np.int64), table[:, 2].copy(), made
+
+
+def _valid(uow: UnitOfWork, notes: list[NoteRow], note: Any, made: Any) -> Any:
+    """[contributors] "Valid Ratings": which ratings may earn their rater standing.
+
+    Only ratings made before the note first got a status (helpful or not helpful) and
+    within ``VALID_RATING_WINDOW`` of the note's creation count toward a rater's agreement:
+    agreeing with a status already on show proves nothing. (The guide's later cut-off
+    after a flip between the two statuses is not applied.)
+    """
+    earliest = func.min(NoteStatusHistoryRow.changed_at, type_=UTCDateTime())
+    first_status: dict[int, datetime] = {
+        note_id: at
+        for note_id, at in uow.session.execute(
+            select(NoteStatusHistoryRow.note_id, earliest)
+            .where(NoteStatusHistoryRow.previous == NoteStatus.NEEDS_MORE_RATINGS.value)
+            .group_by(NoteStatusHistoryRow.note_id)
+        ).all()
+    }
+    never = np.inf
+    cutoff = np.array(
+        [first_status[n.id].timestamp() if n.id in first_status else never for n in notes]
+    )
+    window = VALID_RATING_WINDOW.total_seconds()
+    deadline = np.array([n.created_at.timestamp() + window for n in notes])
+    # ``<=``: a run stamps statuses after reading every rating, so a rating stamped at that
+    # very instant was made before the status could be seen.
+    mask = (made <= cutoff[note]) & (made <= deadline[note])
+    return mask.astype(np.bool_)
+
+
+def _contents(uow: UnitOfWork, ids: set[int]) -> dict[int, Content]:
+    """The posts of the notes whose status changed, in a few queries rather than one each."""
+    wanted, found = sorted(ids), {}
+    for start in range(0, len(wanted), 1000):  # well under every backend's parameter limit
+        chunk = wanted[start : start + 1000]
+        found.update(
+            {c.id: c for c in uow.session.scalars(select(Content).where(Content.id.in_(chunk)))}
+        )
+    return found
+
+
+def _finite(value: float) -> float | None:
+    """A score for storage: NaN (not fitted) becomes NULL."""
+    return None if np.isnan(value) else value
 
 
 def _index_of(sorted_ids: np.ndarray[Any, Any], wanted: np.ndarray[Any, Any]) -> Any:
@@ -113,15 +169,17 @@ def run_scoring(
     uow.session.add(run)
     uow.session.flush()
     say("loading ratings")
-    notes, ids, values = _load(uow)
+    notes, ids, values, made = _load(uow)
     note_ids = np.array([n.id for n in notes], dtype=np.int64)
     rater_ids, rater_index = np.unique(ids[:, 1], return_inverse=True)
+    note_index = np.searchsorted(note_ids, ids[:, 0]).astype(np.int64)
     matrix = RatingsMatrix(
         rater=rater_index.astype(np.int64).reshape(-1),
-        note=np.searchsorted(note_ids, ids[:, 0]).astype(np.int64),
+        note=note_index,
         value=values,
         n_raters=len(rater_ids),
         n_notes=len(notes),
+        valid=_valid(uow, notes, note_index, made),
     )
     authors = np.array([n.author_account_id or -1 for n in notes], dtype=np.int64)
     note_author = _index_of(rater_ids, authors)
@@ -152,8 +210,8 @@ def _store(
             [
                 {
                     "id": note.id,
-                    "intercept": None if np.isnan(i) else i,
-                    "factor": None if np.isnan(f) else f,
+                    "intercept": _finite(i),
+                    "factor": _finite(f),
                     "scored_ratings": c,
                     "last_run_id": run.id,
                 }
@@ -168,9 +226,9 @@ def _store(
             [
                 {
                     "account_id": a,
-                    "factor": None if np.isnan(f) else f,
-                    "intercept": None if np.isnan(i) else i,
-                    "agreement": None if np.isnan(g) else g,
+                    "factor": _finite(f),
+                    "intercept": _finite(i),
+                    "agreement": _finite(g),
                     "included": bool(inc),
                     "run_id": run.id,
                 }
@@ -186,11 +244,12 @@ def _store(
         )
     changed_at = np.flatnonzero(result.status != previous).tolist()
     shown = hidden = 0
+    contents = _contents(uow, {notes[i].content_id for i in changed_at})
     for index in changed_at:
         note = notes[index]
         new = NoteStatus.from_code(int(result.status[index]))
         old = NoteStatus.from_code(int(previous[index]))
-        uow.session.refresh(note)
+        # The bulk update above already stored the scores; only the status changes here.
         note.status, note.status_changed_at = new.value, now
         uow.session.add(
             NoteStatusHistoryRow(
@@ -199,8 +258,8 @@ def _store(
                 status=new.value,
                 changed_at=now,
                 run_id=run.id,
-                intercept=note.intercept,
-                factor=note.factor,
+                intercept=_finite(intercept[index]),
+                factor=_finite(factor[index]),
             )
         )
         uow.log.append(
@@ -219,9 +278,7 @@ def _store(
         elif old is NoteStatus.HELPFUL:
             kind, hidden = DecisionKind.NOTE_HIDDEN, hidden + 1
         if kind is not None:
-            content = uow.session.get(Content, note.content_id)
-            assert content is not None  # noqa: S101 - a foreign key guarantees it
-            issue_note_decision(uow, note, content, kind)
+            issue_note_decision(uow, note, contents[note.content_id], kind)
     by_status = {s.value: int(np.count_nonzero(result.status == s.code)) for s in NoteStatus}
     last = result.steps[-1]
     run.finished_at = now
