@@ -122,7 +122,7 @@ def _local_evidence(case_id: int, stage: str) -> tuple[DrawEvidence, str]:
 @jury_app.command("verify")
 def jury_verify(
     case_id: CaseIdArgument,
-    stage: Annotated[str, typer.Option(help="first or appeal")] = "first",
+    stage: Annotated[str, typer.Option(help="first, appeal or retrial")] = "first",
     url: Annotated[str | None, typer.Option(help="Verify a remote instance instead")] = None,
     key: Annotated[str | None, typer.Option(help="The log's verifier key (pin it!)")] = None,
 ) -> None:

@@ -33,7 +33,7 @@ from isegoria.store.uow import UnitOfWork
 
 STATIC = Path(__file__).parent / "web" / "static"
 report_app = typer.Typer()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one line per message, for logs and scripts
 
 
 class Format(StrEnum):

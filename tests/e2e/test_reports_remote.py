@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import Browser
 
+from isegoria.algorithms.checkpoint import verifier_key
 from isegoria.services.reports import log_report
 from tests.support.server import LiveServer, isegoria_command
 
@@ -63,11 +65,12 @@ def test_a_scoped_report_recomputes_too(demo_server: LiveServer, tmp_path: Path)
 
 
 def test_a_forged_key_stops_the_recompute(demo_server: LiveServer, tmp_path: Path) -> None:
-    key = httpx.get(f"{demo_server.url}/api/v1/log/key").json()["verifier_key"]
-    name, keyid, material = key.split("+")
-    forged = f"{name}+{keyid}+{'A' * len(material[:-1])}="
-    done = _isegoria(tmp_path, "report", "--from-log", demo_server.url, "--key", forged)
-    assert done.returncode != 0
+    origin = httpx.get(f"{demo_server.url}/api/v1/log/key").json()["origin"]
+    impostor = verifier_key(origin, Ed25519PrivateKey.generate().public_key())
+    done = _isegoria(tmp_path, "report", "--from-log", demo_server.url, "--key", impostor)
+    assert done.returncode == 1
+    assert "the remote log did not verify" in done.stderr
+    assert "no signature by a trusted key" in done.stderr
     assert done.stdout == ""  # no figures from a log that did not verify
 
 

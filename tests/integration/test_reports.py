@@ -19,7 +19,14 @@ from isegoria.log.entries import decode_entry
 from isegoria.log.signing import LogSigner
 from isegoria.reports.figures import Scope
 from isegoria.reports.report import build_report
-from isegoria.services import cases_decisions, cases_intake, cases_jury, cases_verdict, reports
+from isegoria.services import (
+    cases_appeal,
+    cases_decisions,
+    cases_intake,
+    cases_jury,
+    cases_verdict,
+    reports,
+)
 from isegoria.store.models_cases import Case, CaseBallot, DecisionRow, Juror, Jury, Report
 from isegoria.store.uow import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, report_request, run_jobs
@@ -258,3 +265,21 @@ def test_report_page_refuses_a_bad_period_clearly(client: TestClient, world: Cas
     page = client.get("/reports", params={"from": "2026-03-02", "to": "2026-03-01"})
     assert page.status_code == 422
     assert "the period must end" in page.text
+
+
+def test_linked_authors_are_grouped_by_their_declared_leaning(
+    uow: UnitOfWork, world: CasesWorld, activity: dict[str, int]
+) -> None:
+    with uow.begin():
+        code = cases_appeal.issue_link_code(
+            uow, platform_id=world.base.platform_id, pseudonym="@troll"
+        )
+    with uow.begin():
+        cases_appeal.redeem_link_code(uow, account_id=world.volunteers[0], code=code)
+    report = _report(uow)
+    tables = {t["outcome"]: t for t in report["author_leaning"]}
+    found = tables["violation_found"]
+    assert found["dimension"] == "author_leaning"
+    assert found["total"] == 2  # the two decided cases about @troll's posts
+    assert found["groups"] == [] and found["suppressed"] == 1  # one author: never shown
+    assert tables["sanction_severity"]["total"] == 2

@@ -14,7 +14,14 @@ from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import LogSigner
 from isegoria.reports.figures import Scope
-from isegoria.services import cases_intake, cases_jury, cases_verdict, cases_views, reports
+from isegoria.services import (
+    cases_intake,
+    cases_jury,
+    cases_verdict,
+    cases_views,
+    jury_verify,
+    reports,
+)
 from isegoria.services.cases_common import get_case
 from isegoria.services.cases_retrial import retrial_draw_value
 from isegoria.store.models_cases import DecisionRow, Juror, Jury
@@ -181,3 +188,19 @@ def test_replacements_never_come_from_the_other_jury(
     assert not {j.account_id for j in first} & retrial
     [replaced] = _facts(uow, case_id, "JurorsReplaced")
     assert len(replaced["excluded"]) == 5  # type: ignore[arg-type]
+
+
+def test_the_retrial_draw_can_be_rerun_from_public_data(
+    uow: UnitOfWork, signer: LogSigner, paired: tuple[CasesWorld, int]
+) -> None:
+    _world_, case_id = paired
+    with uow.begin(readonly=True):
+        record = cases_views.draw_record(uow, case_id, "retrial")
+        assert record is not None
+        head = log_read.checkpoint_at(uow.session, record["seed_checkpoint_size"])
+        assert head is not None
+        note = head.note
+    [drawn] = [d for d in _facts(uow, case_id, "JuryDrawn") if d["stage"] == "retrial"]
+    evidence = jury_verify.DrawEvidence(case_id, "retrial", record, drawn, note)
+    result = jury_verify.verify_draw(evidence, signer.verifier_key)
+    assert sorted(result.jurors) == sorted(j.pseudonym for j in _jury(uow, case_id, "retrial"))

@@ -135,7 +135,7 @@ def get_case(case_id: CaseId, uow: UnitOfWorkDep) -> CaseOut:
 @router.get("/cases/{case_id}/juries/{stage}", response_model=JuryDrawOut, **access(PUBLIC))
 def jury_draw(
     case_id: CaseId,
-    stage: Annotated[str, Path(pattern="^(first|appeal)$")],
+    stage: Annotated[str, Path(pattern="^(first|appeal|retrial)$")],
     uow: UnitOfWorkDep,
 ) -> JuryDrawOut:
     """The public inputs and result of a jury draw, to re-run it (`isegoria jury verify`)."""
