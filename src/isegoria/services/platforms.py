@@ -136,14 +136,20 @@ def authenticate_key(uow: UnitOfWork, key: str) -> PlatformPrincipal | None:
     prefix = split_api_key(key)
     if prefix is None:
         return None
-    row = uow.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
-    if row is None or row.revoked_at is not None:
+    # The platform's name comes in the same query: this runs on every platform request.
+    found = uow.session.execute(
+        select(ApiKey, Platform.name)
+        .join(Platform, Platform.id == ApiKey.platform_id)
+        .where(ApiKey.prefix == prefix)
+    ).first()
+    if found is None:
         return None
-    if not same_digest(row.key_hash, token_digest(key)):
+    row, platform_name = found
+    if row.revoked_at is not None or not same_digest(row.key_hash, token_digest(key)):
         return None
     return PlatformPrincipal(
         platform_id=row.platform_id,
-        platform_name=row.platform.name,
+        platform_name=platform_name,
         key_id=row.id,
         scopes=frozenset(Scope(s) for s in row.scopes.split(",")),
     )
