@@ -42,30 +42,8 @@ def issue(
 ) -> DecisionRow:
     """Record a decision for the platform (the outbox delivers it; the platform confirms)."""
     now = uow.now()
-    sequence = 1 + int(
-        uow.session.scalar(
-            select(func.count())
-            .select_from(DecisionRow)
-            .where(
-                DecisionRow.platform_id == case.platform_id,
-                DecisionRow.platform_content_id == case.platform_content_id,
-            )
-        )
-        or 0
-    )
-    row = DecisionRow(
-        platform_id=case.platform_id,
-        case_id=case.id,
-        kind=kind.value,
-        platform_content_id=case.platform_content_id,
-        sequence=sequence,
-        body="{}",
-        issued_at=now,
-        apply_by=now + APPLY_WITHIN,
-        status=DecisionStatus.PENDING,
-    )
-    uow.session.add(row)
-    uow.session.flush()
+    row = new_row(uow, case.platform_id, case.platform_content_id, case.id, kind)
+    sequence = row.sequence
     decision = Decision(
         id=row.id,
         kind=kind,
@@ -95,6 +73,43 @@ def issue(
             apply_by=format_instant(row.apply_by),
         )
     )
+    return row
+
+
+def new_row(
+    uow: UnitOfWork,
+    platform_id: int,
+    platform_content_id: str,
+    case_id: int | None,
+    kind: DecisionKind,
+) -> DecisionRow:
+    """A pending outbox row, numbered after the earlier decisions about the same post."""
+    now = uow.now()
+    # The sequence orders deliveries per post (subject), so a platform applies them in turn.
+    sequence = 1 + int(
+        uow.session.scalar(
+            select(func.count())
+            .select_from(DecisionRow)
+            .where(
+                DecisionRow.platform_id == platform_id,
+                DecisionRow.platform_content_id == platform_content_id,
+            )
+        )
+        or 0
+    )
+    row = DecisionRow(
+        platform_id=platform_id,
+        case_id=case_id,
+        kind=kind.value,
+        platform_content_id=platform_content_id,
+        sequence=sequence,
+        body="{}",
+        issued_at=now,
+        apply_by=now + APPLY_WITHIN,
+        status=DecisionStatus.PENDING,
+    )
+    uow.session.add(row)
+    uow.session.flush()
     return row
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from isegoria.domain.decisions import Decision, DecisionKind
 from isegoria.domain.sanctions import SanctionStep
-from isegoria.services.cases_decisions import APPLY_WITHIN, DecisionStatus
+from isegoria.services.cases_decisions import new_row
 from isegoria.store.models_cases import Content, DecisionRow
 from isegoria.store.models_notes import NoteRow
 from isegoria.store.uow import UnitOfWork
@@ -42,30 +42,8 @@ def issue_note_decision(
     if kind is DecisionKind.NOTE_HIDDEN:
         shown = last_shown(uow, note, content)
         restores = shown.id if shown is not None else None
-    sequence = 1 + int(
-        uow.session.scalar(
-            select(func.count())
-            .select_from(DecisionRow)
-            .where(
-                DecisionRow.platform_id == content.platform_id,
-                DecisionRow.platform_content_id == content.platform_content_id,
-            )
-        )
-        or 0
-    )
-    row = DecisionRow(
-        platform_id=content.platform_id,
-        case_id=note.case_id,
-        kind=kind.value,
-        platform_content_id=content.platform_content_id,
-        sequence=sequence,
-        body="{}",
-        issued_at=now,
-        apply_by=now + APPLY_WITHIN,
-        status=DecisionStatus.PENDING,
-    )
-    uow.session.add(row)
-    uow.session.flush()
+    row = new_row(uow, content.platform_id, content.platform_content_id, note.case_id, kind)
+    sequence = row.sequence
     decision = Decision(
         id=row.id,
         kind=kind,
