@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -27,7 +28,13 @@ def test_log_verify_over_http(demo_server: LiveServer, tmp_path: Path) -> None:
     size = httpx.get(f"{demo_server.url}/api/v1/log").json()["size"]
     done = _isegoria(tmp_path, "log", "verify", "--url", demo_server.url, "--key", key)
     assert done.returncode == 0, done.stderr
-    assert f"log verified ({demo_server.url}): {size} entries" in done.stdout
+    # The demo's worker may append (a scoring run, a checkpoint) while we verify: at least
+    # the entries seen before must have been verified.
+    verified = re.search(
+        rf"log verified \({re.escape(demo_server.url)}\): (\d+) entries", done.stdout
+    )
+    assert verified is not None, done.stdout
+    assert int(verified.group(1)) >= size
     assert done.stderr == ""  # a pinned key: no warning, and no progress bar off a TTY
     assert not (tmp_path / "auditor").exists()  # a remote check touches no local instance
 
@@ -49,7 +56,10 @@ def test_log_witness_from_cron(demo_server: LiveServer, tmp_path: Path) -> None:
     assert "first checkpoint recorded" in first.stdout
     saved = json.loads(state.read_text())
     served = httpx.get(f"{demo_server.url}/api/v1/log").json()
-    assert saved["size"] == served["size"] and saved["root_hash"] == served["root_hash"]
+    # The demo's worker may have appended since (an hourly notes scoring run, for one).
+    assert 0 < saved["size"] <= served["size"]
+    if saved["size"] == served["size"]:
+        assert saved["root_hash"] == served["root_hash"]
     second = _isegoria(tmp_path, "log", "witness", "--url", demo_server.url, "--state", str(state))
     assert second.returncode == 0, second.stderr
     assert second.stderr == "" and "consistent, size" in second.stdout

@@ -8,6 +8,8 @@ import re
 import secrets
 import time
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from isegoria.api.deps import SESSION_COOKIE
@@ -40,7 +42,6 @@ SECURITY_HEADERS = [
 # query, where it would fail as a 500 on PostgreSQL and be stored as-is on SQLite.
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _URL_NUL = b"%00"
-_NUL = "the request %s contains a NUL character (U+0000), which no text here may hold"
 
 
 async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], int]:
@@ -60,6 +61,17 @@ async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], int]:
 def _has_nul(data: bytes, form: bool) -> bool:
     """Whether ``data`` (a body chunk or a query string) holds a NUL in any spelling."""
     return b"\x00" in data or _JSON_NUL.search(data) is not None or (form and _URL_NUL in data)
+
+
+def _nul_refusal(scope: Scope, where: str) -> Response:
+    """A 400 in the shape the caller reads: XRPC error, problem details, or a page."""
+    from isegoria.api.problems import problem
+    from isegoria.api.routes.atproto import xrpc_error
+
+    detail = f"the request {where} contains a NUL character (U+0000), which no text here may hold"
+    if scope["path"].startswith("/xrpc/"):
+        return xrpc_error(400, detail)
+    return problem(Request(scope), 400, "NUL character", detail, kind="nul")
 
 
 def _authenticated(scope: Scope) -> bool:
@@ -92,9 +104,6 @@ class HttpMiddleware:
             await self._too_large(send, request_id)
             return
 
-        if _has_nul(scope.get("query_string", b""), form=True) or "\x00" in scope["path"]:
-            await self._problem(send, request_id, 422, "nul", "NUL character", _NUL % "address")
-            return
         # Bodies are small (MAX_BODY_BYTES), so read them whole first: the cap and the NUL
         # check then answer before any application code, and nothing is half-parsed.
         messages, size = await _read_body(receive, self.max_body)
@@ -103,9 +112,11 @@ class HttpMiddleware:
             return
         content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
         form = content_type.startswith(b"application/x-www-form-urlencoded")
-        if _has_nul(b"".join(m.get("body", b"") for m in messages), form):
-            await self._problem(send, request_id, 422, "nul", "NUL character", _NUL % "body")
-            return
+        refusal: Response | None = None
+        if _has_nul(scope.get("query_string", b""), form=True) or "\x00" in scope["path"]:
+            refusal = _nul_refusal(scope, "address")
+        elif _has_nul(b"".join(m.get("body", b"") for m in messages), form):
+            refusal = _nul_refusal(scope, "body")
 
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
@@ -126,7 +137,10 @@ class HttpMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, replay, send_with_headers)
+            if refusal is not None:
+                await refusal(scope, replay, send_with_headers)
+            else:
+                await self.app(scope, replay, send_with_headers)
         finally:
             seconds = time.perf_counter() - started
             status = status_holder["status"] or 500  # no answer started: the client saw none
