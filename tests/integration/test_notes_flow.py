@@ -13,7 +13,8 @@ from isegoria.domain.decisions import DecisionKind
 from isegoria.errors import Forbidden, InvalidInput, NotFound
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
-from isegoria.services import notes, notes_scoring, notes_views
+from isegoria.reports.figures import Scope
+from isegoria.services import cases_decisions, notes, notes_scoring, notes_views, reports
 from isegoria.store.models_cases import DecisionRow
 from isegoria.store.models_notes import NoteRatingRow, NoteRow, NoteStatusHistoryRow
 from isegoria.store.uow import UnitOfWork
@@ -339,3 +340,34 @@ def test_ratings_made_after_a_status_earn_no_standing(
         standing = {r.account_id: r for r in uow.session.scalars(select(NoteRaterRow))}
     assert standing[late].agreement is None and standing[late].included is False
     assert standing[world.left[0]].included is True  # organic raters keep their standing
+
+
+def test_note_decisions_count_in_the_platforms_compliance(
+    uow: UnitOfWork, world: NotesWorld, clock: ManualClock
+) -> None:
+    """A note shown is a decision like a verdict: unconfirmed past its deadline, it counts."""
+    planted(uow, world)
+    with uow.begin():
+        notes_scoring.run_scoring(uow)
+    issued = _entries(uow, "NoteDecisionIssued")
+    shown = [d for d in _decisions(uow) if d["kind"] == DecisionKind.NOTE_SHOWN.value]
+    assert sorted(e["decision_id"] for e in issued) == sorted(d["id"] for d in shown)
+    assert all(e["jurisdiction"] == "MX" and e["decision_kind"] == "note_shown" for e in issued)
+    first = int(shown[0]["id"])  # type: ignore[call-overload]
+    with uow.begin():
+        cases_decisions.confirm(
+            uow, platform_id=world.base.platform_id, decision_id=first, applied=True, reason=None
+        )
+    clock.advance(cases_decisions.APPLY_WITHIN + timedelta(hours=1))
+    with uow.begin():  # a later entry moves the report's "as of" past the deadline
+        notes_scoring.run_scoring(uow)
+
+    def compliance(code: str | None) -> list[dict[str, object]]:
+        with uow.begin(readonly=True):
+            report = reports.transparency_report(uow, Scope(jurisdiction=code))
+        return list(report["compliance"]["platforms"])
+
+    [row] = compliance("MX")
+    assert row["issued"] == len(shown) and row["on_time"] == 1
+    assert row["never_confirmed"] == len(shown) - 1
+    assert compliance("US") == []  # another jurisdiction's report does not count them

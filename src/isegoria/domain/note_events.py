@@ -66,3 +66,26 @@ class NotesScored(Event):
     def subject_id(self) -> str:
         """The run's number."""
         return str(self.run)
+
+
+@dataclass(frozen=True)
+class NoteDecisionIssued(Event):
+    """A platform was told to show or hide a note, and must confirm it by ``apply_by``.
+
+    The counterpart of a case's ``DecisionIssued``, so a platform's compliance with note
+    decisions is recomputed from the log like its compliance with verdicts.
+    """
+
+    kind: ClassVar[str] = "NoteDecisionIssued"
+    subject_type: ClassVar[str] = "decision"
+    decision_id: int
+    note_id: int
+    platform_id: int
+    jurisdiction: str
+    decision_kind: str
+    apply_by: str
+
+    @property
+    def subject_id(self) -> str:
+        """The decision's id."""
+        return str(self.decision_id)

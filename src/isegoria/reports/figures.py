@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from isegoria.reports.ledger import APPEAL, FIRST, CaseRecord, Event, Ledger
+from isegoria.reports.ledger import APPEAL, FIRST, CaseRecord, DecisionRecord, Event, Ledger
 
 # Sanction ladder, lowest first (domain.sanctions.SanctionStep); an interim restriction is
 # upheld when the verdict restricts at least as much as removal (services.cases_verdict).
@@ -228,6 +228,12 @@ class Figures:
                 hidden += 1
         return {"shown": shown, "hidden": hidden}
 
+    def _in_scope(self, decision: DecisionRecord) -> bool:
+        """Whether a decision concerns the report's jurisdictions (by its case or its note)."""
+        if decision.case_id is not None:
+            return decision.case_id in self.cases
+        return self.codes is None or decision.jurisdiction in self.codes
+
     def compliance(self) -> dict[str, Any]:
         """Per platform: decisions issued in the period and how the platform answered."""
         as_of = self.ledger.last_at
@@ -237,7 +243,7 @@ class Figures:
         for decision in self.ledger.decisions.values():
             if not self.scope.holds(decision.issued_at):
                 continue
-            if self.codes is not None and decision.case_id not in self.cases:
+            if self.codes is not None and not self._in_scope(decision):
                 continue
             row = rows[decision.platform_id]
             row["issued"] += 1

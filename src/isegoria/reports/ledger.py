@@ -84,6 +84,7 @@ class DecisionRecord:
     confirmed_at: datetime | None = None
     status: str | None = None
     on_time: bool | None = None
+    jurisdiction: str | None = None  # a note decision's; a case's is the case's
 
 
 @dataclass
@@ -174,7 +175,7 @@ def _case_event(ledger: Ledger, event: Event) -> None:
 
 def _decision_event(ledger: Ledger, event: Event) -> None:
     facts = event.facts
-    if event.kind == "DecisionIssued":
+    if event.kind in ("DecisionIssued", "NoteDecisionIssued"):
         ledger.decisions[int(facts["decision_id"])] = DecisionRecord(
             decision_id=int(facts["decision_id"]),
             case_id=None if facts.get("case_id") is None else int(facts["case_id"]),
@@ -182,6 +183,7 @@ def _decision_event(ledger: Ledger, event: Event) -> None:
             kind=str(facts["decision_kind"]),
             issued_at=event.at,
             apply_by=parse_instant(str(facts["apply_by"])),
+            jurisdiction=None if facts.get("jurisdiction") is None else str(facts["jurisdiction"]),
         )
         return
     record = ledger.decisions.get(int(facts["decision_id"]))
@@ -220,7 +222,7 @@ def build_ledger(entries: Iterable[DecodedEntry]) -> Ledger:
             ledger.cases[case.case_id] = case
         elif entry.kind in CASE_KINDS:
             _case_event(ledger, event)
-        elif entry.kind in ("DecisionIssued", "DecisionConfirmed"):
+        elif entry.kind in ("DecisionIssued", "NoteDecisionIssued", "DecisionConfirmed"):
             _decision_event(ledger, event)
         elif entry.kind == "PlatformRegistered":
             ledger.platforms[int(facts["platform_id"])] = str(facts["name"])

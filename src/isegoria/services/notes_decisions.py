@@ -7,7 +7,9 @@ import json
 from sqlalchemy import select
 
 from isegoria.domain.decisions import Decision, DecisionKind
+from isegoria.domain.note_events import NoteDecisionIssued
 from isegoria.domain.sanctions import SanctionStep
+from isegoria.log.entries import format_instant
 from isegoria.services.cases_decisions import new_row
 from isegoria.store.models_cases import Content, DecisionRow
 from isegoria.store.models_notes import NoteRow
@@ -68,4 +70,15 @@ def issue_note_decision(
         },
     )
     row.body = json.dumps(decision.to_dict(), sort_keys=True, ensure_ascii=False)
+    # Logged so the platform's compliance with note decisions derives from the log too.
+    uow.log.append(
+        NoteDecisionIssued(
+            decision_id=row.id,
+            note_id=note.id,
+            platform_id=content.platform_id,
+            jurisdiction=note.jurisdiction,
+            decision_kind=kind.value,
+            apply_by=format_instant(row.apply_by),
+        )
+    )
     return row
