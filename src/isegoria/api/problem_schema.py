@@ -35,6 +35,7 @@ class Problem(BaseModel):
 
 
 _WHEN = {
+    400: "Malformed request: a body that is not UTF-8 JSON, or a NUL character (U+0000)",
     401: "No valid credentials (log in, or send a valid platform key)",
     403: "The caller may not do this (role, scope or CSRF token)",
     404: "Not found",
@@ -42,6 +43,7 @@ _WHEN = {
     413: "Request too large",
     422: "Invalid input; `errors` names each field",
     429: "Rate limited; retry after the `Retry-After` header's seconds",
+    503: "Overloaded or the database is busy; nothing changed, retry after `Retry-After`",
 }
 
 
@@ -55,9 +57,10 @@ def _response(description: str) -> dict[str, Any]:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: _response(text) for status, text in _WHEN.items()
 }
-PROBLEM_RESPONSES[429]["headers"] = {
-    "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
-}
+for _status in (429, 503):
+    PROBLEM_RESPONSES[_status]["headers"] = {
+        "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+    }
 
 
 def add_problem_schema(openapi: dict[str, Any]) -> dict[str, Any]:
