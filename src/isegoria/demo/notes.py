@@ -25,32 +25,51 @@ from isegoria.store.uow import UnitOfWork
 
 DEMO_NOTES_SEED: Final = 20261207
 RATERS_PER_CAMP: Final = 14
-#: (kind, language, text) per demo note; kinds as in tests/support/notes_world.py.
+#: (kind, language, text, post) per demo note: ``post`` indexes the demo posts
+#: (isegoria.demo.cases.POSTS, filed in that order); kinds as in tests/support/notes_world.py.
 NOTES: Final = (
     (
         "bridging",
         "en",
-        "This offer is a known scam pattern; see https://consumer.example.org/scams",
+        "A known scam pattern: no wallet pays back tenfold. https://consumer.example.org/scams",
+        15,
+    ),
+    (
+        "bridging",
+        "es",
+        "Es un fraude conocido: nadie paga por dar tu tarjeta. https://consumo.example.org/fraudes",
+        2,
+    ),
+    (
+        "bridging",
+        "fr",
+        "Aucun placement ne double en 24 heures ; voir https://epargne.example.org/alertes",
+        7,
     ),
     (
         "bridging",
         "en",
-        "The account quoted here was suspended in 2024: https://news.example.org/a1",
+        "'Kill it' is an idiom for doing very well: https://dictionary.example.org/kill-it",
+        13,
     ),
-    ("bridging", "es", "El número citado es de 2015, no de hoy: https://datos.example.org/2015"),
+    ("neither", "en", "Everyone knows this is fake, trust me: https://blog.example.org/me", 12),
+    ("neither", "en", "This is obviously satire, nothing to see: https://satire.example.org/x", 11),
+    ("neither", "de", "Das ist alles gelogen, siehe https://forum.example.org/thread", 9),
+    ("left", "en", "The senator voted against this very bill: https://votes.example.org/s12", 12),
     (
-        "bridging",
+        "left",
         "fr",
-        "Cette citation est tronquée ; texte complet : https://archive.example.org/t",
+        "La réforme ne touche pas au budget de la culture : https://journal.example.org/r",
+        6,
     ),
-    ("neither", "en", "Everyone knows this is fake, trust me: https://blog.example.org/me"),
-    ("neither", "en", "This is obviously satire, nothing to see: https://satire.example.org/x"),
-    ("neither", "de", "Das ist alles gelogen, siehe https://forum.example.org/thread"),
-    ("left", "en", "The senator voted against this very bill: https://votes.example.org/s12"),
-    ("left", "es", "La reforma no cambia esa ley, ver https://diario.example.org/ley"),
-    ("right", "en", "The protest permit was never requested: https://city.example.org/permits"),
-    ("right", "de", "Die Partei hat das nie beschlossen: https://partei.example.org/beschluss"),
-    ("fresh", "en", "The photo in this post was taken in 2019: https://photos.example.org/2019"),
+    (
+        "right",
+        "fr",
+        "Aucune manifestation n'est déclarée pour samedi : https://ville.example.org/manifs",
+        6,
+    ),
+    ("right", "de", "Die Partei hat das nie beschlossen: https://partei.example.org/beschluss", 9),
+    ("fresh", "es", "Este meme circula desde 2019: https://fotos.example.org/2019", 1),
 )
 ANSWERS: Final = {
     "bridging": ("helpful", "helpful"),
@@ -100,13 +119,13 @@ def seed_notes(database: Database, signer: LogSigner, secret: bytes, now: dateti
     if not contents or min(len(left), len(right)) < RATERS_PER_CAMP or not writers:
         return 0  # a demo without posts or with too few citizens gets no notes
     written: list[tuple[int, str]] = []
-    for number, (kind, language, text) in enumerate(NOTES):
+    for number, (kind, language, text, post) in enumerate(NOTES):
         clock.advance(timedelta(hours=rng.randint(1, 5)))
         with uow.begin():
             note = notes.write_note(
                 uow,
                 account_id=writers[number % len(writers)],
-                content_id=contents[number % len(contents)],
+                content_id=contents[post % len(contents)],
                 classification="misinformed_or_potentially_misleading",
                 reasons=["missing_important_context"],
                 text=text,
