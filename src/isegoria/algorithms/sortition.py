@@ -25,6 +25,7 @@ from isegoria.algorithms.sortition_draw import (
     DrawnJury,
     draw_jury,
     draw_replacements,
+    list_digest,
 )
 from isegoria.algorithms.sortition_model import (
     InfeasibleQuotasError,
@@ -77,6 +78,7 @@ __all__ = [
     "draw_jury",
     "draw_replacements",
     "expected_seats",
+    "list_digest",
     "prepare_portfolio",
     "quotas_from_shares",
     "selection_report",

@@ -82,6 +82,9 @@ class JuryDrawn(_CaseEvent):
     jurors: list[str]
     min_selection_probability: str
     max_selection_probability: str
+    # Digest (sortition.list_digest) of the pool members excluded from this case (conflicted
+    # or over their service load); empty in entries written before exclusions were published.
+    exclusions_digest: str = ""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -172,14 +173,34 @@ def prepare_cached(
     return portfolio
 
 
+@dataclass(frozen=True)
+class _Lottery:
+    """What a draw used: the pool it published, its exclusions, quotas and outcome."""
+
+    pool: sortition.JuryPool
+    excluded: list[str]
+    portfolio: sortition.Portfolio
+    quotas: dict[str, Any]
+    drawn: sortition.DrawnJury
+    strata_used: list[str]
+
+
 def _draw_with_fallback(
     pool: sortition.JuryPool,
+    excluded: list[str],
     strata: list[str],
     shares: dict[str, dict[str, float]],
     size: int,
     seed: bytes,
-) -> tuple[sortition.Portfolio, dict[str, Any], sortition.DrawnJury, list[str]]:
-    """Draw with every stratum; if the volunteers cannot meet the quotas, drop the last one."""
+) -> _Lottery:
+    """Draw with every stratum; if the volunteers cannot meet the quotas, drop the last one.
+
+    The lottery is prepared for every volunteer of the jurisdiction, and the people who may
+    not sit on this case are excluded inside their profiles (``sortition_draw``): the
+    prepared lottery is then the same from one case to the next and comes from the cache.
+    Only when the exclusions leave a profile too small for some jury of the lottery is a
+    lottery prepared for the pool without them (and that smaller pool is published).
+    """
     used = list(strata)
     while True:
         quotas = sortition.quotas_from_shares({s: shares[s] for s in used}, size)
@@ -187,13 +208,21 @@ def _draw_with_fallback(
             s: {v: sortition.SeatRange(0, size) for v in shares[s]} for s in strata
         }
         full.update(quotas)
+        quota_record = {
+            s: {v: [r.min_seats, r.max_seats] for v, r in q.items()} for s, q in full.items()
+        }
         try:
-            portfolio = prepare_cached(pool, size, full)
-            drawn = sortition.draw_jury(portfolio, pool, seed)
-            quota_record = {
-                s: {v: [r.min_seats, r.max_seats] for v, r in q.items()} for s, q in full.items()
-            }
-            return portfolio, quota_record, drawn, used
+            try:
+                portfolio = prepare_cached(pool, size, full)
+                drawn = sortition.draw_jury(portfolio, pool, seed, exclude=excluded)
+                return _Lottery(pool, excluded, portfolio, quota_record, drawn, used)
+            except sortition.StalePortfolioError:
+                if not excluded:
+                    raise
+            smaller = pool.without(excluded)
+            portfolio = prepare_cached(smaller, size, full)
+            drawn = sortition.draw_jury(portfolio, smaller, seed)
+            return _Lottery(smaller, [], portfolio, quota_record, drawn, used)
         except (sortition.InfeasibleQuotasError, sortition.StalePortfolioError):
             if not used:
                 raise
@@ -219,27 +248,26 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     conflicted = _conflicted_accounts(uow, case_id)
     members: dict[tuple[str, ...], list[str]] = defaultdict(list)
     account_of: dict[str, int] = {}
-    excluded = 0
+    excluded: list[str] = []
     for citizen in citizens:
-        if not citizen.jury_opt_in or citizen.id in unavailable:
-            continue
-        if citizen.id in conflicted:
-            # Conflicted volunteers are left out of this case's pool altogether, so the
-            # lottery is prepared for exactly the people who may serve.
-            excluded += 1
+        if not citizen.jury_opt_in:
             continue
         name = juror_pseudonym(uow.secret, case_id, stage, citizen.id)
         members[_profile(citizen, strata)].append(name)
         account_of[name] = citizen.id
+        if citizen.id in conflicted or citizen.id in unavailable:
+            excluded.append(name)  # in the pool, so the lottery stays the cached one
+    excluded.sort()
     checkpoint = _seed_checkpoint(uow, after_index)
     seed = sortition.derive_seed(checkpoint.root_hash, f"case:{case_id}", stage, "round:0")
     try:
-        if len(account_of) < size:
+        if len(account_of) - len(excluded) < size:
             raise sortition.PoolTooSmallError(
-                f"{len(account_of)} eligible volunteers for a jury of {size}"
+                f"{len(account_of) - len(excluded)} eligible volunteers for a jury of {size}"
             )
-        pool = sortition.JuryPool(strata, members)
-        portfolio, quotas, drawn, used = _draw_with_fallback(pool, strata, shares, size, seed)
+        lottery = _draw_with_fallback(
+            sortition.JuryPool(strata, members), excluded, strata, shares, size, seed
+        )
     except sortition.SortitionError:
         if stage == RETRIAL:
             return None  # no second jury to be had: the case is simply tried once
@@ -247,6 +275,8 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
 
         lapse_without_jury(uow, case, stage, reason="too few eligible volunteers")
         return None
+    pool, portfolio, drawn = lottery.pool, lottery.portfolio, lottery.drawn
+    quotas, used = lottery.quotas, lottery.strata_used
     report = sortition.selection_report(portfolio, pool)
     pool_record = {
         "strata": list(pool.strata),
@@ -254,6 +284,7 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
             {"profile": list(p), "members": list(m)}
             for p, m in zip(pool.profiles, pool.members, strict=True)
         ],
+        "excluded": lottery.excluded,
     }
     jury = Jury(
         case_id=case_id,
@@ -294,10 +325,11 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
             else str(portfolio.digest),
             pool_digest=pool.digest().hex(),
             pool_size=sum(pool.sizes),
-            excluded=excluded,
+            excluded=len(excluded),
             jurors=sorted(drawn.members),
             min_selection_probability=str(report.min_probability),
             max_selection_probability=str(report.max_probability),
+            exclusions_digest=sortition.list_digest(lottery.excluded).hex(),
         )
     )
     jobs.schedule(uow, JOB_REPLY_DEADLINE, jury.reply_deadline, {"jury_id": jury.id, "round": 0})
@@ -371,9 +403,11 @@ def replace_jurors(uow: UnitOfWork, jury_id: int) -> list[Juror]:
     seed = sortition.derive_seed(
         checkpoint.root_hash, f"case:{jury.case_id}", jury.stage, f"round:{jury.rounds}"
     )
-    pool = pool_from_record(json.loads(jury.pool))
-    # The case's other juries (a consistency retrial's) must stay disjoint from this one.
-    others = _on_other_juries(uow, jury, pool)
+    record = json.loads(jury.pool)
+    pool = pool_from_record(record)
+    # The case's other juries (a consistency retrial's) must stay disjoint from this one, and
+    # whoever the draw excluded (conflicted, over their load) stays excluded.
+    others = sorted({*_on_other_juries(uow, jury, pool), *record.get("excluded", [])})
     try:
         pairs = sortition.draw_replacements(
             pool,

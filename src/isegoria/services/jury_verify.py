@@ -4,8 +4,10 @@ The evidence is public: the draw record (pool of per-case pseudonyms by strata p
 its published order; quotas; portfolio; seed), the ``JuryDrawn`` log entry, and the signed
 checkpoint whose root seeded the lottery. A verifier checks the checkpoint's signature, that
 the seed is derived from its root and the case, that the portfolio meets the quotas (parsing
-re-checks every composition), that the pool and portfolio match the digests in the log
-entry, and that the draw run again yields exactly the jurors the log names.
+re-checks every composition), that the pool, its exclusions (people who may not sit on this
+case, left in the pool so the lottery is the jurisdiction's) and the portfolio match the
+digests in the log entry, and that the draw run again yields exactly the jurors the log
+names.
 """
 
 from __future__ import annotations
@@ -80,7 +82,11 @@ def verify_draw(evidence: DrawEvidence, verifier_key: str) -> VerifiedDraw:
         raise JuryVerificationError("the portfolio differs from the one the log committed to")
     if pool.digest().hex() != drawn["pool_digest"]:
         raise JuryVerificationError("the pool differs from the one the log committed to")
-    result = sortition.draw_jury(portfolio, pool, seed)
+    excluded = _exclusions(record["pool"], drawn)
+    try:
+        result = sortition.draw_jury(portfolio, pool, seed, exclude=excluded)
+    except sortition.SortitionError as error:
+        raise JuryVerificationError(f"the published draw cannot be re-run: {error}") from None
     jurors = tuple(sorted(result.members))
     if list(jurors) != sorted(drawn["jurors"]):
         raise JuryVerificationError(
@@ -88,6 +94,21 @@ def verify_draw(evidence: DrawEvidence, verifier_key: str) -> VerifiedDraw:
         )
     report = sortition.selection_report(portfolio, pool)
     return VerifiedDraw(jurors, sum(pool.sizes), seed.hex(), str(report.min_probability))
+
+
+def _exclusions(pool_record: dict[str, Any], drawn: dict[str, Any]) -> list[str]:
+    """The pool members the draw excluded, checked against the digest the log committed to."""
+    excluded = pool_record.get("excluded", [])
+    if not isinstance(excluded, list) or not all(isinstance(e, str) for e in excluded):
+        raise JuryVerificationError("the published exclusions are not a list of pseudonyms")
+    committed = drawn.get("exclusions_digest", "")
+    if not committed:  # drawn before exclusions were published: nobody was excluded inside
+        if excluded:
+            raise JuryVerificationError("the log committed to no exclusions, the record has some")
+        return []
+    if sortition.list_digest(excluded).hex() != committed:
+        raise JuryVerificationError("the exclusions differ from the ones the log committed to")
+    return excluded
 
 
 def fetch_evidence(url: str, case_id: int, stage: str, client: httpx.Client) -> DrawEvidence:
