@@ -241,19 +241,20 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     strata = _strata(constitution)
     citizens = _citizens(uow, case.jurisdiction)
     shares: dict[str, dict[str, float]] = {}
+    profiles = [_profile(c, strata) for c in citizens]  # once each: pools run to thousands
     for index, stratum in enumerate(strata):
-        counts = Counter(_profile(c, strata)[index] for c in citizens)
+        counts = Counter(p[index] for p in profiles)
         shares[stratum] = {v: n / len(citizens) for v, n in sorted(counts.items())}
     unavailable = _over_load(uow, constitution, now)
     conflicted = _conflicted_accounts(uow, case_id)
     members: dict[tuple[str, ...], list[str]] = defaultdict(list)
     account_of: dict[str, int] = {}
     excluded: list[str] = []
-    for citizen in citizens:
+    for citizen, profile in zip(citizens, profiles, strict=True):
         if not citizen.jury_opt_in:
             continue
         name = juror_pseudonym(uow.secret, case_id, stage, citizen.id)
-        members[_profile(citizen, strata)].append(name)
+        members[profile].append(name)
         account_of[name] = citizen.id
         if citizen.id in conflicted or citizen.id in unavailable:
             excluded.append(name)  # in the pool, so the lottery stays the cached one
