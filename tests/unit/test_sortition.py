@@ -578,3 +578,14 @@ def test_a_tampered_portfolio_record_is_rejected(
     with pytest.raises(InvalidPortfolioError, match="malformed"):
         Portfolio.from_json_dict(broken)
     assert Portfolio.from_json_dict(record) == portfolio
+
+
+def test_pool_pseudonyms_in_bulk_are_the_ones_named_one_by_one() -> None:
+    from isegoria.services.cases_common import juror_pseudonym, juror_pseudonyms
+
+    secret = b"s" * 32
+    accounts = [1, 7, 42, 1000, 123456]
+    bulk = juror_pseudonyms(secret, 12, "appeal", accounts)
+    assert bulk == [juror_pseudonym(secret, 12, "appeal", a) for a in accounts]
+    assert len(set(bulk)) == len(accounts)
+    assert juror_pseudonyms(secret, 13, "appeal", accounts) != bulk  # per case

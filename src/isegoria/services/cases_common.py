@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -69,6 +70,20 @@ def juror_pseudonym(secret: bytes, case_id: int, stage: str, account_id: int) ->
     """A juror's public name for one case and stage: unlinkable across cases without the key."""
     mac = hmac.new(secret, f"juror:{case_id}:{stage}:{account_id}".encode(), hashlib.sha256)
     return "J-" + mac.hexdigest()[:10]
+
+
+def juror_pseudonyms(
+    secret: bytes, case_id: int, stage: str, account_ids: Iterable[int]
+) -> list[str]:
+    """``juror_pseudonym`` for many accounts at once (a draw names its whole pool)."""
+    # Keying an HMAC costs as much as hashing a short message: key once, copy per account.
+    keyed = hmac.new(secret, f"juror:{case_id}:{stage}:".encode(), hashlib.sha256)
+    names = []
+    for account_id in account_ids:
+        mac = keyed.copy()
+        mac.update(str(account_id).encode())
+        names.append("J-" + mac.hexdigest()[:10])
+    return names
 
 
 def loads(text: str | None) -> Any:

@@ -36,6 +36,7 @@ from isegoria.services.cases_common import (
     get_case,
     get_jury,
     juror_pseudonym,
+    juror_pseudonyms,
 )
 from isegoria.services.jurisdictions import descendants
 from isegoria.services.jury_verify import pool_from_record
@@ -66,8 +67,8 @@ def _strata(constitution: Constitution) -> list[str]:
     return [s for s in constitution.jury_strata if s in STRATUM_COLUMNS]
 
 
-def _profile(account: Any, strata: list[str]) -> tuple[str, ...]:
-    return tuple(getattr(account, STRATUM_COLUMNS[s]) or UNDECLARED for s in strata)
+# Positions in the rows of ``_citizens``.
+_CITIZEN_COLUMN = {"region": 1, "age_band": 2, "leaning": 3}
 
 
 def _citizens(uow: UnitOfWork, jurisdiction: str) -> list[Any]:
@@ -240,23 +241,26 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     now = uow.now()
     strata = _strata(constitution)
     citizens = _citizens(uow, case.jurisdiction)
+    # Plain tuples and one keyed HMAC: a draw touches every citizen of the jurisdiction, so
+    # per-row attribute lookups and per-name HMAC keying are most of its cost.
+    columns = [_CITIZEN_COLUMN[STRATUM_COLUMNS[s]] for s in strata]
+    rows = [tuple(c) for c in citizens]
+    profiles = [tuple(r[i] or UNDECLARED for i in columns) for r in rows]
     shares: dict[str, dict[str, float]] = {}
-    profiles = [_profile(c, strata) for c in citizens]  # once each: pools run to thousands
     for index, stratum in enumerate(strata):
         counts = Counter(p[index] for p in profiles)
         shares[stratum] = {v: n / len(citizens) for v, n in sorted(counts.items())}
     unavailable = _over_load(uow, constitution, now)
     conflicted = _conflicted_accounts(uow, case_id)
+    volunteers = [(r[0], p) for r, p in zip(rows, profiles, strict=True) if r[4]]
+    names = juror_pseudonyms(uow.secret, case_id, stage, (a for a, _ in volunteers))
     members: dict[tuple[str, ...], list[str]] = defaultdict(list)
     account_of: dict[str, int] = {}
     excluded: list[str] = []
-    for citizen, profile in zip(citizens, profiles, strict=True):
-        if not citizen.jury_opt_in:
-            continue
-        name = juror_pseudonym(uow.secret, case_id, stage, citizen.id)
+    for (account, profile), name in zip(volunteers, names, strict=True):
         members[profile].append(name)
-        account_of[name] = citizen.id
-        if citizen.id in conflicted or citizen.id in unavailable:
+        account_of[name] = account
+        if account in conflicted or account in unavailable:
             excluded.append(name)  # in the pool, so the lottery stays the cached one
     excluded.sort()
     checkpoint = _seed_checkpoint(uow, after_index)
