@@ -7,10 +7,14 @@ For each configuration (SQLite with one app process, with ``synchronous=FULL`` a
 a world into the database (``load_world.py``; one per database, each run casting its own
 half of the ballots and votes), starts ``isegoria serve --workers N`` as a subprocess, and drives it
 from this process (``load_driver.py``) with a fixed number of keep-alive connections for a
-fixed time. The mix: platform report intake, juror ballots, citizen votes on open law
-proposals, and public reads of cases (list, one case) and of the log (latest checkpoint,
-a page of entries, an inclusion proof). It reports requests per second, p50/p99 latency
-per endpoint, errors by status, and the 1 -> 2 process scaling on PostgreSQL, and checks
+fixed time, in phases: platform report intake alone, juror ballots alone, citizen votes on
+open law proposals alone, public reads alone (cases: list, one case; the log: latest
+checkpoint, a page of entries, an inclusion proof), then all of them mixed. Every report is
+about a new post, so it opens a case whose jury the job worker draws; after each phase the
+bench waits for the worker to draw every pending jury and reports that rate too (juries
+drawn per second), so a phase does not pay for the previous one's draws. It reports
+requests per second, p50/p99 latency per endpoint, server CPU per request, errors by
+status, and the 1 -> 2 process scaling on PostgreSQL per phase, and checks
 afterwards that every report answered 201 is in the database.
 
 Processes: ``--workers N`` (uvicorn's supervisor, one listening socket shared by N
@@ -46,19 +50,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.support.* starts servers and PostgreSQL clusters
 
 from benchmarks.case_bench import postgres_database  # noqa: E402
-from benchmarks.load_driver import Call, drive  # noqa: E402
+from benchmarks.load_driver import EXHAUSTED, Call, Exhausted, drive  # noqa: E402
 from benchmarks.load_world import Person, Seeded, data_dir_settings, seed  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from tests.support.postgres import throwaway_cluster  # noqa: E402
 from tests.support.server import live_server  # noqa: E402
 
+from isegoria.services.cases_intake import JOB_DRAW_JURY  # noqa: E402
+from isegoria.services.jobs import JobStatus  # noqa: E402
 from isegoria.store.db import Database  # noqa: E402
+from isegoria.store.models import Job  # noqa: E402
 from isegoria.store.models_cases import Content  # noqa: E402
 
 CONNECTIONS = 32  # closed-loop clients; under the default in-flight cap of 40 per process
-FULL = {"cases": 240, "proposals": 4, "seconds": 20.0, "reference_seconds": 4.0}
-QUICK = {"cases": 12, "proposals": 1, "seconds": 3.0, "reference_seconds": 1.0}
-#: Share of each operation in the mix; an exhausted pool (ballots, votes) is skipped.
+FULL = {"cases": 600, "proposals": 4, "seconds": 10.0, "reference_seconds": 4.0}
+QUICK = {"cases": 12, "proposals": 1, "seconds": 2.0, "reference_seconds": 1.0}
+#: Share of each operation in the mixed phase; an exhausted pool (ballots, votes) is skipped.
 MIX = {
     "POST /reports": 20,
     "POST /cases/{id}/ballot": 10,
@@ -74,6 +81,21 @@ SERVER_ENV = {
     "ISEGORIA_LOG_LEVEL": "warning",  # one info line per request would be measured too
     "ISEGORIA_RATELIMIT_API_ADDRESS": "1000000/1m",  # every client here is 127.0.0.1
 }
+#: Phases run one after the other against each server: one kind of write at a time (so its
+#: rate is not set by the slowest request of a mix), public reads alone, then the mix.
+#: A phase whose pool runs out (ballot seats, votes) ends early; its rate is over its time.
+READS = {k: v for k, v in MIX.items() if k.startswith("GET ")}
+PHASES: dict[str, dict[str, int]] = {
+    "reports": {"POST /reports": 1},
+    "ballots": {"POST /cases/{id}/ballot": 1},
+    "votes": {"POST /proposals/{id}/vote": 1},
+    "reads": READS,
+    "mixed": MIX,
+}
+#: Share of the ballot seats and votes the single-kind phases may use; the mix gets the rest.
+PHASE_SHARE = 0.5
+#: How long to wait for the worker to draw the juries a phase's reports asked for.
+DRAIN_LIMIT_SECONDS = 120.0
 API = "/api/v1"
 REFERENCE = f"{API}/log/key"  # an answer from memory: the HTTP stack alone
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "load_bench.json"
@@ -81,18 +103,25 @@ _posts = itertools.count(1)
 
 
 class Workload:
-    """Draws the next request of the mix, consuming ballot seats and votes as it goes."""
+    """Draws the next request of a mix, consuming ballot seats and votes as it goes."""
 
-    def __init__(self, world: Seeded, seats: list[Any], votes: list[Any]) -> None:
+    def __init__(
+        self, world: Seeded, seats: list[Any], votes: list[Any], mix: dict[str, int] = MIX
+    ) -> None:
         self.world = world
         self.seats = list(seats)
         self.votes = list(votes)
         self.log_size = 1
-        self.names = list(MIX)
-        self.weights = [MIX[n] for n in self.names]
+        self.names = list(mix)
+        self.weights = [mix[n] for n in self.names]
 
-    def __call__(self, rng: random.Random) -> Call | None:
-        """One request, or None when the drawn pool is empty (the caller draws again)."""
+    def __call__(self, rng: random.Random) -> Call | Exhausted | None:
+        """One request; None when the drawn pool is empty (the caller draws again), and
+        EXHAUSTED when every pool of the mix is."""
+        if self.names == ["POST /cases/{id}/ballot"] and not self.seats:
+            return EXHAUSTED
+        if self.names == ["POST /proposals/{id}/vote"] and not self.votes:
+            return EXHAUSTED
         name = rng.choices(self.names, self.weights)[0]
         if name == "POST /reports":
             return self._report()
@@ -175,8 +204,13 @@ def run_config(
     size: dict[str, Any],
     extra: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Drive one server configuration; return its figures."""
-    workload = Workload(world, world.seats, world.votes)
+    """Drive one server configuration through every phase; return its figures."""
+    split = round(len(world.seats) * PHASE_SHARE), round(len(world.votes) * PHASE_SHARE)
+    pools = {
+        "ballots": (world.seats[: split[0]], []),
+        "votes": ([], world.votes[: split[1]]),
+        "mixed": (world.seats[split[0] :], world.votes[split[1] :]),
+    }
     filed: list[int] = []
 
     def on_answer(call: Call, status: int, body: bytes) -> None:
@@ -184,8 +218,10 @@ def run_config(
             filed.append(json.loads(body)["case_id"])
 
     load_before = os.getloadavg()[0]
+    phases: dict[str, Any] = {}
+    database = Database(data_dir_settings(data_dir, url).effective_database_url)
     with server(data_dir, url, workers, extra) as (host, port, pid):
-        workload.log_size = _log_size(host, port)
+        log_size = _log_size(host, port)
         reference = asyncio.run(
             drive(
                 host,
@@ -195,35 +231,72 @@ def run_config(
                 duration=size["reference_seconds"],
             )
         )
-        cpu_before = server_cpu_seconds(pid)
-        mixed = asyncio.run(
-            drive(
-                host,
-                port,
-                workload,
-                connections=CONNECTIONS,
-                duration=size["seconds"],
-                on_answer=on_answer,
+        for phase, mix in PHASES.items():
+            seats, votes = pools.get(phase, ([], []))
+            workload = Workload(world, seats, votes, mix)
+            workload.log_size = log_size
+            cpu_before = server_cpu_seconds(pid)
+            figures = asyncio.run(
+                drive(
+                    host,
+                    port,
+                    workload,
+                    connections=CONNECTIONS,
+                    duration=size["seconds"],
+                    on_answer=on_answer,
+                )
             )
-        )
-        server_cpu = server_cpu_seconds(pid) - cpu_before
-    stored = _reports_stored(data_dir, url)
+            # CPU the app processes spent on the phase: unlike wall time, it barely depends
+            # on what else the shared machine runs, so it compares across runs.
+            figures["server_cpu_seconds"] = server_cpu_seconds(pid) - cpu_before
+            ok = sum(e["ok"] for e in figures["endpoints"].values())
+            figures["server_cpu_ms_per_ok_request"] = (
+                1000 * figures["server_cpu_seconds"] / ok if ok else None
+            )
+            figures["ok_per_server_cpu_second"] = ok / max(figures["server_cpu_seconds"], 1e-9)
+            figures["draws"] = _drain_draws(database)
+            phases[phase] = figures
+    database.dispose()
+    mixed = dict(phases["mixed"])
+    mixed["phases"] = phases
     mixed["reference_per_s"] = reference["ok_per_s"]
     mixed["ratio_to_reference"] = mixed["ok_per_s"] / reference["ok_per_s"]
     mixed["reports_acknowledged"] = len(filed)
-    mixed["reports_stored"] = stored
+    mixed["reports_stored"] = _reports_stored(data_dir, url)
     mixed["workers"] = workers
-    # CPU the app processes spent on the mixed load: unlike wall time, it barely depends on
-    # what else the shared machine runs, so requests per CPU-second compare across runs.
-    mixed["server_cpu_seconds"] = server_cpu
-    mixed["ok_per_server_cpu_second"] = sum(e["ok"] for e in mixed["endpoints"].values()) / max(
-        server_cpu, 1e-9
-    )
     mixed["server_env"] = extra or {}
     # The machine is shared: the 1-minute load average says how much else was running.
     mixed["load_average_before_after"] = [load_before, os.getloadavg()[0]]
     _print(name, mixed)
     return mixed
+
+
+def _drain_draws(database: Database, limit: float = DRAIN_LIMIT_SECONDS) -> dict[str, Any]:
+    """Wait until the worker has drawn every due jury; how many it drew and how fast."""
+    started = time.perf_counter()
+    pending = before = _pending_draws(database)
+    while pending and time.perf_counter() - started < limit:
+        time.sleep(0.25)
+        pending = _pending_draws(database)
+    seconds = time.perf_counter() - started
+    drawn = before - pending
+    return {
+        "pending_at_end_of_phase": before,
+        "drawn": drawn,
+        "left_after_limit": pending,
+        "seconds": seconds,
+        "per_s": drawn / seconds if drawn else None,
+    }
+
+
+def _pending_draws(database: Database) -> int:
+    with database.session(readonly=True) as session:
+        count = session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.kind == JOB_DRAW_JURY, Job.status == JobStatus.PENDING.value)
+        )
+    return int(count or 0)
 
 
 def server_cpu_seconds(pid: int) -> float:
@@ -271,20 +344,31 @@ def _reports_stored(data_dir: Path, url: str | None) -> int:
 
 def _print(name: str, f: dict[str, Any]) -> None:
     print(
-        f"[{name}] {f['ok_per_s']:,.0f} ok req/s in {f['seconds']:.1f} s "
-        f"({f['ratio_to_reference']:.2f}x of {REFERENCE} at {f['reference_per_s']:,.0f}/s); "
-        f"errors {f['errors_by_status'] or 'none'}; reports acknowledged "
-        f"{f['reports_acknowledged']}, stored {f['reports_stored']}; "
-        f"{f['ok_per_server_cpu_second']:,.0f} ok requests per server CPU-second; load average "
+        f"[{name}] reference {REFERENCE} {f['reference_per_s']:,.0f}/s; errors in the mix "
+        f"{f['errors_by_status'] or 'none'}; reports acknowledged {f['reports_acknowledged']}, "
+        f"stored {f['reports_stored']}; load average "
         f"{f['load_average_before_after'][0]:.1f} -> {f['load_average_before_after'][1]:.1f}"
     )
-    for endpoint, e in f["endpoints"].items():
-        p50 = f"{e['p50_ms']:.1f}" if e["p50_ms"] is not None else "-"
-        p99 = f"{e['p99_ms']:.1f}" if e["p99_ms"] is not None else "-"
+    for phase, figures in f["phases"].items():
+        cpu = figures["server_cpu_ms_per_ok_request"]
         print(
-            f"  {endpoint:28} {e['ok_per_s']:8,.1f}/s  p50 {p50:>7} ms  p99 {p99:>7} ms  "
-            f"{e['statuses']}"
+            f"  {phase:8} {figures['ok_per_s']:8,.0f} ok/s in {figures['seconds']:.1f} s, "
+            f"server CPU {cpu if cpu is None else f'{cpu:.2f}'} ms per request, "
+            f"errors {figures['errors_by_status'] or 'none'}"
         )
+        draws = figures["draws"]
+        if draws["drawn"]:
+            print(
+                f"    then {draws['drawn']} juries drawn in {draws['seconds']:.1f} s "
+                f"({draws['per_s']:.1f}/s), {draws['left_after_limit']} left"
+            )
+        for endpoint, e in figures["endpoints"].items():
+            p50 = f"{e['p50_ms']:.1f}" if e["p50_ms"] is not None else "-"
+            p99 = f"{e['p99_ms']:.1f}" if e["p99_ms"] is not None else "-"
+            print(
+                f"    {endpoint:28} {e['ok_per_s']:8,.1f}/s  p50 {p50:>7} ms  p99 {p99:>7} ms  "
+                f"{e['statuses']}"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -326,7 +410,15 @@ def main(argv: list[str] | None = None) -> int:
                 "postgresql, 2 processes", base / "pg", url, 2, second, size
             )
     scaling = configs["postgresql_2"]["ok_per_s"] / configs["postgresql_1"]["ok_per_s"]
-    print(f"PostgreSQL 1 -> 2 processes: {scaling:.2f}x requests per second")
+    by_phase = {
+        phase: configs["postgresql_2"]["phases"][phase]["ok_per_s"]
+        / max(configs["postgresql_1"]["phases"][phase]["ok_per_s"], 1e-9)
+        for phase in PHASES
+    }
+    print(
+        f"PostgreSQL 1 -> 2 processes: {scaling:.2f}x requests per second in the mix; "
+        + ", ".join(f"{p} {x:.2f}x" for p, x in by_phase.items())
+    )
     results = {
         "benchmark": "load_bench",
         "quick": args.quick,
@@ -336,9 +428,11 @@ def main(argv: list[str] | None = None) -> int:
         "shared_machine": True,
         "connections": CONNECTIONS,
         "mix": MIX,
+        "phases": PHASES,
         "server_env": SERVER_ENV,
         "configs": configs,
         "postgresql_scaling_1_to_2": scaling,
+        "postgresql_scaling_1_to_2_by_phase": by_phase,
         "wall_seconds": time.perf_counter() - started,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -132,7 +132,13 @@ class Connection:
         self.reader = self.writer = None
 
 
-Workload = Callable[[random.Random], Call | None]
+class Exhausted:
+    """What a workload returns when it has nothing left to send: the connection stops."""
+
+
+EXHAUSTED = Exhausted()
+#: The next call; None to draw again (one pool of the mix is empty), or EXHAUSTED.
+Workload = Callable[[random.Random], Call | Exhausted | None]
 
 
 async def drive(
@@ -156,6 +162,8 @@ async def drive(
             call = workload(rng)
             if call is None:
                 continue
+            if isinstance(call, Exhausted):
+                break
             started = time.perf_counter()
             try:
                 status, headers, body = await asyncio.wait_for(
