@@ -76,7 +76,8 @@ def juror_pseudonyms(
     secret: bytes, case_id: int, stage: str, account_ids: Iterable[int]
 ) -> list[str]:
     """``juror_pseudonym`` for many accounts at once (a draw names its whole pool)."""
-    # Keying an HMAC costs as much as hashing a short message: key once, copy per account.
+    # Keying an HMAC costs about as much as hashing a short message: key once, copy per name
+    # (measured: 1.1 us a name against 1.6 us for a fresh HMAC or hmac.digest per name).
     keyed = hmac.new(secret, f"juror:{case_id}:{stage}:".encode(), hashlib.sha256)
     names = []
     for account_id in account_ids:

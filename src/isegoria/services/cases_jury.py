@@ -96,8 +96,9 @@ def _over_load(uow: UnitOfWork, constitution: Constitution, now: datetime) -> se
             Juror.status.in_([JurorStatus.ACCEPTED, JurorStatus.VOTED, JurorStatus.SUMMONED]),
         )
         .group_by(Juror.account_id)
+        .having(func.count() >= constitution.juror_max_cases)
     )
-    return {account for account, count in rows if count >= constitution.juror_max_cases}
+    return {account for account, _count in rows}
 
 
 def _conflicted_accounts(uow: UnitOfWork, case_id: int) -> set[int]:
