@@ -160,3 +160,13 @@ def test_exclusions_that_empty_a_profile_fall_back_to_the_smaller_pool() -> None
     assert lottery.excluded == []
     assert lottery.strata_used == []
     assert sorted(lottery.drawn.members) == ["s1", "s2"]
+
+
+def test_strata_profiles_name_undeclared_values() -> None:
+    rows = [(1, "north", None, "left", True), (2, "south", "30-44", "", True)]
+    assert cases_jury._profiles(rows, [1, 2, 3]) == [
+        ("north", "undeclared", "left"),
+        ("south", "30-44", "undeclared"),
+    ]
+    assert cases_jury._profiles(rows, [2]) == [("undeclared",), ("30-44",)]
+    assert cases_jury._profiles(rows, []) == [(), ()]

@@ -16,6 +16,7 @@ from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, select
@@ -69,6 +70,17 @@ def _strata(constitution: Constitution) -> list[str]:
 
 # Positions in the rows of ``_citizens``.
 _CITIZEN_COLUMN = {"region": 1, "age_band": 2, "leaning": 3}
+
+
+def _profiles(rows: list[Any], columns: list[int]) -> list[tuple[str, ...]]:
+    """Each row's strata values at ``columns``, an undeclared value named as such."""
+    if not columns:
+        return [() for _ in rows]
+    pick = itemgetter(*columns)
+    picked = [pick(r) for r in rows] if len(columns) > 1 else [(pick(r),) for r in rows]
+    return [
+        p if None not in p and "" not in p else tuple(v or UNDECLARED for v in p) for p in picked
+    ]
 
 
 def _citizens(uow: UnitOfWork, jurisdiction: str) -> list[Any]:
@@ -245,8 +257,8 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     # Plain tuples and one keyed HMAC: a draw touches every citizen of the jurisdiction, so
     # per-row attribute lookups and per-name HMAC keying are most of its cost.
     columns = [_CITIZEN_COLUMN[STRATUM_COLUMNS[s]] for s in strata]
-    rows = [tuple(c) for c in citizens]
-    profiles = [tuple(r[i] or UNDECLARED for i in columns) for r in rows]
+    rows = citizens
+    profiles = _profiles(rows, columns)
     shares: dict[str, dict[str, float]] = {}
     for index, stratum in enumerate(strata):
         counts = Counter(p[index] for p in profiles)
