@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from isegoria.api import metrics, overload, problems, ratelimit
 from isegoria.api.access import undeclared_routes
 from isegoria.api.deps import Services
+from isegoria.api.key_cache import KeyCache
 from isegoria.api.middleware import HttpMiddleware
 from isegoria.api.problem_schema import PROBLEM_RESPONSES, add_problem_schema
 from isegoria.api.routes import (
@@ -77,6 +78,7 @@ def create_app(
         box=SecretBox(settings.secret_key),
         signer=load_signer(settings.origin, settings.signing_key_path),
         log_memory=LogMemory(checkpoint_policy(settings)),
+        key_cache=KeyCache(settings.api_key_cache_seconds),
     )
     app = FastAPI(
         lifespan=checkpoint_timer,
