@@ -14,8 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from isegoria.api import metrics, overload, problems, ratelimit
 from isegoria.api.access import undeclared_routes
+from isegoria.api.credential_cache import CredentialCache
 from isegoria.api.deps import Services
-from isegoria.api.key_cache import KeyCache
 from isegoria.api.middleware import HttpMiddleware
 from isegoria.api.problem_schema import PROBLEM_RESPONSES, add_problem_schema
 from isegoria.api.routes import (
@@ -78,7 +78,8 @@ def create_app(
         box=SecretBox(settings.secret_key),
         signer=load_signer(settings.origin, settings.signing_key_path),
         log_memory=LogMemory(checkpoint_policy(settings)),
-        key_cache=KeyCache(settings.api_key_cache_seconds),
+        key_cache=CredentialCache(settings.credential_cache_seconds),
+        session_cache=CredentialCache(settings.credential_cache_seconds),
     )
     app = FastAPI(
         lifespan=checkpoint_timer,

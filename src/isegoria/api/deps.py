@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from isegoria.api.key_cache import KeyCache
+from isegoria.api.credential_cache import CredentialCache
 from isegoria.clock import Clock
 from isegoria.config import Settings
 from isegoria.domain.identity import Role, Scope
@@ -42,8 +42,9 @@ class Services:
     signer: LogSigner
     # What this process remembers of the log between requests (frontier, last checkpoint).
     log_memory: LogMemory = field(default_factory=LogMemory)
-    # Platform keys that authenticated lately (api/key_cache.py); the app factory sizes it.
-    key_cache: KeyCache = field(default_factory=KeyCache)
+    # Credentials that authenticated lately (api/credential_cache.py); sized by the factory.
+    key_cache: CredentialCache[platforms.PlatformPrincipal] = field(default_factory=CredentialCache)
+    session_cache: CredentialCache[sessions.SessionCaller] = field(default_factory=CredentialCache)
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work on this instance's database, clock and log key."""
@@ -130,24 +131,15 @@ def resolve_principal(request: Request, services: Services) -> Principal:
         else:
             principal = Principal(PrincipalKind.ANONYMOUS, key_rejected=True)
     elif token is not None:
-        uow = services.uow()
-        with uow.begin(readonly=True):
-            caller = sessions.resolve_session(uow, token)
+        caller = authenticate_session(services, token)
         if caller is not None:
-            principal = Principal(
-                PrincipalKind.PERSON,
-                account_id=caller.account_id,
-                login=caller.login,
-                display_name=caller.display_name,
-                role=Role(caller.role),
-                csrf_token=caller.csrf_token,
-            )
+            principal = person_principal(caller)
     request.state.principal = principal
     return principal
 
 
 def authenticate_key(services: Services, key: str) -> platforms.PlatformPrincipal | None:
-    """The platform of a live API key: from the key cache, else from the database."""
+    """The platform of a live API key: from the credential cache, else from the database."""
     cache = services.key_cache
     digest = token_digest(key)
     remembered = cache.get(digest)
@@ -162,9 +154,50 @@ def authenticate_key(services: Services, key: str) -> platforms.PlatformPrincipa
     return found
 
 
+def authenticate_session(services: Services, token: str) -> sessions.SessionCaller | None:
+    """The account of a live session cookie: from the credential cache, else the database."""
+    cache = services.session_cache
+    digest = token_digest(token)
+    remembered = cache.get(digest)
+    if remembered is not None:
+        return remembered if remembered.expires_at > services.clock.now() else None
+    ticket = cache.ticket()
+    uow = services.uow()
+    with uow.begin(readonly=True):
+        caller = sessions.resolve_session(uow, token)
+    if caller is not None:
+        cache.put(digest, caller, ticket)
+    return caller
+
+
 def platform_principal(found: platforms.PlatformPrincipal) -> Principal:
     """The caller a live platform key stands for."""
     return Principal(PrincipalKind.PLATFORM, platform=found, scopes=found.scopes)
+
+
+def person_principal(caller: sessions.SessionCaller) -> Principal:
+    """The caller a live session cookie stands for."""
+    return Principal(
+        PrincipalKind.PERSON,
+        account_id=caller.account_id,
+        login=caller.login,
+        display_name=caller.display_name,
+        role=Role(caller.role),
+        csrf_token=caller.csrf_token,
+    )
+
+
+def _remembered(services: Services, key: str | None, token: str | None) -> Principal | None:
+    """The caller, if it can be told without the database (no credential, or a cache hit)."""
+    if key is not None:
+        found = services.key_cache.get(token_digest(key))
+        return platform_principal(found) if found is not None else None
+    if token is None:
+        return ANONYMOUS
+    caller = services.session_cache.get(token_digest(token))
+    if caller is None or caller.expires_at <= services.clock.now():
+        return None  # unknown here, or expired: the database decides (and refuses)
+    return person_principal(caller)
 
 
 async def get_principal(request: Request, services: ServicesDep) -> Principal:
@@ -173,11 +206,7 @@ async def get_principal(request: Request, services: ServicesDep) -> Principal:
     if cached is not None:
         return cached
     key, token = credentials(request)
-    principal: Principal | None = None
-    if key is None and token is None:
-        principal = ANONYMOUS
-    elif key is not None and (remembered := services.key_cache.get(token_digest(key))):
-        principal = platform_principal(remembered)
+    principal = _remembered(services, key, token)
     if principal is None:
         return await run_in_threadpool(resolve_principal, request, services)
     request.state.principal = principal

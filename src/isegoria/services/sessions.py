@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
@@ -38,6 +38,7 @@ class SessionCaller:
     display_name: str
     role: str
     csrf_token: str
+    expires_at: datetime
 
 
 def resolve_session(uow: UnitOfWork, token: str) -> SessionCaller | None:
@@ -66,7 +67,7 @@ def resolve_session(uow: UnitOfWork, token: str) -> SessionCaller | None:
     csrf_token, expires_at, account_id, login, display_name, role, disabled = found
     if expires_at <= uow.now() or disabled:
         return None
-    return SessionCaller(account_id, login, display_name, role, csrf_token)
+    return SessionCaller(account_id, login, display_name, role, csrf_token, expires_at)
 
 
 def end_session(uow: UnitOfWork, token: str) -> None:

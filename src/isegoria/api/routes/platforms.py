@@ -89,7 +89,7 @@ def rotate_key(
         scopes = body.scopes if body is not None else None
         issued = _key_out(platforms.rotate_key(uow, platform, scopes=scopes))
     # After the commit: from now on this process asks the database for every key again,
-    # so the revoked keys are refused here at once (api/key_cache.py).
+    # so the revoked keys are refused here at once (api/credential_cache.py).
     services.key_cache.clear()
     return issued
 

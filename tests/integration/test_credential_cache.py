@@ -1,10 +1,13 @@
-"""Platform keys remembered per process (api/key_cache.py) are still revocable.
+"""Credentials remembered per process (api/credential_cache.py) are still revocable.
 
-A key rotated through the API is refused at once by the process that rotated it; a key
-revoked elsewhere (the CLI, another worker) is refused within ``api_key_cache_seconds``.
+A key rotated or a session logged out through this process is refused at once; one revoked
+elsewhere (the CLI, another worker) is refused within ``credential_cache_seconds``; an
+expired session is refused the moment it expires.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -14,9 +17,9 @@ from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.security import token_digest
-from isegoria.services import platforms
+from isegoria.services import platforms, sessions
 from isegoria.store.db import Database
-from tests.support.world import World, login, seed
+from tests.support.world import World, csrf_from, login, seed
 
 
 class Ticker:
@@ -59,7 +62,7 @@ def test_a_key_revoked_by_another_process_is_refused_within_the_bound(app: FastA
     services, world = _world(app)
     ticker = Ticker()
     services.key_cache.now = ticker
-    bound = services.settings.api_key_cache_seconds
+    bound = services.settings.credential_cache_seconds
     assert bound == 5.0  # the documented default (docs/security.md)
     with TestClient(app, raise_server_exceptions=False) as client:
         assert client.get("/api/v1/platform", headers=_as_platform(world.key_all)).is_success
@@ -90,8 +93,8 @@ def test_a_wrong_key_is_never_remembered(app: FastAPI) -> None:
 def test_with_the_cache_off_every_request_asks_the_database(
     settings: Settings, database: Database, clock: ManualClock
 ) -> None:
-    off = settings.model_copy(update={"api_key_cache_seconds": 0.0})
-    app = create_app(off, database=database, clock=clock)  # ISEGORIA_API_KEY_CACHE_SECONDS=0
+    off = settings.model_copy(update={"credential_cache_seconds": 0.0})
+    app = create_app(off, database=database, clock=clock)  # ISEGORIA_CREDENTIAL_CACHE_SECONDS=0
     services, world = _world(app)
     assert not services.key_cache.enabled
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -102,3 +105,60 @@ def test_with_the_cache_off_every_request_asks_the_database(
             platforms.rotate_key(uow, platforms.get_platform(uow, world.platform_id))
         old = client.get("/api/v1/platform", headers=_as_platform(world.key_all))
         assert old.status_code == 401
+
+
+def test_a_logged_out_session_is_refused_at_once(app: FastAPI) -> None:
+    services, world = _world(app)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        login(client, world.citizen)
+        cookie = client.cookies.get("isegoria_session") or ""
+        assert client.get("/api/v1/me").status_code == 200
+        assert services.session_cache.get(token_digest(cookie)) is not None  # remembered
+        client.post("/logout", data={"csrf_token": csrf_from(client.get("/").text)})
+    with TestClient(app, raise_server_exceptions=False) as replay:
+        replay.cookies.set("isegoria_session", cookie)
+        assert replay.get("/api/v1/me").status_code == 401
+
+
+def test_an_expired_session_is_refused_though_remembered(app: FastAPI, clock: ManualClock) -> None:
+    services, world = _world(app)
+    services.session_cache.now = Ticker()  # the cache's own clock stands still
+    with TestClient(app, raise_server_exceptions=False) as client:
+        login(client, world.citizen)
+        assert client.get("/api/v1/me").status_code == 200
+        assert len(services.session_cache) == 1
+        clock.advance(timedelta(hours=services.settings.session_hours, seconds=1))
+        assert client.get("/api/v1/me").status_code == 401
+        assert client.get("/api/v1/me/notes/queue").status_code == 401
+
+
+def test_a_session_ended_by_another_process_is_refused_within_the_bound(app: FastAPI) -> None:
+    services, world = _world(app)
+    ticker = Ticker()
+    services.session_cache.now = ticker
+    bound = services.settings.credential_cache_seconds
+    with TestClient(app, raise_server_exceptions=False) as client:
+        login(client, world.citizen)
+        assert client.get("/api/v1/me").status_code == 200
+        # Another worker logs the browser out: this process is not told.
+        uow = services.uow()
+        with uow.begin():
+            sessions.end_session(uow, client.cookies.get("isegoria_session") or "")
+        ticker.seconds += bound - 0.01
+        assert client.get("/api/v1/me").status_code == 200  # the bound is not yet over
+        ticker.seconds += 0.01
+        assert client.get("/api/v1/me").status_code == 401
+
+
+def test_a_new_display_name_shows_at_once(app: FastAPI) -> None:
+    _services, world = _world(app)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        token = login(client, world.citizen)
+        assert client.get("/api/v1/me").status_code == 200  # the session is remembered
+        changed = client.patch(
+            "/api/v1/me/profile",
+            json={"display_name": "Renamed Citizen"},
+            headers={"X-CSRF-Token": token},
+        )
+        assert changed.status_code == 200
+        assert "Renamed Citizen" in client.get("/").text  # the header names the caller

@@ -1,8 +1,8 @@
-"""The in-process cache of authenticated platform keys: bounds, generations, refusals."""
+"""The in-process cache of authenticated credentials: bounds, generations, refusals."""
 
 from __future__ import annotations
 
-from isegoria.api.key_cache import KeyCache
+from isegoria.api.credential_cache import CredentialCache
 from isegoria.domain.identity import Scope
 from isegoria.services.platforms import PlatformPrincipal
 
@@ -21,7 +21,7 @@ class Ticker:
 
 def test_a_remembered_key_expires_ttl_seconds_after_its_read_started() -> None:
     clock = Ticker()
-    cache = KeyCache(5.0, now=clock)
+    cache = CredentialCache[PlatformPrincipal](5.0, now=clock)
     ticket = cache.ticket()  # the database read starts at 100.0
     clock.seconds = 101.0  # ... and takes a second
     cache.put("digest", PRINCIPAL, ticket)
@@ -33,7 +33,7 @@ def test_a_remembered_key_expires_ttl_seconds_after_its_read_started() -> None:
 
 
 def test_an_answer_read_before_a_clear_is_not_stored_after_it() -> None:
-    cache = KeyCache(5.0, now=Ticker())
+    cache = CredentialCache[PlatformPrincipal](5.0, now=Ticker())
     ticket = cache.ticket()
     cache.clear()  # a rotation committed while the read was in flight
     cache.put("digest", PRINCIPAL, ticket)
@@ -43,7 +43,7 @@ def test_an_answer_read_before_a_clear_is_not_stored_after_it() -> None:
 
 
 def test_clear_forgets_every_key() -> None:
-    cache = KeyCache(5.0, now=Ticker())
+    cache = CredentialCache[PlatformPrincipal](5.0, now=Ticker())
     cache.put("a", PRINCIPAL, cache.ticket())
     cache.put("b", PRINCIPAL, cache.ticket())
     cache.clear()
@@ -51,7 +51,7 @@ def test_clear_forgets_every_key() -> None:
 
 
 def test_zero_seconds_turns_the_cache_off() -> None:
-    cache = KeyCache(0.0, now=Ticker())
+    cache = CredentialCache[PlatformPrincipal](0.0, now=Ticker())
     assert not cache.enabled
     cache.put("digest", PRINCIPAL, cache.ticket())
     assert cache.get("digest") is None
@@ -59,7 +59,7 @@ def test_zero_seconds_turns_the_cache_off() -> None:
 
 
 def test_memory_is_bounded_and_the_oldest_key_goes_first() -> None:
-    cache = KeyCache(5.0, max_entries=2, now=Ticker())
+    cache = CredentialCache[PlatformPrincipal](5.0, max_entries=2, now=Ticker())
     for digest in ("a", "b", "c"):
         cache.put(digest, PRINCIPAL, cache.ticket())
     assert len(cache) == 2
