@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from isegoria.api import metrics, overload, problems, ratelimit
 from isegoria.api.access import undeclared_routes
+from isegoria.api.credential_cache import CredentialCache
 from isegoria.api.deps import Services
 from isegoria.api.middleware import HttpMiddleware
 from isegoria.api.problem_schema import PROBLEM_RESPONSES, add_problem_schema
@@ -77,6 +78,8 @@ def create_app(
         box=SecretBox(settings.secret_key),
         signer=load_signer(settings.origin, settings.signing_key_path),
         log_memory=LogMemory(checkpoint_policy(settings)),
+        key_cache=CredentialCache(settings.credential_cache_seconds),
+        session_cache=CredentialCache(settings.credential_cache_seconds),
     )
     app = FastAPI(
         lifespan=checkpoint_timer,

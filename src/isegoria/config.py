@@ -91,6 +91,15 @@ class Settings(BaseSettings):
         description="SQLite only. full: every commit reaches the disk (survives power loss). "
         "normal: commits survive a crash of the server but not of the machine; much faster.",
     )
+    credential_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="How long an app process trusts an API key or session cookie it has "
+        "checked before asking the database again; a key revoked or a session ended by "
+        "another process (the CLI, another worker) is refused here within this bound "
+        "(0: check every request).",
+    )
     database_pool_size: int = Field(
         default=10,
         ge=1,
@@ -221,6 +230,7 @@ class Settings(BaseSettings):
             "ratelimit_enabled": str(self.ratelimit_enabled).lower(),
             "checkpoint_interval_ms": str(self.checkpoint_interval_ms),
             "max_in_flight": str(self.max_in_flight),
+            "credential_cache_seconds": f"{self.credential_cache_seconds:g}",
             "database_pool_size": str(self.database_pool_size),
             "sqlite_synchronous": self.sqlite_synchronous,
             "oidc_issuer": self.oidc_issuer,

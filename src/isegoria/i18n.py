@@ -101,6 +101,17 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+def _language_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """The Cookie and Accept-Language headers, found in one pass over the raw headers."""
+    cookie = accept_language = None
+    for name, value in headers:
+        if name == b"cookie":
+            cookie = value.decode("latin-1")
+        elif name == b"accept-language":
+            accept_language = value.decode("latin-1")
+    return cookie, accept_language
+
+
 class LanguageMiddleware:
     """Pure ASGI middleware that picks the request's language before anything renders."""
 
@@ -112,9 +123,9 @@ class LanguageMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        raw, accept_language = _language_headers(scope["headers"])
         cookie = None
-        if raw := headers.get("cookie"):
+        if raw and LANGUAGE_COOKIE in raw:  # parse cookies only when the switch set one
             jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(raw)
@@ -122,7 +133,7 @@ class LanguageMiddleware:
                 jar = SimpleCookie()
             if LANGUAGE_COOKIE in jar:
                 cookie = jar[LANGUAGE_COOKIE].value
-        token = set_language(negotiate(cookie, headers.get("accept-language")))
+        token = set_language(negotiate(cookie, accept_language))
         try:
             await self.app(scope, receive, send)
         finally:

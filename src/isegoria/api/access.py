@@ -40,8 +40,12 @@ class Policy:
         self.platform = platform
         self.scope = scope
 
-    def __call__(self, request: Request, principal: PrincipalDep) -> Principal:
-        """Let the caller through or raise 401/403 (or 429 when over its rate limit)."""
+    async def __call__(self, request: Request, principal: PrincipalDep) -> Principal:
+        """Let the caller through or raise 401/403 (or 429 when over its rate limit).
+
+        ``async`` because nothing here blocks: run on the event loop it saves a hop
+        through the thread pool on every API request (see api/deps.py).
+        """
         check_api_request(request)  # every identity and address has a budget (ratelimit.py)
         if principal.key_rejected:  # a wrong key is an error even where none is needed
             raise Unauthenticated("the API key is unknown, malformed or revoked")

@@ -1,4 +1,10 @@
-"""Injectables declared once: the services container, the unit of work, the caller."""
+"""Injectables declared once: the services container, the unit of work, the caller.
+
+The dependencies are ``async def`` where they do no blocking work: FastAPI runs a plain
+``def`` dependency in the thread pool, and that hop (a queue, a condition variable, two
+switches of the GIL) cost more CPU than the dependency itself on every request. Only the
+database look-up of a caller's credentials still runs in the pool.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,15 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
+from isegoria.api.credential_cache import CredentialCache
 from isegoria.clock import Clock
 from isegoria.config import Settings
 from isegoria.domain.identity import Role, Scope
 from isegoria.log.coalesce import LogMemory
 from isegoria.log.signing import LogSigner
-from isegoria.security import SecretBox
+from isegoria.security import SecretBox, token_digest
 from isegoria.services import platforms, sessions
 from isegoria.store.db import Database
 from isegoria.store.uow import UnitOfWork
@@ -34,6 +42,9 @@ class Services:
     signer: LogSigner
     # What this process remembers of the log between requests (frontier, last checkpoint).
     log_memory: LogMemory = field(default_factory=LogMemory)
+    # Credentials that authenticated lately (api/credential_cache.py); sized by the factory.
+    key_cache: CredentialCache[platforms.PlatformPrincipal] = field(default_factory=CredentialCache)
+    session_cache: CredentialCache[sessions.SessionCaller] = field(default_factory=CredentialCache)
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work on this instance's database, clock and log key."""
@@ -52,12 +63,17 @@ def get_services(request: Request) -> Services:
     return services
 
 
-def get_uow(services: Annotated[Services, Depends(get_services)]) -> UnitOfWork:
-    """A unit of work for this request."""
+async def services_dependency(request: Request) -> Services:
+    """The app's services container, as a dependency solved on the event loop."""
+    return get_services(request)
+
+
+async def get_uow(services: Annotated[Services, Depends(services_dependency)]) -> UnitOfWork:
+    """A unit of work for this request (no transaction is open yet)."""
     return services.uow()
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+ServicesDep = Annotated[Services, Depends(services_dependency)]
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 
@@ -92,42 +108,109 @@ class Principal:
 ANONYMOUS = Principal(PrincipalKind.ANONYMOUS)
 
 
+def credentials(request: Request) -> tuple[str | None, str | None]:
+    """The bearer key and the session cookie token the request carries (a key wins)."""
+    authorization = request.headers.get("authorization", "")
+    scheme, _, credential = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credential:
+        return credential.strip(), None
+    return None, request.cookies.get(SESSION_COOKIE) or None
+
+
 def resolve_principal(request: Request, services: Services) -> Principal:
     """Identify the caller from a bearer API key or a session cookie (cached per request)."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     principal = ANONYMOUS
-    authorization = request.headers.get("authorization", "")
-    scheme, _, credential = authorization.partition(" ")
-    uow = services.uow()
-    if scheme.lower() == "bearer" and credential:
-        with uow.begin(readonly=True):
-            found = platforms.authenticate_key(uow, credential.strip())
+    key, token = credentials(request)
+    if key is not None:
+        found = authenticate_key(services, key)
         if found is not None:
-            principal = Principal(PrincipalKind.PLATFORM, platform=found, scopes=found.scopes)
+            principal = platform_principal(found)
         else:
             principal = Principal(PrincipalKind.ANONYMOUS, key_rejected=True)
-    elif token := request.cookies.get(SESSION_COOKIE):
-        with uow.begin(readonly=True):
-            resolved = sessions.resolve_session(uow, token)
-        if resolved is not None:
-            row, account = resolved
-            principal = Principal(
-                PrincipalKind.PERSON,
-                account_id=account.id,
-                login=account.login,
-                display_name=account.display_name,
-                role=Role(account.role),
-                csrf_token=row.csrf_token,
-            )
+    elif token is not None:
+        caller = authenticate_session(services, token)
+        if caller is not None:
+            principal = person_principal(caller)
     request.state.principal = principal
     return principal
 
 
-def get_principal(request: Request, services: ServicesDep) -> Principal:
-    """The caller of this request."""
-    return resolve_principal(request, services)
+def authenticate_key(services: Services, key: str) -> platforms.PlatformPrincipal | None:
+    """The platform of a live API key: from the credential cache, else from the database."""
+    cache = services.key_cache
+    digest = token_digest(key)
+    remembered = cache.get(digest)
+    if remembered is not None:
+        return remembered
+    ticket = cache.ticket()  # before the read: a revocation during it voids the answer
+    uow = services.uow()
+    with uow.begin(readonly=True):
+        found = platforms.authenticate_key(uow, key)
+    if found is not None:
+        cache.put(digest, found, ticket)
+    return found
+
+
+def authenticate_session(services: Services, token: str) -> sessions.SessionCaller | None:
+    """The account of a live session cookie: from the credential cache, else the database."""
+    cache = services.session_cache
+    digest = token_digest(token)
+    remembered = cache.get(digest)
+    if remembered is not None:
+        return remembered if remembered.expires_at > services.clock.now() else None
+    ticket = cache.ticket()
+    uow = services.uow()
+    with uow.begin(readonly=True):
+        caller = sessions.resolve_session(uow, token)
+    if caller is not None:
+        cache.put(digest, caller, ticket)
+    return caller
+
+
+def platform_principal(found: platforms.PlatformPrincipal) -> Principal:
+    """The caller a live platform key stands for."""
+    return Principal(PrincipalKind.PLATFORM, platform=found, scopes=found.scopes)
+
+
+def person_principal(caller: sessions.SessionCaller) -> Principal:
+    """The caller a live session cookie stands for."""
+    return Principal(
+        PrincipalKind.PERSON,
+        account_id=caller.account_id,
+        login=caller.login,
+        display_name=caller.display_name,
+        role=Role(caller.role),
+        csrf_token=caller.csrf_token,
+    )
+
+
+def _remembered(services: Services, key: str | None, token: str | None) -> Principal | None:
+    """The caller, if it can be told without the database (no credential, or a cache hit)."""
+    if key is not None:
+        found = services.key_cache.get(token_digest(key))
+        return platform_principal(found) if found is not None else None
+    if token is None:
+        return ANONYMOUS
+    caller = services.session_cache.get(token_digest(token))
+    if caller is None or caller.expires_at <= services.clock.now():
+        return None  # unknown here, or expired: the database decides (and refuses)
+    return person_principal(caller)
+
+
+async def get_principal(request: Request, services: ServicesDep) -> Principal:
+    """The caller of this request; the database is asked in the thread pool, if at all."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    key, token = credentials(request)
+    principal = _remembered(services, key, token)
+    if principal is None:
+        return await run_in_threadpool(resolve_principal, request, services)
+    request.state.principal = principal
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

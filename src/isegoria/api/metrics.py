@@ -46,6 +46,8 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Requests that matched no route share one label so scanners cannot blow up the series count.
 UNMATCHED = "unmatched"
+#: Label pairs whose series objects are kept at hand (routes x methods x statuses in use).
+MAX_REMEMBERED_SERIES = 4096
 
 router = APIRouter(tags=["meta"])
 
@@ -212,13 +214,24 @@ class Metrics:
             registry=target,
         )
         self.registry.register(StateCollector(database, now))
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         """Count one answered request."""
         method = str(scope.get("method", ""))
         route = route_template(scope)
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            # ``labels()`` validates and looks the series up under a lock: keep the pair.
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            if len(self._children) < MAX_REMEMBERED_SERIES:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         """The exposition text."""

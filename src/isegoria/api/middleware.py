@@ -74,12 +74,22 @@ def _nul_refusal(scope: Scope, where: str) -> Response:
     return problem(Request(scope), 400, "NUL character", detail, kind="nul")
 
 
-def _authenticated(scope: Scope) -> bool:
-    """Whether the request carries credentials: a bearer key or a session cookie."""
+def _header_facts(scope: Scope) -> tuple[bytes | None, bytes, bool]:
+    """Content-Length, Content-Type and whether credentials (a key, a session) were sent.
+
+    One pass over the raw headers: this runs on every request, so no dict is built.
+    """
+    length: bytes | None = None
+    content_type = b""
+    authenticated = False
     for name, value in scope.get("headers", []):
-        if name == b"authorization" or (name == b"cookie" and SESSION_COOKIE_BYTES in value):
-            return True
-    return False
+        if name == b"content-length":
+            length = value
+        elif name == b"content-type":
+            content_type = value
+        elif name == b"authorization" or (name == b"cookie" and SESSION_COOKIE_BYTES in value):
+            authenticated = True
+    return length, content_type, authenticated
 
 
 class HttpMiddleware:
@@ -99,7 +109,7 @@ class HttpMiddleware:
         started = time.perf_counter()
         status_holder = {"status": 0}
 
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        declared, content_type, private = _header_facts(scope)
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             await self._too_large(send, request_id)
             return
@@ -110,18 +120,16 @@ class HttpMiddleware:
         if size > self.max_body:
             await self._too_large(send, request_id)
             return
-        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
         form = content_type.startswith(b"application/x-www-form-urlencoded")
         refusal: Response | None = None
-        if _has_nul(scope.get("query_string", b""), form=True) or "\x00" in scope["path"]:
+        query = scope.get("query_string", b"")
+        if (query and _has_nul(query, form=True)) or "\x00" in scope["path"]:
             refusal = _nul_refusal(scope, "address")
-        elif _has_nul(b"".join(m.get("body", b"") for m in messages), form):
+        elif size and _has_nul(b"".join(m.get("body", b"") for m in messages), form):
             refusal = _nul_refusal(scope, "body")
 
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
-
-        private = _authenticated(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -18,7 +18,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -213,8 +213,17 @@ def get_rules(request: Request) -> Rules:
     return rules
 
 
-LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
-RulesDep = Annotated[Rules, Depends(get_rules)]
+async def _limiter_dependency(request: Request) -> RateLimiter:
+    return get_limiter(request)
+
+
+async def _rules_dependency(request: Request) -> Rules:
+    return get_rules(request)
+
+
+# Dependencies solved on the event loop: a plain ``def`` would cost a thread-pool hop.
+LimiterDep = Annotated[RateLimiter, Depends(_limiter_dependency)]
+RulesDep = Annotated[Rules, Depends(_rules_dependency)]
 
 
 def identity_key(request: Request) -> str:
@@ -227,7 +236,7 @@ def identity_key(request: Request) -> str:
     return f"address:{client_address(request)}"
 
 
-def per_identity(rule_name: str) -> Callable[[Request], None]:
+def per_identity(rule_name: str) -> Callable[[Request], Awaitable[None]]:
     """A route dependency spending one token of the caller's bucket for ``rule_name``.
 
     Declare it as a parameter so that it runs after the route's access policy (FastAPI
@@ -236,7 +245,7 @@ def per_identity(rule_name: str) -> Callable[[Request], None]:
     reports in bulk for many people, so a per-person rule does not apply to it.
     """
 
-    def dependency(request: Request) -> None:
+    async def dependency(request: Request) -> None:  # no I/O: run on the event loop
         principal = getattr(request.state, "principal", None)
         if principal is not None and principal.platform is not None:
             return

@@ -74,6 +74,8 @@ def logging_config(log_format: str, level: str) -> dict[str, Any]:
 
 def log_request(scope: Scope, status: int, seconds: float, request_id: str) -> None:
     """Log one answered request with its structured fields."""
+    if not logger.isEnabledFor(logging.INFO):  # e.g. ISEGORIA_LOG_LEVEL=warning: build nothing
+        return
     from isegoria.api.metrics import route_template
 
     principal = scope.get("state", {}).get("principal")

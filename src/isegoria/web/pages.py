@@ -185,6 +185,8 @@ def logout(
     if token := request.cookies.get(SESSION_COOKIE):
         with uow.begin():
             sessions.end_session(uow, token)
+        # After the commit: this process no longer trusts the cookie it remembered.
+        request.app.state.services.session_cache.clear()
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

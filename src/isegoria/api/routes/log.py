@@ -112,8 +112,8 @@ def entry_out(row: LogEntry) -> EntryOut:
 
 
 @router.get("/key", response_model=LogKeyOut, **access(PUBLIC))
-def log_key(services: ServicesDep) -> LogKeyOut:
-    """The origin and public key that sign this log's checkpoints."""
+async def log_key(services: ServicesDep) -> LogKeyOut:
+    """The origin and public key that sign this log's checkpoints (from memory, no I/O)."""
     return LogKeyOut(origin=services.signer.origin, verifier_key=services.signer.verifier_key)
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 
 from isegoria.api.access import access, people
-from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
+from isegoria.api.deps import PrincipalDep, ServicesDep, UnitOfWorkDep
 from isegoria.api.schemas import CitizenStatsOut, MeOut, ProfileIn, StrataOut
 from isegoria.domain.identity import Role
 from isegoria.services import people as people_service
@@ -41,7 +41,9 @@ def me(principal: PrincipalDep, uow: UnitOfWorkDep) -> MeOut:
 
 
 @router.patch("/me/profile", response_model=MeOut, **access(people(Role.CITIZEN)))
-def update_profile(body: ProfileIn, principal: PrincipalDep, uow: UnitOfWorkDep) -> MeOut:
+def update_profile(
+    body: ProfileIn, principal: PrincipalDep, uow: UnitOfWorkDep, services: ServicesDep
+) -> MeOut:
     """Change my display name, strata or jury opt-in."""
     assert principal.account_id is not None and principal.csrf_token is not None  # noqa: S101
     with uow.begin():
@@ -61,7 +63,10 @@ def update_profile(body: ProfileIn, principal: PrincipalDep, uow: UnitOfWorkDep)
             strata=strata,
             jury_opt_in=body.jury_opt_in,
         )
-        return _me(account, principal.csrf_token)
+        updated = _me(account, principal.csrf_token)
+    # The display name of the remembered sessions (api/credential_cache.py) is stale now.
+    services.session_cache.clear()
+    return updated
 
 
 @router.get(

@@ -78,13 +78,20 @@ def add_platform(body: PlatformIn, uow: UnitOfWorkDep, services: ServicesDep) ->
     **access(people(Role.OPERATOR)),
 )
 def rotate_key(
-    uow: UnitOfWorkDep, body: RotateKeyIn | None = None, platform_id: int = PlatformIdPath
+    uow: UnitOfWorkDep,
+    services: ServicesDep,
+    body: RotateKeyIn | None = None,
+    platform_id: int = PlatformIdPath,
 ) -> IssuedKeyOut:
     """Issue a new key and revoke the platform's other keys."""
     with uow.begin():
         platform = platforms.get_platform(uow, platform_id)
         scopes = body.scopes if body is not None else None
-        return _key_out(platforms.rotate_key(uow, platform, scopes=scopes))
+        issued = _key_out(platforms.rotate_key(uow, platform, scopes=scopes))
+    # After the commit: from now on this process asks the database for every key again,
+    # so the revoked keys are refused here at once (api/credential_cache.py).
+    services.key_cache.clear()
+    return issued
 
 
 @router.get("/platform", response_model=PlatformSelfOut, **access(platform_key()))
