@@ -86,6 +86,11 @@ class LogAppender:
                 )
         return self._tree
 
+    def next_index(self) -> int:
+        """The index the next ``append`` of this transaction gets (locks the head as it does):
+        a row can then carry the index of its own entry without a second write."""
+        return self._open().size
+
     def append(self, event: Event) -> Appended:
         """Add ``event`` as the next entry; it commits or rolls back with the transaction."""
         if self._signer is None:

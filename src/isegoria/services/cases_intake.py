@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -19,11 +21,10 @@ from isegoria.domain.content import (
 )
 from isegoria.domain.rulebook import RulebookError, RuleVersion
 from isegoria.domain.sanctions import HarmCategory, SanctionStep
-from isegoria.errors import InvalidInput
+from isegoria.errors import InvalidInput, InvalidItems, IsegoriaError, ItemProblem, NotFound
 from isegoria.log.entries import format_instant
 from isegoria.services import jobs, law_cache
 from isegoria.services.cases_common import FIRST, CaseStatus, case_constitution
-from isegoria.services.jurisdictions import get_jurisdiction
 from isegoria.store.models_cases import Case, Content, Report
 from isegoria.store.uow import UnitOfWork
 
@@ -34,6 +35,18 @@ INTERIM_CATEGORIES = frozenset(
 )
 JOB_DRAW_JURY = "cases.draw_jury"
 JOB_INTERIM_LAPSE = "cases.interim_lapse"
+#: The most reports one batch may carry: a few hundred kilobytes of typical posts, one
+#: transaction that holds the write turn for tens of milliseconds, not seconds.
+MAX_BATCH = 100
+
+
+@dataclass(frozen=True)
+class Filed:
+    """Where one report went: its case, the report row, and whether the case is new."""
+
+    case: Case
+    report: Report
+    opened: bool
 
 
 def _check_snapshot(snapshot: ContentSnapshot) -> None:
@@ -64,11 +77,12 @@ def _check_snapshot(snapshot: ContentSnapshot) -> None:
             raise InvalidInput(message, field=field)
 
 
-def _cited_version(uow: UnitOfWork, request: ReportRequest) -> RuleVersion:
+def _cited_version(law: law_cache.Law, request: ReportRequest) -> RuleVersion:
     snapshot = request.snapshot
     for code in snapshot.jurisdictions:
-        get_jurisdiction(uow, code)  # NotFound names the unknown code
-    rulebook = law_cache.current_rulebook(uow)
+        if code not in law.jurisdictions:  # the message get_jurisdiction gives
+            raise NotFound(f"no jurisdiction with code {code!r}", field="jurisdiction")
+    rulebook = law.rulebook
     try:
         version = request.rule_version
         if version is None:
@@ -146,7 +160,8 @@ def open_case_for(
         status=CaseStatus.OPEN,
         stage=FIRST,
         opened_at=now,
-        opened_log_index=-1,
+        # The CaseOpened entry below gets this index: known now, it needs no second write.
+        opened_log_index=uow.log.next_index(),
     )
     uow.session.add(case)
     uow.session.flush()
@@ -163,20 +178,14 @@ def open_case_for(
             language=content.language,
         )
     )
-    case.opened_log_index = appended.index
+    assert appended.index == case.opened_log_index  # noqa: S101 - nothing appended between
     # The draw waits for the checkpoint this transaction issues: its root seeds the lottery.
-    jobs.schedule(uow, JOB_DRAW_JURY, now, {"case_id": case.id, "stage": FIRST})
+    jobs.enqueue(uow, JOB_DRAW_JURY, now, {"case_id": case.id, "stage": FIRST})
     return case, True
 
 
-def file_report(
-    uow: UnitOfWork,
-    *,
-    platform_id: int,
-    request: ReportRequest,
-    reporter_account_id: int | None = None,
-) -> tuple[Case, Report]:
-    """File a report; open a case unless one about this post and rule is live already."""
+def _check_request(law: law_cache.Law, request: ReportRequest) -> RuleVersion:
+    """Every check of a report, before anything is stored; the rule version it cites."""
     _check_snapshot(request.snapshot)
     if not request.reason.strip() or len(request.reason) > MAX_REPORT_REASON:
         raise InvalidInput(
@@ -187,7 +196,27 @@ def file_report(
         raise InvalidInput(
             f"at most {MAX_EXCLUDED_ACCOUNTS} excluded accounts", field="excluded_accounts"
         )
-    rule = _cited_version(uow, request)
+    rule = _cited_version(law, request)
+    if request.interim_restriction and (
+        rule.harm_category not in INTERIM_CATEGORIES or rule.ceiling.step < SanctionStep.REMOVE
+    ):
+        allowed = ", ".join(sorted(c.value for c in INTERIM_CATEGORIES))
+        raise InvalidInput(
+            f"rule {rule.rule_id} ({rule.harm_category.value}) does not allow an interim "
+            f"restriction; only rules about {allowed} that allow removal do",
+            field="interim_restriction",
+        )
+    return rule
+
+
+def _file_checked(
+    uow: UnitOfWork,
+    platform_id: int,
+    request: ReportRequest,
+    rule: RuleVersion,
+    reporter_account_id: int | None,
+) -> Filed:
+    """Store a report that passed ``_check_request``."""
     content = _store_snapshot(uow, platform_id, request.snapshot)
     case, is_new = open_case_for(uow, platform_id, content, rule, source=request.source.value)
     report = Report(
@@ -204,18 +233,52 @@ def file_report(
     if not is_new:
         uow.log.append(ReportFiled(case_id=case.id, report_id=report.id, source=report.source))
     if request.interim_restriction:
-        _impose_interim(uow, case, rule)
-    return case, report
+        _impose_interim(uow, case)
+    return Filed(case, report, is_new)
 
 
-def _impose_interim(uow: UnitOfWork, case: Case, rule: RuleVersion) -> None:
-    if rule.harm_category not in INTERIM_CATEGORIES or rule.ceiling.step < SanctionStep.REMOVE:
-        allowed = ", ".join(sorted(c.value for c in INTERIM_CATEGORIES))
-        raise InvalidInput(
-            f"rule {rule.rule_id} ({rule.harm_category.value}) does not allow an interim "
-            f"restriction; only rules about {allowed} that allow removal do",
-            field="interim_restriction",
-        )
+def file_report(
+    uow: UnitOfWork,
+    *,
+    platform_id: int,
+    request: ReportRequest,
+    reporter_account_id: int | None = None,
+) -> tuple[Case, Report]:
+    """File a report; open a case unless one about this post and rule is live already."""
+    rule = _check_request(law_cache.current_law(uow), request)
+    filed = _file_checked(uow, platform_id, request, rule, reporter_account_id)
+    return filed.case, filed.report
+
+
+def file_reports(
+    uow: UnitOfWork, *, platform_id: int, requests: Sequence[ReportRequest]
+) -> list[Filed]:
+    """File a platform's batch of reports, all or none, in the caller's one transaction.
+
+    Every report is checked first, exactly as ``file_report`` checks one; if any fails,
+    ``InvalidItems`` lists each failure by its position and nothing is stored. Then they are
+    filed in order, as the same reports filed one by one would be: reports in the batch
+    about the same post and rule join one case.
+    """
+    if not 0 < len(requests) <= MAX_BATCH:
+        raise InvalidInput(f"send 1 to {MAX_BATCH} reports in a batch", field="reports")
+    law = law_cache.current_law(uow)
+    rules: list[RuleVersion] = []
+    problems: list[ItemProblem] = []
+    for position, request in enumerate(requests):
+        try:
+            rules.append(_check_request(law, request))
+        except IsegoriaError as error:
+            problems.append(ItemProblem(position, error.field, error.detail))
+    if problems:
+        raise InvalidItems(problems, collection="reports")
+    return [
+        _file_checked(uow, platform_id, request, rule, None)
+        for request, rule in zip(requests, rules, strict=True)
+    ]
+
+
+def _impose_interim(uow: UnitOfWork, case: Case) -> None:
     if case.interim_state is not None:
         return  # already restricted pending this verdict
     deadline = uow.now() + case_constitution(uow, case).interim_measure_deadline
@@ -224,4 +287,12 @@ def _impose_interim(uow: UnitOfWork, case: Case, rule: RuleVersion) -> None:
     jobs.schedule(uow, JOB_INTERIM_LAPSE, deadline, {"case_id": case.id})
 
 
-__all__ = ["JOB_DRAW_JURY", "JOB_INTERIM_LAPSE", "file_report", "open_case_for"]
+__all__ = [
+    "JOB_DRAW_JURY",
+    "JOB_INTERIM_LAPSE",
+    "MAX_BATCH",
+    "Filed",
+    "file_report",
+    "file_reports",
+    "open_case_for",
+]
