@@ -14,6 +14,7 @@ from isegoria.domain.content import (
     MAX_EXCLUDED_ACCOUNTS,
     MAX_MEDIA,
     MAX_PLATFORM_ID,
+    MAX_REPORT_BATCH,
     MAX_REPORT_REASON,
     MAX_URL,
     ContentSnapshot,
@@ -35,9 +36,7 @@ INTERIM_CATEGORIES = frozenset(
 )
 JOB_DRAW_JURY = "cases.draw_jury"
 JOB_INTERIM_LAPSE = "cases.interim_lapse"
-#: The most reports one batch may carry: a few hundred kilobytes of typical posts, one
-#: transaction that holds the write turn for tens of milliseconds, not seconds.
-MAX_BATCH = 100
+MAX_BATCH = MAX_REPORT_BATCH
 
 
 @dataclass(frozen=True)
