@@ -55,7 +55,8 @@ DEFAULT_POLL_SECONDS = 1.0
 MAX_ERROR_LENGTH = 2000
 
 _HANDLERS: dict[str, Handler] = {}
-_JOBS: Table = cast(Table, Job.__table__)
+# Built once, values bound at execution: its cache key is computed once per process.
+_INSERT_JOB = insert(cast(Table, Job.__table__))
 
 
 class JobStatus(StrEnum):
@@ -107,14 +108,15 @@ def enqueue(uow: UnitOfWork, kind: str, due_at: datetime, payload: dict[str, Any
     if due_at.tzinfo is None:
         raise ValueError("a job's due time must be timezone-aware")
     uow.session.connection().execute(
-        insert(_JOBS).values(
-            kind=kind,
-            due_at=due_at,
-            payload=json.dumps(payload, sort_keys=True),
-            status=JobStatus.PENDING.value,
-            attempts=0,
-            created_at=uow.now(),
-        )
+        _INSERT_JOB,
+        {
+            "kind": kind,
+            "due_at": due_at,
+            "payload": json.dumps(payload, sort_keys=True),
+            "status": JobStatus.PENDING.value,
+            "attempts": 0,
+            "created_at": uow.now(),
+        },
     )
 
 

@@ -39,22 +39,23 @@ class Law:
     rulebook: Rulebook
     jurisdictions: frozenset[str]
 
+
 _lock = threading.Lock()
 _kept: WeakKeyDictionary[Database, tuple[Fingerprint, Law]] = WeakKeyDictionary()
 
 
+# Built once: SQLAlchemy computes its cache key once per process, not once per report.
+_FINGERPRINT = select(
+    func.count(),
+    func.count(RuleVersionRow.effective_until),
+    func.max(RuleVersionRow.effective_until),
+    select(func.count()).select_from(Jurisdiction).scalar_subquery(),
+).select_from(RuleVersionRow)
+
+
 def fingerprint(uow: UnitOfWork) -> Fingerprint:
     """What changes whenever the rulebook does (one query)."""
-    jurisdictions = select(func.count()).select_from(Jurisdiction).scalar_subquery()
-    row = uow.session.execute(
-        select(
-            func.count(),
-            func.count(RuleVersionRow.effective_until),
-            func.max(RuleVersionRow.effective_until),
-            jurisdictions,
-        ).select_from(RuleVersionRow)
-    ).one()
-    return tuple(row)
+    return tuple(uow.session.execute(_FINGERPRINT).one())
 
 
 def current_law(uow: UnitOfWork) -> Law:
