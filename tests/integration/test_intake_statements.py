@@ -36,9 +36,10 @@ NEW_POST = 13
 # A report joining a live case: fingerprint, snapshot and case found, the report (4), and
 # the log (6). It was 11.
 JOINING = 10
-# Each further report of a batch about a new post: find and insert the snapshot, find and
-# insert the case, its job, the report; the law and the log are paid once per batch.
-BATCH_EXTRA = 6
+# Each further report of a batch about a new post: insert the snapshot, the case, its job
+# and the report; the law, the look-up of snapshots and cases and the log are paid once per
+# batch.
+BATCH_EXTRA = 4
 # A ballot: the seat (case, jury, juror), the case locked, the rule, the ballot, the juror,
 # the count of ballots (8), and the log (6).
 BALLOT = 14

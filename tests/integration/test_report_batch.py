@@ -202,3 +202,27 @@ def test_a_batch_counts_as_its_reports_against_the_platform_limit(
         assert (
             platform.post("/api/v1/reports", json=three[1], headers=_key(world)).status_code == 429
         )
+
+
+def test_a_batch_joins_cases_and_snapshots_stored_before_it(
+    app: FastAPI, world: CasesWorld
+) -> None:
+    edited = {**POST, "content_id": "old", "url": "https://forum.example/old", "text": "Edited."}
+    with TestClient(app) as platform:
+        first = platform.post("/api/v1/reports", json=_report("old"), headers=_key(world))
+        assert first.status_code == 201, first.text
+        before = _stored(app)
+        batch = platform.post(
+            "/api/v1/reports/batch",
+            json={"reports": [_report("old"), _report("old", content=edited), _report("new")]},
+            headers=_key(world),
+        )
+        assert batch.status_code == 201, batch.text
+    results = batch.json()["reports"]
+    assert [r["case_opened"] for r in results] == [False, False, True]
+    assert results[0]["case_id"] == results[1]["case_id"] == first.json()["case_id"]
+    after = _stored(app)
+    # The identical snapshot is reused; the edited post and the new one are stored.
+    assert after["Content"] - before["Content"] == 2
+    assert after["Case"] - before["Case"] == 1 and after["Report"] - before["Report"] == 3
+    assert _kinds_since(app, before["LogEntry"]) == ["ReportFiled", "ReportFiled", "CaseOpened"]

@@ -73,6 +73,15 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class Known:
+    """What a batch looked up at once: stored snapshots by (post, digest) and live cases by
+    (post, rule) of every post it names, kept current as it files."""
+
+    snapshots: dict[tuple[str, str], int]
+    cases: dict[tuple[str, str], Case]
+
+
+@dataclass(frozen=True)
 class Filed:
     """Where one report went: its case, the report (its values and id; the row was inserted
     directly, so the object is not in the session), and whether the case is new."""
@@ -139,15 +148,21 @@ def _inserted_id(result: CursorResult[Any]) -> int:
     return int(key[0])
 
 
-def _store_snapshot(uow: UnitOfWork, platform_id: int, snapshot: ContentSnapshot) -> Snapshot:
+def _store_snapshot(
+    uow: UnitOfWork, platform_id: int, snapshot: ContentSnapshot, known: Known | None = None
+) -> Snapshot:
     """The stored snapshot identical to this one, or a new row (Core statements: the row is
     never used as an ORM object, and this runs once per report)."""
     digest = snapshot.digest()
     core = uow.session.connection()
-    existing = core.execute(
-        _FIND_SNAPSHOT,
-        {"platform": platform_id, "post": snapshot.platform_content_id, "digest": digest},
-    ).scalar()
+    key = (snapshot.platform_content_id, digest)
+    if known is not None:
+        existing = known.snapshots.get(key)
+    else:
+        existing = core.execute(
+            _FIND_SNAPSHOT,
+            {"platform": platform_id, "post": snapshot.platform_content_id, "digest": digest},
+        ).scalar()
     if existing is None:
         media = [
             {"sha256": m.sha256, "media_type": m.media_type, "description": m.description}
@@ -168,18 +183,30 @@ def _store_snapshot(uow: UnitOfWork, platform_id: int, snapshot: ContentSnapshot
             "received_at": uow.now(),
         }
         existing = _inserted_id(core.execute(_INSERT_SNAPSHOT, row))
+        if known is not None:
+            known.snapshots[key] = existing
     return Snapshot(int(existing), snapshot, digest)
 
 
 def open_case_for(
-    uow: UnitOfWork, platform_id: int, content: Snapshot, rule: RuleVersion, *, source: str = ""
+    uow: UnitOfWork,
+    platform_id: int,
+    content: Snapshot,
+    rule: RuleVersion,
+    *,
+    source: str = "",
+    known: Known | None = None,
 ) -> tuple[Case, bool]:
     """The live case about this post under this rule, or a new one; True when new."""
     post = content.snapshot
-    existing = uow.session.scalars(
-        _LIVE_CASE,
-        {"platform": platform_id, "post": post.platform_content_id, "rule": rule.rule_id},
-    ).first()
+    key = (post.platform_content_id, rule.rule_id)
+    if known is not None:
+        existing = known.cases.get(key)
+    else:
+        existing = uow.session.scalars(
+            _LIVE_CASE,
+            {"platform": platform_id, "post": post.platform_content_id, "rule": rule.rule_id},
+        ).first()
     if existing is not None:
         return existing, False
     now = uow.now()
@@ -199,6 +226,8 @@ def open_case_for(
     )
     uow.session.add(case)
     uow.session.flush()
+    if known is not None:
+        known.cases[key] = case
     appended = uow.log.append(
         CaseOpened(
             case_id=case.id,
@@ -249,10 +278,13 @@ def _file_checked(
     request: ReportRequest,
     rule: RuleVersion,
     reporter_account_id: int | None,
+    known: Known | None = None,
 ) -> Filed:
     """Store a report that passed ``_check_request``."""
-    content = _store_snapshot(uow, platform_id, request.snapshot)
-    case, is_new = open_case_for(uow, platform_id, content, rule, source=request.source.value)
+    content = _store_snapshot(uow, platform_id, request.snapshot, known)
+    case, is_new = open_case_for(
+        uow, platform_id, content, rule, source=request.source.value, known=known
+    )
     report = Report(
         case_id=case.id,
         source=request.source.value,
@@ -308,10 +340,38 @@ def file_reports(
             problems.append(ItemProblem(position, error.field, error.detail))
     if problems:
         raise InvalidItems(problems, collection="reports")
+    known = _look_up(uow, platform_id, requests)
     return [
-        _file_checked(uow, platform_id, request, rule, None)
+        _file_checked(uow, platform_id, request, rule, None, known)
         for request, rule in zip(requests, rules, strict=True)
     ]
+
+
+def _look_up(uow: UnitOfWork, platform_id: int, requests: Sequence[ReportRequest]) -> Known:
+    """The stored snapshots and live cases of every post in a batch: two queries instead of
+    two per report. Filing keeps them current as it inserts, so each report finds what it
+    would have found by asking the database."""
+    posts = sorted({r.snapshot.platform_content_id for r in requests})
+    known = Known({}, {})
+    rows = uow.session.connection().execute(
+        select(_CONTENTS.c.id, _CONTENTS.c.platform_content_id, _CONTENTS.c.digest)
+        .where(_CONTENTS.c.platform_id == platform_id, _CONTENTS.c.platform_content_id.in_(posts))
+        .order_by(_CONTENTS.c.id)
+    )
+    for content_id, post, digest in rows:
+        known.snapshots.setdefault((post, digest), content_id)
+    cases = uow.session.scalars(
+        select(Case)
+        .where(
+            Case.platform_id == platform_id,
+            Case.platform_content_id.in_(posts),
+            Case.status != CaseStatus.FINAL,
+        )
+        .order_by(Case.id)
+    )
+    for case in cases:
+        known.cases.setdefault((case.platform_content_id, case.rule_id), case)
+    return known
 
 
 def _impose_interim(uow: UnitOfWork, case: Case) -> None:
