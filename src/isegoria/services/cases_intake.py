@@ -312,7 +312,11 @@ def file_report(
     request: ReportRequest,
     reporter_account_id: int | None = None,
 ) -> tuple[Case, Report]:
-    """File a report; open a case unless one about this post and rule is live already."""
+    """File a report; open a case unless one about this post and rule is live already.
+
+    The report comes back with its id and values but outside the session (it was inserted
+    directly): read it, do not add or change it.
+    """
     rule = _check_request(law_cache.current_law(uow), request)
     filed = _file_checked(uow, platform_id, request, rule, reporter_account_id)
     return filed.case, filed.report
