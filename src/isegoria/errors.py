@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class IsegoriaError(Exception):
     """Base of every expected error; its message is meant for the person who caused it."""
@@ -59,3 +61,40 @@ class RateLimited(IsegoriaError):
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class ItemProblem:
+    """What is wrong with one item of a batch: its position, the field, the message."""
+
+    position: int
+    field: str | None
+    message: str
+
+
+class InvalidItems(InvalidInput):
+    """Some items of a batch are not acceptable; the batch was refused whole."""
+
+    def __init__(self, problems: list[ItemProblem], *, collection: str) -> None:
+        self.problems = problems
+        self.collection = collection
+        first = problems[0]
+        super().__init__(
+            f"{len(problems)} of the {collection} cannot be accepted, so none was; the first, "
+            f"{self.errors[0]['field']}: {first.message}",
+            field=collection,
+        )
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        """Each problem as ``{"field": "reports.3.rule", "message": ...}``, as a 422 from
+        request validation lists them."""
+        return [
+            {
+                "field": ".".join(
+                    str(part) for part in (self.collection, p.position, p.field) if part is not None
+                ),
+                "message": p.message,
+            }
+            for p in self.problems
+        ]

@@ -158,6 +158,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     # Transparency reports (issue 8): public, like the log they are computed from.
     ("GET", "/api/v1/reports/transparency", None, set(CALLERS) - {"bad_key"}),
     ("GET", "/api/v1/reports/transparency.csv", None, set(CALLERS) - {"bad_key"}),
+    # Batch report intake (issue 9): the same key scope as POST /api/v1/reports.
+    ("POST", "/api/v1/reports/batch", {"reports": [{"rule": "XX-1"}]}, {"key_all", "key_reports"}),
 ]
 
 # Operations whose answer for an allowed caller depends on state this table does not create
@@ -184,6 +186,7 @@ STATEFUL = {
     ("GET", "/api/v1/cases/{case_id}/notes"),
     ("GET", "/api/v1/notes/{note_id}"),
     ("PUT", "/api/v1/notes/{note_id}/rating"),
+    ("POST", "/api/v1/reports/batch"),
 }
 
 

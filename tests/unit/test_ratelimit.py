@@ -141,3 +141,17 @@ def test_waiting_retry_after_is_enough(count: int, seconds: float) -> None:
     decision = limiter.hit("k", rule)
     now.t += decision.retry_after
     assert limiter.hit("k", rule).allowed
+
+
+def test_a_hit_may_cost_several_tokens_all_or_none() -> None:
+    now = FakeTime()
+    limiter = RateLimiter(now=now)
+    rule = Rule("api_platform", 10, 10.0)  # one token a second
+    assert limiter.hit("platform:1", rule, cost=8).remaining == 2
+    refused = limiter.hit("platform:1", rule, cost=3)
+    assert not refused.allowed and refused.retry_after == 1  # one more token is missing
+    assert limiter.hit("platform:1", rule, cost=2).allowed  # the refusal spent nothing
+    now.t += 4
+    with pytest.raises(RateLimited):
+        limiter.limit("platform:1", rule, cost=5)
+    limiter.limit("platform:1", rule, cost=4)

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from isegoria.errors import IsegoriaError, RateLimited
+from isegoria.errors import InvalidItems, IsegoriaError, RateLimited
 
 logger = logging.getLogger("isegoria.errors")
 
@@ -81,7 +81,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(IsegoriaError)
     async def _domain(request: Request, error: IsegoriaError) -> Response:
-        extra = {"field": error.field} if error.field else None
+        extra: dict[str, Any] | None = {"field": error.field} if error.field else None
+        if isinstance(error, InvalidItems):  # a batch: every bad item, as validation lists them
+            extra = {"field": error.field, "errors": error.errors}
         headers = None
         if isinstance(error, RateLimited):
             headers = {"Retry-After": str(error.retry_after)}

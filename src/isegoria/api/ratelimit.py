@@ -109,31 +109,32 @@ class RateLimiter:
             self._buckets.move_to_end(slot)
         return bucket
 
-    def _decide(self, rule: Rule, key: str, *, consume: bool) -> Decision:
+    def _decide(self, rule: Rule, key: str, *, consume: bool, cost: int = 1) -> Decision:
         if not self.enabled:
             return Decision(True, 0, rule.count)
         with self._lock:
             bucket = self._bucket(rule, key, self.now())
-            if bucket.tokens >= 1.0:
+            if bucket.tokens >= cost:
                 if consume:
-                    bucket.tokens -= 1.0
+                    bucket.tokens -= cost
                 return Decision(True, 0, int(bucket.tokens))
-            wait = (1.0 - bucket.tokens) / rule.refill_per_second
+            wait = (cost - bucket.tokens) / rule.refill_per_second
         if self._on_limited is not None:
             self._on_limited(rule)
         return Decision(False, max(1, math.ceil(wait)), 0)
 
-    def hit(self, key: str, rule: Rule) -> Decision:
-        """Spend one token of ``key``'s bucket for ``rule`` if there is one."""
-        return self._decide(rule, key, consume=True)
+    def hit(self, key: str, rule: Rule, cost: int = 1) -> Decision:
+        """Spend ``cost`` tokens (one hit, or a batch of that many) of ``key``'s bucket for
+        ``rule`` if it holds that many."""
+        return self._decide(rule, key, consume=True, cost=cost)
 
     def peek(self, key: str, rule: Rule) -> Decision:
         """Whether a hit would be allowed now, spending nothing."""
         return self._decide(rule, key, consume=False)
 
-    def limit(self, key: str, rule: Rule) -> None:
-        """Spend one token or raise ``RateLimited`` (429 with Retry-After)."""
-        decision = self.hit(key, rule)
+    def limit(self, key: str, rule: Rule, cost: int = 1) -> None:
+        """Spend ``cost`` tokens (default one) or raise ``RateLimited`` (429 with Retry-After)."""
+        decision = self.hit(key, rule, cost)
         if not decision.allowed:
             raise RateLimited(_message(rule, decision), retry_after=decision.retry_after)
 

@@ -13,6 +13,7 @@ from isegoria.domain.content import (
     MAX_EXCLUDED_ACCOUNTS,
     MAX_MEDIA,
     MAX_PLATFORM_ID,
+    MAX_REPORT_BATCH,
     MAX_REPORT_REASON,
     MAX_URL,
 )
@@ -63,6 +64,24 @@ class ReportFiledOut(BaseModel):
     report_id: int
     case_status: str
     case_url: str
+
+
+class ReportBatchIn(Strict):
+    """Up to 100 reports, each exactly the body of ``POST /reports``, filed all or none."""
+
+    reports: list[ReportIn] = Field(min_length=1, max_length=MAX_REPORT_BATCH)
+
+
+class BatchReportFiledOut(ReportFiledOut):
+    """Where one report of a batch went, and whether it opened its case."""
+
+    case_opened: bool
+
+
+class ReportBatchFiledOut(BaseModel):
+    """One result per report of the batch, in the batch's order."""
+
+    reports: list[BatchReportFiledOut]
 
 
 class CaseSummaryOut(BaseModel):

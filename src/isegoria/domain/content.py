@@ -21,6 +21,9 @@ MAX_PLATFORM_ID = 512
 MAX_URL = 2000
 MAX_MEDIA = 32
 MAX_REPORT_REASON = 4000
+#: The most reports one batch may carry: a few hundred kilobytes of typical posts, and one
+#: transaction that holds the write turn for tens of milliseconds, not seconds.
+MAX_REPORT_BATCH = 100
 MAX_EXCLUDED_ACCOUNTS = 200
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from isegoria.algorithms import merkle
@@ -37,6 +37,12 @@ _HEAD: Table = cast(Table, LogHead.__table__)
 _ENTRIES: Table = cast(Table, LogEntry.__table__)
 _NODES: Table = cast(Table, LogNode.__table__)
 _CHECKPOINTS: Table = cast(Table, LogCheckpoint.__table__)
+# Built once, values bound at execution: SQLAlchemy computes each cache key once per process
+# rather than once per transaction.
+_LOCK_HEAD = select(_HEAD.c.size).where(_HEAD.c.id == HEAD_ID).with_for_update()
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(size=bindparam("new_size"))
+_INSERT_ENTRIES = insert(_ENTRIES)
+_INSERT_NODES = insert(_NODES)
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,7 @@ class LogAppender:
 
     def _open(self) -> merkle.CompactTree:
         if self._tree is None:
-            size = self._core.execute(
-                select(_HEAD.c.size).where(_HEAD.c.id == HEAD_ID).with_for_update()
-            ).scalar_one()
+            size = self._core.execute(_LOCK_HEAD).scalar_one()
             known = self._memory.frontier(size) if self._memory is not None else None
             if known is not None:
                 self._tree = merkle.CompactTree(size, known)
@@ -85,6 +89,11 @@ class LogAppender:
                     size, read.perfect_lookup(self._session, merkle.perfect_subtrees(0, size))
                 )
         return self._tree
+
+    def next_index(self) -> int:
+        """The index the next ``append`` of this transaction gets (locks the head as it does):
+        a row can then carry the index of its own entry without a second write."""
+        return self._open().size
 
     def append(self, event: Event) -> Appended:
         """Add ``event`` as the next entry; it commits or rolls back with the transaction."""
@@ -118,10 +127,10 @@ class LogAppender:
             return
         assert self._signer is not None  # noqa: S101 - append() refused without one
         core = self._core
-        core.execute(insert(_ENTRIES), self._entries)
-        core.execute(insert(_NODES), self._nodes)
+        core.execute(_INSERT_ENTRIES, self._entries)
+        core.execute(_INSERT_NODES, self._nodes)
         size = self._tree.size
-        core.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(size=size))
+        core.execute(_MOVE_HEAD, {"new_size": size})
         self._entries, self._nodes = [], []
         if self._memory is not None and not self._memory.should_sign(size):
             return

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from isegoria.domain.constitution import Constitution
 from isegoria.domain.rulebook import RuleVersion
@@ -22,6 +22,13 @@ FIRST, APPEAL = "first", "appeal"
 RETRIAL = "retrial"
 
 
+# Read on every ballot and reply: built once with bound values, so SQLAlchemy computes their
+# cache keys once per process rather than once per call.
+_CASE = select(Case).where(Case.id == bindparam("case_id"))
+_CASE_LOCKED = _CASE.with_for_update()
+_JURY = select(Jury).where(Jury.case_id == bindparam("case_id"), Jury.stage == bindparam("stage"))
+
+
 class CaseStatus:
     """The states of a case (plain strings in the database)."""
 
@@ -33,10 +40,8 @@ class CaseStatus:
 
 def get_case(uow: UnitOfWork, case_id: int, *, lock: bool = False) -> Case:
     """The case with this number, or NotFound."""
-    query = select(Case).where(Case.id == case_id)
-    if lock:
-        query = query.with_for_update()
-    case = uow.session.scalars(query).first()
+    query = _CASE_LOCKED if lock else _CASE
+    case = uow.session.scalars(query, {"case_id": case_id}).first()
     if case is None:
         raise NotFound(f"no case {case_id}", field="case_id")
     return case
@@ -61,9 +66,7 @@ def case_constitution(uow: UnitOfWork, case: Case) -> Constitution:
 
 def get_jury(uow: UnitOfWork, case_id: int, stage: str) -> Jury | None:
     """The jury of a case at a stage, if drawn."""
-    return uow.session.scalars(
-        select(Jury).where(Jury.case_id == case_id, Jury.stage == stage)
-    ).first()
+    return uow.session.scalars(_JURY, {"case_id": case_id, "stage": stage}).first()
 
 
 def juror_pseudonym(secret: bytes, case_id: int, stage: str, account_id: int) -> str:

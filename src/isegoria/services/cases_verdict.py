@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from isegoria.domain.case_events import (
     BallotCast,
@@ -36,6 +36,12 @@ from isegoria.store.models_cases import Case, CaseBallot, DecisionRow, Juror, Ju
 from isegoria.store.uow import UnitOfWork
 
 JOB_APPEAL_WINDOW = "cases.appeal_window"
+# Run on every ballot: built once with a bound value (its cache key is computed once).
+_VOTED = (
+    select(func.count())
+    .select_from(Juror)
+    .where(Juror.jury_id == bindparam("jury_id"), Juror.status == JurorStatus.VOTED)
+)
 
 
 def cast_ballot(
@@ -97,11 +103,7 @@ def cast_ballot(
     uow.session.flush()
     notes_jury.keep_draft(uow, juror.id, row.sanction, note_text)
     uow.log.append(BallotCast(case_id=case_id, stage=jury.stage, juror=juror.pseudonym))
-    voted = uow.session.scalar(
-        select(func.count())
-        .select_from(Juror)
-        .where(Juror.jury_id == jury.id, Juror.status == JurorStatus.VOTED)
-    )
+    voted = uow.session.scalar(_VOTED, {"jury_id": jury.id})
     if voted == jury.size:
         close_jury(uow, jury)
     return row

@@ -31,9 +31,9 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 
 from isegoria.clock import Clock
 from isegoria.log.signing import LogSigner
@@ -55,6 +55,8 @@ DEFAULT_POLL_SECONDS = 1.0
 MAX_ERROR_LENGTH = 2000
 
 _HANDLERS: dict[str, Handler] = {}
+# Built once, values bound at execution: its cache key is computed once per process.
+_INSERT_JOB = insert(cast(Table, Job.__table__))
 
 
 class JobStatus(StrEnum):
@@ -98,6 +100,24 @@ def schedule(uow: UnitOfWork, kind: str, due_at: datetime, payload: dict[str, An
     uow.session.add(job)
     uow.session.flush()
     return job
+
+
+def enqueue(uow: UnitOfWork, kind: str, due_at: datetime, payload: dict[str, Any]) -> None:
+    """``schedule`` for callers that do not need the row back: one Core insert, no ORM flush
+    (report intake schedules a jury draw per case and is the hottest write path)."""
+    if due_at.tzinfo is None:
+        raise ValueError("a job's due time must be timezone-aware")
+    uow.session.connection().execute(
+        _INSERT_JOB,
+        {
+            "kind": kind,
+            "due_at": due_at,
+            "payload": json.dumps(payload, sort_keys=True),
+            "status": JobStatus.PENDING.value,
+            "attempts": 0,
+            "created_at": uow.now(),
+        },
+    )
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,16 @@ amends or repeals the rule; nothing else in a version ever changes) and the late
 the number of jurisdictions. One aggregate query reads the fingerprint; any enactment,
 amendment, repeal or new jurisdiction, made by this process or another, changes it and the
 next call rebuilds. Pages that show rule texts read them directly, never from here.
+
+The codes of the stored jurisdictions are kept with the rulebook (``current_law``): report
+intake checks every code a platform names, and the same fingerprint already covers them
+(jurisdictions are added, never removed or renamed), so the check costs no query.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, select
@@ -26,32 +31,48 @@ from isegoria.store.uow import UnitOfWork
 
 Fingerprint = tuple[object, ...]
 
+
+@dataclass(frozen=True)
+class Law:
+    """The rulebook and the codes of every stored jurisdiction, as of one fingerprint."""
+
+    rulebook: Rulebook
+    jurisdictions: frozenset[str]
+
+
 _lock = threading.Lock()
-_kept: WeakKeyDictionary[Database, tuple[Fingerprint, Rulebook]] = WeakKeyDictionary()
+_kept: WeakKeyDictionary[Database, tuple[Fingerprint, Law]] = WeakKeyDictionary()
+
+
+# Built once: SQLAlchemy computes its cache key once per process, not once per report.
+_FINGERPRINT = select(
+    func.count(),
+    func.count(RuleVersionRow.effective_until),
+    func.max(RuleVersionRow.effective_until),
+    select(func.count()).select_from(Jurisdiction).scalar_subquery(),
+).select_from(RuleVersionRow)
 
 
 def fingerprint(uow: UnitOfWork) -> Fingerprint:
     """What changes whenever the rulebook does (one query)."""
-    jurisdictions = select(func.count()).select_from(Jurisdiction).scalar_subquery()
-    row = uow.session.execute(
-        select(
-            func.count(),
-            func.count(RuleVersionRow.effective_until),
-            func.max(RuleVersionRow.effective_until),
-            jurisdictions,
-        ).select_from(RuleVersionRow)
-    ).one()
-    return tuple(row)
+    return tuple(uow.session.execute(_FINGERPRINT).one())
 
 
-def current_rulebook(uow: UnitOfWork) -> Rulebook:
-    """The rulebook as the caller's transaction sees it, rebuilt only when the law changed."""
+def current_law(uow: UnitOfWork) -> Law:
+    """The law as the caller's transaction sees it, rebuilt only when it changed (one query
+    when it did not)."""
     key = fingerprint(uow)
     with _lock:
         kept = _kept.get(uow.database)
     if kept is not None and kept[0] == key:
         return kept[1]
-    rulebook = load_rulebook(uow)
+    codes = frozenset(uow.session.scalars(select(Jurisdiction.code)))
+    law = Law(load_rulebook(uow), codes)
     with _lock:
-        _kept[uow.database] = (key, rulebook)
-    return rulebook
+        _kept[uow.database] = (key, law)
+    return law
+
+
+def current_rulebook(uow: UnitOfWork) -> Rulebook:
+    """The rulebook as the caller's transaction sees it, rebuilt only when the law changed."""
+    return current_law(uow).rulebook

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from isegoria.domain.constitution import Constitution, ConstitutionError, ProposalKind
 from isegoria.domain.events import ProposalOpened, ProposalRevised
@@ -183,14 +183,17 @@ def electorate_query(uow: UnitOfWork, jurisdiction: str) -> Any:
     )
 
 
+# Read on every vote: built once with a bound value (its cache key is computed once).
+_PROPOSAL = select(Proposal).where(Proposal.id == bindparam("proposal_id"))
+_PROPOSAL_LOCKED = _PROPOSAL.with_for_update()
+
+
 def get_proposal(uow: UnitOfWork, proposal_id: int, *, lock: bool = False) -> Proposal:
     """The proposal, or NotFound."""
     if not 1 <= proposal_id <= MAX_ID:
         raise NotFound(f"there is no proposal {proposal_id}")
-    query = select(Proposal).where(Proposal.id == proposal_id)
-    if lock:
-        query = query.with_for_update()
-    proposal = uow.session.scalars(query).first()
+    query = _PROPOSAL_LOCKED if lock else _PROPOSAL
+    proposal = uow.session.scalars(query, {"proposal_id": proposal_id}).first()
     if proposal is None:
         raise NotFound(f"there is no proposal {proposal_id}")
     return proposal

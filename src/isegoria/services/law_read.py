@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from isegoria.domain.constitution import Constitution
 from isegoria.domain.rulebook import INTERNATIONAL, Rulebook, RuleVersion
@@ -84,15 +84,22 @@ def rule_history(uow: UnitOfWork, rule_id: str) -> list[RuleVersion]:
     return [to_domain(row, rule.jurisdiction_code) for row in rows]
 
 
+# Built once with bound values: its cache key is computed once per process, not per ballot.
+_RULE_VERSION = (
+    select(RuleVersionRow, Rule.jurisdiction_code)
+    .join(Rule, Rule.rule_id == RuleVersionRow.rule_id)
+    .where(
+        RuleVersionRow.rule_id == bindparam("rule_id"),
+        RuleVersionRow.version == bindparam("version"),
+    )
+)
+
+
 def rule_version(uow: UnitOfWork, rule_id: str, version: int) -> RuleVersion:
     """One version of one rule, or NotFound listing the versions there are."""
     # One indexed row on the hot path (every ballot and case page names its rule version);
     # the whole history is read only to explain a miss.
-    found = uow.session.execute(
-        select(RuleVersionRow, Rule.jurisdiction_code)
-        .join(Rule, Rule.rule_id == RuleVersionRow.rule_id)
-        .where(RuleVersionRow.rule_id == rule_id, RuleVersionRow.version == version)
-    ).first()
+    found = uow.session.execute(_RULE_VERSION, {"rule_id": rule_id, "version": version}).first()
     if found is not None:
         return to_domain(found[0], found[1])
     history = rule_history(uow, rule_id)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal, select, update
 
 from isegoria.domain.constitution import ProposalKind, required_threshold
 from isegoria.domain.events import ProposalTallied, VotingOpened
@@ -136,6 +136,17 @@ def parse_vote(choice: str) -> Vote:
         ) from None
 
 
+# Run on every vote: built once with bound values (its cache key is computed once).
+_ELECTOR_LOCKED = (
+    select(Elector)
+    .where(
+        Elector.proposal_id == bindparam("proposal_id"),
+        Elector.account_id == bindparam("account_id"),
+    )
+    .with_for_update()
+)
+
+
 def cast_vote(
     uow: UnitOfWork, *, account_id: int, proposal_id: int, choice: str, change: bool = False
 ) -> Receipt:
@@ -156,9 +167,7 @@ def cast_vote(
             " your vote was not recorded"
         )
     elector = uow.session.scalars(
-        select(Elector)
-        .where(Elector.proposal_id == proposal_id, Elector.account_id == account_id)
-        .with_for_update()
+        _ELECTOR_LOCKED, {"proposal_id": proposal_id, "account_id": account_id}
     ).first()
     if elector is None:
         raise Forbidden(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from isegoria.api.access import PUBLIC, access, people, platform_key
 from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
+from isegoria.api.ratelimit import RateLimiter, get_rules
 from isegoria.api.schemas_cases import (
     BallotIn,
+    BatchReportFiledOut,
     CaseFileOut,
     CaseOut,
     CaseSummaryOut,
@@ -21,6 +23,8 @@ from isegoria.api.schemas_cases import (
     LinkedOut,
     RedeemIn,
     ReplyIn,
+    ReportBatchFiledOut,
+    ReportBatchIn,
     ReportFiledOut,
     ReportIn,
     SummonsOut,
@@ -69,16 +73,9 @@ def _platform(principal: PrincipalDep) -> int:
     return principal.platform.platform_id
 
 
-@router.post(
-    "/reports",
-    response_model=ReportFiledOut,
-    status_code=201,
-    **access(platform_key(Scope.REPORTS_WRITE)),
-)
-def file_report(body: ReportIn, principal: PrincipalDep, uow: UnitOfWorkDep) -> ReportFiledOut:
-    """Report a post under a rule; reports of the same post and rule join one case."""
+def _report_request(body: ReportIn) -> ReportRequest:
     snapshot = body.content
-    request = ReportRequest(
+    return ReportRequest(
         snapshot=ContentSnapshot(
             platform_content_id=snapshot.content_id,
             url=snapshot.url,
@@ -98,15 +95,59 @@ def file_report(body: ReportIn, principal: PrincipalDep, uow: UnitOfWorkDep) -> 
         excluded_accounts=tuple(body.excluded_accounts),
         interim_restriction=body.interim_restriction,
     )
+
+
+@router.post(
+    "/reports",
+    response_model=ReportFiledOut,
+    status_code=201,
+    **access(platform_key(Scope.REPORTS_WRITE)),
+)
+def file_report(body: ReportIn, principal: PrincipalDep, uow: UnitOfWorkDep) -> ReportFiledOut:
+    """Report a post under a rule; reports of the same post and rule join one case."""
     with uow.begin():
         case, report = cases_intake.file_report(
-            uow, platform_id=_platform(principal), request=request
+            uow, platform_id=_platform(principal), request=_report_request(body)
         )
         return ReportFiledOut(
             case_id=case.id,
             report_id=report.id,
             case_status=case.status,
             case_url=f"/cases/{case.id}",
+        )
+
+
+@router.post(
+    "/reports/batch",
+    response_model=ReportBatchFiledOut,
+    status_code=201,
+    **access(platform_key(Scope.REPORTS_WRITE)),
+)
+def file_report_batch(
+    body: ReportBatchIn, request: Request, principal: PrincipalDep, uow: UnitOfWorkDep
+) -> ReportBatchFiledOut:
+    """File up to 100 reports at once, all or none, in one transaction; each as
+    ``POST /reports`` would, in order (reports of the same post and rule join one case)."""
+    platform_id = _platform(principal)
+    limiter: RateLimiter | None = getattr(request.app.state, "ratelimiter", None)
+    if limiter is not None and len(body.reports) > 1:
+        # The batch counts as its number of reports: the access policy spent one call.
+        rule = get_rules(request).api_platform
+        limiter.limit(f"platform:{platform_id}", rule, cost=len(body.reports) - 1)
+    requests = [_report_request(item) for item in body.reports]
+    with uow.begin():
+        filed = cases_intake.file_reports(uow, platform_id=platform_id, requests=requests)
+        return ReportBatchFiledOut(
+            reports=[
+                BatchReportFiledOut(
+                    case_id=f.case.id,
+                    report_id=f.report.id,
+                    case_status=f.case.status,
+                    case_url=f"/cases/{f.case.id}",
+                    case_opened=f.opened,
+                )
+                for f in filed
+            ]
         )
 
 
