@@ -40,9 +40,9 @@ JOINING = 10
 # and the report; the law, the look-up of snapshots and cases and the log are paid once per
 # batch.
 BATCH_EXTRA = 4
-# A ballot: the seat (case, jury, juror), the case locked, the rule, the ballot, the juror,
-# the count of ballots (8), and the log (6).
-BALLOT = 14
+# A ballot: the case locked, the seat (jury and juror in one), the rule, the ballot, the
+# juror, the count of ballots (6), and the log (6). It was 14 before the seat became one query.
+BALLOT = 12
 VOTE = 4  # the proposal, the elector (locked), the ballot, the elector; votes are not logged
 
 

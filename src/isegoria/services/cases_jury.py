@@ -19,7 +19,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from isegoria.algorithms import sortition
 from isegoria.domain.case_events import JurorReplied, JurorsReplaced, JuryDrawn
@@ -42,7 +42,7 @@ from isegoria.services.cases_common import (
 from isegoria.services.jurisdictions import descendants
 from isegoria.services.jury_verify import pool_from_record
 from isegoria.store.models import Account, LogCheckpoint, Residence
-from isegoria.store.models_cases import Juror, Jury, PlatformIdentity, Report
+from isegoria.store.models_cases import Case, Juror, Jury, PlatformIdentity, Report
 from isegoria.store.uow import UnitOfWork
 
 JOB_REPLY_DEADLINE = "cases.reply_deadline"
@@ -360,25 +360,37 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     return jury
 
 
-def my_seat(uow: UnitOfWork, account_id: int, case_id: int) -> tuple[Jury, Juror]:
-    """The caller's seat on the case's current jury (NotFound for anyone else)."""
-    case = get_case(uow, case_id)
+# The caller's seats on a case's juries of the given stages: one statement, built once.
+_SEATS = (
+    select(Jury, Juror)
+    .join(Juror, Juror.jury_id == Jury.id)
+    .where(
+        Jury.case_id == bindparam("case_id"),
+        Jury.stage.in_(bindparam("stages", expanding=True)),
+        Juror.account_id == bindparam("account_id"),
+    )
+)
+
+
+def my_seat(
+    uow: UnitOfWork, account_id: int, case_id: int, *, case: Case | None = None
+) -> tuple[Jury, Juror]:
+    """The caller's seat on the case's current jury (NotFound for anyone else).
+
+    ``case``: the case, if the caller has it already (one query fewer)."""
+    case = case or get_case(uow, case_id)
     # A first-instance juror may sit on the case's consistency-retrial jury without knowing it.
-    stages = (case.stage, RETRIAL) if case.stage == FIRST else (case.stage,)
-    jury: Jury | None = None
-    juror: Juror | None = None
+    stages = [case.stage, RETRIAL] if case.stage == FIRST else [case.stage]
+    seats = {
+        jury.stage: (jury, juror)
+        for jury, juror in uow.session.execute(
+            _SEATS, {"case_id": case_id, "stages": stages, "account_id": account_id}
+        ).tuples()
+    }
     for stage in stages:
-        jury = get_jury(uow, case_id, stage)
-        juror = None
-        if jury is not None:
-            juror = uow.session.scalars(
-                select(Juror).where(Juror.jury_id == jury.id, Juror.account_id == account_id)
-            ).first()
-        if juror is not None:
-            break
-    if jury is None or juror is None:
-        raise NotFound(f"you have no seat on the jury of case {case_id}", field="case_id")
-    return jury, juror
+        if stage in seats:
+            return seats[stage]
+    raise NotFound(f"you have no seat on the jury of case {case_id}", field="case_id")
 
 
 def reply(uow: UnitOfWork, *, account_id: int, case_id: int, accept: bool) -> Juror:

@@ -59,14 +59,15 @@ def cast_ballot(
 
     ``note_text``: the note the juror proposes to publish if the jury's sanction is a note.
     """
-    jury, juror = my_seat(uow, account_id, case_id)
+    # Locked first: ballots on one case take turns, so exactly one of them sees the jury full.
+    case = get_case(uow, case_id, lock=True)
+    jury, juror = my_seat(uow, account_id, case_id, case=case)
     if juror.status == JurorStatus.VOTED:
         raise Conflict("you have already voted on this case; a ballot cannot be changed")
     if juror.status != JurorStatus.ACCEPTED:
         raise Conflict("accept the summons before voting")
     if jury.closed or uow.now() >= jury.ballot_deadline:
         raise Conflict("the jury has closed; ballots are no longer accepted")
-    case = get_case(uow, case_id, lock=True)
     rule = case_rule(uow, case)
     try:
         proposed = None
