@@ -60,7 +60,7 @@ from isegoria.services.cases_intake import JOB_DRAW_JURY  # noqa: E402
 from isegoria.services.jobs import JobStatus  # noqa: E402
 from isegoria.store.db import Database  # noqa: E402
 from isegoria.store.models import Job  # noqa: E402
-from isegoria.store.models_cases import Content  # noqa: E402
+from isegoria.store.models_cases import Report  # noqa: E402
 
 CONNECTIONS = 32  # closed-loop clients; under the default in-flight cap of 40 per process
 FULL = {"cases": 600, "proposals": 4, "seconds": 10.0, "reference_seconds": 4.0}
@@ -87,11 +87,15 @@ SERVER_ENV = {
 READS = {k: v for k, v in MIX.items() if k.startswith("GET ")}
 PHASES: dict[str, dict[str, int]] = {
     "reports": {"POST /reports": 1},
+    "reports_joining": {"POST /reports (joining)": 1},
+    "batches": {"POST /reports/batch": 1},
     "ballots": {"POST /cases/{id}/ballot": 1},
     "votes": {"POST /proposals/{id}/vote": 1},
     "reads": READS,
     "mixed": MIX,
 }
+#: Reports per call of the batch phase (the endpoint takes up to 100).
+BATCH = 100
 #: Share of the ballot seats and votes the single-kind phases may use; the mix gets the rest.
 PHASE_SHARE = 0.5
 #: How long to wait for the worker to draw the juries a phase's reports asked for.
@@ -125,6 +129,13 @@ class Workload:
         name = rng.choices(self.names, self.weights)[0]
         if name == "POST /reports":
             return self._report()
+        if name == "POST /reports (joining)":
+            body = self._report_body(rng.choice(self.world.post_ids), self.world.posted_at)
+            return Call(name, "POST", f"{API}/reports", self._platform(), body)
+        if name == "POST /reports/batch":
+            posts = [rng.choice(self.world.post_ids) for _ in range(BATCH)]
+            body = {"reports": [self._report_body(p, self.world.posted_at) for p in posts]}
+            return Call(name, "POST", f"{API}/reports/batch", self._platform(), body)
         if name == "POST /cases/{id}/ballot":
             if not self.seats:
                 return None
@@ -153,24 +164,31 @@ class Workload:
         return Call(name, "GET", f"{API}/log/entries/{rng.randrange(self.log_size)}")
 
     def _report(self) -> Call:
+        """A report about a new post: it opens a case, whose jury the worker then draws."""
         post = f"load-{os.getpid()}-{next(_posts)}"
         posted = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-        body = {
+        body = self._report_body(post, posted)
+        return Call("POST /reports", "POST", f"{API}/reports", self._platform(), body)
+
+    def _platform(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.world.platform_key}"}
+
+    @staticmethod
+    def _report_body(post: str, posted_at: str) -> dict[str, Any]:
+        return {
             "content": {
                 "content_id": post,
                 "url": f"https://forum.example/{post}",
                 "text": "I know where you live.",
                 "language": "es",
                 "author": "@troll",
-                "posted_at": posted,
+                "posted_at": posted_at,
                 "jurisdictions": ["MX"],
             },
             "rule": "MX-1",
             "reason": "A threat against a named person.",
             "source": "user",
         }
-        headers = {"Authorization": f"Bearer {self.world.platform_key}"}
-        return Call("POST /reports", "POST", f"{API}/reports", headers, body)
 
 
 def _as(person: Person, call: Call) -> Call:
@@ -211,15 +229,17 @@ def run_config(
         "votes": ([], world.votes[: split[1]]),
         "mixed": (world.seats[split[0] :], world.votes[split[1] :]),
     }
-    filed: list[int] = []
+    acknowledged = [0]
 
     def on_answer(call: Call, status: int, body: bytes) -> None:
-        if call.endpoint == "POST /reports" and status == 201:
-            filed.append(json.loads(body)["case_id"])
+        if status == 201 and call.endpoint.startswith("POST /reports"):
+            answer = json.loads(body)
+            acknowledged[0] += len(answer["reports"]) if "reports" in answer else 1
 
     load_before = os.getloadavg()[0]
     phases: dict[str, Any] = {}
     database = Database(data_dir_settings(data_dir, url).effective_database_url)
+    reports_before = _reports_stored(database)
     with server(data_dir, url, workers, extra) as (host, port, pid):
         log_size = _log_size(host, port)
         reference = asyncio.run(
@@ -255,14 +275,21 @@ def run_config(
             )
             figures["ok_per_server_cpu_second"] = ok / max(figures["server_cpu_seconds"], 1e-9)
             figures["draws"] = _drain_draws(database)
+            reports = sum(
+                e["ok"] * (BATCH if endpoint == "POST /reports/batch" else 1)
+                for endpoint, e in figures["endpoints"].items()
+                if endpoint.startswith("POST /reports")
+            )
+            figures["reports_per_s"] = reports / figures["seconds"]
             phases[phase] = figures
+    stored = _reports_stored(database) - reports_before
     database.dispose()
     mixed = dict(phases["mixed"])
     mixed["phases"] = phases
     mixed["reference_per_s"] = reference["ok_per_s"]
     mixed["ratio_to_reference"] = mixed["ok_per_s"] / reference["ok_per_s"]
-    mixed["reports_acknowledged"] = len(filed)
-    mixed["reports_stored"] = _reports_stored(data_dir, url)
+    mixed["reports_acknowledged"] = acknowledged[0]
+    mixed["reports_stored"] = stored
     mixed["workers"] = workers
     mixed["server_env"] = extra or {}
     # The machine is shared: the 1-minute load average says how much else was running.
@@ -329,17 +356,10 @@ def _log_size(host: str, port: int) -> int:
     return int(httpx.get(f"http://{host}:{port}{API}/log", timeout=10).json()["size"])
 
 
-def _reports_stored(data_dir: Path, url: str | None) -> int:
-    """Load-test posts in the database (content rows named ``load-*``)."""
-    database = Database(data_dir_settings(data_dir, url).effective_database_url)
+def _reports_stored(database: Database) -> int:
+    """Reports in the database (each acknowledged one must be there)."""
     with database.session(readonly=True) as session:
-        count = session.scalar(
-            select(func.count())
-            .select_from(Content)
-            .where(Content.platform_content_id.like("load-%"))
-        )
-    database.dispose()
-    return int(count or 0)
+        return int(session.scalar(select(func.count()).select_from(Report)) or 0)
 
 
 def _print(name: str, f: dict[str, Any]) -> None:
@@ -355,6 +375,7 @@ def _print(name: str, f: dict[str, Any]) -> None:
             f"  {phase:8} {figures['ok_per_s']:8,.0f} ok/s in {figures['seconds']:.1f} s, "
             f"server CPU {cpu if cpu is None else f'{cpu:.2f}'} ms per request, "
             f"errors {figures['errors_by_status'] or 'none'}"
+            + (f", {figures['reports_per_s']:,.0f} reports/s" if figures["reports_per_s"] else "")
         )
         draws = figures["draws"]
         if draws["drawn"]:
@@ -445,9 +466,10 @@ def halves(world: Seeded) -> tuple[Seeded, Seeded]:
     """The world twice, each with half of the unused ballot seats and votes."""
     seats, votes = len(world.seats) // 2, len(world.votes) // 2
     ids = (world.platform_key, world.case_ids, world.proposal_ids)
+    posts = {"post_ids": world.post_ids, "posted_at": world.posted_at}
     return (
-        Seeded(*ids, world.seats[:seats], world.votes[:votes]),
-        Seeded(*ids, world.seats[seats:], world.votes[votes:]),
+        Seeded(*ids, world.seats[:seats], world.votes[:votes], **posts),
+        Seeded(*ids, world.seats[seats:], world.votes[votes:], **posts),
     )
 
 

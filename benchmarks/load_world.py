@@ -11,7 +11,7 @@ the wall clock, so every deadline is days away while the load runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -60,6 +60,8 @@ class Seeded:
     proposal_ids: list[int]
     seats: list[tuple[int, Person]] = field(default_factory=list)  # (case, juror) to vote
     votes: list[tuple[int, Person]] = field(default_factory=list)  # (proposal, citizen)
+    post_ids: list[str] = field(default_factory=list)  # the reported posts, one per case
+    posted_at: str = ""  # when every seeded post was made (RFC 3339)
 
 
 def volunteers_for(cases: int) -> int:
@@ -80,18 +82,26 @@ def seed(settings: Settings, *, cases: int, proposals: int) -> Seeded:
     proposal_ids = _open_proposals(uow, clock, signer, world.voters[0], proposals)
     clock.set(wall.now())
     case_ids = []
-    for _ in range(cases):
+    posted = clock.now() - POST_AGE
+    post_ids = [f"seed-{n}" for n in range(cases)]
+    for post in post_ids:
         with uow.begin():
             case, _report = cases_intake.file_report(
                 uow,
                 platform_id=world.base.platform_id,
-                request=report_request(clock.now() - POST_AGE),
+                request=report_request(posted, content_id=post),
             )
             case_ids.append(case.id)
     drawn = run_jobs(uow, clock, signer)
     assert drawn.failed == 0, drawn
     people = _sessions(uow, world.voters)
-    seeded = Seeded(world.base.key_all, case_ids, proposal_ids)
+    seeded = Seeded(
+        world.base.key_all,
+        case_ids,
+        proposal_ids,
+        post_ids=post_ids,
+        posted_at=posted.astimezone(UTC).isoformat(),
+    )
     with uow.begin(readonly=True):
         seats = list(
             uow.session.execute(
