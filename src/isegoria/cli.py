@@ -204,7 +204,12 @@ def _start_worker(settings: Settings) -> None:
     )
     loop.every(notes_scoring.SCORE_INTERVAL.total_seconds(), _notes_tick(database, clock))
     loop.start_thread()
-    outbox.OutboxWorker(database, clock, SecretBox(settings.secret_key)).start_thread()
+    outbox.OutboxWorker(
+        database,
+        clock,
+        SecretBox(settings.secret_key),
+        allow_private=settings.webhook_allow_private,
+    ).start_thread()
     from isegoria.services import activitypub_delivery
 
     activitypub_delivery.start_worker(database, clock, settings)
@@ -247,7 +252,12 @@ def worker(
         loop, uow.database, clock, uow.signer, uow.secret, public_url=settings.effective_public_url
     )
     loop.every(notes_scoring.SCORE_INTERVAL.total_seconds(), _notes_tick(uow.database, clock))
-    delivery = outbox.OutboxWorker(uow.database, clock, SecretBox(settings.secret_key))
+    delivery = outbox.OutboxWorker(
+        uow.database,
+        clock,
+        SecretBox(settings.secret_key),
+        allow_private=settings.webhook_allow_private,
+    )
     delivery.start_thread()
     from isegoria.services import activitypub_delivery
 

@@ -33,6 +33,7 @@ from typing import Final
 import httpx
 
 from isegoria.domain.decisions import Decision
+from isegoria.integrations.egress import EgressRefused
 
 __all__ = [
     "BACKOFF_BASE_SECONDS",
@@ -294,6 +295,10 @@ def deliver_body(
     }
     try:
         response = client.post(url, content=body, headers=headers, timeout=timeout)
+    except EgressRefused as exc:
+        # The address is forbidden (SSRF guard): it will be just as forbidden next time, so
+        # this is a dead letter for the operator, not a retry every few minutes.
+        return DeliveryResult(DeliveryOutcome.PERMANENT, error=str(exc))
     except httpx.TimeoutException as exc:
         return DeliveryResult(DeliveryOutcome.RETRY, error=f"timed out after {timeout} s: {exc}")
     except httpx.TransportError as exc:  # connection refused, reset, DNS, TLS ...

@@ -155,9 +155,26 @@ def authenticate_key(uow: UnitOfWork, key: str) -> PlatformPrincipal | None:
     )
 
 
-def set_webhook(uow: UnitOfWork, platform: Platform, url: str | None) -> Platform:
-    """Set (or clear) where decisions are delivered to the platform."""
-    platform.webhook_url = check_webhook_url(url) if url is not None else None
+def set_webhook(
+    uow: UnitOfWork, platform: Platform, url: str | None, *, allow_private: bool = False
+) -> Platform:
+    """Set (or clear) where decisions are delivered to the platform.
+
+    A URL naming a loopback, private, link-local (metadata) ... address literally is refused
+    now unless ``allow_private``; a host name is judged by what it resolves to at each
+    delivery (:mod:`isegoria.integrations.egress`), since DNS can change after today.
+    """
+    # Imported here: the module header is shared with API-key work in progress.
+    from isegoria.integrations.egress import literal_host_reason
+
+    if url is not None:
+        check_webhook_url(url)
+        reason = None if allow_private else literal_host_reason(url)
+        if reason is not None:
+            raise InvalidInput(
+                f"the webhook URL must reach a public address: {reason}", field="url"
+            )
+    platform.webhook_url = url
     uow.session.flush()
     return platform
 
