@@ -490,12 +490,18 @@ def platforms_rotate_webhook_secret(
     try:
         with uow.begin():
             secret = platforms.rotate_webhook_secret(
-                SecretBox(settings.secret_key), platforms.find_platform(uow, platform)
+                SecretBox(settings.secret_key),
+                platforms.find_platform(uow, platform),
+                now=uow.now(),
             )
     except IsegoriaError as error:
         raise _fail(error) from None
     console.print(f"new webhook secret (shown once): {secret}")
-    console.print("install it at the platform; deliveries it refuses meanwhile are retried")
+    hours = int(platforms.WEBHOOK_SECRET_GRACE.total_seconds() // 3600)
+    console.print(
+        f"install it at the platform within {hours} h: until then deliveries are signed "
+        "with the new and the old secret"
+    )
 
 
 @jurisdictions_app.command("list")

@@ -103,15 +103,17 @@ def deliver_due(
             body = json.dumps(
                 json.loads(row.body), ensure_ascii=False, sort_keys=True, separators=(",", ":")
             ).encode()
+            current, *previous = platforms.webhook_signing_secrets(box, platform, uow.now())
             result = webhooks.deliver_body(
                 platform.webhook_url,
-                platforms.webhook_secret(box, platform),
+                current,
                 delivery_id=str(row.id),
                 event=f"decision.{row.kind}",
                 body=body,
                 client=client,
                 timeout=timeout,
                 now=uow.now(),
+                also_signed_with=previous,
             )
             row.delivery_attempts += 1
             if result.delivered:
