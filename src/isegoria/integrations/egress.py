@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -96,8 +97,7 @@ class GuardedTransport(httpx.HTTPTransport):
         self.allow_private = allow_private
         self.resolver = resolver
 
-    def _addresses(self, request: httpx.Request) -> list[str]:
-        host = request.url.host
+    def _addresses(self, request: httpx.Request, host: str) -> list[str]:
         try:
             return [str(ipaddress.ip_address(host))]
         except ValueError:
@@ -113,8 +113,9 @@ class GuardedTransport(httpx.HTTPTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` to a checked address of its host (trying each in turn)."""
-        host = request.url.host
-        addresses = self._addresses(request)
+        # The ASCII (IDNA) form: what DNS and the certificate's subject names hold.
+        host = request.url.raw_host.decode("ascii")
+        addresses = self._addresses(request, host)
         if not self.allow_private:
             # Every address must pass: a name with one public and one private address could
             # otherwise be steered to the private one by failing the first connection.
@@ -148,11 +149,15 @@ class GuardedTransport(httpx.HTTPTransport):
 
 
 def guarded_client(
-    *, allow_private: bool = False, resolver: Resolver = system_resolver, **kwargs: Any
+    *,
+    allow_private: bool = False,
+    resolver: Resolver = system_resolver,
+    verify: ssl.SSLContext | bool = True,
+    **kwargs: Any,
 ) -> httpx.Client:
     """An httpx client for URLs others chose: guarded addresses, redirects not followed."""
     # A redirect would be a second, unchecked request to wherever the receiver points us.
     kwargs["follow_redirects"] = False
-    return httpx.Client(
-        transport=GuardedTransport(allow_private=allow_private, resolver=resolver), **kwargs
-    )
+    # TLS settings belong to the transport: httpx ignores a client's own when given one.
+    transport = GuardedTransport(allow_private=allow_private, resolver=resolver, verify=verify)
+    return httpx.Client(transport=transport, **kwargs)
