@@ -113,7 +113,12 @@ def uow(database: Database, clock: ManualClock, signer: LogSigner) -> UnitOfWork
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     """Settings pointing at the test's data directory and database."""
-    return Settings(data_dir=tmp_path / "data", database_url=database_url)  # type: ignore[arg-type]
+    # Test receivers (webhooks, ActivityPub servers) listen on 127.0.0.1: allow loopback.
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,  # type: ignore[arg-type]
+        webhook_allow_private=True,
+    )
 
 
 @pytest.fixture

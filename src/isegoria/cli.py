@@ -204,7 +204,12 @@ def _start_worker(settings: Settings) -> None:
     )
     loop.every(notes_scoring.SCORE_INTERVAL.total_seconds(), _notes_tick(database, clock))
     loop.start_thread()
-    outbox.OutboxWorker(database, clock, SecretBox(settings.secret_key)).start_thread()
+    outbox.OutboxWorker(
+        database,
+        clock,
+        SecretBox(settings.secret_key),
+        allow_private=settings.webhook_allow_private,
+    ).start_thread()
     from isegoria.services import activitypub_delivery
 
     activitypub_delivery.start_worker(database, clock, settings)
@@ -247,7 +252,12 @@ def worker(
         loop, uow.database, clock, uow.signer, uow.secret, public_url=settings.effective_public_url
     )
     loop.every(notes_scoring.SCORE_INTERVAL.total_seconds(), _notes_tick(uow.database, clock))
-    delivery = outbox.OutboxWorker(uow.database, clock, SecretBox(settings.secret_key))
+    delivery = outbox.OutboxWorker(
+        uow.database,
+        clock,
+        SecretBox(settings.secret_key),
+        allow_private=settings.webhook_allow_private,
+    )
     delivery.start_thread()
     from isegoria.services import activitypub_delivery
 
@@ -480,12 +490,18 @@ def platforms_rotate_webhook_secret(
     try:
         with uow.begin():
             secret = platforms.rotate_webhook_secret(
-                SecretBox(settings.secret_key), platforms.find_platform(uow, platform)
+                SecretBox(settings.secret_key),
+                platforms.find_platform(uow, platform),
+                now=uow.now(),
             )
     except IsegoriaError as error:
         raise _fail(error) from None
     console.print(f"new webhook secret (shown once): {secret}")
-    console.print("install it at the platform; deliveries it refuses meanwhile are retried")
+    hours = int(platforms.WEBHOOK_SECRET_GRACE.total_seconds() // 3600)
+    console.print(
+        f"install it at the platform within {hours} h: until then deliveries are signed "
+        "with the new and the old secret"
+    )
 
 
 @jurisdictions_app.command("list")

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a request waits for a database connection before it is answered 503.",
     )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks and other requests made for platforms and remote servers "
+        "reach loopback and private addresses (an intranet platform; tests). Default: refused.",
+    )
     # Proof of personhood by OpenID Connect (docs/security.md); empty issuer: not offered.
     oidc_issuer: str = Field(default="", description="OpenID Connect issuer URL.")
     oidc_client_id: str = ""
@@ -236,6 +241,7 @@ class Settings(BaseSettings):
             "oidc_issuer": self.oidc_issuer,
             "oidc_client_id": self.oidc_client_id,
             "oidc_client_secret": "***" if self.oidc_client_secret else "",
+            "webhook_allow_private": str(self.webhook_allow_private).lower(),
             "activitypub_platform": self.activitypub_platform,
             "activitypub_key_file": str(self.activitypub_key_path.resolve()),
             "atproto_platform": self.atproto_platform,

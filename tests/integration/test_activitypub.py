@@ -43,6 +43,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         activitypub_platform="Forum",
         activitypub_rules={"threat": "MX-1"},
         activitypub_deny=["blocked.example"],
+        webhook_allow_private=True,  # the remote test server listens on 127.0.0.1
     )
 
 

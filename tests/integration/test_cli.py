@@ -81,6 +81,18 @@ def test_citizens_add_refuses_unknown_jurisdiction(env: Path) -> None:
     assert "lupita" not in runner.invoke(app, ["citizens", "list"]).output
 
 
+def test_citizens_add_refuses_a_short_or_common_password(env: Path) -> None:
+    assert runner.invoke(app, ["jurisdictions", "add", "MX", "--name", "Mexico"]).exit_code == 0
+    command = ["citizens", "add", "lupita", "--name", "L", "--jurisdiction", "MX"]
+    short = runner.invoke(app, [*command, "--password-stdin"], input="eleven char\n")
+    assert short.exit_code == 1
+    assert "a password is 12 to 256 characters" in short.output
+    common = runner.invoke(app, [*command, "--password-stdin"], input="Password1234\n")
+    assert common.exit_code == 1
+    assert "commonly used and breached" in common.output
+    assert "lupita" not in runner.invoke(app, ["citizens", "list"]).output
+
+
 def test_platform_add_list_and_rotate(env: Path) -> None:
     added = runner.invoke(app, ["platforms", "add", "Forum", "--scopes", "reports:write"])
     assert added.exit_code == 0, added.output

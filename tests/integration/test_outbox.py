@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from isegoria.clock import ManualClock
+from isegoria.errors import InvalidInput
+from isegoria.integrations import egress
 from isegoria.integrations.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, verify_signature
 from isegoria.log.signing import LogSigner
 from isegoria.security import SecretBox
@@ -130,7 +132,7 @@ def receiver(
     with uow.begin():
         platform = uow.session.get(Platform, world.base.platform_id)
         assert platform is not None
-        platforms.set_webhook(uow, platform, f"http://127.0.0.1:{port}/hook")
+        platforms.set_webhook(uow, platform, f"http://127.0.0.1:{port}/hook", allow_private=True)
         secret = platforms.webhook_secret(BOX, platform)
     made = Receiver(secret, [], clock)
     server = ThreadingHTTPServer(("127.0.0.1", port), made.handler())
@@ -140,10 +142,12 @@ def receiver(
     server.server_close()
 
 
-def _drain(uow: UnitOfWork, clock: ManualClock, rounds: int = 40) -> list[outbox.DeliveryRound]:
+def _drain(
+    uow: UnitOfWork, clock: ManualClock, rounds: int = 40, client: httpx.Client | None = None
+) -> list[outbox.DeliveryRound]:
     seen = []
     rng = random.Random(7)
-    with httpx.Client() as client:
+    with client or httpx.Client() as client:
         for _ in range(rounds):
             seen.append(
                 outbox.deliver_due(uow.database, clock, BOX, client=client, rng=rng, timeout=0.3)
@@ -209,3 +213,57 @@ def test_a_refused_delivery_is_a_dead_letter_that_blocks_its_subject_until_reque
     with uow.begin(readonly=True):
         assert outbox.dead_letters(uow) == []
     assert sorted(len(v) for v in made.applied.values()) == [1, 2]
+
+
+def test_a_webhook_whose_name_resolves_to_loopback_is_refused_unless_the_operator_allows_it(
+    uow: UnitOfWork,
+    clock: ManualClock,
+    signer: LogSigner,
+    world: CasesWorld,
+    receiver: tuple[Receiver, str],
+) -> None:
+    made, url = receiver
+    # A name real DNS does not know: delivering at all proves the connection went to the
+    # address the guard resolved and checked, not to a second resolution.
+    named = url.replace("127.0.0.1", "hooks.forum.example")
+    with uow.begin():
+        platform = uow.session.get(Platform, world.base.platform_id)
+        assert platform is not None
+        platforms.set_webhook(uow, platform, named)  # a name passes; its address is judged later
+    _decisions(uow, clock, signer, world)
+
+    def resolve(host: str, port: int) -> list[str]:
+        assert host == "hooks.forum.example"
+        return ["127.0.0.1"]
+
+    rounds = _drain(uow, clock, client=egress.guarded_client(resolver=resolve))
+    assert sum(r.delivered for r in rounds) == 0
+    assert sum(r.retried for r in rounds) == 0  # refused once and for all, no retry storm
+    assert made.applied == {}
+    with uow.begin(readonly=True):
+        dead = outbox.dead_letters(uow)
+        assert len(dead) == 2  # the first decision of each post; the rest wait behind them
+        assert all("127.0.0.1 is a loopback address" in (row.delivery_error or "") for row in dead)
+        assert all(row.delivery_attempts == 1 for row in dead)
+    with uow.begin():
+        for row in outbox.dead_letters(uow):
+            outbox.requeue(uow, row.id)
+    allowed = egress.guarded_client(allow_private=True, resolver=resolve)
+    assert sum(r.delivered for r in _drain(uow, clock, client=allowed)) == 3
+    assert dict(made.applied) == {"post-a": [1, 2], "post-b": [1]}
+
+
+def test_a_webhook_naming_a_private_address_is_refused_when_set(
+    uow: UnitOfWork, world: CasesWorld
+) -> None:
+    for url in ("http://169.254.169.254/latest/meta-data/", "https://[::ffff:10.0.0.1]/hook"):
+        with uow.begin():
+            platform = uow.session.get(Platform, world.base.platform_id)
+            assert platform is not None
+            with pytest.raises(InvalidInput, match="must reach a public address"):
+                platforms.set_webhook(uow, platform, url)
+    with uow.begin():
+        platform = uow.session.get(Platform, world.base.platform_id)
+        assert platform is not None and platform.webhook_url is None
+        platforms.set_webhook(uow, platform, "http://10.1.2.3/hook", allow_private=True)
+        assert platform.webhook_url == "http://10.1.2.3/hook"

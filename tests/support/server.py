@@ -42,6 +42,8 @@ def live_server(
         "ISEGORIA_DATA_DIR": str(data_dir),
         "ISEGORIA_PORT": str(port),
         "ISEGORIA_HOST": "127.0.0.1",
+        # Test receivers (webhooks, ActivityPub inboxes) listen on loopback.
+        "ISEGORIA_WEBHOOK_ALLOW_PRIVATE": "true",
         **(env or {}),
     }
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -63,7 +63,10 @@ def test_the_actor_key_is_created_once_owner_only(tmp_path: Path) -> None:
 def test_the_fetcher_caches_limits_and_obeys_the_lists() -> None:
     with remote_server() as remote:
         clock = [NOW]
-        fetch = DocumentFetcher(clock=lambda: clock[0], deny=["blocked.example"])
+        # The test server listens on loopback, which only an operator's setting allows.
+        fetch = DocumentFetcher(
+            clock=lambda: clock[0], deny=["blocked.example"], allow_private=True
+        )
         assert fetch(remote.actor)["id"] == remote.actor
         assert fetch(remote.actor)["id"] == remote.actor
         assert remote.gets.count("/actor") == 1  # the second read came from the cache

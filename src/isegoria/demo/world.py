@@ -199,7 +199,7 @@ def build(uow: UnitOfWork, box: SecretBox, *, citizens: int) -> DemoLogins:
     rng = random.Random(DEMO_SEED + 1)  # noqa: S311 - synthetic strata only
     passwords: dict[str, str] = {}
     for login, name, role, residence in NAMED:
-        password = secrets.token_urlsafe(9)
+        password = secrets.token_urlsafe(9)  # 9 random bytes: 12 characters, the minimum
         strata = None
         if role is Role.CITIZEN:
             assert residence is not None  # noqa: S101

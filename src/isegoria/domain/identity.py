@@ -9,7 +9,8 @@ from enum import StrEnum
 MAX_LOGIN_LENGTH = 64
 MAX_DISPLAY_NAME_LENGTH = 120
 MAX_PLATFORM_NAME_LENGTH = 120
-MIN_PASSWORD_LENGTH = 10
+# OWASP ASVS 4.0.3 2.1.1: at least 12 characters (NIST SP 800-63B asks 8; ASVS is stricter).
+MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256  # argon2 hashes any length; the cap stops hashing megabytes on login
 LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 JURISDICTION_CODE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")

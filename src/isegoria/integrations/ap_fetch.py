@@ -1,7 +1,8 @@
 """Fetching ActivityPub documents (actors, keys, posts) from other servers, defensively.
 
 Every fetch is a request to a server someone else controls, made because a stranger POSTed
-to our inbox. So: only hosts the operator allows (and none it denies), short timeouts, no
+to our inbox. So: only hosts the operator allows (and none it denies), only public
+addresses (:mod:`isegoria.integrations.egress`), short timeouts, no
 redirects to elsewhere, a size cap read in chunks (a server cannot make us buffer a
 gigabyte), JSON objects only, and a small time-limited cache so a burst of Flags from one
 server costs one fetch.
@@ -18,6 +19,8 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx
+
+from isegoria.integrations.egress import EgressRefused, guarded_client
 
 __all__ = ["DocumentFetcher", "FetchRefused", "host_of"]
 
@@ -49,13 +52,15 @@ class DocumentFetcher:
         allow: Collection[str] = (),
         deny: Collection[str] = (),
         client: httpx.Client | None = None,
+        allow_private: bool = False,
     ) -> None:
         self._clock = clock
         self.allow = frozenset(h.lower() for h in allow)
         self.deny = frozenset(h.lower() for h in deny)
-        self._client = client or httpx.Client(
+        # The same address guard as webhooks: a Flag names URLs we then fetch (SSRF).
+        self._client = client or guarded_client(
+            allow_private=allow_private,
             timeout=httpx.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
-            follow_redirects=False,
         )
         self._cache: OrderedDict[str, tuple[datetime, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()  # the app serves requests from a thread pool
@@ -104,6 +109,8 @@ class DocumentFetcher:
                     body += chunk
                     if len(body) > MAX_DOCUMENT_BYTES:
                         raise FetchRefused(f"{url} is larger than {MAX_DOCUMENT_BYTES} bytes")
+        except EgressRefused as exc:
+            raise FetchRefused(f"GET {url} refused: {exc}") from None
         except httpx.HTTPError as exc:
             raise FetchRefused(f"GET {url} failed: {type(exc).__name__}") from None
         try:

@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import json
 import random
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -33,6 +33,7 @@ from typing import Final
 import httpx
 
 from isegoria.domain.decisions import Decision
+from isegoria.integrations.egress import EgressRefused
 
 __all__ = [
     "BACKOFF_BASE_SECONDS",
@@ -118,10 +119,17 @@ def decision_body(decision: Decision) -> bytes:
     return text.encode("utf-8")
 
 
-def sign(secret: str, body: bytes, timestamp: int) -> str:
-    """The ``X-Isegoria-Signature`` value for ``body`` sent at ``timestamp``."""
-    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
+def sign(secret: str, body: bytes, timestamp: int, *, also: Sequence[str] = ()) -> str:
+    """The ``X-Isegoria-Signature`` value for ``body`` sent at ``timestamp``.
+
+    ``also`` adds one ``v1=`` per further secret (the previous one during a rotation's
+    grace); a receiver accepts the request if any of them verifies with its secret.
+    """
+    macs = [
+        hmac.new(key.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        for key in (secret, *also)
+    ]
+    return f"t={timestamp}," + ",".join(f"v1={mac}" for mac in macs)
 
 
 def signed_headers(secret: str, decision: Decision, body: bytes, now: datetime) -> dict[str, str]:
@@ -283,17 +291,22 @@ def deliver_body(
     client: httpx.Client,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     now: datetime | None = None,
+    also_signed_with: Sequence[str] = (),
 ) -> DeliveryResult:
     """One signed attempt with an already serialised body (what the outbox stores)."""
     sent_at = now or datetime.now(UTC)
     headers = {
         "Content-Type": "application/json",
-        SIGNATURE_HEADER: sign(secret, body, int(sent_at.timestamp())),
+        SIGNATURE_HEADER: sign(secret, body, int(sent_at.timestamp()), also=also_signed_with),
         DELIVERY_HEADER: delivery_id,
         EVENT_HEADER: event,
     }
     try:
         response = client.post(url, content=body, headers=headers, timeout=timeout)
+    except EgressRefused as exc:
+        # The address is forbidden (SSRF guard): it will be just as forbidden next time, so
+        # this is a dead letter for the operator, not a retry every few minutes.
+        return DeliveryResult(DeliveryOutcome.PERMANENT, error=str(exc))
     except httpx.TimeoutException as exc:
         return DeliveryResult(DeliveryOutcome.RETRY, error=f"timed out after {timeout} s: {exc}")
     except httpx.TransportError as exc:  # connection refused, reset, DNS, TLS ...

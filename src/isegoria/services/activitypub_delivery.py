@@ -25,7 +25,7 @@ from isegoria.clock import Clock
 from isegoria.config import Settings
 from isegoria.domain.decisions import Decision
 from isegoria.errors import Conflict, InvalidInput, NotFound
-from isegoria.integrations import webhooks
+from isegoria.integrations import egress, webhooks
 from isegoria.integrations.activitypub import FlagReport, build_flag_outcome, signed_delivery
 from isegoria.integrations.federation_identity import actor_key, actor_urls
 from isegoria.services.outbox import DEAD, DELIVERED, MAX_ERROR, PENDING, DeliveryRound
@@ -103,6 +103,8 @@ def _attempt(
 ) -> webhooks.DeliveryResult:
     try:
         response = client.post(inbox, content=body, headers=headers, timeout=timeout)
+    except egress.EgressRefused as exc:  # a forbidden address stays forbidden: dead letter
+        return webhooks.DeliveryResult(webhooks.DeliveryOutcome.PERMANENT, error=str(exc))
     except httpx.TimeoutException:
         return webhooks.DeliveryResult(webhooks.DeliveryOutcome.RETRY, error="timed out")
     except httpx.TransportError as exc:
@@ -201,15 +203,17 @@ class ActivityDeliveryWorker:
         public_url: str,
         key: rsa.RSAPrivateKey,
         poll_seconds: float = 2.0,
+        allow_private: bool = False,
     ) -> None:
         self.database, self.clock = database, clock
+        self.allow_private = allow_private
         self.public_url, self.key = public_url, key
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
 
     def run_forever(self) -> None:
         """Deliver until stopped; a failed pass is logged, never fatal."""
-        with httpx.Client(follow_redirects=False) as client:
+        with egress.guarded_client(allow_private=self.allow_private) as client:
             while not self.stopping.is_set():
                 try:
                     deliver_due(
@@ -241,6 +245,7 @@ def start_worker(database: Database, clock: Clock, settings: Settings) -> Activi
         clock,
         public_url=settings.effective_public_url,
         key=actor_key(settings.activitypub_key_path),
+        allow_private=settings.webhook_allow_private,
     )
     worker.start_thread()
     return worker

@@ -24,7 +24,7 @@ from sqlalchemy import and_, select
 
 from isegoria.clock import Clock
 from isegoria.errors import Conflict, NotFound
-from isegoria.integrations import webhooks
+from isegoria.integrations import egress, webhooks
 from isegoria.security import SecretBox
 from isegoria.services import platforms
 from isegoria.store.db import Database
@@ -103,15 +103,17 @@ def deliver_due(
             body = json.dumps(
                 json.loads(row.body), ensure_ascii=False, sort_keys=True, separators=(",", ":")
             ).encode()
+            current, *previous = platforms.webhook_signing_secrets(box, platform, uow.now())
             result = webhooks.deliver_body(
                 platform.webhook_url,
-                platforms.webhook_secret(box, platform),
+                current,
                 delivery_id=str(row.id),
                 event=f"decision.{row.kind}",
                 body=body,
                 client=client,
                 timeout=timeout,
                 now=uow.now(),
+                also_signed_with=previous,
             )
             row.delivery_attempts += 1
             if result.delivered:
@@ -157,15 +159,22 @@ class OutboxWorker:
     """Delivers due decisions every few seconds, in a thread of ``serve`` or ``worker``."""
 
     def __init__(
-        self, database: Database, clock: Clock, box: SecretBox, *, poll_seconds: float = 2.0
+        self,
+        database: Database,
+        clock: Clock,
+        box: SecretBox,
+        *,
+        poll_seconds: float = 2.0,
+        allow_private: bool = False,
     ) -> None:
         self.database, self.clock, self.box = database, clock, box
+        self.allow_private = allow_private
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
 
     def run_forever(self) -> None:
         """Deliver until stopped; a failed pass is logged, never fatal."""
-        with httpx.Client() as client:
+        with egress.guarded_client(allow_private=self.allow_private) as client:
             while not self.stopping.is_set():
                 try:
                     deliver_due(self.database, self.clock, self.box, client=client)

@@ -18,6 +18,7 @@ from isegoria.domain.identity import (
     check_login,
 )
 from isegoria.errors import Conflict, InvalidInput, NotFound
+from isegoria.password_policy import is_common
 from isegoria.security import hash_password, verify_password
 from isegoria.services.jurisdictions import descendants
 from isegoria.store.models import Account, Jurisdiction, Residence
@@ -34,10 +35,16 @@ class Strata:
 
 
 def check_password(password: str) -> str:
-    """Return ``password`` if its length is acceptable."""
+    """Return ``password`` if its length is acceptable and it is not a common one."""
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise InvalidInput(
             f"a password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
+            field="password",
+        )
+    if is_common(password):
+        raise InvalidInput(
+            "this password is on the list of commonly used and breached passwords; "
+            "choose another (a few unrelated words make a good one)",
             field="password",
         )
     return password

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -155,21 +156,47 @@ def authenticate_key(uow: UnitOfWork, key: str) -> PlatformPrincipal | None:
     )
 
 
-def set_webhook(uow: UnitOfWork, platform: Platform, url: str | None) -> Platform:
-    """Set (or clear) where decisions are delivered to the platform."""
-    platform.webhook_url = check_webhook_url(url) if url is not None else None
+def set_webhook(
+    uow: UnitOfWork, platform: Platform, url: str | None, *, allow_private: bool = False
+) -> Platform:
+    """Set (or clear) where decisions are delivered to the platform.
+
+    A URL naming a loopback, private, link-local (metadata) ... address literally is refused
+    now unless ``allow_private``; a host name is judged by what it resolves to at each
+    delivery (:mod:`isegoria.integrations.egress`), since DNS can change after today.
+    """
+    # Imported here: the module header is shared with API-key work in progress.
+    from isegoria.integrations.egress import literal_host_reason
+
+    if url is not None:
+        check_webhook_url(url)
+        reason = None if allow_private else literal_host_reason(url)
+        if reason is not None:
+            raise InvalidInput(
+                f"the webhook URL must reach a public address: {reason}", field="url"
+            )
+    platform.webhook_url = url
     uow.session.flush()
     return platform
 
 
-def rotate_webhook_secret(box: SecretBox, platform: Platform) -> str:
+#: After a rotation, deliveries are signed with the new and the previous secret for this long,
+#: so a platform can install the new secret at its own pace (a day covers a deployment
+#: window in any time zone); then with the new one only.
+WEBHOOK_SECRET_GRACE = timedelta(hours=24)
+
+
+def rotate_webhook_secret(box: SecretBox, platform: Platform, *, now: datetime) -> str:
     """Replace the platform's webhook signing secret; return the new one (shown once).
 
-    Deliveries from now on are signed with the new secret only. One the platform refuses
-    before it has installed the new secret is retried by the outbox with backoff, so the
-    switch loses no decision.
+    For :data:`WEBHOOK_SECRET_GRACE` after ``now`` every delivery carries a signature with
+    the new secret and one with the replaced secret, so the platform verifies with either.
     """
     secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
+    # A second rotation within the grace keeps only the secret just replaced: the older one
+    # was announced as superseded a rotation ago.
+    platform.previous_webhook_secret = platform.webhook_secret
+    platform.webhook_secret_rotated_at = now
     platform.webhook_secret = box.seal(secret)
     return secret
 
@@ -177,3 +204,12 @@ def rotate_webhook_secret(box: SecretBox, platform: Platform) -> str:
 def webhook_secret(box: SecretBox, platform: Platform) -> str:
     """The platform's webhook signing secret in clear."""
     return box.open(platform.webhook_secret)
+
+
+def webhook_signing_secrets(box: SecretBox, platform: Platform, now: datetime) -> list[str]:
+    """Secrets that sign a delivery at ``now``: current first, then the previous in grace."""
+    current = [webhook_secret(box, platform)]
+    previous, rotated_at = platform.previous_webhook_secret, platform.webhook_secret_rotated_at
+    if previous is None or rotated_at is None or now >= rotated_at + WEBHOOK_SECRET_GRACE:
+        return current
+    return [*current, box.open(previous)]

@@ -107,6 +107,10 @@ class Platform(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(2000), default=None)
     # Encrypted with the instance secret: needed in clear to sign webhooks, never stored so.
     webhook_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    # The secret before the last rotation (sealed too) and when it was replaced: deliveries
+    # carry its signature as well for a grace period, so a platform can switch without loss.
+    previous_webhook_secret: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    webhook_secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="platform", lazy="selectin")

@@ -75,6 +75,7 @@ def _federation(request: Request, services: Services) -> Federation:
             clock=services.clock.now,
             allow=settings.activitypub_allow,
             deny=settings.activitypub_deny,
+            allow_private=settings.webhook_allow_private,
         )
 
         def fresh(url: str) -> dict[str, Any]:

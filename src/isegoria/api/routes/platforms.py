@@ -113,12 +113,16 @@ def platform_self(principal: PrincipalDep, uow: UnitOfWorkDep) -> PlatformSelfOu
     response_model=PlatformSelfOut,
     **access(platform_key(Scope.PLATFORM_CONFIGURE)),
 )
-def set_webhook(body: WebhookIn, principal: PrincipalDep, uow: UnitOfWorkDep) -> PlatformSelfOut:
+def set_webhook(
+    body: WebhookIn, principal: PrincipalDep, uow: UnitOfWorkDep, services: ServicesDep
+) -> PlatformSelfOut:
     """Set where decisions about the platform's content are delivered."""
     assert principal.platform is not None  # noqa: S101 - guaranteed by the policy
     with uow.begin():
         platform = platforms.get_platform(uow, principal.platform.platform_id)
-        platforms.set_webhook(uow, platform, body.url)
+        platforms.set_webhook(
+            uow, platform, body.url, allow_private=services.settings.webhook_allow_private
+        )
         return PlatformSelfOut(
             id=platform.id,
             name=platform.name,
