@@ -42,6 +42,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -465,11 +466,9 @@ def main(argv: list[str] | None = None) -> int:
 def halves(world: Seeded) -> tuple[Seeded, Seeded]:
     """The world twice, each with half of the unused ballot seats and votes."""
     seats, votes = len(world.seats) // 2, len(world.votes) // 2
-    ids = (world.platform_key, world.case_ids, world.proposal_ids)
-    posts = {"post_ids": world.post_ids, "posted_at": world.posted_at}
     return (
-        Seeded(*ids, world.seats[:seats], world.votes[:votes], **posts),
-        Seeded(*ids, world.seats[seats:], world.votes[votes:], **posts),
+        replace(world, seats=world.seats[:seats], votes=world.votes[:votes]),
+        replace(world, seats=world.seats[seats:], votes=world.votes[votes:]),
     )
 
 
