@@ -86,6 +86,8 @@ def cases_show(case_id: CaseIdArgument) -> None:
     console.print(view["content_text"], markup=False, highlight=False)
     for item in view["timeline"]:
         console.print(f"  #{item['index']} {item['at']:%Y-%m-%d %H:%M} {item['kind']}")
+    if view["reports_not_listed"]:
+        console.print(f"  ... and {view['reports_not_listed']} further reports (in the log)")
     if view["statement"]:
         console.print("statement of reasons:")
         console.print(json.dumps(view["statement"], indent=2, ensure_ascii=False), markup=False)

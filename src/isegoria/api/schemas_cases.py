@@ -132,6 +132,11 @@ class CaseOut(BaseModel):
     appeal_sanction: str | None
     appeal_statement: dict[str, Any] | None
     timeline: list[TimelineItem]
+    reports_not_listed: int = Field(
+        0,
+        description="Further reports of the post that the timeline leaves out (it lists the "
+        "first 20); each is a ReportFiled entry in the log",
+    )
 
 
 class JuryDrawOut(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from isegoria.algorithms import merkle
@@ -140,11 +140,40 @@ def checkpoints(session: Session, start_size: int, limit: int) -> list[LogCheckp
     return list(session.scalars(query))
 
 
-def entries_about(session: Session, subject_type: str, subject_id: str) -> list[LogEntry]:
-    """Every entry about one subject, oldest first (for the subject's page)."""
+def entries_about(
+    session: Session,
+    subject_type: str,
+    subject_id: str,
+    *,
+    kind: str | None = None,
+    except_kind: str | None = None,
+    limit: int | None = None,
+) -> list[LogEntry]:
+    """Entries about one subject, oldest first (for the subject's page): every one, or
+    those of ``kind``, or all but ``except_kind``, at most ``limit``."""
     query = (
         select(LogEntry)
         .where(LogEntry.subject_type == subject_type, LogEntry.subject_id == subject_id)
         .order_by(LogEntry.idx)
     )
+    if kind is not None:
+        query = query.where(LogEntry.kind == kind)
+    if except_kind is not None:
+        query = query.where(LogEntry.kind != except_kind)
+    if limit is not None:
+        query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def count_about(session: Session, subject_type: str, subject_id: str, *, kind: str) -> int:
+    """How many entries of ``kind`` are about one subject."""
+    query = (
+        select(func.count())
+        .select_from(LogEntry)
+        .where(
+            LogEntry.subject_type == subject_type,
+            LogEntry.subject_id == subject_id,
+            LogEntry.kind == kind,
+        )
+    )
+    return int(session.scalar(query) or 0)

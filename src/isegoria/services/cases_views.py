@@ -40,16 +40,34 @@ def list_cases(
     return list(uow.session.scalars(query))
 
 
-def timeline(uow: UnitOfWork, case_id: int) -> list[dict[str, Any]]:
-    """The case's log entries, oldest first, in readable form."""
+#: Further reports a case's timeline lists; the others are counted (they stay in the log).
+TIMELINE_REPORTS = 20
+REPORT_FILED = "ReportFiled"
+
+
+def timeline(uow: UnitOfWork, case_id: int) -> tuple[list[dict[str, Any]], int]:
+    """The case's log entries, oldest first, in readable form, and how many were left out.
+
+    Every step is listed, but only the first ``TIMELINE_REPORTS`` further reports: a post
+    many people report gathers thousands, and listing them all would make the page of a
+    viral post as long (and as slow) as its reports are many. The rest stay in the log.
+    """
+    subject = str(case_id)
+    rows = log_read.entries_about(
+        uow.session, "case", subject, except_kind=REPORT_FILED
+    ) + log_read.entries_about(
+        uow.session, "case", subject, kind=REPORT_FILED, limit=TIMELINE_REPORTS
+    )
+    rows.sort(key=lambda row: row.idx)
+    reports = log_read.count_about(uow.session, "case", subject, kind=REPORT_FILED)
     items = []
-    for row in log_read.entries_about(uow.session, "case", str(case_id)):
+    for row in rows:
         try:
             facts = decode_entry(row.payload).facts
         except MalformedEntry:
             facts = {"problem": "this entry's stored bytes no longer decode"}
         items.append({"index": row.idx, "kind": row.kind, "at": row.created_at, "facts": facts})
-    return items
+    return items, max(0, reports - TIMELINE_REPORTS)
 
 
 def case_view(uow: UnitOfWork, case_id: int) -> dict[str, Any]:
@@ -57,6 +75,7 @@ def case_view(uow: UnitOfWork, case_id: int) -> dict[str, Any]:
     case = get_case(uow, case_id)
     content = case_content(uow, case)
     rule = case_rule(uow, case)
+    steps, not_listed = timeline(uow, case.id)
     return {
         "id": case.id,
         "status": case.status,
@@ -80,7 +99,8 @@ def case_view(uow: UnitOfWork, case_id: int) -> dict[str, Any]:
         "appeal_outcome": case.appeal_outcome,
         "appeal_sanction": case.appeal_sanction,
         "appeal_statement": loads(case.appeal_statement),
-        "timeline": timeline(uow, case.id),
+        "timeline": steps,
+        "reports_not_listed": not_listed,
     }
 
 
