@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from isegoria.algorithms import merkle
@@ -23,11 +24,18 @@ def fetch_nodes(
     found: dict[tuple[int, int], bytes] = {}
     connection = session.connection()  # Core: plain rows, without the ORM's per-call cost
     for start in range(0, len(wanted), _NODE_CHUNK):
-        chunk = list(wanted[start : start + _NODE_CHUNK])
+        by_level: dict[int, list[int]] = defaultdict(list)
+        for level, idx in wanted[start : start + _NODE_CHUNK]:
+            by_level[level].append(idx)
+        # One "level = ? AND idx IN (...)" term per level, ORed: SQLite answers a row-value
+        # IN list ("(level, idx) IN ((?, ?), ...)") by scanning the whole table, which made
+        # every proof and every append O(n); each term of this form is a primary-key search.
+        terms = [
+            and_(LogNode.level == level, LogNode.idx.in_(indexes))
+            for level, indexes in sorted(by_level.items())
+        ]
         rows = connection.execute(
-            select(LogNode.level, LogNode.idx, LogNode.hash).where(
-                tuple_(LogNode.level, LogNode.idx).in_(chunk)
-            )
+            select(LogNode.level, LogNode.idx, LogNode.hash).where(or_(*terms))
         )
         for level, idx, node in rows:
             found[(level, idx)] = node

@@ -1,0 +1,48 @@
+"""Proofs and appends read stored tree nodes by primary key, not by scanning the table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+from isegoria.clock import ManualClock
+from isegoria.domain.events import JurisdictionCreated
+from isegoria.log import read
+from isegoria.log.signing import LogSigner
+from isegoria.store import migrate
+from isegoria.store.db import Database
+from isegoria.store.uow import UnitOfWork
+
+
+def test_stored_nodes_are_found_by_primary_key_on_sqlite(
+    tmp_path: Path, clock: ManualClock, signer: LogSigner
+) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'nodes.db'}")
+    migrate.upgrade(database)
+    uow = UnitOfWork(database, clock, signer)
+    for n in range(40):
+        with uow.begin():
+            uow.log.append(JurisdictionCreated(code=f"J{n}", name="J", parent=None, languages=[]))
+    sent: list[tuple[str, Any]] = []
+
+    @event.listens_for(database.engine, "before_cursor_execute")
+    def seen(_c: object, _cur: object, statement: str, params: Any, *_rest: object) -> None:
+        if "log_nodes" in statement:
+            sent.append((statement, params))
+
+    with uow.begin(readonly=True):
+        proof = read.inclusion_proof(uow.session, 5, 40)
+        assert proof  # a tree of 40 has a proof of several nodes
+        [(statement, params)] = sent
+        plan = (
+            uow.session.connection()
+            .exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+            .all()
+        )
+    details = " | ".join(str(row[-1]) for row in plan)
+    # SQLite answered the former row-value IN list with "SCAN log_nodes": O(n) per proof.
+    assert "SEARCH log_nodes USING" in details
+    assert "SCAN log_nodes" not in details
+    database.dispose()
