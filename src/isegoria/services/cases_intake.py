@@ -23,10 +23,11 @@ from isegoria.domain.content import (
 )
 from isegoria.domain.rulebook import RulebookError, RuleVersion
 from isegoria.domain.sanctions import HarmCategory, SanctionStep
-from isegoria.errors import InvalidInput, InvalidItems, IsegoriaError, ItemProblem, NotFound
+from isegoria.errors import InvalidInput, InvalidItems, IsegoriaError, ItemProblem
 from isegoria.log.entries import format_instant
 from isegoria.services import jobs, law_cache
 from isegoria.services.cases_common import FIRST, CaseStatus, case_constitution
+from isegoria.services.jurisdictions import unknown_jurisdiction
 from isegoria.store.models_cases import Case, Content, Report
 from isegoria.store.uow import UnitOfWork
 
@@ -37,7 +38,6 @@ INTERIM_CATEGORIES = frozenset(
 )
 JOB_DRAW_JURY = "cases.draw_jury"
 JOB_INTERIM_LAPSE = "cases.interim_lapse"
-MAX_BATCH = MAX_REPORT_BATCH
 
 
 _CONTENTS: Table = cast(Table, Content.__table__)
@@ -122,8 +122,8 @@ def _check_snapshot(snapshot: ContentSnapshot) -> None:
 def _cited_version(law: law_cache.Law, request: ReportRequest) -> RuleVersion:
     snapshot = request.snapshot
     for code in snapshot.jurisdictions:
-        if code not in law.jurisdictions:  # the message get_jurisdiction gives
-            raise NotFound(f"no jurisdiction with code {code!r}", field="jurisdiction")
+        if code not in law.jurisdictions:
+            raise unknown_jurisdiction(code)
     rulebook = law.rulebook
     try:
         version = request.rule_version
@@ -332,8 +332,8 @@ def file_reports(
     filed in order, as the same reports filed one by one would be: reports in the batch
     about the same post and rule join one case.
     """
-    if not 0 < len(requests) <= MAX_BATCH:
-        raise InvalidInput(f"send 1 to {MAX_BATCH} reports in a batch", field="reports")
+    if not 0 < len(requests) <= MAX_REPORT_BATCH:
+        raise InvalidInput(f"send 1 to {MAX_REPORT_BATCH} reports in a batch", field="reports")
     law = law_cache.current_law(uow)
     rules: list[RuleVersion] = []
     problems: list[ItemProblem] = []
@@ -390,7 +390,6 @@ def _impose_interim(uow: UnitOfWork, case: Case) -> None:
 __all__ = [
     "JOB_DRAW_JURY",
     "JOB_INTERIM_LAPSE",
-    "MAX_BATCH",
     "Filed",
     "file_report",
     "file_reports",

@@ -257,15 +257,14 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     # Plain tuples and one keyed HMAC: a draw touches every citizen of the jurisdiction, so
     # per-row attribute lookups and per-name HMAC keying are most of its cost.
     columns = [_CITIZEN_COLUMN[STRATUM_COLUMNS[s]] for s in strata]
-    rows = citizens
-    profiles = _profiles(rows, columns)
+    profiles = _profiles(citizens, columns)
     shares: dict[str, dict[str, float]] = {}
     for index, stratum in enumerate(strata):
         counts = Counter(p[index] for p in profiles)
         shares[stratum] = {v: n / len(citizens) for v, n in sorted(counts.items())}
     unavailable = _over_load(uow, constitution, now)
     conflicted = _conflicted_accounts(uow, case_id)
-    volunteers = [(r[0], p) for r, p in zip(rows, profiles, strict=True) if r[4]]
+    volunteers = [(c[0], p) for c, p in zip(citizens, profiles, strict=True) if c[4]]
     names = juror_pseudonyms(uow.secret, case_id, stage, (a for a, _ in volunteers))
     members: dict[tuple[str, ...], list[str]] = defaultdict(list)
     account_of: dict[str, int] = {}

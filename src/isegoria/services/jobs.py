@@ -85,18 +85,24 @@ def registered_kinds() -> list[str]:
     return sorted(_HANDLERS)
 
 
-def schedule(uow: UnitOfWork, kind: str, due_at: datetime, payload: dict[str, Any]) -> Job:
-    """Persist a job in the caller's transaction: it exists only if the caller commits."""
+def _job_row(
+    uow: UnitOfWork, kind: str, due_at: datetime, payload: dict[str, Any]
+) -> dict[str, Any]:
     if due_at.tzinfo is None:
         raise ValueError("a job's due time must be timezone-aware")
-    job = Job(
-        kind=kind,
-        due_at=due_at,
-        payload=json.dumps(payload, sort_keys=True),
-        status=JobStatus.PENDING.value,
-        attempts=0,
-        created_at=uow.now(),
-    )
+    return {
+        "kind": kind,
+        "due_at": due_at,
+        "payload": json.dumps(payload, sort_keys=True),
+        "status": JobStatus.PENDING.value,
+        "attempts": 0,
+        "created_at": uow.now(),
+    }
+
+
+def schedule(uow: UnitOfWork, kind: str, due_at: datetime, payload: dict[str, Any]) -> Job:
+    """Persist a job in the caller's transaction: it exists only if the caller commits."""
+    job = Job(**_job_row(uow, kind, due_at, payload))
     uow.session.add(job)
     uow.session.flush()
     return job
@@ -105,19 +111,7 @@ def schedule(uow: UnitOfWork, kind: str, due_at: datetime, payload: dict[str, An
 def enqueue(uow: UnitOfWork, kind: str, due_at: datetime, payload: dict[str, Any]) -> None:
     """``schedule`` for callers that do not need the row back: one Core insert, no ORM flush
     (report intake schedules a jury draw per case and is the hottest write path)."""
-    if due_at.tzinfo is None:
-        raise ValueError("a job's due time must be timezone-aware")
-    uow.session.connection().execute(
-        _INSERT_JOB,
-        {
-            "kind": kind,
-            "due_at": due_at,
-            "payload": json.dumps(payload, sort_keys=True),
-            "status": JobStatus.PENDING.value,
-            "attempts": 0,
-            "created_at": uow.now(),
-        },
-    )
+    uow.session.connection().execute(_INSERT_JOB, _job_row(uow, kind, due_at, payload))
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,13 @@ def get_jurisdiction(uow: UnitOfWork, code: str) -> Jurisdiction:
     """The jurisdiction with this code, or a NotFound naming it."""
     jurisdiction = uow.session.get(Jurisdiction, code)
     if jurisdiction is None:
-        raise NotFound(f"no jurisdiction with code {code!r}", field="jurisdiction")
+        raise unknown_jurisdiction(code)
     return jurisdiction
+
+
+def unknown_jurisdiction(code: str) -> NotFound:
+    """The error naming a jurisdiction code that is not stored."""
+    return NotFound(f"no jurisdiction with code {code!r}", field="jurisdiction")
 
 
 def list_jurisdictions(uow: UnitOfWork) -> list[Jurisdiction]:
