@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from isegoria.api import metrics, overload, problems, ratelimit
 from isegoria.api.access import undeclared_routes
 from isegoria.api.credential_cache import CredentialCache
+from isegoria.api.read_cache import ReadCache
 from isegoria.api.deps import Services
 from isegoria.api.middleware import HttpMiddleware
 from isegoria.api.problem_schema import PROBLEM_RESPONSES, add_problem_schema
@@ -80,8 +81,17 @@ def create_app(
         log_memory=LogMemory(checkpoint_policy(settings)),
         key_cache=CredentialCache(settings.credential_cache_seconds),
         session_cache=CredentialCache(settings.credential_cache_seconds),
+        read_cache=ReadCache(settings.read_cache_entries),
     )
     app = FastAPI(
+        # FastAPI's own OpenTelemetry hooks look their providers up on every request (an
+        # environment read each); isegoria exports Prometheus metrics and JSON logs instead,
+        # so they stay off unless the operator asks (ISEGORIA_OPENTELEMETRY).
+        telemetry={
+            "tracing": settings.opentelemetry,
+            "metrics": settings.opentelemetry,
+            "logs": settings.opentelemetry,
+        },
         lifespan=checkpoint_timer,
         title="isegoria",
         version="1",
@@ -93,7 +103,7 @@ def create_app(
     )
     app.state.services = services
 
-    metrics.install(app, database, services.clock.now)
+    services.read_cache.record = metrics.install(app, database, services.clock.now).count_read_cache
     ratelimit.install(app, settings)
     app.state.identity_verifier = identity_verifier(settings)
 

@@ -100,6 +100,18 @@ class Settings(BaseSettings):
         "another process (the CLI, another worker) is refused here within this bound "
         "(0: check every request).",
     )
+    opentelemetry: bool = Field(
+        default=False,
+        description="Let FastAPI send OpenTelemetry spans, metrics and logs to the globally "
+        "configured providers (off: isegoria's own Prometheus metrics and JSON logs only).",
+    )
+    read_cache_entries: int = Field(
+        default=4096,
+        ge=0,
+        le=1_000_000,
+        description="Public answers about cases and the log one app process keeps, keyed by "
+        "the log's size so none is ever stale (at most 64 MiB; 0: off).",
+    )
     database_pool_size: int = Field(
         default=10,
         ge=1,
@@ -236,6 +248,8 @@ class Settings(BaseSettings):
             "checkpoint_interval_ms": str(self.checkpoint_interval_ms),
             "max_in_flight": str(self.max_in_flight),
             "credential_cache_seconds": f"{self.credential_cache_seconds:g}",
+            "read_cache_entries": str(self.read_cache_entries),
+            "opentelemetry": str(self.opentelemetry).lower(),
             "database_pool_size": str(self.database_pool_size),
             "sqlite_synchronous": self.sqlite_synchronous,
             "oidc_issuer": self.oidc_issuer,

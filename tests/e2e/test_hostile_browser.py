@@ -48,10 +48,9 @@ class Watched:
             dialog.dismiss()
 
         def on_console(message: ConsoleMessage) -> None:
-            # Chromium asks for /favicon.ico on its own; the site has none, and that 404 is
-            # not something a post did.
+            # Every error counts, a missing icon's 404 too (the pages name /static/favicon.svg).
             where = str(message.location.get("url", ""))
-            if message.type == "error" and not where.endswith("/favicon.ico"):
+            if message.type == "error":
                 self.errors.append(f"{message.text} at {where}")
 
         page.on("dialog", on_dialog)

@@ -8,14 +8,17 @@ database look-up of a caller's credentials still runs in the pool.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from isegoria.api.credential_cache import CredentialCache
+from isegoria.api.read_cache import ReadCache
 from isegoria.clock import Clock
 from isegoria.config import Settings
 from isegoria.domain.identity import Role, Scope
@@ -45,6 +48,8 @@ class Services:
     # Credentials that authenticated lately (api/credential_cache.py); sized by the factory.
     key_cache: CredentialCache[platforms.PlatformPrincipal] = field(default_factory=CredentialCache)
     session_cache: CredentialCache[sessions.SessionCaller] = field(default_factory=CredentialCache)
+    # Public answers of the log and the cases, keyed by the log's version (api/read_cache.py).
+    read_cache: ReadCache = field(default_factory=ReadCache)
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work on this instance's database, clock and log key."""
@@ -75,6 +80,27 @@ async def get_uow(services: Annotated[Services, Depends(services_dependency)]) -
 
 ServicesDep = Annotated[Services, Depends(services_dependency)]
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+@dataclass(frozen=True)
+class PublicAnswer:
+    """A public read served through the read cache: ``answer(key, build, shape)``."""
+
+    request: Request
+    services: Services
+
+    def __call__(self, key: Hashable, build: Callable[[UnitOfWork], Any], shape: Any) -> Response:
+        """The answer named ``key``; ``build(uow)`` makes it when the log has moved."""
+        uow = self.services.uow()
+        return self.services.read_cache.answer(self.request, uow, key, lambda: build(uow), shape)
+
+
+async def public_answer(request: Request, services: ServicesDep) -> PublicAnswer:
+    """The read cache bound to this request."""
+    return PublicAnswer(request, services)
+
+
+PublicAnswerDep = Annotated[PublicAnswer, Depends(public_answer)]
 
 
 class PrincipalKind(StrEnum):

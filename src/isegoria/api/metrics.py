@@ -213,6 +213,12 @@ class Metrics:
             ["rule"],
             registry=target,
         )
+        self.read_cache = Counter(
+            "isegoria_read_cache",
+            "public answers of the read cache: hit, miss (built), not_modified (304)",
+            ["outcome"],
+            registry=target,
+        )
         self.registry.register(StateCollector(database, now))
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
@@ -232,6 +238,10 @@ class Metrics:
                 self._children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def count_read_cache(self, outcome: str) -> None:
+        """Count one answer of the read cache by its outcome."""
+        self.read_cache.labels(outcome).inc()
 
     def render(self) -> bytes:
         """The exposition text."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from isegoria.algorithms import merkle
@@ -27,19 +28,33 @@ def fetch_nodes(
         by_level: dict[int, list[int]] = defaultdict(list)
         for level, idx in wanted[start : start + _NODE_CHUNK]:
             by_level[level].append(idx)
-        # One "level = ? AND idx IN (...)" term per level, ORed: SQLite answers a row-value
-        # IN list ("(level, idx) IN ((?, ?), ...)") by scanning the whole table, which made
-        # every proof and every append O(n); each term of this form is a primary-key search.
-        terms = [
-            and_(LogNode.level == level, LogNode.idx.in_(indexes))
-            for level, indexes in sorted(by_level.items())
-        ]
-        rows = connection.execute(
-            select(LogNode.level, LogNode.idx, LogNode.hash).where(or_(*terms))
-        )
-        for level, idx, node in rows:
+        levels = sorted(by_level)
+        parameters: dict[str, object] = {}
+        for term, level in enumerate(levels):
+            parameters[f"level{term}"] = level
+            parameters[f"idx{term}"] = by_level[level]
+        for level, idx, node in connection.execute(_nodes_query(len(levels)), parameters):
             found[(level, idx)] = node
     return found
+
+
+@lru_cache(maxsize=64)
+def _nodes_query(levels: int) -> Select[tuple[int, int, bytes]]:
+    """The node query for ``levels`` levels, built once: SQLAlchemy then reuses its cache
+    key and compiled form, which cost more than the query itself when built per call.
+
+    One "level = ? AND idx IN (...)" term per level, ORed: SQLite answers a row-value IN
+    list ("(level, idx) IN ((?, ?), ...)") by scanning the whole table, which made every
+    proof and every append O(n); each term of this form is a primary-key search.
+    """
+    terms = [
+        and_(
+            LogNode.level == bindparam(f"level{term}"),
+            LogNode.idx.in_(bindparam(f"idx{term}", expanding=True)),
+        )
+        for term in range(levels)
+    ]
+    return select(LogNode.level, LogNode.idx, LogNode.hash).where(or_(*terms))
 
 
 def perfect_lookup(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 
 from isegoria.api.access import PUBLIC, access, people, platform_key
-from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
+from isegoria.api.deps import PrincipalDep, PublicAnswerDep, UnitOfWorkDep
 from isegoria.api.ratelimit import RateLimiter, get_rules
 from isegoria.api.schemas_cases import (
     BallotIn,
@@ -43,6 +44,7 @@ from isegoria.services import (
 )
 from isegoria.services.cases_common import get_case as get_case_row
 from isegoria.store.models_cases import Case, DecisionRow
+from isegoria.store.uow import UnitOfWork
 
 router = APIRouter(tags=["cases"])
 
@@ -153,38 +155,43 @@ def file_report_batch(
 
 @router.get("/cases", response_model=list[CaseSummaryOut], **access(PUBLIC))
 def list_cases(
-    uow: UnitOfWorkDep,
+    answer: PublicAnswerDep,
     status: Annotated[str | None, Query(max_length=16)] = None,
     limit: Annotated[int, Query(ge=1, le=cases_views.MAX_LIST)] = 50,
     before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-) -> list[CaseSummaryOut]:
+) -> Response:
     """Cases, newest first."""
-    with uow.begin(readonly=True):
-        return [
-            _summary(c)
-            for c in cases_views.list_cases(uow, status=status, limit=limit, before=before)
-        ]
+
+    def build(uow: UnitOfWork) -> list[CaseSummaryOut]:
+        cases = cases_views.list_cases(uow, status=status, limit=limit, before=before)
+        return [_summary(c) for c in cases]
+
+    return answer(("cases", status, limit, before), build, list[CaseSummaryOut])
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, **access(PUBLIC))
-def get_case(case_id: CaseId, uow: UnitOfWorkDep) -> CaseOut:
+def get_case(case_id: CaseId, answer: PublicAnswerDep) -> Response:
     """A case: the pseudonymised post, the rule, every logged step, the reasons."""
-    with uow.begin(readonly=True):
-        return CaseOut(**cases_views.case_view(uow, case_id))
+    return answer(
+        ("case", case_id), lambda uow: CaseOut(**cases_views.case_view(uow, case_id)), CaseOut
+    )
 
 
 @router.get("/cases/{case_id}/juries/{stage}", response_model=JuryDrawOut, **access(PUBLIC))
 def jury_draw(
     case_id: CaseId,
     stage: Annotated[str, Path(pattern="^(first|appeal|retrial)$")],
-    uow: UnitOfWorkDep,
-) -> JuryDrawOut:
+    answer: PublicAnswerDep,
+) -> Response:
     """The public inputs and result of a jury draw, to re-run it (`isegoria jury verify`)."""
-    with uow.begin(readonly=True):
+
+    def build(uow: UnitOfWork) -> JuryDrawOut:
         record = cases_views.draw_record(uow, case_id, stage)
-    if record is None:
-        raise NotFound(f"case {case_id} has no {stage} jury yet", field="stage")
-    return JuryDrawOut(**record)
+        if record is None:
+            raise NotFound(f"case {case_id} has no {stage} jury yet", field="stage")
+        return JuryDrawOut(**record)
+
+    return answer(("draw", case_id, stage), build, JuryDrawOut)
 
 
 @router.get("/jury/summons", response_model=list[SummonsOut], **access(CITIZEN))

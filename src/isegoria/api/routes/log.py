@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from isegoria.api.access import PUBLIC, access
-from isegoria.api.deps import ServicesDep, UnitOfWorkDep
+from isegoria.api.deps import PublicAnswerDep, ServicesDep, UnitOfWorkDep
 from isegoria.errors import InvalidInput, NotFound
 from isegoria.log import read
 from isegoria.store.models import LogCheckpoint, LogEntry
+from isegoria.store.uow import UnitOfWork
 
 router = APIRouter(prefix="/log", tags=["log"])
 
@@ -133,56 +134,67 @@ def latest_checkpoint_note(uow: UnitOfWorkDep) -> PlainTextResponse:
 
 
 @router.get("", response_model=CheckpointOut, **access(PUBLIC))
-def latest_checkpoint(uow: UnitOfWorkDep) -> CheckpointOut:
+def latest_checkpoint(answer: PublicAnswerDep) -> Response:
     """The latest checkpoint with its size and root hash."""
-    with uow.begin(readonly=True):
+
+    def build(uow: UnitOfWork) -> CheckpointOut:
         row = read.latest_checkpoint(uow.session)
         if row is None:
             raise NotFound("the log is empty: no checkpoint has been issued yet")
         return checkpoint_out(row)
 
+    return answer(("log",), build, CheckpointOut)
+
 
 @router.get("/checkpoints", response_model=CheckpointsPage, **access(PUBLIC))
 def list_checkpoints(
-    uow: UnitOfWorkDep,
+    answer: PublicAnswerDep,
     start_size: Annotated[int, Query(ge=0, le=MAX_INDEX)] = 0,
     limit: Annotated[int, Query(ge=1, le=read.MAX_PAGE)] = 100,
-) -> CheckpointsPage:
+) -> Response:
     """Every checkpoint issued, smallest tree first (for verifiers)."""
-    with uow.begin(readonly=True):
+
+    def build(uow: UnitOfWork) -> CheckpointsPage:
         rows = read.checkpoints(uow.session, start_size, limit + 1)
-    more = len(rows) > limit
-    return CheckpointsPage(
-        checkpoints=[checkpoint_out(r) for r in rows[:limit]],
-        next_start=rows[limit].size if more else None,
-    )
+        more = len(rows) > limit
+        return CheckpointsPage(
+            checkpoints=[checkpoint_out(r) for r in rows[:limit]],
+            next_start=rows[limit].size if more else None,
+        )
+
+    return answer(("checkpoints", start_size, limit), build, CheckpointsPage)
 
 
 @router.get("/entries", response_model=EntriesPage, **access(PUBLIC))
 def list_entries(
-    uow: UnitOfWorkDep,
+    answer: PublicAnswerDep,
     start: Annotated[int, Query(ge=0, le=MAX_INDEX)] = 0,
     limit: Annotated[int, Query(ge=1, le=read.MAX_PAGE)] = 100,
-) -> EntriesPage:
+) -> Response:
     """Entries from `start` on, in index order."""
-    with uow.begin(readonly=True):
+
+    def build(uow: UnitOfWork) -> EntriesPage:
         size = read.tree_size(uow.session)
         rows = read.entries(uow.session, start, limit)
-    next_start = start + limit if start + limit < size else None
-    return EntriesPage(tree_size=size, entries=[entry_out(r) for r in rows], next_start=next_start)
+        next_start = start + limit if start + limit < size else None
+        entries = [entry_out(r) for r in rows]
+        return EntriesPage(tree_size=size, entries=entries, next_start=next_start)
+
+    return answer(("entries", start, limit), build, EntriesPage)
 
 
 @router.get("/entries/{index}", response_model=InclusionOut, **access(PUBLIC))
 def entry_with_proof(
-    uow: UnitOfWorkDep,
+    answer: PublicAnswerDep,
     index: Index,
     tree_size: Annotated[
         int | None,
         Query(ge=1, le=MAX_INDEX, description="Prove against this size (default: latest)"),
     ] = None,
-) -> InclusionOut:
+) -> Response:
     """One entry with its inclusion proof against a tree size."""
-    with uow.begin(readonly=True):
+
+    def build(uow: UnitOfWork) -> InclusionOut:
         session = uow.session
         size = read.tree_size(session) if tree_size is None else tree_size
         if index >= size:
@@ -199,6 +211,8 @@ def entry_with_proof(
             proof=[p.hex() for p in proof],
             checkpoint=checkpoint_out(checkpoint) if checkpoint else None,
         )
+
+    return answer(("entry", index, tree_size), build, InclusionOut)
 
 
 @router.get("/consistency", response_model=ConsistencyOut, **access(PUBLIC))
