@@ -46,3 +46,44 @@ def test_stored_nodes_are_found_by_primary_key_on_sqlite(
     assert "SEARCH log_nodes USING" in details
     assert "SCAN log_nodes" not in details
     database.dispose()
+
+
+def test_small_and_large_look_ups_find_the_same_nodes(
+    tmp_path: Path, clock: ManualClock, signer: LogSigner
+) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'nodes.db'}")
+    migrate.upgrade(database)
+    uow = UnitOfWork(database, clock, signer)
+    for n in range(100):
+        with uow.begin():
+            uow.log.append(JurisdictionCreated(code=f"J{n}", name="J", parent=None, languages=[]))
+    leaves = [(0, idx) for idx in range(100)]
+    pairs = [(1, idx) for idx in range(50)]
+    sent: list[tuple[str, Any]] = []
+
+    @event.listens_for(database.engine, "before_cursor_execute")
+    def seen(_c: object, _cur: object, statement: str, params: Any, *_rest: object) -> None:
+        if "log_nodes" in statement:
+            sent.append((statement, params))
+
+    with uow.begin(readonly=True):
+        # 150 nodes: more than a fixed shape takes, so an expanding IN list per level.
+        together = read.fetch_nodes(uow.session, leaves + pairs)
+        one_by_one: dict[tuple[int, int], bytes] = {}
+        for node in leaves[:3] + pairs[:3]:
+            one_by_one.update(read.fetch_nodes(uow.session, [node]))
+        statements = len(sent)
+        large_statement, large_params = sent[0]
+        plan = (
+            uow.session.connection()
+            .exec_driver_sql("EXPLAIN QUERY PLAN " + large_statement, large_params)
+            .all()
+        )
+    assert len(together) == 150
+    assert all(together[node] == one_by_one[node] for node in one_by_one)
+    assert statements == 1 + 6  # one statement for the 150, one for each single node
+    assert "IN (__[POSTCOMPILE" not in large_statement  # rendered, as the driver got it
+    details = " | ".join(str(row[-1]) for row in plan)
+    assert "SEARCH log_nodes USING" in details
+    assert "SCAN log_nodes" not in details
+    database.dispose()

@@ -29,32 +29,58 @@ def fetch_nodes(
         for level, idx in wanted[start : start + _NODE_CHUNK]:
             by_level[level].append(idx)
         levels = sorted(by_level)
+        shape = tuple(len(by_level[level]) for level in levels)
         parameters: dict[str, object] = {}
         for term, level in enumerate(levels):
-            parameters[f"level{term}"] = level
-            parameters[f"idx{term}"] = by_level[level]
-        for level, idx, node in connection.execute(_nodes_query(len(levels)), parameters):
+            parameters[f"l{term}"] = level
+            if sum(shape) <= _FIXED_SHAPE_NODES:
+                for n, idx in enumerate(by_level[level]):
+                    parameters[f"i{term}_{n}"] = idx
+            else:
+                parameters[f"i{term}"] = by_level[level]
+        query = _nodes_query(shape) if sum(shape) <= _FIXED_SHAPE_NODES else _expanding(len(shape))
+        for level, idx, node in connection.execute(query, parameters):
             found[(level, idx)] = node
     return found
 
 
-@lru_cache(maxsize=64)
-def _nodes_query(levels: int) -> Select[tuple[int, int, bytes]]:
-    """The node query for ``levels`` levels, built once: SQLAlchemy then reuses its cache
-    key and compiled form, which cost more than the query itself when built per call.
+#: Node look-ups of at most this many nodes (every proof, root and frontier of a log of up
+#: to 2^64 entries) use a statement built once per shape with one parameter per node.
+_FIXED_SHAPE_NODES = 64
 
-    One "level = ? AND idx IN (...)" term per level, ORed: SQLite answers a row-value IN
-    list ("(level, idx) IN ((?, ?), ...)") by scanning the whole table, which made every
-    proof and every append O(n); each term of this form is a primary-key search.
-    """
+# The statements are built once and kept: SQLAlchemy then reuses their cache keys and
+# compiled forms, which cost more than the query itself when built per call, and a fixed
+# shape spares the per-call rendering of an "expanding" IN list. The form is one
+# "level = ? AND idx IN (...)" term per level, ORed: SQLite answers a row-value IN list
+# ("(level, idx) IN ((?, ?), ...)") by scanning the whole table, which made every proof and
+# every append O(n); each term of this form is a primary-key search.
+_NODE_COLUMNS = (LogNode.level, LogNode.idx, LogNode.hash)
+
+
+@lru_cache(maxsize=1024)
+def _nodes_query(shape: tuple[int, ...]) -> Select[tuple[int, int, bytes]]:
+    """The look-up of ``shape[k]`` nodes on each of ``len(shape)`` levels."""
     terms = [
         and_(
-            LogNode.level == bindparam(f"level{term}"),
-            LogNode.idx.in_(bindparam(f"idx{term}", expanding=True)),
+            LogNode.level == bindparam(f"l{term}"),
+            LogNode.idx.in_([bindparam(f"i{term}_{n}") for n in range(count)]),
+        )
+        for term, count in enumerate(shape)
+    ]
+    return select(*_NODE_COLUMNS).where(or_(*terms))
+
+
+@lru_cache(maxsize=64)
+def _expanding(levels: int) -> Select[tuple[int, int, bytes]]:
+    """The look-up of any number of nodes on each of ``levels`` levels (large batches)."""
+    terms = [
+        and_(
+            LogNode.level == bindparam(f"l{term}"),
+            LogNode.idx.in_(bindparam(f"i{term}", expanding=True)),
         )
         for term in range(levels)
     ]
-    return select(LogNode.level, LogNode.idx, LogNode.hash).where(or_(*terms))
+    return select(*_NODE_COLUMNS).where(or_(*terms))
 
 
 def perfect_lookup(
@@ -95,6 +121,21 @@ def root_at(session: Session, size: int) -> bytes:
         return merkle.EMPTY_ROOT
     lookup = perfect_lookup(session, merkle.perfect_subtrees(0, size))
     return merkle.range_hash(0, size, lookup)
+
+
+def proof_and_root(session: Session, index: int, size: int) -> tuple[list[bytes], bytes]:
+    """The inclusion proof of entry ``index`` in the tree of ``size`` and that tree's root,
+    from one look-up of the nodes both need (what `GET /log/entries/{i}` answers)."""
+    _check_size(session, size)
+    if not 0 <= index < size:
+        raise InvalidInput(
+            f"index {index} is not in a tree of size {size} (it must be below the size)",
+            field="index",
+        )
+    ranges = merkle.inclusion_proof_ranges(index, size)
+    lookup = perfect_lookup(session, merkle.nodes_needed([*ranges, (0, size)]))
+    proof = [merkle.range_hash(start, end, lookup) for start, end in ranges]
+    return proof, merkle.range_hash(0, size, lookup)
 
 
 def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:

@@ -202,12 +202,12 @@ def entry_with_proof(
             raise InvalidInput(
                 f"index {index} is not in {where}; it must be below {size}", field="index"
             )
-        proof = read.inclusion_proof(session, index, size)
+        proof, root = read.proof_and_root(session, index, size)
         checkpoint = read.checkpoint_at(session, size)
         return InclusionOut(
             entry=entry_out(read.entry(session, index)),
             tree_size=size,
-            root_hash=read.root_at(session, size).hex(),
+            root_hash=root.hex(),
             proof=[p.hex() for p in proof],
             checkpoint=checkpoint_out(checkpoint) if checkpoint else None,
         )
