@@ -15,10 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from isegoria.api import metrics, overload, problems, ratelimit
 from isegoria.api.access import undeclared_routes
 from isegoria.api.credential_cache import CredentialCache
-from isegoria.api.read_cache import ReadCache
 from isegoria.api.deps import Services
 from isegoria.api.middleware import HttpMiddleware
 from isegoria.api.problem_schema import PROBLEM_RESPONSES, add_problem_schema
+from isegoria.api.read_cache import ReadCache
 from isegoria.api.routes import (
     activitypub,
     atproto,
@@ -171,11 +171,15 @@ def checkpoint_policy(settings: Settings) -> CheckpointPolicy | None:
 
 @asynccontextmanager
 async def checkpoint_timer(app: FastAPI) -> AsyncIterator[None]:
-    """While the app serves under a checkpoint policy, sign the log's tail on a timer."""
+    """While the app serves under a checkpoint policy, sign the log's tail on a timer; at
+    shutdown, close the event loop's own database connection (api/read_cache.py)."""
     services: Services = app.state.services
     policy = services.log_memory.policy
     if policy is None:
-        yield
+        try:
+            yield
+        finally:
+            services.loop_version.close()
         return
     timer = CheckpointTimer(
         services.database, services.clock, services.signer, services.log_memory, policy.interval
@@ -185,6 +189,7 @@ async def checkpoint_timer(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         timer.stop()
+        services.loop_version.close()
 
 
 def identity_verifier(settings: Settings) -> IdentityVerifier | None:

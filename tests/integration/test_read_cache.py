@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from isegoria.api.read_cache import ReadCache, log_version, render_json
+from isegoria.api.read_cache import LoopVersion, ReadCache, log_version, render_json
 from isegoria.api.schemas_cases import CaseOut
 from isegoria.clock import ManualClock
 from isegoria.log.coalesce import CheckpointPolicy, LogMemory
@@ -165,3 +166,26 @@ def test_hits_and_misses_are_counted_in_the_metrics(
     metrics = client.get("/metrics").text
     for outcome in ("miss", "hit", "not_modified"):
         assert f'isegoria_read_cache_total{{outcome="{outcome}"}} 1.0' in metrics
+
+
+def test_the_event_loop_reads_the_version_itself_on_sqlite_only(
+    database: Database, uow: UnitOfWork, world: CasesWorld
+) -> None:
+    loop = LoopVersion(database)
+    try:
+        if database.is_sqlite:
+            assert loop.read() == log_version(database)
+            report(uow, world, "@first")  # committed by another connection: seen at once
+            assert loop.read() == log_version(database)
+        else:  # a network round trip: asked from the thread pool instead
+            assert loop.read() is None
+    finally:
+        loop.close()
+
+
+def test_an_unreadable_database_sends_the_loop_to_the_thread_pool(tmp_path: Path) -> None:
+    broken = tmp_path / "not-a-database.db"
+    broken.write_bytes(b"this is not SQLite" * 100)
+    loop = LoopVersion(Database(f"sqlite:///{broken}"))
+    assert loop.read() is None
+    loop.close()

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from isegoria.api.credential_cache import CredentialCache
-from isegoria.api.read_cache import ReadCache
+from isegoria.api.read_cache import LoopVersion, ReadCache
 from isegoria.clock import Clock
 from isegoria.config import Settings
 from isegoria.domain.identity import Role, Scope
@@ -50,6 +50,10 @@ class Services:
     session_cache: CredentialCache[sessions.SessionCaller] = field(default_factory=CredentialCache)
     # Public answers of the log and the cases, keyed by the log's version (api/read_cache.py).
     read_cache: ReadCache = field(default_factory=ReadCache)
+    loop_version: LoopVersion = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loop_version = LoopVersion(self.database)
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work on this instance's database, clock and log key."""
@@ -89,10 +93,24 @@ class PublicAnswer:
     request: Request
     services: Services
 
-    def __call__(self, key: Hashable, build: Callable[[UnitOfWork], Any], shape: Any) -> Response:
-        """The answer named ``key``; ``build(uow)`` makes it when the log has moved."""
+    async def __call__(
+        self, key: Hashable, build: Callable[[UnitOfWork], Any], shape: Any
+    ) -> Response:
+        """The answer named ``key``; ``build(uow)`` makes it when the log has moved.
+
+        A hit is answered on the event loop when the version can be read there (SQLite,
+        api/read_cache.py, ``LoopVersion``); anything else runs in the thread pool.
+        """
+        cache = self.services.read_cache
+        version = self.services.loop_version.read()
+        if version is not None:
+            stored = cache.lookup(key, version)
+            if stored is not None:
+                return cache.respond(self.request, stored, "hit")
         uow = self.services.uow()
-        return self.services.read_cache.answer(self.request, uow, key, lambda: build(uow), shape)
+        return await run_in_threadpool(
+            cache.answer, self.request, uow, key, lambda: build(uow), shape
+        )
 
 
 async def public_answer(request: Request, services: ServicesDep) -> PublicAnswer:

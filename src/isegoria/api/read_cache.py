@@ -19,6 +19,7 @@ and proxies may keep them but must ask again, and ``If-None-Match`` is answered 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -67,6 +68,54 @@ def log_version(database: Database) -> LogVersion:
     if row is None:  # a database whose log was never started
         return (0, 0)
     return (int(row[0]), int(row[1] or 0))
+
+
+#: How long the event loop's own version read waits for SQLite before it gives up and the
+#: request asks from the thread pool instead (WAL readers are not blocked by writers; this
+#: bounds the rare wait on a WAL reset).
+LOOP_BUSY_TIMEOUT_MS = 20
+
+
+class LoopVersion:
+    """The log's version read on the event loop itself, from SQLite only.
+
+    A SQLite read of two indexed rows takes microseconds of C and no network, so a cache
+    hit need not hop to the thread pool, which cost more than the rest of the answer. It
+    uses a connection of its own, outside the pool: the event loop must never wait for a
+    pooled connection that busy writers hold. On PostgreSQL (a network round trip), or if
+    anything goes wrong, it answers None and the request asks from a thread.
+    """
+
+    def __init__(self, database: Database) -> None:
+        path = database.url.database if database.is_sqlite else None
+        self._path = path if path and path != ":memory:" else None
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.Lock()  # the app's loop; tests may run several
+
+    def read(self) -> LogVersion | None:
+        """The version as committed now, or None when it must be read from a thread."""
+        if self._path is None:
+            return None
+        with self._lock:
+            try:
+                if self._connection is None:
+                    self._connection = sqlite3.connect(
+                        self._path, isolation_level=None, check_same_thread=False
+                    )
+                    self._connection.execute(f"PRAGMA busy_timeout={LOOP_BUSY_TIMEOUT_MS}")
+                row = self._connection.execute(_VERSION_SQL).fetchone()
+            except sqlite3.Error:
+                return None
+        if row is None:
+            return (0, 0)
+        return (int(row[0]), int(row[1] or 0))
+
+    def close(self) -> None:
+        """Close the connection (the app's shutdown)."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +174,10 @@ class ReadCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def lookup(self, key: Hashable, version: LogVersion) -> Stored | None:
+        """The answer stored for ``key`` at ``version``, if any."""
+        return self._get((key, version))
 
     def answer(
         self,

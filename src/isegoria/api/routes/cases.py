@@ -154,7 +154,7 @@ def file_report_batch(
 
 
 @router.get("/cases", response_model=list[CaseSummaryOut], **access(PUBLIC))
-def list_cases(
+async def list_cases(
     answer: PublicAnswerDep,
     status: Annotated[str | None, Query(max_length=16)] = None,
     limit: Annotated[int, Query(ge=1, le=cases_views.MAX_LIST)] = 50,
@@ -166,19 +166,19 @@ def list_cases(
         cases = cases_views.list_cases(uow, status=status, limit=limit, before=before)
         return [_summary(c) for c in cases]
 
-    return answer(("cases", status, limit, before), build, list[CaseSummaryOut])
+    return await answer(("cases", status, limit, before), build, list[CaseSummaryOut])
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, **access(PUBLIC))
-def get_case(case_id: CaseId, answer: PublicAnswerDep) -> Response:
+async def get_case(case_id: CaseId, answer: PublicAnswerDep) -> Response:
     """A case: the pseudonymised post, the rule, every logged step, the reasons."""
-    return answer(
+    return await answer(
         ("case", case_id), lambda uow: CaseOut(**cases_views.case_view(uow, case_id)), CaseOut
     )
 
 
 @router.get("/cases/{case_id}/juries/{stage}", response_model=JuryDrawOut, **access(PUBLIC))
-def jury_draw(
+async def jury_draw(
     case_id: CaseId,
     stage: Annotated[str, Path(pattern="^(first|appeal|retrial)$")],
     answer: PublicAnswerDep,
@@ -191,7 +191,7 @@ def jury_draw(
             raise NotFound(f"case {case_id} has no {stage} jury yet", field="stage")
         return JuryDrawOut(**record)
 
-    return answer(("draw", case_id, stage), build, JuryDrawOut)
+    return await answer(("draw", case_id, stage), build, JuryDrawOut)
 
 
 @router.get("/jury/summons", response_model=list[SummonsOut], **access(CITIZEN))

@@ -134,7 +134,7 @@ def latest_checkpoint_note(uow: UnitOfWorkDep) -> PlainTextResponse:
 
 
 @router.get("", response_model=CheckpointOut, **access(PUBLIC))
-def latest_checkpoint(answer: PublicAnswerDep) -> Response:
+async def latest_checkpoint(answer: PublicAnswerDep) -> Response:
     """The latest checkpoint with its size and root hash."""
 
     def build(uow: UnitOfWork) -> CheckpointOut:
@@ -143,11 +143,11 @@ def latest_checkpoint(answer: PublicAnswerDep) -> Response:
             raise NotFound("the log is empty: no checkpoint has been issued yet")
         return checkpoint_out(row)
 
-    return answer(("log",), build, CheckpointOut)
+    return await answer(("log",), build, CheckpointOut)
 
 
 @router.get("/checkpoints", response_model=CheckpointsPage, **access(PUBLIC))
-def list_checkpoints(
+async def list_checkpoints(
     answer: PublicAnswerDep,
     start_size: Annotated[int, Query(ge=0, le=MAX_INDEX)] = 0,
     limit: Annotated[int, Query(ge=1, le=read.MAX_PAGE)] = 100,
@@ -162,11 +162,11 @@ def list_checkpoints(
             next_start=rows[limit].size if more else None,
         )
 
-    return answer(("checkpoints", start_size, limit), build, CheckpointsPage)
+    return await answer(("checkpoints", start_size, limit), build, CheckpointsPage)
 
 
 @router.get("/entries", response_model=EntriesPage, **access(PUBLIC))
-def list_entries(
+async def list_entries(
     answer: PublicAnswerDep,
     start: Annotated[int, Query(ge=0, le=MAX_INDEX)] = 0,
     limit: Annotated[int, Query(ge=1, le=read.MAX_PAGE)] = 100,
@@ -180,11 +180,11 @@ def list_entries(
         entries = [entry_out(r) for r in rows]
         return EntriesPage(tree_size=size, entries=entries, next_start=next_start)
 
-    return answer(("entries", start, limit), build, EntriesPage)
+    return await answer(("entries", start, limit), build, EntriesPage)
 
 
 @router.get("/entries/{index}", response_model=InclusionOut, **access(PUBLIC))
-def entry_with_proof(
+async def entry_with_proof(
     answer: PublicAnswerDep,
     index: Index,
     tree_size: Annotated[
@@ -212,7 +212,7 @@ def entry_with_proof(
             checkpoint=checkpoint_out(checkpoint) if checkpoint else None,
         )
 
-    return answer(("entry", index, tree_size), build, InclusionOut)
+    return await answer(("entry", index, tree_size), build, InclusionOut)
 
 
 @router.get("/consistency", response_model=ConsistencyOut, **access(PUBLIC))
