@@ -16,15 +16,23 @@ from isegoria.store.db import Database
 from isegoria.store.uow import UnitOfWork
 
 
-def test_stored_nodes_are_found_by_primary_key_on_sqlite(
-    tmp_path: Path, clock: ManualClock, signer: LogSigner
-) -> None:
+def sqlite_log(
+    tmp_path: Path, clock: ManualClock, signer: LogSigner, entries: int
+) -> tuple[Database, UnitOfWork]:
+    """A SQLite database whose log holds ``entries`` entries, one transaction each."""
     database = Database(f"sqlite:///{tmp_path / 'nodes.db'}")
     migrate.upgrade(database)
     uow = UnitOfWork(database, clock, signer)
-    for n in range(40):
+    for n in range(entries):
         with uow.begin():
             uow.log.append(JurisdictionCreated(code=f"J{n}", name="J", parent=None, languages=[]))
+    return database, uow
+
+
+def test_stored_nodes_are_found_by_primary_key_on_sqlite(
+    tmp_path: Path, clock: ManualClock, signer: LogSigner
+) -> None:
+    database, uow = sqlite_log(tmp_path, clock, signer, 40)
     sent: list[tuple[str, Any]] = []
 
     @event.listens_for(database.engine, "before_cursor_execute")
@@ -51,12 +59,7 @@ def test_stored_nodes_are_found_by_primary_key_on_sqlite(
 def test_small_and_large_look_ups_find_the_same_nodes(
     tmp_path: Path, clock: ManualClock, signer: LogSigner
 ) -> None:
-    database = Database(f"sqlite:///{tmp_path / 'nodes.db'}")
-    migrate.upgrade(database)
-    uow = UnitOfWork(database, clock, signer)
-    for n in range(100):
-        with uow.begin():
-            uow.log.append(JurisdictionCreated(code=f"J{n}", name="J", parent=None, languages=[]))
+    database, uow = sqlite_log(tmp_path, clock, signer, 100)
     leaves = [(0, idx) for idx in range(100)]
     pairs = [(1, idx) for idx in range(50)]
     sent: list[tuple[str, Any]] = []

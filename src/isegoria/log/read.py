@@ -126,20 +126,18 @@ def root_at(session: Session, size: int) -> bytes:
 def proof_and_root(session: Session, index: int, size: int) -> tuple[list[bytes], bytes]:
     """The inclusion proof of entry ``index`` in the tree of ``size`` and that tree's root,
     from one look-up of the nodes both need (what `GET /log/entries/{i}` answers)."""
-    _check_size(session, size)
-    if not 0 <= index < size:
-        raise InvalidInput(
-            f"index {index} is not in a tree of size {size} (it must be below the size)",
-            field="index",
-        )
-    ranges = merkle.inclusion_proof_ranges(index, size)
-    lookup = perfect_lookup(session, merkle.nodes_needed([*ranges, (0, size)]))
-    proof = [merkle.range_hash(start, end, lookup) for start, end in ranges]
+    proof, lookup = _inclusion(session, index, size, with_root=True)
     return proof, merkle.range_hash(0, size, lookup)
 
 
 def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
     """RFC 9162 §2.1.3 proof that entry ``index`` is in the tree of ``size``."""
+    return _inclusion(session, index, size, with_root=False)[0]
+
+
+def _inclusion(
+    session: Session, index: int, size: int, *, with_root: bool
+) -> tuple[list[bytes], Callable[[int, int], bytes]]:
     _check_size(session, size)
     if not 0 <= index < size:
         raise InvalidInput(
@@ -147,8 +145,10 @@ def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
             field="index",
         )
     ranges = merkle.inclusion_proof_ranges(index, size)
-    lookup = perfect_lookup(session, merkle.nodes_needed(ranges))
-    return [merkle.range_hash(start, end, lookup) for start, end in ranges]
+    lookup = perfect_lookup(
+        session, merkle.nodes_needed([*ranges, (0, size)] if with_root else ranges)
+    )
+    return [merkle.range_hash(start, end, lookup) for start, end in ranges], lookup
 
 
 def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
