@@ -31,11 +31,24 @@ CONFIG = MatrixConfig(rules=MAPPING, jurisdictions=("intl",))
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_characters="\x00"), min_size=1, max_size=80))
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=80,
+    )
+)
 def test_pseudonym_is_stable_and_reversible(account: str) -> None:
     names = Pseudonyms(KEY, platform="matrix")
     assert names.of(account) == names.of(account)
     assert names.account(names.of(account)) == account
+
+
+@pytest.mark.parametrize("account", ["\ud800", "@a\udfff:example.org", "x\x00y"])
+def test_an_account_id_that_is_not_text_is_refused(account: str) -> None:
+    # JSON may carry a lone surrogate ("\ud800"), which has no UTF-8 form.
+    with pytest.raises(ValueError, match="account id"):
+        Pseudonyms(KEY, platform="matrix").of(account)
 
 
 def test_pseudonym_hides_the_account_and_refuses_foreign_ones() -> None:

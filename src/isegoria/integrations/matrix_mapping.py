@@ -59,7 +59,10 @@ class Pseudonyms:
 
     def of(self, account: str) -> str:
         """The pseudonym of a platform account id (``@alice:example.org``, ``"109"``)."""
-        raw = account.encode("utf-8")
+        try:
+            raw = account.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escapes can carry
+            raise ValueError("an account id must be Unicode text without lone surrogates") from None
         if b"\x00" in raw:
             raise ValueError("an account id cannot contain NUL")
         padded = raw + b"\x00" * (-len(raw) % PSEUDONYM_PAD)
