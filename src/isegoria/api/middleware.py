@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from isegoria.api.metrics import observe
+from isegoria.api.problems import unexpected_error
 from isegoria.ops.logs import log_request
 
 logger = logging.getLogger("isegoria.http")
@@ -152,6 +153,15 @@ class HttpMiddleware:
                 await refusal(scope, replay, send_with_headers)
             else:
                 await self.app(scope, replay, send_with_headers)
+        except Exception as error:
+            # Starlette answers an unhandled error in its outermost layer, outside this one,
+            # so its 500 would carry none of the headers above; answer it here instead. The
+            # error still goes up, to be logged by the server as before and raised by tests'
+            # clients; the outer layer sees the answer started and sends nothing more.
+            if not status_holder["status"]:
+                answer = unexpected_error(Request(scope), error)
+                await answer(scope, replay, send_with_headers)
+            raise
         finally:
             seconds = time.perf_counter() - started
             status = status_holder["status"] or 500  # no answer started: the client saw none
