@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
-from isegoria.api import metrics, overload, problems, ratelimit
+from isegoria.api import cookies, metrics, overload, problems, ratelimit
 from isegoria.api.access import undeclared_routes
 from isegoria.api.credential_cache import CredentialCache
 from isegoria.api.deps import Services
@@ -145,7 +145,7 @@ def create_app(
     if missing:  # default deny: a route without a policy is a programming error
         raise RuntimeError(f"routes without an access policy: {', '.join(missing)}")
     app.add_middleware(overload.InFlightCap, limit=settings.max_in_flight)
-    app.add_middleware(HttpMiddleware)
+    app.add_middleware(HttpMiddleware, session_cookie=cookies.session_cookie(settings))
     app.add_middleware(LanguageMiddleware)
     return app
 

@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     )
     log_level: LogLevel = "info"
     secure_cookies: bool = Field(
-        default=False, description="Mark session cookies Secure (set to true behind HTTPS)."
+        default=False,
+        description="Behind HTTPS: cookies Secure and named __Host-isegoria_* (ASVS 3.4.4).",
     )
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     log_format: Literal["text", "json"] = Field(

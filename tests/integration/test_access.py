@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from isegoria.api.deps import Services
-from tests.support.world import LawWorld, World, law_world, login, seed
+from tests.support.world import PASSWORD, LawWorld, World, law_world, login, seed
 
 # The callers we try on every endpoint.
 CALLERS = ("anonymous", "citizen", "operator", "auditor", "key_all", "key_reports", "bad_key")
@@ -32,7 +32,12 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/citizens/stats", None, {"operator", "auditor"}),
     ("GET", "/api/v1/platforms", None, {"operator", "auditor"}),
     ("POST", "/api/v1/platforms", {"name": "New forum"}, {"operator"}),
-    ("POST", "/api/v1/platforms/{platform_id}/keys/rotate", None, {"operator"}),
+    (
+        "POST",
+        "/api/v1/platforms/{platform_id}/keys/rotate",
+        {"current_password": PASSWORD},
+        {"operator"},
+    ),
     ("GET", "/api/v1/platform", None, {"key_all", "key_reports"}),
     ("PUT", "/api/v1/platform/webhook", {"url": "https://forum.example/hook"}, {"key_all"}),
     ("GET", "/api/v1/log/key", None, set(CALLERS) - {"bad_key"}),
@@ -281,7 +286,9 @@ def test_revoked_key_is_refused_after_rotation(app: FastAPI, world: World) -> No
     with TestClient(app, raise_server_exceptions=False) as client:
         token = login(client, world.operator)
         rotated = client.post(
-            f"/api/v1/platforms/{world.platform_id}/keys/rotate", headers={"X-CSRF-Token": token}
+            f"/api/v1/platforms/{world.platform_id}/keys/rotate",
+            json={"current_password": PASSWORD},
+            headers={"X-CSRF-Token": token},
         )
         assert rotated.status_code == 200
         new_key = rotated.json()["key"]

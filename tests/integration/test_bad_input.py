@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from isegoria.api.deps import Services
 from isegoria.store.models import Account, Jurisdiction, Platform
-from tests.support.world import World, login, seed
+from tests.support.world import PASSWORD, World, login, seed
 
 
 @pytest.fixture
@@ -61,7 +61,14 @@ CASES: list[tuple[str, str, str, Any, int, str]] = [
     ("operator", "POST", "/api/v1/platforms", {"name": ""}, 422, "name"),
     ("operator", "POST", "/api/v1/platforms", {"name": "X", "scopes": ["root"]}, 422, "scopes"),
     ("operator", "POST", "/api/v1/platforms", {"name": "Forum"}, 409, "name"),
-    ("operator", "POST", "/api/v1/platforms/999/keys/rotate", None, 404, "platform_id"),
+    (
+        "operator",
+        "POST",
+        "/api/v1/platforms/999/keys/rotate",
+        {"current_password": PASSWORD},
+        404,
+        "platform_id",
+    ),
     ("operator", "POST", "/api/v1/platforms/-1/keys/rotate", None, 422, "platform_id"),
     ("operator", "POST", "/api/v1/platforms/abc/keys/rotate", None, 422, "platform_id"),
     (

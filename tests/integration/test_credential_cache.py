@@ -19,7 +19,7 @@ from isegoria.config import Settings
 from isegoria.security import token_digest
 from isegoria.services import platforms, sessions
 from isegoria.store.db import Database
-from tests.support.world import World, csrf_from, login, seed
+from tests.support.world import PASSWORD, World, csrf_from, login, seed
 
 
 class Ticker:
@@ -48,7 +48,9 @@ def test_a_key_rotated_through_the_api_is_refused_at_once(app: FastAPI) -> None:
         assert services.key_cache.get(token_digest(world.key_all)) is not None  # remembered
         token = login(client, world.operator)
         rotated = client.post(
-            f"/api/v1/platforms/{world.platform_id}/keys/rotate", headers={"X-CSRF-Token": token}
+            f"/api/v1/platforms/{world.platform_id}/keys/rotate",
+            json={"current_password": PASSWORD},
+            headers={"X-CSRF-Token": token},
         )
         assert rotated.status_code == 200
     with TestClient(app, raise_server_exceptions=False) as platform:

@@ -20,7 +20,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
-from isegoria.api.deps import SESSION_COOKIE, Services
+from isegoria.api.cookies import SESSION_COOKIE
+from isegoria.api.deps import Services
 from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings

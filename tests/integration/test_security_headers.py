@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from isegoria.api.deps import Services
 from isegoria.api.middleware import CONTENT_SECURITY_POLICY
@@ -103,3 +104,47 @@ def test_an_unexpected_error_shows_no_stack_trace(app: FastAPI) -> None:
     body = response.json()
     assert len(body["request_id"]) == 16  # the id to quote to the operator
     assert "secret internals" not in response.text and "Traceback" not in response.text
+
+
+def _assert_security_headers(response: Response) -> None:
+    """The headers every answer carries (api/middleware.py, SECURITY_HEADERS)."""
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert response.headers["cross-origin-opener-policy"] == "same-origin"
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_an_unexpected_error_carries_the_security_headers(
+    app: FastAPI, accept: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.get("/boom", include_in_schema=False)
+    def boom() -> None:
+        raise RuntimeError("secret internals at /srv/isegoria/db.py line 42")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom", headers={"Accept": accept})
+    assert response.status_code == 500
+    _assert_security_headers(response)
+    request_id = response.headers["x-request-id"]
+    assert len(request_id) == 16 and request_id in response.text  # the id to quote
+    assert "secret internals" not in response.text and "Traceback" not in response.text
+    if accept == "application/json":
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["title"] == "Internal error"
+    else:
+        assert response.headers["content-type"].startswith("text/html")
+    # Answered in the middleware and seen again by Starlette's error layer: logged once.
+    logged = [r for r in caplog.records if r.name == "isegoria.errors"]
+    assert len(logged) == 1 and request_id in logged[0].getMessage()
+    assert logged[0].exc_info is not None  # the operator's log keeps the traceback
+
+
+def test_an_unexpected_error_still_reaches_the_server(app: FastAPI) -> None:
+    @app.get("/boom", include_in_schema=False)
+    def boom() -> None:
+        raise RuntimeError("for the server's own log")
+
+    with TestClient(app) as client, pytest.raises(RuntimeError, match="server's own log"):
+        client.get("/boom")

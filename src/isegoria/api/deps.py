@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from isegoria.api.cookies import session_cookie
 from isegoria.api.credential_cache import CredentialCache
 from isegoria.api.read_cache import LoopVersion, ReadCache
 from isegoria.clock import Clock
@@ -29,8 +30,6 @@ from isegoria.services import platforms, sessions
 from isegoria.store.db import Database
 from isegoria.store.uow import UnitOfWork
 
-SESSION_COOKIE = "isegoria_session"
-CSRF_COOKIE = "isegoria_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 
 
@@ -152,13 +151,16 @@ class Principal:
 ANONYMOUS = Principal(PrincipalKind.ANONYMOUS)
 
 
-def credentials(request: Request) -> tuple[str | None, str | None]:
-    """The bearer key and the session cookie token the request carries (a key wins)."""
+def credentials(request: Request, settings: Settings) -> tuple[str | None, str | None]:
+    """The bearer key and the session cookie token the request carries (a key wins).
+
+    Only the cookie under this instance's name counts (api/cookies.py, ASVS 3.4.4).
+    """
     authorization = request.headers.get("authorization", "")
     scheme, _, credential = authorization.partition(" ")
     if scheme.lower() == "bearer" and credential:
         return credential.strip(), None
-    return None, request.cookies.get(SESSION_COOKIE) or None
+    return None, request.cookies.get(session_cookie(settings)) or None
 
 
 def resolve_principal(request: Request, services: Services) -> Principal:
@@ -167,7 +169,7 @@ def resolve_principal(request: Request, services: Services) -> Principal:
     if cached is not None:
         return cached
     principal = ANONYMOUS
-    key, token = credentials(request)
+    key, token = credentials(request, services.settings)
     if key is not None:
         found = authenticate_key(services, key)
         if found is not None:
@@ -249,7 +251,7 @@ async def get_principal(request: Request, services: ServicesDep) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    key, token = credentials(request)
+    key, token = credentials(request, services.settings)
     principal = _remembered(services, key, token)
     if principal is None:
         return await run_in_threadpool(resolve_principal, request, services)

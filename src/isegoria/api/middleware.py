@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from isegoria.api.deps import SESSION_COOKIE
 from isegoria.api.metrics import observe
+from isegoria.api.problems import unexpected_error
 from isegoria.ops.logs import log_request
 
 logger = logging.getLogger("isegoria.http")
@@ -26,7 +26,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
-SESSION_COOKIE_BYTES = f"{SESSION_COOKIE}=".encode()
 SECURITY_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -74,8 +73,10 @@ def _nul_refusal(scope: Scope, where: str) -> Response:
     return problem(Request(scope), 400, "NUL character", detail, kind="nul")
 
 
-def _header_facts(scope: Scope) -> tuple[bytes | None, bytes, bool]:
+def _header_facts(scope: Scope, session_marker: bytes) -> tuple[bytes | None, bytes, bool]:
     """Content-Length, Content-Type and whether credentials (a key, a session) were sent.
+
+    ``session_marker`` is ``NAME=`` of this instance's session cookie (api/cookies.py).
 
     One pass over the raw headers: this runs on every request, so no dict is built.
     """
@@ -87,7 +88,7 @@ def _header_facts(scope: Scope) -> tuple[bytes | None, bytes, bool]:
             length = value
         elif name == b"content-type":
             content_type = value
-        elif name == b"authorization" or (name == b"cookie" and SESSION_COOKIE_BYTES in value):
+        elif name == b"authorization" or (name == b"cookie" and session_marker in value):
             authenticated = True
     return length, content_type, authenticated
 
@@ -95,9 +96,12 @@ def _header_facts(scope: Scope) -> tuple[bytes | None, bytes, bool]:
 class HttpMiddleware:
     """Tags each request with an id, adds security headers, and caps body size."""
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, *, session_cookie: str, max_body: int = MAX_BODY_BYTES
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.session_marker = f"{session_cookie}=".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
@@ -109,7 +113,7 @@ class HttpMiddleware:
         started = time.perf_counter()
         status_holder = {"status": 0}
 
-        declared, content_type, private = _header_facts(scope)
+        declared, content_type, private = _header_facts(scope, self.session_marker)
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             await self._too_large(send, request_id)
             return
@@ -149,6 +153,15 @@ class HttpMiddleware:
                 await refusal(scope, replay, send_with_headers)
             else:
                 await self.app(scope, replay, send_with_headers)
+        except Exception as error:
+            # Starlette answers an unhandled error in its outermost layer, outside this one,
+            # so its 500 would carry none of the headers above; answer it here instead. The
+            # error still goes up, to be logged by the server as before and raised by tests'
+            # clients; the outer layer sees the answer started and sends nothing more.
+            if not status_holder["status"]:
+                answer = unexpected_error(Request(scope), error)
+                await answer(scope, replay, send_with_headers)
+            raise
         finally:
             seconds = time.perf_counter() - started
             status = status_holder["status"] or 500  # no answer started: the client saw none

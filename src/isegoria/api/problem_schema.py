@@ -37,7 +37,7 @@ class Problem(BaseModel):
 _WHEN = {
     400: "Malformed request: a body that is not UTF-8 JSON, or a NUL character (U+0000)",
     401: "No valid credentials (log in, or send a valid platform key)",
-    403: "The caller may not do this (role, scope or CSRF token)",
+    403: "The caller may not do this (role, scope, CSRF token, or the current password)",
     404: "Not found",
     409: "Conflicts with the current state",
     413: "Request too large",

@@ -20,6 +20,8 @@ logger = logging.getLogger("isegoria.errors")
 
 PROBLEM_TYPE_BASE = "https://isegoria.invalid/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Set on the request's state once an unexpected error has been logged (unexpected_error).
+UNEXPECTED_ERROR_LOGGED = "unexpected_error_logged"
 
 
 #: What FastAPI says when a JSON body cannot be decoded, and what we say instead.
@@ -132,12 +134,24 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
-        request_id = getattr(request.state, "request_id", "-")
-        logger.exception("unhandled error in request %s", request_id)
-        return problem(
-            request,
-            500,
-            "Internal error",
-            f"something went wrong on our side; quote request id {request_id} to the operator",
-            kind="internal",
-        )
+        return unexpected_error(request, error)
+
+
+def unexpected_error(request: Request, error: BaseException) -> Response:
+    """The generic 500 for an error nothing else handled; logged once, with the request id.
+
+    Two layers call this for one error: the security-header middleware answers it (so the
+    500 carries the headers), then re-raises, and Starlette's outermost error middleware,
+    where ``install`` registers the handler, calls it again; the flag keeps one log record.
+    """
+    request_id = getattr(request.state, "request_id", "-")
+    if not getattr(request.state, UNEXPECTED_ERROR_LOGGED, False):
+        setattr(request.state, UNEXPECTED_ERROR_LOGGED, True)
+        logger.error("unhandled error in request %s", request_id, exc_info=error)
+    return problem(
+        request,
+        500,
+        "Internal error",
+        f"something went wrong on our side; quote request id {request_id} to the operator",
+        kind="internal",
+    )

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from isegoria.api.reauth import CurrentPassword
 from isegoria.domain.identity import (
     MAX_DISPLAY_NAME_LENGTH,
     MAX_PLATFORM_NAME_LENGTH,
@@ -121,9 +122,10 @@ class PlatformCreatedOut(BaseModel):
 
 
 class RotateKeyIn(Strict):
-    """Scopes of the replacement key; default: those of the newest live key."""
+    """Scopes of the replacement key (default: those of the newest live key); the password."""
 
     scopes: list[Scope] | None = Field(default=None, min_length=1, max_length=8)
+    current_password: CurrentPassword = None
 
 
 class PlatformSelfOut(BaseModel):

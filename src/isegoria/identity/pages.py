@@ -14,7 +14,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from isegoria.api.access import PUBLIC, access
-from isegoria.api.deps import SESSION_COOKIE, ServicesDep, UnitOfWorkDep
+from isegoria.api.cookies import set_session_cookie
+from isegoria.api.deps import ServicesDep, UnitOfWorkDep
 from isegoria.errors import InvalidInput, NotFound
 from isegoria.identity.flow import FLOW_COOKIE, FLOW_PATH, FLOW_SECONDS, FlowSealer
 from isegoria.identity.protocol import IdentityVerifier
@@ -107,12 +108,5 @@ def register_callback(request: Request, uow: UnitOfWorkDep, services: ServicesDe
         token, _row = sessions.start_session(uow, account, hours=services.settings.session_hours)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(FLOW_COOKIE, path=FLOW_PATH)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=services.settings.session_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=services.settings.secure_cookies,
-    )
+    set_session_cookie(response, services.settings, token)
     return response

@@ -11,10 +11,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from isegoria.api import ratelimit
+from isegoria.api import cookies, ratelimit
 from isegoria.api.deps import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
     PrincipalDep,
     ServicesDep,
     UnitOfWorkDep,
@@ -37,7 +35,8 @@ def csrf_token_for(request: Request) -> str:
     if principal is not None and principal.csrf_token:
         token: str = principal.csrf_token
         return token
-    existing = request.cookies.get(CSRF_COOKIE)
+    settings = request.app.state.services.settings
+    existing = request.cookies.get(cookies.csrf_cookie(settings))
     if existing and 20 <= len(existing) <= 128:
         return existing
     token = getattr(request.state, "new_csrf_cookie", None) or new_token()
@@ -87,12 +86,9 @@ def render(
         response.headers[name] = value
     new_cookie = getattr(request.state, "new_csrf_cookie", None)
     if new_cookie:
-        response.set_cookie(
-            CSRF_COOKIE,
-            new_cookie,
-            httponly=True,
-            samesite="strict",
-            secure=services.settings.secure_cookies,
+        settings = services.settings
+        cookies.set_cookie(
+            response, settings, cookies.csrf_cookie(settings), new_cookie, samesite="strict"
         )
     return response
 
@@ -162,14 +158,7 @@ def login(
             status=401,
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=services.settings.session_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=services.settings.secure_cookies,
-    )
+    cookies.set_session_cookie(response, services.settings, token)
     return response
 
 
@@ -182,13 +171,15 @@ def logout(
 ) -> Response:
     """End the session server-side and clear the cookie."""
     check_form_csrf(request, csrf_token)
-    if token := request.cookies.get(SESSION_COOKIE):
+    settings = request.app.state.services.settings
+    name = cookies.session_cookie(settings)
+    if token := request.cookies.get(name):
         with uow.begin():
             sessions.end_session(uow, token)
         # After the commit: this process no longer trusts the cookie it remembered.
         request.app.state.services.session_cache.clear()
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+    cookies.delete_cookie(response, settings, name)
     return response
 
 

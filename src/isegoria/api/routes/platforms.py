@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 
+from isegoria.api import reauth
 from isegoria.api.access import access, people, platform_key
 from isegoria.api.deps import PrincipalDep, ServicesDep, UnitOfWorkDep
 from isegoria.api.schemas import (
@@ -78,12 +79,16 @@ def add_platform(body: PlatformIn, uow: UnitOfWorkDep, services: ServicesDep) ->
     **access(people(Role.OPERATOR)),
 )
 def rotate_key(
+    request: Request,
     uow: UnitOfWorkDep,
     services: ServicesDep,
+    principal: PrincipalDep,
     body: RotateKeyIn | None = None,
     platform_id: int = PlatformIdPath,
 ) -> IssuedKeyOut:
-    """Issue a new key and revoke the platform's other keys."""
+    """Issue a new key and revoke the platform's other keys; confirm with your password."""
+    password = body.current_password if body is not None else None
+    reauth.confirm_password(request, services, principal, password)
     with uow.begin():
         platform = platforms.get_platform(uow, platform_id)
         scopes = body.scopes if body is not None else None
