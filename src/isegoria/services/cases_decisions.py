@@ -41,12 +41,39 @@ def issue(
     restores: int | None = None,
 ) -> DecisionRow:
     """Record a decision for the platform (the outbox delivers it; the platform confirms)."""
-    now = uow.now()
     row = new_row(uow, case.platform_id, case.platform_content_id, case.id, kind)
-    sequence = row.sequence
+    complete(
+        uow,
+        row,
+        case=case,
+        content=content,
+        sanction=sanction,
+        suspension_days=suspension_days,
+        statement=statement,
+        restores=restores,
+    )
+    return row
+
+
+def complete(
+    uow: UnitOfWork,
+    row: DecisionRow,
+    *,
+    case: Case,
+    content: Content,
+    sanction: SanctionStep,
+    suspension_days: int | None = None,
+    statement: StatementOfReasons | None = None,
+    restores: int | None = None,
+) -> None:
+    """Write the body of a row from :func:`new_row`, its labels and Flag outcomes, and log it.
+
+    Apart from :func:`issue` so that a verdict can number its decisions first and quote the
+    number in the statement of reasons that each body carries (one write of the body).
+    """
     decision = Decision(
         id=row.id,
-        kind=kind,
+        kind=DecisionKind(row.kind),
         platform_id=case.platform_id,
         case_id=case.id,
         content_id=case.platform_content_id,
@@ -54,8 +81,8 @@ def issue(
         author=case.author,
         sanction=sanction,
         suspension_days=suspension_days,
-        issued_at=now,
-        sequence=sequence,
+        issued_at=row.issued_at,
+        sequence=row.sequence,
         statement=statement,
         statement_url=f"/cases/{case.id}",
         restores=restores,
@@ -69,11 +96,10 @@ def issue(
             decision_id=row.id,
             case_id=case.id,
             platform_id=case.platform_id,
-            decision_kind=kind.value,
+            decision_kind=row.kind,
             apply_by=format_instant(row.apply_by),
         )
     )
-    return row
 
 
 def new_row(
@@ -111,13 +137,6 @@ def new_row(
     uow.session.add(row)
     uow.session.flush()
     return row
-
-
-def attach_statement(row: DecisionRow, statement: StatementOfReasons) -> None:
-    """Put the statement of reasons into a decision's body (once the row has its id)."""
-    body = json.loads(row.body)
-    body["statement"] = statement.to_dict()
-    row.body = json.dumps(body, sort_keys=True, ensure_ascii=False)
 
 
 def pending_for(uow: UnitOfWork, platform_id: int, limit: int = 100) -> list[DecisionRow]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -16,7 +15,9 @@ from isegoria.domain.case_events import (
     SanctionLifted,
     VerdictReached,
 )
+from isegoria.domain.constitution import Constitution
 from isegoria.domain.decisions import DecisionKind
+from isegoria.domain.rulebook import RuleVersion
 from isegoria.domain.sanctions import Sanction, SanctionError, SanctionStep
 from isegoria.domain.verdict import Ballot, Outcome, Verdict, VerdictError, check_ballot, decide
 from isegoria.errors import Conflict, InvalidInput
@@ -106,7 +107,7 @@ def cast_ballot(
     uow.log.append(BallotCast(case_id=case_id, stage=jury.stage, juror=juror.pseudonym))
     voted = uow.session.scalar(_VOTED, {"jury_id": jury.id})
     if voted == jury.size:
-        close_jury(uow, jury)
+        close_jury(uow, jury, case=case, rule=rule)
     return row
 
 
@@ -140,9 +141,16 @@ def prior_upheld(uow: UnitOfWork, case: Case) -> int:
 
 
 def jury_verdict(
-    uow: UnitOfWork, case: Case, jury: Jury
+    uow: UnitOfWork,
+    case: Case,
+    jury: Jury,
+    *,
+    rule: RuleVersion | None = None,
+    constitution: Constitution | None = None,
 ) -> tuple[Verdict, list[str], list[dict[str, Any]]]:
-    """One jury's verdict from its opened ballots, their reasons, and the ballots to publish."""
+    """One jury's verdict from its opened ballots, their reasons, and the ballots to publish.
+
+    ``rule``, ``constitution``: the case's, if the caller loaded them already."""
     pairs = _ballots(uow, jury)
     ballots = [
         Ballot(
@@ -158,8 +166,8 @@ def jury_verdict(
         )
         for _, b in pairs
     ]
-    rule = case_rule(uow, case)
-    constitution = case_constitution(uow, case)
+    rule = rule or case_rule(uow, case)
+    constitution = constitution or case_constitution(uow, case)
     appeal = jury.stage == APPEAL
     verdict = decide(ballots, constitution, rule, prior_upheld(uow, case), appeal=appeal)
     published = [
@@ -175,19 +183,40 @@ def jury_verdict(
     return verdict, [b.reason for _, b in pairs], published
 
 
-def close_jury(uow: UnitOfWork, jury: Jury) -> Verdict | None:
-    """Open the sealed ballots and decide (all in, or the deadline passed); idempotent."""
+def close_jury(
+    uow: UnitOfWork, jury: Jury, *, case: Case | None = None, rule: RuleVersion | None = None
+) -> Verdict | None:
+    """Open the sealed ballots and decide (all in, or the deadline passed); idempotent.
+
+    ``case``: the jury's case if the caller holds it locked already (the last ballot does);
+    ``rule``: its rule version, if loaded. Each is read once per verdict, not once per use.
+    """
     if jury.closed:
         return None
     jury.closed = True
-    case = get_case(uow, jury.case_id, lock=True)
+    if case is None:
+        case = get_case(uow, jury.case_id, lock=True)
     if jury.stage != APPEAL:
         from isegoria.services import cases_retrial  # it calls back into this module
 
         if cases_retrial.is_paired(uow, case.id):
             return cases_retrial.settle_pair(uow, case)  # waits for the other jury
-    verdict, reasons, published = jury_verdict(uow, case, jury)
-    _record_verdict(uow, case, jury.stage, verdict, reasons, published, jury.size)
+    rule = rule or case_rule(uow, case)
+    constitution = case_constitution(uow, case)
+    verdict, reasons, published = jury_verdict(
+        uow, case, jury, rule=rule, constitution=constitution
+    )
+    _record_verdict(
+        uow,
+        case,
+        jury.stage,
+        verdict,
+        reasons,
+        published,
+        jury.size,
+        rule=rule,
+        constitution=constitution,
+    )
     return verdict
 
 
@@ -220,30 +249,29 @@ def _record_verdict(
     reasons: list[str],
     published: list[dict[str, Any]],
     jury_size: int,
+    *,
+    rule: RuleVersion | None = None,
+    constitution: Constitution | None = None,
 ) -> None:
     now = uow.now()
     content = case_content(uow, case)
-    rule = case_rule(uow, case)
-    constitution = case_constitution(uow, case)
+    rule = rule or case_rule(uow, case)
+    constitution = constitution or case_constitution(uow, case)
     reports = list(uow.session.scalars(select(Report).where(Report.case_id == case.id)))
     appeal = stage == APPEAL
     planned = _planned_decisions(uow, case, verdict, appeal)
-    rows = [
-        cases_decisions.issue(
-            uow,
-            case=case,
-            content=content,
-            kind=kind,
-            sanction=sanction,
-            suspension_days=days,
-            restores=restores,
-        )
-        for kind, sanction, days, restores in planned
-    ]
     # The statement quotes the decision it gives rise to (or, when an appeal upholds, the one
-    # that stands), so rows are created first and get the statement once their ids exist.
-    standing = _first_imposed(uow, case)
-    quoted = rows[0].id if rows else (standing.id if standing is not None else 0)
+    # that stands), and every decision's body carries the statement: so the rows are numbered
+    # first, then the statement is written, then each body (once).
+    rows = [
+        cases_decisions.new_row(uow, case.platform_id, case.platform_content_id, case.id, kind)
+        for kind, _sanction, _days, _restores in planned
+    ]
+    if rows:
+        quoted = rows[0].id
+    else:
+        standing = _first_imposed(uow, case)
+        quoted = standing.id if standing is not None else 0
     statement = build_statement(
         case=case,
         content=content,
@@ -257,8 +285,17 @@ def _record_verdict(
         appeal=appeal,
         jury_size=jury_size,
     )
-    for row in rows:
-        cases_decisions.attach_statement(row, statement)
+    for row, (_kind, sanction, days, restores) in zip(rows, planned, strict=True):
+        cases_decisions.complete(
+            uow,
+            row,
+            case=case,
+            content=content,
+            sanction=sanction,
+            suspension_days=days,
+            statement=statement,
+            restores=restores,
+        )
     statement_json = dumps(statement.to_dict())
     step = verdict.sanction.step
     days = verdict.sanction.suspension_days if step is SanctionStep.SUSPEND else None
@@ -287,9 +324,9 @@ def _record_verdict(
             final=appeal,
         )
     )
-    for row in rows:
+    for row, (_kind, _sanction, _days, restores) in zip(rows, planned, strict=True):
         if row.kind == DecisionKind.SANCTION_LIFTED.value:
-            restores = json.loads(row.body)["restores"]
+            assert restores is not None  # noqa: S101 - _planned_decisions names what it restores
             uow.log.append(SanctionLifted(case_id=case.id, decision_id=row.id, restores=restores))
         elif row.kind == DecisionKind.SANCTION_IMPOSED.value:
             uow.log.append(
@@ -361,7 +398,10 @@ def lapse_without_jury(uow: UnitOfWork, case: Case, stage: str, *, reason: str) 
     rule = case_rule(uow, case)
     verdict = decide([], constitution, rule, 0, appeal=stage == APPEAL)
     size = constitution.effective_appeal_jury_size if stage == APPEAL else constitution.jury_size
-    _record_verdict(uow, case, stage, verdict, [f"No jury could be drawn: {reason}."], [], size)
+    reasons = [f"No jury could be drawn: {reason}."]
+    _record_verdict(
+        uow, case, stage, verdict, reasons, [], size, rule=rule, constitution=constitution
+    )
 
 
 def close_appeal_window(uow: UnitOfWork, case_id: int) -> bool:
