@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from isegoria.domain.case_events import DecisionConfirmed, DecisionIssued
 from isegoria.domain.decisions import Decision, DecisionKind, StatementOfReasons
@@ -19,6 +19,15 @@ from isegoria.store.uow import UnitOfWork
 # How long a platform has to apply a decision and confirm it; later counts against it.
 APPLY_WITHIN = timedelta(hours=24)
 MAX_FAILURE_REASON = 2000
+# Run for every decision: built once with bound values (its cache key is computed once).
+_DECISIONS_ABOUT = (
+    select(func.count())
+    .select_from(DecisionRow)
+    .where(
+        DecisionRow.platform_id == bindparam("platform_id"),
+        DecisionRow.platform_content_id == bindparam("platform_content_id"),
+    )
+)
 
 
 class DecisionStatus:
@@ -112,17 +121,8 @@ def new_row(
     """A pending outbox row, numbered after the earlier decisions about the same post."""
     now = uow.now()
     # The sequence orders deliveries per post (subject), so a platform applies them in turn.
-    sequence = 1 + int(
-        uow.session.scalar(
-            select(func.count())
-            .select_from(DecisionRow)
-            .where(
-                DecisionRow.platform_id == platform_id,
-                DecisionRow.platform_content_id == platform_content_id,
-            )
-        )
-        or 0
-    )
+    about = {"platform_id": platform_id, "platform_content_id": platform_content_id}
+    sequence = 1 + int(uow.session.scalar(_DECISIONS_ABOUT, about) or 0)
     row = DecisionRow(
         platform_id=platform_id,
         case_id=case_id,

@@ -37,12 +37,31 @@ from isegoria.store.models_cases import Case, CaseBallot, DecisionRow, Juror, Ju
 from isegoria.store.uow import UnitOfWork
 
 JOB_APPEAL_WINDOW = "cases.appeal_window"
-# Run on every ballot: built once with a bound value (its cache key is computed once).
+# Run on every ballot or verdict: built once with bound values, so SQLAlchemy computes their
+# cache keys once per process rather than once per call.
 _VOTED = (
     select(func.count())
     .select_from(Juror)
     .where(Juror.jury_id == bindparam("jury_id"), Juror.status == JurorStatus.VOTED)
 )
+_BALLOTS = (
+    select(Juror, CaseBallot)
+    .join(CaseBallot, CaseBallot.juror_id == Juror.id)
+    .where(Juror.jury_id == bindparam("jury_id"))
+    .order_by(Juror.pseudonym)
+)
+_PRIOR_UPHELD = (
+    select(func.count())
+    .select_from(Case)
+    .where(
+        Case.platform_id == bindparam("platform_id"),
+        Case.author == bindparam("author"),
+        Case.id != bindparam("case_id"),
+        Case.status == CaseStatus.FINAL,
+        func.coalesce(Case.appeal_outcome, Case.outcome) == Outcome.VIOLATION.value,
+    )
+)
+_REPORTS = select(Report).where(Report.case_id == bindparam("case_id"))
 
 
 def cast_ballot(
@@ -112,32 +131,16 @@ def cast_ballot(
 
 
 def _ballots(uow: UnitOfWork, jury: Jury) -> list[tuple[Juror, CaseBallot]]:
-    return list(
-        uow.session.execute(
-            select(Juror, CaseBallot)
-            .join(CaseBallot, CaseBallot.juror_id == Juror.id)
-            .where(Juror.jury_id == jury.id)
-            .order_by(Juror.pseudonym)
-        ).tuples()
-    )
+    return list(uow.session.execute(_BALLOTS, {"jury_id": jury.id}).tuples())
 
 
 def prior_upheld(uow: UnitOfWork, case: Case) -> int:
     """Earlier cases about the same author whose violation stands (for the ban policy)."""
-    return int(
-        uow.session.scalar(
-            select(func.count())
-            .select_from(Case)
-            .where(
-                Case.platform_id == case.platform_id,
-                Case.author == case.author,
-                Case.id != case.id,
-                Case.status == CaseStatus.FINAL,
-                func.coalesce(Case.appeal_outcome, Case.outcome) == Outcome.VIOLATION.value,
-            )
-        )
-        or 0
+    found = uow.session.scalar(
+        _PRIOR_UPHELD,
+        {"platform_id": case.platform_id, "author": case.author, "case_id": case.id},
     )
+    return int(found or 0)
 
 
 def jury_verdict(
@@ -257,7 +260,7 @@ def _record_verdict(
     content = case_content(uow, case)
     rule = rule or case_rule(uow, case)
     constitution = constitution or case_constitution(uow, case)
-    reports = list(uow.session.scalars(select(Report).where(Report.case_id == case.id)))
+    reports = list(uow.session.scalars(_REPORTS, {"case_id": case.id}))
     appeal = stage == APPEAL
     planned = _planned_decisions(uow, case, verdict, appeal)
     # The statement quotes the decision it gives rise to (or, when an appeal upholds, the one
@@ -310,7 +313,7 @@ def _record_verdict(
         case.decided_at = now
         case.status = CaseStatus.DECIDED
         case.appeal_until = now + constitution.appeal_window
-        jobs.schedule(uow, JOB_APPEAL_WINDOW, case.appeal_until, {"case_id": case.id})
+        jobs.enqueue(uow, JOB_APPEAL_WINDOW, case.appeal_until, {"case_id": case.id})
     uow.log.append(
         VerdictReached(
             case_id=case.id,
