@@ -22,6 +22,7 @@ from isegoria.domain.sanctions import Sanction, SanctionError, SanctionStep
 from isegoria.domain.verdict import Ballot, Outcome, Verdict, VerdictError, check_ballot, decide
 from isegoria.errors import Conflict, InvalidInput
 from isegoria.services import cases_decisions, jobs, notes_jury
+from isegoria.services.cases_ballot_seat import ballot_seat
 from isegoria.services.cases_common import (
     APPEAL,
     CaseStatus,
@@ -31,7 +32,7 @@ from isegoria.services.cases_common import (
     dumps,
     get_case,
 )
-from isegoria.services.cases_jury import JurorStatus, my_seat
+from isegoria.services.cases_jury import JurorStatus
 from isegoria.services.cases_reasons import build_statement
 from isegoria.store.models_cases import Case, CaseBallot, DecisionRow, Juror, Jury, Report
 from isegoria.store.uow import UnitOfWork
@@ -39,11 +40,6 @@ from isegoria.store.uow import UnitOfWork
 JOB_APPEAL_WINDOW = "cases.appeal_window"
 # Run on every ballot or verdict: built once with bound values, so SQLAlchemy computes their
 # cache keys once per process rather than once per call.
-_VOTED = (
-    select(func.count())
-    .select_from(Juror)
-    .where(Juror.jury_id == bindparam("jury_id"), Juror.status == JurorStatus.VOTED)
-)
 _BALLOTS = (
     select(Juror, CaseBallot)
     .join(CaseBallot, CaseBallot.juror_id == Juror.id)
@@ -81,7 +77,7 @@ def cast_ballot(
     """
     # Locked first: ballots on one case take turns, so exactly one of them sees the jury full.
     case = get_case(uow, case_id, lock=True)
-    jury, juror = my_seat(uow, account_id, case_id, case=case)
+    jury, juror, voted_before = ballot_seat(uow, account_id, case)
     if juror.status == JurorStatus.VOTED:
         raise Conflict("you have already voted on this case; a ballot cannot be changed")
     if juror.status != JurorStatus.ACCEPTED:
@@ -124,8 +120,7 @@ def cast_ballot(
     uow.session.flush()
     notes_jury.keep_draft(uow, juror.id, row.sanction, note_text)
     uow.log.append(BallotCast(case_id=case_id, stage=jury.stage, juror=juror.pseudonym))
-    voted = uow.session.scalar(_VOTED, {"jury_id": jury.id})
-    if voted == jury.size:
+    if voted_before + 1 == jury.size:  # this ballot is the jury's last
         close_jury(uow, jury, case=case, rule=rule)
     return row
 
