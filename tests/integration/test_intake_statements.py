@@ -41,15 +41,16 @@ JOINING = 10
 # and the report; the law, the look-up of snapshots and cases and the log are paid once per
 # batch.
 BATCH_EXTRA = 4
-# A ballot: the case locked, the seat (jury, juror and the jury's earlier votes in one), the
-# rule, the ballot, the juror (5), and the log (6). It was 14 before the seat became one query
-# and 12 before the seat counted the votes.
-BALLOT = 11
-# The jury's last ballot: the ballot's 5 and the jury closed; whether a retrial jury exists,
-# the constitution, the opened ballots, the author's earlier upheld cases, the post, the
-# reports; the decision numbered, inserted and its body written; the labeler identity, the
-# Flags; the appeal-window job and the case (19), and the log (6). It was 33 before the case,
-# rule and constitution were read once and each decision's body written once.
+# A ballot finding no violation: the case locked, the seat (jury, juror and the jury's earlier
+# votes in one), the ballot, the juror (4), and the log (6); one proposing a sanction also
+# reads the rule that caps it. It was 14 before the seat became one query, and 12 before the
+# seat counted the votes and a ballot without a sanction stopped reading the rule.
+BALLOT = 10
+# The jury's last ballot: the ballot's 4 and the jury closed; the rule, whether a retrial
+# jury exists, the constitution, the opened ballots, the author's earlier upheld cases, the
+# post, the reports; the decision numbered, inserted and its body written; the labeler
+# identity, the Flags; the appeal-window job and the case (19), and the log (6). It was 33
+# before the case, rule and constitution were read once and each decision's body once.
 CLOSING_BALLOT = 25
 VOTE = 4  # the proposal, the elector (locked), the ballot, the elector; votes are not logged
 

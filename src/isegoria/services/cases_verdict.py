@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from isegoria.domain.case_events import (
     BallotCast,
@@ -58,6 +59,11 @@ _PRIOR_UPHELD = (
     )
 )
 _REPORTS = select(Report).where(Report.case_id == bindparam("case_id"))
+_INSERT_BALLOT = insert(cast(Table, CaseBallot.__table__))
+_JURORS = cast(Table, Juror.__table__)
+_MARK_VOTED = (
+    update(_JURORS).where(_JURORS.c.id == bindparam("juror_id")).values(status=JurorStatus.VOTED)
+)
 
 
 def cast_ballot(
@@ -70,7 +76,7 @@ def cast_ballot(
     suspension_days: int | None,
     reason: str,
     note_text: str | None = None,
-) -> CaseBallot:
+) -> None:
     """Cast the caller's sealed ballot, once, before the deadline; decide when all are in.
 
     ``note_text``: the note the juror proposes to publish if the jury's sanction is a note.
@@ -84,7 +90,7 @@ def cast_ballot(
         raise Conflict("accept the summons before voting")
     if jury.closed or uow.now() >= jury.ballot_deadline:
         raise Conflict("the jury has closed; ballots are no longer accepted")
-    rule = case_rule(uow, case)
+    rule: RuleVersion | None = None
     try:
         proposed = None
         if violation:
@@ -101,28 +107,35 @@ def cast_ballot(
                 "a ballot finding no violation proposes no sanction", field="sanction"
             )
         ballot = Ballot(violation=violation, sanction=proposed, reason=reason)
-        check_ballot(ballot, rule)
+        if proposed is not None:  # the rule caps a proposed sanction; no sanction, no check
+            rule = case_rule(uow, case)
+            check_ballot(ballot, rule)
     except (ValueError, SanctionError, VerdictError) as error:
         if isinstance(error, InvalidInput):
             raise
         raise InvalidInput(str(error), field="ballot") from None
-    row = CaseBallot(
-        juror_id=juror.id,
-        jury_id=jury.id,
-        violation=violation,
-        sanction=proposed.step.value if proposed else None,
-        suspension_days=proposed.suspension_days if proposed else None,
-        reason=reason,
-        cast_at=uow.now(),
+    sanction_cast = proposed.step.value if proposed else None
+    # Two Core statements rather than an ORM flush: nothing here needs the ballot's row back,
+    # and the juror already loaded is told its new status without a second write.
+    connection = uow.session.connection()
+    connection.execute(
+        _INSERT_BALLOT,
+        {
+            "juror_id": juror.id,
+            "jury_id": jury.id,
+            "violation": violation,
+            "sanction": sanction_cast,
+            "suspension_days": proposed.suspension_days if proposed else None,
+            "reason": reason,
+            "cast_at": uow.now(),
+        },
     )
-    uow.session.add(row)
-    juror.status = JurorStatus.VOTED
-    uow.session.flush()
-    notes_jury.keep_draft(uow, juror.id, row.sanction, note_text)
+    connection.execute(_MARK_VOTED, {"juror_id": juror.id})
+    set_committed_value(juror, "status", JurorStatus.VOTED)
+    notes_jury.keep_draft(uow, juror.id, sanction_cast, note_text)
     uow.log.append(BallotCast(case_id=case_id, stage=jury.stage, juror=juror.pseudonym))
     if voted_before + 1 == jury.size:  # this ballot is the jury's last
         close_jury(uow, jury, case=case, rule=rule)
-    return row
 
 
 def _ballots(uow: UnitOfWork, jury: Jury) -> list[tuple[Juror, CaseBallot]]:
