@@ -12,6 +12,9 @@ it, measures this process's CPU time and the SQL statements sent to the database
 * ``report_new``: ``file_report`` about a post nobody reported before (opens a case);
 * ``report_join``: ``file_report`` about a post with a live case (joins it);
 * ``ballot``: ``cast_ballot`` by a juror who is not the jury's last (no verdict yet);
+* ``ballot_last``: ``cast_ballot`` by the jury's last juror, which closes the jury: the
+  verdict, the statement of reasons, the platform's decision, the appeal-window job (one
+  ballot in five of the load benchmark's ballot phase);
 * ``vote``: ``cast_vote`` on an open law proposal;
 * ``batch_report``: ``file_reports`` of 100 new posts in one transaction, per report.
 
@@ -169,6 +172,8 @@ def run_backend(url: str | None, data_dir: Path, size: dict[str, int]) -> dict[s
         )
 
     measured(counter, figures, "ballot", uow, ballots, ballot)
+    closing = [(c, p) for c, p in world.seats if last[c] is p]
+    measured(counter, figures, "ballot_last", uow, closing, ballot)
 
     def vote(seat: Any) -> None:
         proposal_id, person = seat

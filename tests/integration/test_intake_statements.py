@@ -21,6 +21,7 @@ from isegoria.clock import ManualClock
 from isegoria.domain.constitution import ProposalKind
 from isegoria.log.signing import LogSigner
 from isegoria.services import cases_intake, cases_jury, cases_verdict, law_proposals, law_votes
+from isegoria.services.cases_common import CaseStatus, get_case
 from isegoria.store.models_cases import Juror, Jury
 from isegoria.store.uow import UnitOfWork
 from tests.support.cases_world import THREATS, CasesWorld, build, report_request, run_jobs
@@ -40,9 +41,17 @@ JOINING = 10
 # and the report; the law, the look-up of snapshots and cases and the log are paid once per
 # batch.
 BATCH_EXTRA = 4
-# A ballot: the case locked, the seat (jury and juror in one), the rule, the ballot, the
-# juror, the count of ballots (6), and the log (6). It was 14 before the seat became one query.
-BALLOT = 12
+# A ballot finding no violation: the case locked, the seat (jury, juror and the jury's earlier
+# votes in one), the ballot, the juror (4), and the log (6); one proposing a sanction also
+# reads the rule that caps it. It was 14 before the seat became one query, and 12 before the
+# seat counted the votes and a ballot without a sanction stopped reading the rule.
+BALLOT = 10
+# The jury's last ballot: the ballot's 4 and the jury closed; the rule, whether a retrial
+# jury exists, the constitution, the opened ballots, the author's earlier upheld cases, the
+# post, the reports; the decision numbered, inserted and its body written; the labeler
+# identity, the Flags; the appeal-window job and the case (19), and the log (6). It was 33
+# before the case, rule and constitution were read once and each decision's body once.
+CLOSING_BALLOT = 25
 VOTE = 4  # the proposal, the elector (locked), the ballot, the elector; votes are not logged
 
 
@@ -93,9 +102,10 @@ def test_a_batch_costs_fewer_statements_per_report_than_single_reports(
     assert sent <= NEW_POST + (BATCH - 1) * BATCH_EXTRA
 
 
-def test_a_ballot_sends_a_bounded_number_of_statements(
+def _seated(
     uow: UnitOfWork, clock: ManualClock, signer: LogSigner, world: CasesWorld
-) -> None:
+) -> tuple[int, list[int]]:
+    """A new case whose jury has been drawn and has accepted: its id and the jurors' accounts."""
     with uow.begin():
         case, _ = _file(uow, world, "post-1")  # type: ignore[misc]
         case_id = case.id
@@ -108,19 +118,39 @@ def test_a_ballot_sends_a_bounded_number_of_statements(
     for account in accounts:
         with uow.begin():
             cases_jury.reply(uow, account_id=account, case_id=case_id, accept=True)
+    return case_id, accounts
 
-    def ballot() -> None:
-        cases_verdict.cast_ballot(
-            uow,
-            account_id=accounts[0],
-            case_id=case_id,
-            violation=False,
-            sanction=None,
-            suspension_days=None,
-            reason="Heated, but not a threat.",
-        )
 
-    assert _statements(uow, ballot) <= BALLOT
+def _ballot(uow: UnitOfWork, case_id: int, account: int) -> None:
+    cases_verdict.cast_ballot(
+        uow,
+        account_id=account,
+        case_id=case_id,
+        violation=False,
+        sanction=None,
+        suspension_days=None,
+        reason="Heated, but not a threat.",
+    )
+
+
+def test_a_ballot_sends_a_bounded_number_of_statements(
+    uow: UnitOfWork, clock: ManualClock, signer: LogSigner, world: CasesWorld
+) -> None:
+    case_id, accounts = _seated(uow, clock, signer, world)
+    assert _statements(uow, lambda: _ballot(uow, case_id, accounts[0])) <= BALLOT
+
+
+def test_the_jurys_last_ballot_sends_a_bounded_number_of_statements(
+    uow: UnitOfWork, clock: ManualClock, signer: LogSigner, world: CasesWorld
+) -> None:
+    case_id, accounts = _seated(uow, clock, signer, world)
+    *first, last = accounts
+    for account in first:
+        with uow.begin():
+            _ballot(uow, case_id, account)
+    assert _statements(uow, lambda: _ballot(uow, case_id, last)) <= CLOSING_BALLOT
+    with uow.begin(readonly=True):
+        assert get_case(uow, case_id).status == CaseStatus.DECIDED  # it did close the jury
 
 
 def test_a_vote_sends_a_bounded_number_of_statements(

@@ -10,7 +10,7 @@ Transparency Database export) consume these types and nothing else of the case m
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -101,7 +101,10 @@ class StatementOfReasons:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (enums by value, instants in ISO 8601)."""
-        data = asdict(self)
+        # Field by field rather than dataclasses.asdict, which deep-copies every value: the
+        # fields hold only str, int, bool, None, enums, instants, a tuple of str and the
+        # tally (a dict of int), and every verdict writes this twice.
+        data = {name: getattr(self, name) for name in _STATEMENT_FIELDS}
         for key, value in data.items():
             if isinstance(value, Enum):
                 data[key] = value.value
@@ -109,7 +112,12 @@ class StatementOfReasons:
                 data[key] = value.isoformat()
             elif isinstance(value, tuple):
                 data[key] = list(value)
+            elif isinstance(value, dict):
+                data[key] = dict(value)
         return data
+
+
+_STATEMENT_FIELDS = tuple(f.name for f in fields(StatementOfReasons))
 
 
 @dataclass(frozen=True)

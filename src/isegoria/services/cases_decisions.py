@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from isegoria.domain.case_events import DecisionConfirmed, DecisionIssued
 from isegoria.domain.decisions import Decision, DecisionKind, StatementOfReasons
@@ -19,6 +19,15 @@ from isegoria.store.uow import UnitOfWork
 # How long a platform has to apply a decision and confirm it; later counts against it.
 APPLY_WITHIN = timedelta(hours=24)
 MAX_FAILURE_REASON = 2000
+# Run for every decision: built once with bound values (its cache key is computed once).
+_DECISIONS_ABOUT = (
+    select(func.count())
+    .select_from(DecisionRow)
+    .where(
+        DecisionRow.platform_id == bindparam("platform_id"),
+        DecisionRow.platform_content_id == bindparam("platform_content_id"),
+    )
+)
 
 
 class DecisionStatus:
@@ -41,12 +50,39 @@ def issue(
     restores: int | None = None,
 ) -> DecisionRow:
     """Record a decision for the platform (the outbox delivers it; the platform confirms)."""
-    now = uow.now()
     row = new_row(uow, case.platform_id, case.platform_content_id, case.id, kind)
-    sequence = row.sequence
+    complete(
+        uow,
+        row,
+        case=case,
+        content=content,
+        sanction=sanction,
+        suspension_days=suspension_days,
+        statement=statement,
+        restores=restores,
+    )
+    return row
+
+
+def complete(
+    uow: UnitOfWork,
+    row: DecisionRow,
+    *,
+    case: Case,
+    content: Content,
+    sanction: SanctionStep,
+    suspension_days: int | None = None,
+    statement: StatementOfReasons | None = None,
+    restores: int | None = None,
+) -> None:
+    """Write the body of a row from :func:`new_row`, its labels and Flag outcomes, and log it.
+
+    Apart from :func:`issue` so that a verdict can number its decisions first and quote the
+    number in the statement of reasons that each body carries (one write of the body).
+    """
     decision = Decision(
         id=row.id,
-        kind=kind,
+        kind=DecisionKind(row.kind),
         platform_id=case.platform_id,
         case_id=case.id,
         content_id=case.platform_content_id,
@@ -54,8 +90,8 @@ def issue(
         author=case.author,
         sanction=sanction,
         suspension_days=suspension_days,
-        issued_at=now,
-        sequence=sequence,
+        issued_at=row.issued_at,
+        sequence=row.sequence,
         statement=statement,
         statement_url=f"/cases/{case.id}",
         restores=restores,
@@ -69,11 +105,10 @@ def issue(
             decision_id=row.id,
             case_id=case.id,
             platform_id=case.platform_id,
-            decision_kind=kind.value,
+            decision_kind=row.kind,
             apply_by=format_instant(row.apply_by),
         )
     )
-    return row
 
 
 def new_row(
@@ -86,17 +121,8 @@ def new_row(
     """A pending outbox row, numbered after the earlier decisions about the same post."""
     now = uow.now()
     # The sequence orders deliveries per post (subject), so a platform applies them in turn.
-    sequence = 1 + int(
-        uow.session.scalar(
-            select(func.count())
-            .select_from(DecisionRow)
-            .where(
-                DecisionRow.platform_id == platform_id,
-                DecisionRow.platform_content_id == platform_content_id,
-            )
-        )
-        or 0
-    )
+    about = {"platform_id": platform_id, "platform_content_id": platform_content_id}
+    sequence = 1 + int(uow.session.scalar(_DECISIONS_ABOUT, about) or 0)
     row = DecisionRow(
         platform_id=platform_id,
         case_id=case_id,
@@ -111,13 +137,6 @@ def new_row(
     uow.session.add(row)
     uow.session.flush()
     return row
-
-
-def attach_statement(row: DecisionRow, statement: StatementOfReasons) -> None:
-    """Put the statement of reasons into a decision's body (once the row has its id)."""
-    body = json.loads(row.body)
-    body["statement"] = statement.to_dict()
-    row.body = json.dumps(body, sort_keys=True, ensure_ascii=False)
 
 
 def pending_for(uow: UnitOfWork, platform_id: int, limit: int = 100) -> list[DecisionRow]:

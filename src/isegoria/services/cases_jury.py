@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, func, select
 
@@ -50,6 +50,7 @@ JOB_REPLACE = "cases.replace_jurors"
 JOB_BALLOT_DEADLINE = "cases.ballot_deadline"
 MAX_REPLACEMENT_ROUNDS = 3
 UNDECLARED = "undeclared"
+T = TypeVar("T")  # a seat, as each caller loads it
 # Constitution strata names -> account columns.
 STRATUM_COLUMNS = {"region": "region", "age_band": "age_band", "political_leaning": "leaning"}
 
@@ -382,14 +383,24 @@ def my_seat(
 
     ``case``: the case, if the caller has it already (one query fewer)."""
     case = case or get_case(uow, case_id)
-    # A first-instance juror may sit on the case's consistency-retrial jury without knowing it.
-    stages = [case.stage, RETRIAL] if case.stage == FIRST else [case.stage]
+    stages = seat_stages(case)
     seats = {
         jury.stage: (jury, juror)
         for jury, juror in uow.session.execute(
             _SEATS, {"case_id": case_id, "stages": stages, "account_id": account_id}
         ).tuples()
     }
+    return current_seat(seats, stages, case_id)
+
+
+def seat_stages(case: Case) -> list[str]:
+    """The stages whose jury may hold a caller's current seat, the preferred first."""
+    # A first-instance juror may sit on the case's consistency-retrial jury without knowing it.
+    return [case.stage, RETRIAL] if case.stage == FIRST else [case.stage]
+
+
+def current_seat(seats: Mapping[str, T], stages: list[str], case_id: int) -> T:
+    """The seat (by stage) of the first of ``stages`` the caller sits on, else NotFound."""
     for stage in stages:
         if stage in seats:
             return seats[stage]

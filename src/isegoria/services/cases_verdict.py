@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from isegoria.domain.case_events import (
     BallotCast,
@@ -16,11 +16,14 @@ from isegoria.domain.case_events import (
     SanctionLifted,
     VerdictReached,
 )
+from isegoria.domain.constitution import Constitution
 from isegoria.domain.decisions import DecisionKind
+from isegoria.domain.rulebook import RuleVersion
 from isegoria.domain.sanctions import Sanction, SanctionError, SanctionStep
 from isegoria.domain.verdict import Ballot, Outcome, Verdict, VerdictError, check_ballot, decide
 from isegoria.errors import Conflict, InvalidInput
 from isegoria.services import cases_decisions, jobs, notes_jury
+from isegoria.services.cases_ballot_seat import ballot_seat
 from isegoria.services.cases_common import (
     APPEAL,
     CaseStatus,
@@ -30,17 +33,36 @@ from isegoria.services.cases_common import (
     dumps,
     get_case,
 )
-from isegoria.services.cases_jury import JurorStatus, my_seat
+from isegoria.services.cases_jury import JurorStatus
 from isegoria.services.cases_reasons import build_statement
 from isegoria.store.models_cases import Case, CaseBallot, DecisionRow, Juror, Jury, Report
 from isegoria.store.uow import UnitOfWork
 
 JOB_APPEAL_WINDOW = "cases.appeal_window"
-# Run on every ballot: built once with a bound value (its cache key is computed once).
-_VOTED = (
+# Run on every ballot or verdict: built once with bound values, so SQLAlchemy computes their
+# cache keys once per process rather than once per call.
+_BALLOTS = (
+    select(Juror, CaseBallot)
+    .join(CaseBallot, CaseBallot.juror_id == Juror.id)
+    .where(Juror.jury_id == bindparam("jury_id"))
+    .order_by(Juror.pseudonym)
+)
+_PRIOR_UPHELD = (
     select(func.count())
-    .select_from(Juror)
-    .where(Juror.jury_id == bindparam("jury_id"), Juror.status == JurorStatus.VOTED)
+    .select_from(Case)
+    .where(
+        Case.platform_id == bindparam("platform_id"),
+        Case.author == bindparam("author"),
+        Case.id != bindparam("case_id"),
+        Case.status == CaseStatus.FINAL,
+        func.coalesce(Case.appeal_outcome, Case.outcome) == Outcome.VIOLATION.value,
+    )
+)
+_REPORTS = select(Report).where(Report.case_id == bindparam("case_id"))
+_INSERT_BALLOT = insert(cast(Table, CaseBallot.__table__))
+_JURORS = cast(Table, Juror.__table__)
+_MARK_VOTED = (
+    update(_JURORS).where(_JURORS.c.id == bindparam("juror_id")).values(status=JurorStatus.VOTED)
 )
 
 
@@ -54,21 +76,21 @@ def cast_ballot(
     suspension_days: int | None,
     reason: str,
     note_text: str | None = None,
-) -> CaseBallot:
+) -> None:
     """Cast the caller's sealed ballot, once, before the deadline; decide when all are in.
 
     ``note_text``: the note the juror proposes to publish if the jury's sanction is a note.
     """
     # Locked first: ballots on one case take turns, so exactly one of them sees the jury full.
     case = get_case(uow, case_id, lock=True)
-    jury, juror = my_seat(uow, account_id, case_id, case=case)
+    jury, juror, voted_before = ballot_seat(uow, account_id, case)
     if juror.status == JurorStatus.VOTED:
         raise Conflict("you have already voted on this case; a ballot cannot be changed")
     if juror.status != JurorStatus.ACCEPTED:
         raise Conflict("accept the summons before voting")
     if jury.closed or uow.now() >= jury.ballot_deadline:
         raise Conflict("the jury has closed; ballots are no longer accepted")
-    rule = case_rule(uow, case)
+    rule: RuleVersion | None = None
     try:
         proposed = None
         if violation:
@@ -85,64 +107,61 @@ def cast_ballot(
                 "a ballot finding no violation proposes no sanction", field="sanction"
             )
         ballot = Ballot(violation=violation, sanction=proposed, reason=reason)
-        check_ballot(ballot, rule)
+        if proposed is not None:  # the rule caps a proposed sanction; no sanction, no check
+            rule = case_rule(uow, case)
+            check_ballot(ballot, rule)
     except (ValueError, SanctionError, VerdictError) as error:
         if isinstance(error, InvalidInput):
             raise
         raise InvalidInput(str(error), field="ballot") from None
-    row = CaseBallot(
-        juror_id=juror.id,
-        jury_id=jury.id,
-        violation=violation,
-        sanction=proposed.step.value if proposed else None,
-        suspension_days=proposed.suspension_days if proposed else None,
-        reason=reason,
-        cast_at=uow.now(),
+    sanction_cast = proposed.step.value if proposed else None
+    # Two Core statements rather than an ORM flush: nothing here needs the ballot's row back,
+    # and the juror already loaded is told its new status without a second write.
+    connection = uow.session.connection()
+    connection.execute(
+        _INSERT_BALLOT,
+        {
+            "juror_id": juror.id,
+            "jury_id": jury.id,
+            "violation": violation,
+            "sanction": sanction_cast,
+            "suspension_days": proposed.suspension_days if proposed else None,
+            "reason": reason,
+            "cast_at": uow.now(),
+        },
     )
-    uow.session.add(row)
-    juror.status = JurorStatus.VOTED
-    uow.session.flush()
-    notes_jury.keep_draft(uow, juror.id, row.sanction, note_text)
+    connection.execute(_MARK_VOTED, {"juror_id": juror.id})
+    set_committed_value(juror, "status", JurorStatus.VOTED)
+    notes_jury.keep_draft(uow, juror.id, sanction_cast, note_text)
     uow.log.append(BallotCast(case_id=case_id, stage=jury.stage, juror=juror.pseudonym))
-    voted = uow.session.scalar(_VOTED, {"jury_id": jury.id})
-    if voted == jury.size:
-        close_jury(uow, jury)
-    return row
+    if voted_before + 1 == jury.size:  # this ballot is the jury's last
+        close_jury(uow, jury, case=case, rule=rule)
 
 
 def _ballots(uow: UnitOfWork, jury: Jury) -> list[tuple[Juror, CaseBallot]]:
-    return list(
-        uow.session.execute(
-            select(Juror, CaseBallot)
-            .join(CaseBallot, CaseBallot.juror_id == Juror.id)
-            .where(Juror.jury_id == jury.id)
-            .order_by(Juror.pseudonym)
-        ).tuples()
-    )
+    return list(uow.session.execute(_BALLOTS, {"jury_id": jury.id}).tuples())
 
 
 def prior_upheld(uow: UnitOfWork, case: Case) -> int:
     """Earlier cases about the same author whose violation stands (for the ban policy)."""
-    return int(
-        uow.session.scalar(
-            select(func.count())
-            .select_from(Case)
-            .where(
-                Case.platform_id == case.platform_id,
-                Case.author == case.author,
-                Case.id != case.id,
-                Case.status == CaseStatus.FINAL,
-                func.coalesce(Case.appeal_outcome, Case.outcome) == Outcome.VIOLATION.value,
-            )
-        )
-        or 0
+    found = uow.session.scalar(
+        _PRIOR_UPHELD,
+        {"platform_id": case.platform_id, "author": case.author, "case_id": case.id},
     )
+    return int(found or 0)
 
 
 def jury_verdict(
-    uow: UnitOfWork, case: Case, jury: Jury
+    uow: UnitOfWork,
+    case: Case,
+    jury: Jury,
+    *,
+    rule: RuleVersion | None = None,
+    constitution: Constitution | None = None,
 ) -> tuple[Verdict, list[str], list[dict[str, Any]]]:
-    """One jury's verdict from its opened ballots, their reasons, and the ballots to publish."""
+    """One jury's verdict from its opened ballots, their reasons, and the ballots to publish.
+
+    ``rule``, ``constitution``: the case's, if the caller loaded them already."""
     pairs = _ballots(uow, jury)
     ballots = [
         Ballot(
@@ -158,8 +177,8 @@ def jury_verdict(
         )
         for _, b in pairs
     ]
-    rule = case_rule(uow, case)
-    constitution = case_constitution(uow, case)
+    rule = rule or case_rule(uow, case)
+    constitution = constitution or case_constitution(uow, case)
     appeal = jury.stage == APPEAL
     verdict = decide(ballots, constitution, rule, prior_upheld(uow, case), appeal=appeal)
     published = [
@@ -175,19 +194,40 @@ def jury_verdict(
     return verdict, [b.reason for _, b in pairs], published
 
 
-def close_jury(uow: UnitOfWork, jury: Jury) -> Verdict | None:
-    """Open the sealed ballots and decide (all in, or the deadline passed); idempotent."""
+def close_jury(
+    uow: UnitOfWork, jury: Jury, *, case: Case | None = None, rule: RuleVersion | None = None
+) -> Verdict | None:
+    """Open the sealed ballots and decide (all in, or the deadline passed); idempotent.
+
+    ``case``: the jury's case if the caller holds it locked already (the last ballot does);
+    ``rule``: its rule version, if loaded. Each is read once per verdict, not once per use.
+    """
     if jury.closed:
         return None
     jury.closed = True
-    case = get_case(uow, jury.case_id, lock=True)
+    if case is None:
+        case = get_case(uow, jury.case_id, lock=True)
     if jury.stage != APPEAL:
         from isegoria.services import cases_retrial  # it calls back into this module
 
         if cases_retrial.is_paired(uow, case.id):
             return cases_retrial.settle_pair(uow, case)  # waits for the other jury
-    verdict, reasons, published = jury_verdict(uow, case, jury)
-    _record_verdict(uow, case, jury.stage, verdict, reasons, published, jury.size)
+    rule = rule or case_rule(uow, case)
+    constitution = case_constitution(uow, case)
+    verdict, reasons, published = jury_verdict(
+        uow, case, jury, rule=rule, constitution=constitution
+    )
+    _record_verdict(
+        uow,
+        case,
+        jury.stage,
+        verdict,
+        reasons,
+        published,
+        jury.size,
+        rule=rule,
+        constitution=constitution,
+    )
     return verdict
 
 
@@ -220,30 +260,29 @@ def _record_verdict(
     reasons: list[str],
     published: list[dict[str, Any]],
     jury_size: int,
+    *,
+    rule: RuleVersion | None = None,
+    constitution: Constitution | None = None,
 ) -> None:
     now = uow.now()
     content = case_content(uow, case)
-    rule = case_rule(uow, case)
-    constitution = case_constitution(uow, case)
-    reports = list(uow.session.scalars(select(Report).where(Report.case_id == case.id)))
+    rule = rule or case_rule(uow, case)
+    constitution = constitution or case_constitution(uow, case)
+    reports = list(uow.session.scalars(_REPORTS, {"case_id": case.id}))
     appeal = stage == APPEAL
     planned = _planned_decisions(uow, case, verdict, appeal)
-    rows = [
-        cases_decisions.issue(
-            uow,
-            case=case,
-            content=content,
-            kind=kind,
-            sanction=sanction,
-            suspension_days=days,
-            restores=restores,
-        )
-        for kind, sanction, days, restores in planned
-    ]
     # The statement quotes the decision it gives rise to (or, when an appeal upholds, the one
-    # that stands), so rows are created first and get the statement once their ids exist.
-    standing = _first_imposed(uow, case)
-    quoted = rows[0].id if rows else (standing.id if standing is not None else 0)
+    # that stands), and every decision's body carries the statement: so the rows are numbered
+    # first, then the statement is written, then each body (once).
+    rows = [
+        cases_decisions.new_row(uow, case.platform_id, case.platform_content_id, case.id, kind)
+        for kind, _sanction, _days, _restores in planned
+    ]
+    if rows:
+        quoted = rows[0].id
+    else:
+        standing = _first_imposed(uow, case)
+        quoted = standing.id if standing is not None else 0
     statement = build_statement(
         case=case,
         content=content,
@@ -257,8 +296,17 @@ def _record_verdict(
         appeal=appeal,
         jury_size=jury_size,
     )
-    for row in rows:
-        cases_decisions.attach_statement(row, statement)
+    for row, (_kind, sanction, days, restores) in zip(rows, planned, strict=True):
+        cases_decisions.complete(
+            uow,
+            row,
+            case=case,
+            content=content,
+            sanction=sanction,
+            suspension_days=days,
+            statement=statement,
+            restores=restores,
+        )
     statement_json = dumps(statement.to_dict())
     step = verdict.sanction.step
     days = verdict.sanction.suspension_days if step is SanctionStep.SUSPEND else None
@@ -273,7 +321,7 @@ def _record_verdict(
         case.decided_at = now
         case.status = CaseStatus.DECIDED
         case.appeal_until = now + constitution.appeal_window
-        jobs.schedule(uow, JOB_APPEAL_WINDOW, case.appeal_until, {"case_id": case.id})
+        jobs.enqueue(uow, JOB_APPEAL_WINDOW, case.appeal_until, {"case_id": case.id})
     uow.log.append(
         VerdictReached(
             case_id=case.id,
@@ -287,9 +335,9 @@ def _record_verdict(
             final=appeal,
         )
     )
-    for row in rows:
+    for row, (_kind, _sanction, _days, restores) in zip(rows, planned, strict=True):
         if row.kind == DecisionKind.SANCTION_LIFTED.value:
-            restores = json.loads(row.body)["restores"]
+            assert restores is not None  # noqa: S101 - _planned_decisions names what it restores
             uow.log.append(SanctionLifted(case_id=case.id, decision_id=row.id, restores=restores))
         elif row.kind == DecisionKind.SANCTION_IMPOSED.value:
             uow.log.append(
@@ -361,7 +409,10 @@ def lapse_without_jury(uow: UnitOfWork, case: Case, stage: str, *, reason: str) 
     rule = case_rule(uow, case)
     verdict = decide([], constitution, rule, 0, appeal=stage == APPEAL)
     size = constitution.effective_appeal_jury_size if stage == APPEAL else constitution.jury_size
-    _record_verdict(uow, case, stage, verdict, [f"No jury could be drawn: {reason}."], [], size)
+    reasons = [f"No jury could be drawn: {reason}."]
+    _record_verdict(
+        uow, case, stage, verdict, reasons, [], size, rule=rule, constitution=constitution
+    )
 
 
 def close_appeal_window(uow: UnitOfWork, case_id: int) -> bool:

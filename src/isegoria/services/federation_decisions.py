@@ -20,7 +20,7 @@ import json
 from dataclasses import replace
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from isegoria.domain.decisions import Decision, DecisionKind
 from isegoria.integrations.atproto_labels import AtprotoError, labels_for_decision
@@ -39,6 +39,14 @@ __all__ = ["NOTIFIED_KINDS", "publish_decision"]
 #: Decisions a reporting server hears about: the verdicts, not interim or note changes.
 NOTIFIED_KINDS: Final = frozenset(
     {DecisionKind.SANCTION_IMPOSED, DecisionKind.NO_ACTION, DecisionKind.SANCTION_LIFTED}
+)
+# Run for every decision: built once with bound values (cache keys computed once). The
+# labeler identity is the one row ``atproto_labeler.record_identity`` keeps (id 1).
+_LABELER_DID: Final = select(LabelerIdentity.did).where(LabelerIdentity.id == 1)
+_FLAGS: Final = (
+    select(FederatedFlag)
+    .where(FederatedFlag.case_id == bindparam("case_id"))
+    .order_by(FederatedFlag.id)
 )
 _RETRACTIONS: Final = {
     DecisionKind.SANCTION_LIFTED: DecisionKind.SANCTION_IMPOSED,
@@ -83,15 +91,15 @@ def _with_cid(uow: UnitOfWork, decision: Decision) -> Decision:
 
 
 def _label(uow: UnitOfWork, row: DecisionRow, decision: Decision) -> None:
-    identity = uow.session.get(LabelerIdentity, 1)
-    if identity is None:  # the instance never announced a labeler identity: it labels nothing
+    labeler_did = uow.session.scalar(_LABELER_DID)
+    if labeler_did is None:  # the instance never announced a labeler identity: it labels nothing
         return
     restored = _restored(uow, row, decision)
     try:
         labels = labels_for_decision(
             _with_cid(uow, decision),
             key=labeler_key(uow.secret),
-            labeler_did=identity.did,
+            labeler_did=labeler_did,
             restored=None if restored is None else _with_cid(uow, restored),
         )
     except AtprotoError:
@@ -114,9 +122,7 @@ def _label(uow: UnitOfWork, row: DecisionRow, decision: Decision) -> None:
 
 
 def _queue_flag_outcomes(uow: UnitOfWork, row: DecisionRow) -> None:
-    flags = uow.session.scalars(
-        select(FederatedFlag).where(FederatedFlag.case_id == row.case_id).order_by(FederatedFlag.id)
-    )
+    flags = uow.session.scalars(_FLAGS, {"case_id": row.case_id})
     for flag in flags:
         uow.session.add(
             ActivityDelivery(

@@ -186,17 +186,21 @@ class ConstitutionInForce:
     proposal_id: int | None
 
 
+# Every verdict and juror reply asks for its case's constitution: built once, like the above.
+_CONSTITUTION_AT = (
+    select(ConstitutionVersion)
+    .where(
+        ConstitutionVersion.jurisdiction_code == bindparam("jurisdiction"),
+        ConstitutionVersion.effective_from <= bindparam("at"),
+    )
+    .order_by(ConstitutionVersion.version.desc())
+    .limit(1)
+)
+
+
 def constitution_at(uow: UnitOfWork, jurisdiction: str, at: datetime) -> ConstitutionInForce:
     """The constitution of ``jurisdiction`` in force at ``at`` (the default before any change)."""
-    row = uow.session.scalars(
-        select(ConstitutionVersion)
-        .where(
-            ConstitutionVersion.jurisdiction_code == jurisdiction,
-            ConstitutionVersion.effective_from <= at,
-        )
-        .order_by(ConstitutionVersion.version.desc())
-        .limit(1)
-    ).first()
+    row = uow.session.scalars(_CONSTITUTION_AT, {"jurisdiction": jurisdiction, "at": at}).first()
     if row is None:
         get_jurisdiction(uow, jurisdiction)  # NotFound for an unknown code, else the default
         return ConstitutionInForce(Constitution(jurisdiction), 0, None, None)

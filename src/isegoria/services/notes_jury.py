@@ -64,17 +64,19 @@ def after_verdict(
     uow: UnitOfWork, case: Case, content: Content, stage: str, step: SanctionStep, kinds: list[str]
 ) -> NoteRow | None:
     """Publish the jury's note, or hide it after an appeal; ``kinds``: decisions issued."""
-    existing = uow.session.scalars(
-        select(NoteRow).where(NoteRow.case_id == case.id, NoteRow.by_jury.is_(True))
-    ).first()
-    if existing is not None and step is not SanctionStep.NOTE:
-        if existing.status == NoteStatus.HELPFUL.value and (
-            DecisionKind.SANCTION_LIFTED.value in kinds
-        ):
+    if step is not SanctionStep.NOTE:
+        # Only a lifted sanction can hide the jury's note: every other verdict (nearly all of
+        # them) is done here without looking for one.
+        if DecisionKind.SANCTION_LIFTED.value not in kinds:
+            return None
+        existing = uow.session.scalars(
+            select(NoteRow).where(NoteRow.case_id == case.id, NoteRow.by_jury.is_(True))
+        ).first()
+        if existing is not None and existing.status == NoteStatus.HELPFUL.value:
             _set_status(uow, existing, NoteStatus.NEEDS_MORE_RATINGS)
             issue_note_decision(uow, existing, content, DecisionKind.NOTE_HIDDEN)
         return None
-    if step is not SanctionStep.NOTE or DecisionKind.SANCTION_IMPOSED.value not in kinds:
+    if DecisionKind.SANCTION_IMPOSED.value not in kinds:
         return None
     note = NoteRow(
         content_id=content.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from isegoria.security import new_token, token_digest
 from isegoria.store.models import Account, WebSession
@@ -41,6 +41,23 @@ class SessionCaller:
     expires_at: datetime
 
 
+# The first request of every session (and every one after the credential cache forgets it)
+# runs this: built once with a bound value, so its cache key is computed once per process.
+_CALLER = (
+    select(
+        WebSession.csrf_token,
+        WebSession.expires_at,
+        Account.id,
+        Account.login,
+        Account.display_name,
+        Account.role,
+        Account.disabled,
+    )
+    .join(Account, Account.id == WebSession.account_id)
+    .where(WebSession.token_hash == bindparam("token_hash"))
+)
+
+
 def resolve_session(uow: UnitOfWork, token: str) -> SessionCaller | None:
     """The live session's enabled account for a cookie token, else None.
 
@@ -49,19 +66,7 @@ def resolve_session(uow: UnitOfWork, token: str) -> SessionCaller | None:
     """
     if not token or len(token) > 128:
         return None
-    found = uow.session.execute(
-        select(
-            WebSession.csrf_token,
-            WebSession.expires_at,
-            Account.id,
-            Account.login,
-            Account.display_name,
-            Account.role,
-            Account.disabled,
-        )
-        .join(Account, Account.id == WebSession.account_id)
-        .where(WebSession.token_hash == token_digest(token))
-    ).first()
+    found = uow.session.execute(_CALLER, {"token_hash": token_digest(token)}).first()
     if found is None:
         return None
     csrf_token, expires_at, account_id, login, display_name, role, disabled = found
