@@ -22,19 +22,25 @@ def world(uow: UnitOfWork, clock: ManualClock, signer: LogSigner) -> CasesWorld:
     return build(uow, clock, signer)
 
 
-def test_a_case_page_lists_twenty_reports_and_counts_the_rest(
-    uow: UnitOfWork, clock: ManualClock, signer: LogSigner, world: CasesWorld
-) -> None:
-    for n in range(cases_views.TIMELINE_REPORTS + 6):
+def report_viral(uow: UnitOfWork, world: CasesWorld, reports: int) -> int:
+    """``reports`` reports of one post by different people; the case they opened or joined."""
+    for n in range(reports):
         with uow.begin():
             case, _ = cases_intake.file_report(
                 uow,
                 platform_id=world.base.platform_id,
                 request=report_request(uow.now() - HOUR, content_id="viral", reporter=f"@r{n}"),
             )
+    return case.id
+
+
+def test_a_case_page_lists_twenty_reports_and_counts_the_rest(
+    uow: UnitOfWork, clock: ManualClock, signer: LogSigner, world: CasesWorld
+) -> None:
+    case_id = report_viral(uow, world, cases_views.TIMELINE_REPORTS + 6)
     with uow.begin(readonly=True):
-        view = cases_views.case_view(uow, case.id)
-        every = log_read.entries_about(uow.session, "case", str(case.id))
+        view = cases_views.case_view(uow, case_id)
+        every = log_read.entries_about(uow.session, "case", str(case_id))
     kinds = [item["kind"] for item in view["timeline"]]
     assert kinds.count("ReportFiled") == cases_views.TIMELINE_REPORTS
     assert "CaseOpened" in kinds
@@ -49,16 +55,10 @@ def test_a_case_page_lists_twenty_reports_and_counts_the_rest(
 def test_the_api_and_the_page_say_how_many_reports_are_not_listed(
     uow: UnitOfWork, world: CasesWorld, client: TestClient
 ) -> None:
-    for n in range(cases_views.TIMELINE_REPORTS + 3):
-        with uow.begin():
-            case, _ = cases_intake.file_report(
-                uow,
-                platform_id=world.base.platform_id,
-                request=report_request(uow.now() - HOUR, content_id="viral", reporter=f"@r{n}"),
-            )
-    answer = client.get(f"/api/v1/cases/{case.id}")
+    case_id = report_viral(uow, world, cases_views.TIMELINE_REPORTS + 3)
+    answer = client.get(f"/api/v1/cases/{case_id}")
     assert answer.status_code == 200
     assert answer.json()["reports_not_listed"] == 2
-    page = client.get(f"/cases/{case.id}")
+    page = client.get(f"/cases/{case_id}")
     assert page.status_code == 200
     assert "2 further reports of this post are not listed here" in page.text

@@ -29,16 +29,23 @@ def sqlite_log(
     return database, uow
 
 
-def test_stored_nodes_are_found_by_primary_key_on_sqlite(
-    tmp_path: Path, clock: ManualClock, signer: LogSigner
-) -> None:
-    database, uow = sqlite_log(tmp_path, clock, signer, 40)
+def node_statements(database: Database) -> list[tuple[str, Any]]:
+    """Every statement (and its parameters) sent to ``database`` that reads tree nodes."""
     sent: list[tuple[str, Any]] = []
 
     @event.listens_for(database.engine, "before_cursor_execute")
     def seen(_c: object, _cur: object, statement: str, params: Any, *_rest: object) -> None:
         if "log_nodes" in statement:
             sent.append((statement, params))
+
+    return sent
+
+
+def test_stored_nodes_are_found_by_primary_key_on_sqlite(
+    tmp_path: Path, clock: ManualClock, signer: LogSigner
+) -> None:
+    database, uow = sqlite_log(tmp_path, clock, signer, 40)
+    sent = node_statements(database)
 
     with uow.begin(readonly=True):
         proof = read.inclusion_proof(uow.session, 5, 40)
@@ -62,12 +69,7 @@ def test_small_and_large_look_ups_find_the_same_nodes(
     database, uow = sqlite_log(tmp_path, clock, signer, 100)
     leaves = [(0, idx) for idx in range(100)]
     pairs = [(1, idx) for idx in range(50)]
-    sent: list[tuple[str, Any]] = []
-
-    @event.listens_for(database.engine, "before_cursor_execute")
-    def seen(_c: object, _cur: object, statement: str, params: Any, *_rest: object) -> None:
-        if "log_nodes" in statement:
-            sent.append((statement, params))
+    sent = node_statements(database)
 
     with uow.begin(readonly=True):
         # 150 nodes: more than a fixed shape takes, so an expanding IN list per level.

@@ -106,9 +106,8 @@ class PublicAnswer:
             stored = cache.lookup(key, version)
             if stored is not None:
                 return cache.respond(self.request, stored, "hit")
-        uow = self.services.uow()
         return await run_in_threadpool(
-            cache.answer, self.request, uow, key, lambda: build(uow), shape
+            cache.answer, self.request, self.services.uow(), key, build, shape
         )
 
 

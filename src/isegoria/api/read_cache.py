@@ -65,7 +65,12 @@ def log_version(database: Database) -> LogVersion:
             cursor.close()
     finally:
         connection.close()  # back to the pool, which ends the driver's transaction
-    if row is None:  # a database whose log was never started
+    return _as_version(row)
+
+
+def _as_version(row: Any) -> LogVersion:
+    """The version in a row of ``_VERSION_SQL``; no row: a log never started."""
+    if row is None:
         return (0, 0)
     return (int(row[0]), int(row[1] or 0))
 
@@ -106,9 +111,7 @@ class LoopVersion:
                 row = self._connection.execute(_VERSION_SQL).fetchone()
             except sqlite3.Error:
                 return None
-        if row is None:
-            return (0, 0)
-        return (int(row[0]), int(row[1] or 0))
+        return _as_version(row)
 
     def close(self) -> None:
         """Close the connection (the app's shutdown)."""
@@ -120,11 +123,10 @@ class LoopVersion:
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """An answer's body, its media type and its entity tag."""
+    """An answer's JSON body and its entity tag."""
 
     body: bytes
     etag: str
-    media_type: str = JSON
 
 
 def entity_tag(body: bytes) -> str:
@@ -184,13 +186,13 @@ class ReadCache:
         request: Request,
         uow: UnitOfWork,
         key: Hashable,
-        build: Callable[[], Any],
+        build: Callable[[UnitOfWork], Any],
         shape: Any,
     ) -> Response:
         """The answer named ``key``: stored if the log has not moved, else built and stored.
 
-        ``build`` runs inside the read transaction and returns a value of type ``shape``
-        (the route's response model); exceptions it raises (404, 422) pass through unstored.
+        ``build(uow)`` runs in a read transaction of ``uow`` and returns a value of type
+        ``shape`` (the route's response model); what it raises (404, 422) is not stored.
         """
         # The version is read before the answer is built, so what is stored under a version
         # is never older than it (see the module's docstring).
@@ -199,7 +201,7 @@ class ReadCache:
         outcome: Outcome = "hit"
         if stored is None:
             with uow.begin(readonly=True):
-                body = render_json(build(), shape)
+                body = render_json(build(uow), shape)
             stored = Stored(body, entity_tag(body))
             self._put(full_key, stored)
             outcome = "miss"
@@ -212,7 +214,7 @@ class ReadCache:
             self._count("not_modified")
             return Response(status_code=304, headers=headers)
         self._count(outcome)
-        return Response(stored.body, media_type=stored.media_type, headers=headers)
+        return Response(stored.body, media_type=JSON, headers=headers)
 
     def _count(self, outcome: Outcome) -> None:
         if self.record is not None:

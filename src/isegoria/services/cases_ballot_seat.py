@@ -9,10 +9,10 @@ between the count and this ballot's own vote.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from isegoria.services.cases_jury import JurorStatus, current_seat, seat_stages
+from isegoria.services.cases_jury import SEATS, JurorStatus, current_seat, seat_stages
 from isegoria.store.models_cases import Case, Juror, Jury
 from isegoria.store.uow import UnitOfWork
 
@@ -25,16 +25,9 @@ _VOTED_BEFORE = (
     .correlate(Jury)
     .scalar_subquery()
 )
-# Built once with bound values: SQLAlchemy computes its cache key once per process.
-_BALLOT_SEATS = (
-    select(Jury, Juror, _VOTED_BEFORE)
-    .join(Juror, Juror.jury_id == Jury.id)
-    .where(
-        Jury.case_id == bindparam("case_id"),
-        Jury.stage.in_(bindparam("stages", expanding=True)),
-        Juror.account_id == bindparam("account_id"),
-    )
-)
+# The seats query with that count; built once with bound values, so SQLAlchemy computes
+# its cache key once per process.
+_BALLOT_SEATS = SEATS.add_columns(_VOTED_BEFORE)
 
 
 def ballot_seat(uow: UnitOfWork, account_id: int, case: Case) -> tuple[Jury, Juror, int]:

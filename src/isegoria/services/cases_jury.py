@@ -365,7 +365,7 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
 
 
 # The caller's seats on a case's juries of the given stages: one statement, built once.
-_SEATS = (
+SEATS = (
     select(Jury, Juror)
     .join(Juror, Juror.jury_id == Jury.id)
     .where(
@@ -376,18 +376,13 @@ _SEATS = (
 )
 
 
-def my_seat(
-    uow: UnitOfWork, account_id: int, case_id: int, *, case: Case | None = None
-) -> tuple[Jury, Juror]:
-    """The caller's seat on the case's current jury (NotFound for anyone else).
-
-    ``case``: the case, if the caller has it already (one query fewer)."""
-    case = case or get_case(uow, case_id)
-    stages = seat_stages(case)
+def my_seat(uow: UnitOfWork, account_id: int, case_id: int) -> tuple[Jury, Juror]:
+    """The caller's seat on the case's current jury (NotFound for anyone else)."""
+    stages = seat_stages(get_case(uow, case_id))
     seats = {
         jury.stage: (jury, juror)
         for jury, juror in uow.session.execute(
-            _SEATS, {"case_id": case_id, "stages": stages, "account_id": account_id}
+            SEATS, {"case_id": case_id, "stages": stages, "account_id": account_id}
         ).tuples()
     }
     return current_seat(seats, stages, case_id)
