@@ -45,16 +45,19 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 from tests.support.cases_world import CasesWorld, build, report_request  # noqa: E402
 from tests.support.postgres import throwaway_cluster  # noqa: E402
 
+from isegoria.cases import intake as cases_intake  # noqa: E402
+from isegoria.cases import jury as cases_jury  # noqa: E402
+from isegoria.cases import verdict as cases_verdict  # noqa: E402
 from isegoria.clock import ManualClock  # noqa: E402
 from isegoria.domain.constitution import DEFAULT_JUROR_MAX_CASES  # noqa: E402
 from isegoria.domain.events import Event  # noqa: E402
+from isegoria.jobs import queue as jobs  # noqa: E402
 from isegoria.log.coalesce import CheckpointPolicy, LogMemory  # noqa: E402
 from isegoria.log.signing import LogSigner  # noqa: E402
-from isegoria.services import cases_intake, cases_jury, cases_verdict, jobs  # noqa: E402
 from isegoria.store import migrate  # noqa: E402
 from isegoria.store.db import Database  # noqa: E402
 from isegoria.store.models_cases import Case, Juror, Jury  # noqa: E402
-from isegoria.store.uow import UnitOfWork  # noqa: E402
+from isegoria.unit_of_work import UnitOfWork  # noqa: E402
 
 FULL_REPORTS = 200
 QUICK_REPORTS = 40

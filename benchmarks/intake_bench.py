@@ -52,14 +52,16 @@ from sqlalchemy import event, select  # noqa: E402
 from tests.support.cases_world import report_request  # noqa: E402
 from tests.support.postgres import throwaway_cluster  # noqa: E402
 
+from isegoria.cases import intake as cases_intake  # noqa: E402
+from isegoria.cases import verdict as cases_verdict  # noqa: E402
 from isegoria.clock import SystemClock  # noqa: E402
 from isegoria.domain.content import ReportRequest  # noqa: E402
+from isegoria.law import votes as law_votes  # noqa: E402
 from isegoria.log.coalesce import CheckpointPolicy, LogMemory  # noqa: E402
 from isegoria.log.signing import load_signer  # noqa: E402
-from isegoria.services import cases_intake, cases_verdict, law_votes  # noqa: E402
 from isegoria.store.db import Database  # noqa: E402
 from isegoria.store.models import Platform  # noqa: E402
-from isegoria.store.uow import UnitOfWork  # noqa: E402
+from isegoria.unit_of_work import UnitOfWork  # noqa: E402
 
 FULL = {"cases": 40, "proposals": 2, "reports": 300, "empty": 500, "batches": 10}
 QUICK = {"cases": 8, "proposals": 1, "reports": 60, "empty": 100, "batches": 2}

@@ -57,8 +57,8 @@ from sqlalchemy import func, select  # noqa: E402
 from tests.support.postgres import throwaway_cluster  # noqa: E402
 from tests.support.server import live_server  # noqa: E402
 
-from isegoria.services.cases_intake import JOB_DRAW_JURY  # noqa: E402
-from isegoria.services.jobs import JobStatus  # noqa: E402
+from isegoria.cases.intake import JOB_DRAW_JURY  # noqa: E402
+from isegoria.jobs.queue import JobStatus  # noqa: E402
 from isegoria.store.db import Database  # noqa: E402
 from isegoria.store.models import Job  # noqa: E402
 from isegoria.store.models_cases import Report  # noqa: E402

@@ -17,16 +17,19 @@ from pathlib import Path
 from sqlalchemy import select
 from tests.support.cases_world import THREATS, build, report_request, run_jobs
 
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import jury as cases_jury
 from isegoria.clock import ManualClock, SystemClock
 from isegoria.config import Settings
 from isegoria.domain.constitution import DEFAULT_JUROR_MAX_CASES, ProposalKind
+from isegoria.law import proposals as law_proposals
 from isegoria.log.signing import load_signer
-from isegoria.services import cases_intake, cases_jury, law_proposals, sessions
+from isegoria.people import sessions
 from isegoria.store import migrate
 from isegoria.store.db import Database
 from isegoria.store.models import Account
 from isegoria.store.models_cases import Juror, Jury
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 JURY_SIZE = 5  # what cases_world enacts in its constitution
 #: Volunteers per seat the seeded cases need at the juror-load limit. A jurisdiction whose

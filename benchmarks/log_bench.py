@@ -236,7 +236,7 @@ def _db_append_run(url: str, entries: int, per_transaction: int) -> float:
     from isegoria.log.signing import LogSigner
     from isegoria.store import migrate
     from isegoria.store.db import Database
-    from isegoria.store.uow import UnitOfWork
+    from isegoria.unit_of_work import UnitOfWork
 
     database = Database(url)
     migrate.upgrade(database)

@@ -33,14 +33,15 @@ from isegoria.algorithms.bridging_synthetic import two_camp_ratings
 from isegoria.clock import ManualClock
 from isegoria.domain.identity import Scope
 from isegoria.log.signing import LogSigner
+from isegoria.notes import scoring as notes_scoring
+from isegoria.people import jurisdictions, platforms
 from isegoria.security import SecretBox
-from isegoria.services import jurisdictions, notes_scoring, platforms
 from isegoria.store import migrate
 from isegoria.store.db import Database
 from isegoria.store.models import Account
 from isegoria.store.models_cases import Content
 from isegoria.store.models_notes import NoteRatingRow, NoteRow
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 RESULTS = Path(__file__).parent / "results"
 SIZES = [(1_000, 500, 10_000), (10_000, 5_000, 100_000), (100_000, 50_000, 1_000_000)]

@@ -20,7 +20,7 @@ from isegoria.config import Settings
 from isegoria.log.signing import LogSigner
 from isegoria.store import migrate
 from isegoria.store.db import Database
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.postgres import throwaway_cluster
 
 START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)

@@ -12,13 +12,6 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
-from isegoria.api import cookies, metrics, overload, problems, ratelimit
-from isegoria.api.access import undeclared_routes
-from isegoria.api.credential_cache import CredentialCache
-from isegoria.api.deps import Services
-from isegoria.api.middleware import HttpMiddleware
-from isegoria.api.problem_schema import PROBLEM_RESPONSES, add_problem_schema
-from isegoria.api.read_cache import ReadCache
 from isegoria.api.routes import (
     activitypub,
     atproto,
@@ -37,15 +30,22 @@ from isegoria.api.routes import notes as notes_api
 from isegoria.clock import Clock
 from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
+from isegoria.http import cookies, metrics, overload, problems, ratelimit
+from isegoria.http.access import undeclared_routes
+from isegoria.http.credential_cache import CredentialCache
+from isegoria.http.deps import Services
+from isegoria.http.middleware import HttpMiddleware
+from isegoria.http.problem_schema import PROBLEM_RESPONSES, add_problem_schema
+from isegoria.http.read_cache import ReadCache
 from isegoria.i18n import LanguageMiddleware
 from isegoria.identity import IdentityVerifier, OidcVerifier
-from isegoria.identity import pages as identity_pages
+from isegoria.jobs.checkpoint_timer import CheckpointTimer
 from isegoria.log.coalesce import CheckpointPolicy, LogMemory
 from isegoria.log.signing import load_signer
-from isegoria.log.timer import CheckpointTimer
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
 from isegoria.web import pages, pages_cases, pages_law, pages_log, pages_reports, pages_triage
+from isegoria.web import pages_identity as identity_pages
 from isegoria.web import pages_notes as notes_pages
 
 API_PREFIX = "/api/v1"
@@ -151,8 +151,8 @@ def create_app(
 
 
 def record_labeler_identity(services: Services) -> None:
-    """Record the labeler DID that decisions' labels are signed as (services/atproto_labeler)."""
-    from isegoria.services import atproto_labeler
+    """Record the labeler DID that decisions' labels are signed as (federation/atproto_labeler)."""
+    from isegoria.federation import atproto_labeler
 
     uow = services.uow()
     try:
@@ -172,7 +172,7 @@ def checkpoint_policy(settings: Settings) -> CheckpointPolicy | None:
 @asynccontextmanager
 async def checkpoint_timer(app: FastAPI) -> AsyncIterator[None]:
     """While the app serves under a checkpoint policy, sign the log's tail on a timer; at
-    shutdown, close the event loop's own database connection (api/read_cache.py)."""
+    shutdown, close the event loop's own database connection (http/read_cache.py)."""
     services: Services = app.state.services
     policy = services.log_memory.policy
     if policy is None:

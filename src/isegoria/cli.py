@@ -27,13 +27,15 @@ from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
 from isegoria.domain.identity import Role, Scope, parse_scopes
 from isegoria.errors import IsegoriaError
+from isegoria.http.request_log import logging_config
 from isegoria.log.signing import load_signer
-from isegoria.ops.logs import logging_config
+from isegoria.notes import scoring as notes_scoring
+from isegoria.people import accounts as people
+from isegoria.people import jurisdictions, platforms
 from isegoria.security import SecretBox
-from isegoria.services import jurisdictions, notes_scoring, people, platforms
 from isegoria.store import migrate
 from isegoria.store.db import Database
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 app = typer.Typer(
     help="isegoria: moderation by public law and citizen juries.", no_args_is_help=True
@@ -191,8 +193,11 @@ def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
 
 def _start_worker(settings: Settings) -> None:
     """Run due deadline jobs in a background thread of this process."""
-    from isegoria.log import timer
-    from isegoria.services import connector_jobs, handlers, jobs, outbox  # noqa: F401
+    from isegoria import worker as handlers  # noqa: F401
+    from isegoria.connectors import jobs as connector_jobs  # noqa: F401
+    from isegoria.decisions import outbox  # noqa: F401
+    from isegoria.jobs import checkpoint_timer as timer
+    from isegoria.jobs import queue as jobs  # noqa: F401
 
     database = _database(settings)
     signer = load_signer(settings.origin, settings.signing_key_path)
@@ -210,7 +215,7 @@ def _start_worker(settings: Settings) -> None:
         SecretBox(settings.secret_key),
         allow_private=settings.webhook_allow_private,
     ).start_thread()
-    from isegoria.services import activitypub_delivery
+    from isegoria.federation import activitypub_delivery
 
     activitypub_delivery.start_worker(database, clock, settings)
 
@@ -232,7 +237,9 @@ def worker(
     poll: Annotated[float, typer.Option(min=0.1, max=3600, help="Seconds between polls.")] = 1.0,
 ) -> None:
     """Run deadline jobs (vote openings and closings, ...) as they fall due."""
-    from isegoria.services import connector_jobs, handlers, jobs  # noqa: F401 - registers
+    from isegoria import worker as handlers  # noqa: F401 - registers
+    from isegoria.connectors import jobs as connector_jobs  # noqa: F401 - registers
+    from isegoria.jobs import queue as jobs  # noqa: F401 - registers
 
     settings = _settings()
     uow = _ready_uow(settings)
@@ -245,7 +252,7 @@ def worker(
         console.print(f"{report.done} jobs done, {report.failed} failed")
         raise typer.Exit(1 if report.failed else 0)
     console.print(f"running jobs every {poll} s (Ctrl+C to stop)")
-    from isegoria.services import outbox
+    from isegoria.decisions import outbox
 
     loop = jobs.Worker(uow.database, clock, uow.signer, poll_seconds=poll, secret=uow.secret)
     connector_jobs.add_to(
@@ -259,7 +266,7 @@ def worker(
         allow_private=settings.webhook_allow_private,
     )
     delivery.start_thread()
-    from isegoria.services import activitypub_delivery
+    from isegoria.federation import activitypub_delivery
 
     flag_outcomes = activitypub_delivery.start_worker(uow.database, clock, settings)
     try:

@@ -10,19 +10,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from isegoria.config import Settings
-from isegoria.errors import IsegoriaError
-from isegoria.log.signing import load_signer
-from isegoria.services import cases_views
-from isegoria.services.jury_verify import (
+from isegoria.cases import views as cases_views
+from isegoria.cases.jury_verify import (
     DrawEvidence,
     JuryVerificationError,
     fetch_evidence,
     verify_draw,
 )
+from isegoria.config import Settings
+from isegoria.errors import IsegoriaError
+from isegoria.log.signing import load_signer
 from isegoria.store import migrate
 from isegoria.store.db import Database
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 cases_app = typer.Typer(help="Cases.", no_args_is_help=True)
 jury_app = typer.Typer(help="Juries.", no_args_is_help=True)

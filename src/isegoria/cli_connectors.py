@@ -15,13 +15,14 @@ from rich.console import Console
 from rich.table import Table
 
 from isegoria.config import Settings
+from isegoria.connectors import intake as connector_intake
+from isegoria.connectors import setup as connectors
 from isegoria.errors import IsegoriaError
 from isegoria.log.signing import load_signer
 from isegoria.security import SecretBox
-from isegoria.services import connector_intake, connectors
 from isegoria.store import migrate
 from isegoria.store.db import Database
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 console = Console()
 err = Console(stderr=True)

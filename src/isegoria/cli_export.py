@@ -17,7 +17,7 @@ from isegoria.integrations import dsa
 from isegoria.integrations.dsa_schema import validate_record
 from isegoria.store.db import Database
 from isegoria.store.models_cases import DecisionRow
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 export_app = typer.Typer(help="Exports for regulators.", no_args_is_help=True)
 console = Console()

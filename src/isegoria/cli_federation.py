@@ -12,11 +12,11 @@ from rich.table import Table
 
 from isegoria.config import Settings
 from isegoria.errors import IsegoriaError
+from isegoria.federation import activitypub_delivery
 from isegoria.integrations.federation_identity import actor_urls, labeler_key
-from isegoria.services import activitypub_delivery
 from isegoria.store import migrate
 from isegoria.store.db import Database
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 federation_app = typer.Typer(help="ActivityPub and AT Protocol.", no_args_is_help=True)
 console = Console()

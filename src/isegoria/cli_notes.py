@@ -17,10 +17,10 @@ from isegoria.config import Settings
 from isegoria.integrations.community_notes_run import MissingDataFile, score_directory
 from isegoria.integrations.community_notes_tsv import CommunityNotesFormatError
 from isegoria.log.signing import load_signer
-from isegoria.services import notes_scoring
+from isegoria.notes import scoring as notes_scoring
 from isegoria.store import migrate
 from isegoria.store.db import Database
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 notes_app = typer.Typer(help="Context notes.", no_args_is_help=True)
 console = Console()

@@ -24,12 +24,12 @@ from isegoria.errors import IsegoriaError
 from isegoria.log.entries import DecodedEntry, decode_entry
 from isegoria.log.verify import LogVerificationError, RemoteSource, SourcedEntry, verify_log
 from isegoria.log.witness import RemoteLog, RemoteLogError
+from isegoria.reports import instance as reports
 from isegoria.reports.figures import Scope
 from isegoria.reports.report import build_report, report_csv
-from isegoria.services import reports
 from isegoria.store import migrate
 from isegoria.store.db import Database
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 STATIC = Path(__file__).parent / "web" / "static"
 report_app = typer.Typer()

@@ -16,8 +16,8 @@ from rich.table import Table
 from isegoria.clockfile import clock_from_environment
 from isegoria.domain.rulebook import RuleVersion
 from isegoria.errors import IsegoriaError
+from isegoria.law import read as law_read
 from isegoria.log.entries import format_instant
-from isegoria.services import law_read
 
 rules_app = typer.Typer(
     help="The law: rules in force, their versions, exports.", no_args_is_help=True

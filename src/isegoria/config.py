@@ -184,7 +184,7 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _rule(cls, value: str) -> str:
-        from isegoria.api.ratelimit import Rule  # parsing lives with the limiter
+        from isegoria.http.ratelimit import Rule  # parsing lives with the limiter
 
         Rule.parse("setting", value)
         return value

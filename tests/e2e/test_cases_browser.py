@@ -11,14 +11,16 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.log.signing import load_signer
-from isegoria.services import cases_jury, cases_verdict, people
+from isegoria.people import accounts as people
 from isegoria.store import migrate
 from isegoria.store.db import Database
 from isegoria.store.models_cases import Juror, Jury
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.conftest import START
 from tests.support.cases_world import CasesWorld, build
 from tests.support.server import LiveServer, live_server

@@ -20,19 +20,22 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
+from isegoria.cases.jury import JurorStatus
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import load_signer
 from isegoria.log.verify import verify_database
-from isegoria.services import cases_jury, cases_verdict, people, sessions
-from isegoria.services.cases_jury import JurorStatus
+from isegoria.people import accounts as people
+from isegoria.people import sessions
 from isegoria.store import migrate
 from isegoria.store.db import Database
 from isegoria.store.models import LogEntry
 from isegoria.store.models_cases import Case, CaseBallot, Juror, Jury, Report
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.conftest import START
 from tests.support import crash
 from tests.support.cases_world import CasesWorld, build

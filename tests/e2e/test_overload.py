@@ -20,7 +20,7 @@ from isegoria.store import migrate
 from isegoria.store.db import Database
 from isegoria.store.models import LogCheckpoint
 from isegoria.store.models_cases import Case, Content
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.conftest import START
 from tests.support.cases_world import build
 from tests.support.server import live_server

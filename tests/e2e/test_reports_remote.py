@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import Browser
 
 from isegoria.algorithms.checkpoint import verifier_key
-from isegoria.services.reports import log_report
+from isegoria.reports.instance import log_report
 from tests.support.server import LiveServer, isegoria_command
 
 API = "/api/v1/reports/transparency"

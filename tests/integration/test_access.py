@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from isegoria.api.deps import Services
+from isegoria.http.deps import Services
 from tests.support.world import PASSWORD, LawWorld, World, law_world, login, seed
 
 # The callers we try on every endpoint.

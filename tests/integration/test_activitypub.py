@@ -16,15 +16,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
+from isegoria.federation import activitypub_delivery
 from isegoria.integrations.federation_identity import actor_key, labeler_key
 from isegoria.integrations.httpsig import verify_request
 from isegoria.log.signing import LogSigner
-from isegoria.services import activitypub_delivery, cases_jury, cases_verdict
 from isegoria.store.models_cases import Case, Content, DecisionRow, Juror, Jury, Report
 from isegoria.store.models_federation import ActivityDelivery, FederatedFlag
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, run_jobs
 from tests.support.federation import RemoteServer, remote_server
 

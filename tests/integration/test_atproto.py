@@ -27,15 +27,18 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.domain.content import ContentSnapshot, ReportRequest
 from isegoria.domain.decisions import ReportSource
 from isegoria.log.signing import LogSigner
-from isegoria.services import cases_appeal, cases_intake, cases_jury, cases_verdict
 from isegoria.store.models_cases import Juror, Jury, Report
 from isegoria.store.models_federation import AtprotoLabel
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, run_jobs
 from tests.support.federation import serve_app
 from tests.support.postgres import free_port

@@ -13,14 +13,15 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, select, text
 from typer.testing import CliRunner
 
-from isegoria.api.deps import Services
 from isegoria.cli import app as cli
 from isegoria.config import Settings
 from isegoria.domain.identity import Scope
+from isegoria.http.deps import Services
+from isegoria.jobs import queue as jobs
 from isegoria.log.signing import load_signer
 from isegoria.log.verify import verify_database
 from isegoria.ops.backup import BackupError, backup_to_file, restore_from_file, write_backup
-from isegoria.services import jobs, platforms, sessions
+from isegoria.people import platforms, sessions
 from isegoria.store import migrate
 from isegoria.store.db import Database
 from isegoria.store.models import Account, LogCheckpoint
@@ -98,7 +99,7 @@ def test_round_trip_keeps_every_row_and_the_log_verifies(
 
     # The restored instance secret still opens the sealed webhook secret; new ids follow on.
     from isegoria.security import SecretBox
-    from isegoria.store.uow import UnitOfWork
+    from isegoria.unit_of_work import UnitOfWork
 
     uow = UnitOfWork(
         database, signer=load_signer(restored_settings.origin, restored_settings.signing_key_path)

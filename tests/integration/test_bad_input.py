@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from isegoria.api.deps import Services
+from isegoria.http.deps import Services
 from isegoria.store.models import Account, Jurisdiction, Platform
 from tests.support.world import PASSWORD, World, login, seed
 

@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import views as cases_views
 from isegoria.clock import ManualClock
 from isegoria.log import read as log_read
 from isegoria.log.signing import LogSigner
-from isegoria.services import cases_intake, cases_views
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, report_request
 
 HOUR = timedelta(hours=1)

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from isegoria.api.deps import Services
 from isegoria.clock import ManualClock
-from isegoria.services import people
+from isegoria.http.deps import Services
+from isegoria.people import accounts as people
 from isegoria.store.models_cases import Juror
 from tests.support.cases_world import CasesWorld, build, run_jobs
 from tests.support.world import PASSWORD, login

@@ -8,16 +8,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
+from isegoria.cases.common import get_case
 from isegoria.clock import ManualClock
+from isegoria.decisions import lifecycle as cases_decisions
 from isegoria.domain.decisions import DecisionKind
 from isegoria.errors import Conflict, Forbidden, InvalidInput, NotFound
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import LogSigner
-from isegoria.services import cases_appeal, cases_decisions, cases_intake, cases_jury, cases_verdict
-from isegoria.services.cases_common import get_case
 from isegoria.store.models_cases import DecisionRow, Juror, Jury
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, report_request, run_jobs
 
 HOUR = timedelta(hours=1)

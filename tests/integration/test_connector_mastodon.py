@@ -16,13 +16,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from isegoria.clock import ManualClock
+from isegoria.connectors import apply as connector_apply
+from isegoria.connectors import intake as connector_intake
+from isegoria.connectors import setup as connectors
 from isegoria.log import read as log_read
 from isegoria.log.signing import LogSigner
 from isegoria.security import SecretBox
-from isegoria.services import connector_apply, connector_intake, connectors
 from isegoria.store.models_cases import Case
 from isegoria.store.models_connectors import ConnectorAction, ConnectorReport
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, run_jobs
 from tests.support.connectors_world import appeal, case, decide, decisions
 from tests.support.mastodon_standin import Standin, running_standin

@@ -16,12 +16,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from isegoria.clock import ManualClock
+from isegoria.connectors import apply as connector_apply
+from isegoria.connectors import intake as connector_intake
+from isegoria.connectors import setup as connectors
+from isegoria.connectors import sync as connector_sync
+from isegoria.connectors.ledger import result_from_json
 from isegoria.log.signing import LogSigner
 from isegoria.security import SecretBox
-from isegoria.services import connector_apply, connector_intake, connector_sync, connectors
-from isegoria.services.connector_ledger import result_from_json
 from isegoria.store.models_connectors import ConnectorAction, ConnectorReport
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, run_jobs
 from tests.support.connectors_world import appeal, case, decide, decisions
 from tests.support.synapse import Homeserver, MatrixUser, running_homeserver

@@ -10,21 +10,24 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from isegoria.cases import intake as cases_intake
+from isegoria.cases.common import get_case
 from isegoria.cli import app
 from isegoria.clock import ManualClock
+from isegoria.connectors import apply as connector_apply
+from isegoria.connectors import setup as connectors
+from isegoria.connectors.ledger import DEAD, PENDING
+from isegoria.decisions import lifecycle as cases_decisions
 from isegoria.domain.decisions import DecisionKind
 from isegoria.domain.sanctions import SanctionStep
 from isegoria.errors import Conflict, InvalidInput, NotFound
 from isegoria.log import read as log_read
 from isegoria.log.signing import LogSigner
 from isegoria.security import SecretBox
-from isegoria.services import cases_decisions, cases_intake, connector_apply, connectors
-from isegoria.services.cases_common import get_case
-from isegoria.services.connector_ledger import DEAD, PENDING
 from isegoria.store.db import Database
 from isegoria.store.models_cases import Content, DecisionRow
 from isegoria.store.models_connectors import ConnectorAction, PlatformConnector
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import build, report_request, run_jobs
 from tests.support.connectors_world import decide
 from tests.support.world import seed

@@ -1,4 +1,4 @@
-"""Credentials remembered per process (api/credential_cache.py) are still revocable.
+"""Credentials remembered per process (http/credential_cache.py) are still revocable.
 
 A key rotated or a session logged out through this process is refused at once; one revoked
 elsewhere (the CLI, another worker) is refused within ``credential_cache_seconds``; an
@@ -12,12 +12,12 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from isegoria.api.deps import Services
 from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
+from isegoria.http.deps import Services
+from isegoria.people import platforms, sessions
 from isegoria.security import token_digest
-from isegoria.services import platforms, sessions
 from isegoria.store.db import Database
 from tests.support.world import PASSWORD, World, csrf_from, login, seed
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from isegoria.cases import intake as cases_intake
 from isegoria.cli import app
 from isegoria.clock import ManualClock
 from isegoria.domain.decisions import Decision
 from isegoria.integrations.dsa_schema import validate_record
 from isegoria.log.signing import LogSigner
-from isegoria.services import cases_intake
 from isegoria.store.models_cases import DecisionRow
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.integration.test_cases_flow import _jurors, _serve
 from tests.support.cases_world import build, report_request, run_jobs
 

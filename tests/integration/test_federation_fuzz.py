@@ -22,7 +22,7 @@ from isegoria.config import Settings
 from isegoria.log.signing import LogSigner
 from isegoria.store.models_cases import Case, Content, Report
 from isegoria.store.models_federation import FederatedFlag
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build
 from tests.support.federation import RemoteServer, remote_server
 

@@ -20,11 +20,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
-from isegoria.api.cookies import SESSION_COOKIE
-from isegoria.api.deps import Services
 from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
+from isegoria.http.cookies import SESSION_COOKIE
+from isegoria.http.deps import Services
 from isegoria.store.db import Database
 from tests.conftest import START
 from tests.support.world import login, seed

@@ -8,10 +8,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from isegoria.api.deps import Services
 from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
+from isegoria.http.deps import Services
 from isegoria.store.db import Database
 from tests.support.world import PASSWORD, World, csrf_from, seed
 

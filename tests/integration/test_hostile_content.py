@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from isegoria.api.deps import Services
 from isegoria.clock import ManualClock
+from isegoria.http.deps import Services
 from isegoria.store.models_cases import Content
 from tests.support.cases_world import CasesWorld, build
 from tests.support.hostile import HOSTILE, HostilePost, report_body

@@ -31,10 +31,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from isegoria.api.deps import Services
 from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
+from isegoria.http.deps import Services
 from isegoria.identity import OidcVerifier, VerificationFailed
 from isegoria.identity.oidc import pkce_challenge
 from isegoria.store.db import Database

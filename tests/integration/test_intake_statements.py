@@ -17,13 +17,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
+from isegoria.cases.common import CaseStatus, get_case
 from isegoria.clock import ManualClock
 from isegoria.domain.constitution import ProposalKind
+from isegoria.law import proposals as law_proposals
+from isegoria.law import votes as law_votes
 from isegoria.log.signing import LogSigner
-from isegoria.services import cases_intake, cases_jury, cases_verdict, law_proposals, law_votes
-from isegoria.services.cases_common import CaseStatus, get_case
 from isegoria.store.models_cases import Juror, Jury
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import THREATS, CasesWorld, build, report_request, run_jobs
 
 HOUR = timedelta(hours=1)

@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from isegoria.clock import ManualClock
+from isegoria.jobs import queue as jobs
 from isegoria.log.signing import LogSigner
-from isegoria.services import jobs, jurisdictions
+from isegoria.people import jurisdictions
 from isegoria.store.db import Database
 from isegoria.store.models import Job, Jurisdiction
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 _runs: list[str] = []
 _runs_lock = threading.Lock()

@@ -17,14 +17,17 @@ import pytest
 from sqlalchemy import select
 
 from isegoria.algorithms import sortition
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import jury_verify
+from isegoria.cases import views as cases_views
+from isegoria.cases.common import juror_pseudonym
 from isegoria.clock import ManualClock
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import LogSigner
-from isegoria.services import cases_intake, cases_jury, cases_views, jury_verify
-from isegoria.services.cases_common import juror_pseudonym
 from isegoria.store.models_cases import Juror, Jury, PlatformIdentity
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, report_request, run_jobs
 
 HOUR = timedelta(hours=1)

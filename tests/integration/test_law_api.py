@@ -8,9 +8,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from isegoria.api.deps import Services
 from isegoria.clock import ManualClock
-from isegoria.services import jobs
+from isegoria.http.deps import Services
+from isegoria.jobs import queue as jobs
 from tests.support.world import LawWorld, World, csrf_from, law_world, login, seed
 
 RULE = {

@@ -8,10 +8,12 @@ from sqlalchemy import select
 
 from isegoria.clock import ManualClock
 from isegoria.domain.constitution import ProposalKind
+from isegoria.law import cache as law_cache
+from isegoria.law import read as law_read
 from isegoria.log.signing import LogSigner
-from isegoria.services import jurisdictions, law_cache, law_read
+from isegoria.people import jurisdictions
 from isegoria.store.models import RuleVersionRow
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import THREATS, build, pass_proposal
 
 

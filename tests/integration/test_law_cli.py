@@ -9,11 +9,11 @@ import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from isegoria.api.deps import Services
 from isegoria.cli import app as cli_app
 from isegoria.clock import ManualClock
 from isegoria.clockfile import CLOCK_FILE_ENV
-from isegoria.services.law_proposals import get_proposal
+from isegoria.http.deps import Services
+from isegoria.law.proposals import get_proposal
 from tests.support.world import LawWorld, World, law_world, seed
 
 runner = CliRunner()

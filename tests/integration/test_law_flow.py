@@ -11,15 +11,18 @@ from sqlalchemy import func, select
 from isegoria.clock import ManualClock
 from isegoria.domain.constitution import ProposalKind
 from isegoria.errors import Conflict, Forbidden, InvalidInput
+from isegoria.jobs import queue as jobs
+from isegoria.law import proposals as law_proposals
+from isegoria.law import read as law_read
+from isegoria.law import votes as law_votes
+from isegoria.law.proposals import RuleDraft
 from isegoria.log.entries import decode_entry
 from isegoria.log.read import entries_about
 from isegoria.log.signing import LogSigner
 from isegoria.security import SecretBox
-from isegoria.services import jobs, law_proposals, law_read, law_votes
-from isegoria.services.law_proposals import RuleDraft
 from isegoria.store.db import Database
 from isegoria.store.models import Ballot, Elector, Proposal, RuleVersionRow
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.world import World, account_id, add_citizens, seed
 
 DRAFT = RuleDraft(
@@ -348,7 +351,7 @@ def test_revisions_are_kept_and_close_with_deliberation(
             uow, account_id=ana, proposal_id=pid, title="Late", rationale="x", draft=revised
         )
     with uow.begin(readonly=True):
-        from isegoria.services.law_views import proposal_view
+        from isegoria.law.views import proposal_view
 
         view = proposal_view(uow, pid)
         assert [r.title for r in view.revisions] == ["Protect people from threats", "Better"]

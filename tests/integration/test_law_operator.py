@@ -26,12 +26,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select
 from typer.testing import CliRunner
 
-from isegoria.api.deps import Services
 from isegoria.cli import app as cli_app
 from isegoria.clockfile import CLOCK_FILE_ENV
+from isegoria.http.deps import Services
 from isegoria.store.db import Database
 from isegoria.store.models import ConstitutionVersion, Rule, RuleVersionRow
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.world import LawWorld, World, csrf_from, law_world, login, seed
 
 LAW_TABLES = ("rules", "rule_versions", "constitution_versions")

@@ -18,10 +18,10 @@ from isegoria.domain.events import Event
 from isegoria.log import read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import LogSigner
-from isegoria.services import jurisdictions
+from isegoria.people import jurisdictions
 from isegoria.store.db import Database
 from isegoria.store.models import Jurisdiction, LogCheckpoint, LogEntry
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def test_the_timer_signs_a_head_that_no_checkpoint_covers(
 ) -> None:
     from sqlalchemy import delete
 
-    from isegoria.log.timer import ensure_checkpoint
+    from isegoria.jobs.checkpoint_timer import ensure_checkpoint
 
     for n in range(3):
         with uow.begin():

@@ -8,17 +8,17 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from isegoria.cases import intake as cases_intake
 from isegoria.clock import ManualClock, SystemClock
+from isegoria.jobs.checkpoint_timer import CheckpointTimer, ensure_checkpoint
 from isegoria.log import read
 from isegoria.log.coalesce import CheckpointPolicy, LogMemory
 from isegoria.log.signing import LogSigner
-from isegoria.log.timer import CheckpointTimer, ensure_checkpoint
 from isegoria.log.verify import verify_database
-from isegoria.services import cases_intake
 from isegoria.store.db import Database
 from isegoria.store.models import LogCheckpoint
 from isegoria.store.models_cases import Jury
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.integration.test_log_append import Noted, assert_log_is_sound
 from tests.support import cases_world
 

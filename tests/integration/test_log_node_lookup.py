@@ -13,7 +13,7 @@ from isegoria.log import read
 from isegoria.log.signing import LogSigner
 from isegoria.store import migrate
 from isegoria.store.db import Database
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 
 def sqlite_log(

@@ -6,8 +6,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from isegoria.api.deps import Services
-from isegoria.services import jurisdictions
+from isegoria.http.deps import Services
+from isegoria.people import jurisdictions
 from isegoria.store.models import LogEntry
 
 

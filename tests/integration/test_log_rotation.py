@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from isegoria.algorithms.checkpoint import open_signed_note
-from isegoria.api.deps import Services
 from isegoria.cli import app as cli
 from isegoria.config import Settings
+from isegoria.http.deps import Services
 from isegoria.log import read
 from isegoria.log.signing import LogSigner, load_signer
 from isegoria.log.verify import LogVerificationError, verify_database, verify_remote

@@ -17,7 +17,7 @@ from isegoria.log.verify import LogVerificationError, verify_database
 from isegoria.log.witness import WitnessState, load_state, save_state
 from isegoria.store.db import Database
 from isegoria.store.models import LogCheckpoint, LogEntry, LogHead, LogNode
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.conftest import START
 from tests.integration.test_log_verify import fill_log
 

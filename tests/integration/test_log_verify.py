@@ -20,7 +20,7 @@ from isegoria.log.signing import LogSigner, load_signer
 from isegoria.log.verify import verify_database
 from isegoria.log.witness import load_state
 from isegoria.store.db import Database
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.conftest import START
 
 runner = CliRunner()

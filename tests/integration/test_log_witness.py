@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
-from isegoria.api.deps import Services
+from isegoria.http.deps import Services
 from isegoria.log.signing import LogSigner
 from isegoria.log.verify import verify_database, verify_remote
 from isegoria.log.witness import RemoteLog, WitnessError, load_state, run_witness

@@ -11,11 +11,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from isegoria.api.deps import Services
 from isegoria.clock import ManualClock
+from isegoria.http.deps import Services
+from isegoria.http.request_log import REQUEST_FIELDS, REQUEST_LOGGER, JsonFormatter, logging_config
+from isegoria.jobs import queue as jobs
 from isegoria.log import read
-from isegoria.ops.logs import REQUEST_FIELDS, REQUEST_LOGGER, JsonFormatter, logging_config
-from isegoria.services import jobs
 from tests.support.world import World, login, seed
 
 

@@ -25,7 +25,7 @@ from isegoria.integrations.community_notes_tsv import (
 )
 from isegoria.integrations.community_notes_tsv_format import STATUS_LABELS
 from isegoria.store.models_notes import NoteRow, NoteRunRow
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.notes_world import build, planted
 
 runner = CliRunner()

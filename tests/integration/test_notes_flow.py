@@ -9,15 +9,19 @@ import pytest
 from sqlalchemy import func, select
 
 from isegoria.clock import ManualClock
+from isegoria.decisions import lifecycle as cases_decisions
 from isegoria.domain.decisions import DecisionKind
 from isegoria.errors import Forbidden, InvalidInput, NotFound
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
+from isegoria.notes import scoring as notes_scoring
+from isegoria.notes import views as notes_views
+from isegoria.notes import writing as notes
+from isegoria.reports import instance as reports
 from isegoria.reports.figures import Scope
-from isegoria.services import cases_decisions, notes, notes_scoring, notes_views, reports
 from isegoria.store.models_cases import DecisionRow
 from isegoria.store.models_notes import NoteRatingRow, NoteRow, NoteStatusHistoryRow
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.notes_world import NotesWorld, build, planted, rate_all, write
 
 
@@ -268,7 +272,7 @@ def test_new_accounts_rating_a_partisan_note_helpful_do_not_make_it_shown(
     """30 fresh accounts rate one left-camp note helpful, padding their history with
     ratings that agree with statuses already on show (which earn them no standing)."""
     from isegoria.domain.identity import Role
-    from isegoria.services import people
+    from isegoria.people import accounts as people
 
     kinds = planted(uow, world)
     with uow.begin():
@@ -315,7 +319,7 @@ def test_ratings_made_after_a_status_earn_no_standing(
 ) -> None:
     """[contributors] "Valid Ratings": agreeing with a status already on show proves nothing."""
     from isegoria.domain.identity import Role
-    from isegoria.services import people
+    from isegoria.people import accounts as people
     from isegoria.store.models_notes import NoteRaterRow
 
     kinds = planted(uow, world)

@@ -8,15 +8,19 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
 from isegoria.errors import InvalidInput
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import LogSigner
-from isegoria.services import cases_appeal, cases_intake, cases_jury, cases_verdict, notes
+from isegoria.notes import writing as notes
 from isegoria.store.models_cases import DecisionRow, Juror, Jury
 from isegoria.store.models_notes import NoteRow
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, report_request, run_jobs
 
 JURY_NOTE = "This is a threat under MX-1; the jury chose to add context rather than remove it."

@@ -8,9 +8,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from isegoria.api.deps import Services
 from isegoria.clock import ManualClock
-from isegoria.services import notes_scoring
+from isegoria.http.deps import Services
+from isegoria.notes import scoring as notes_scoring
 from tests.support.notes_world import SOURCE, NotesWorld, build, planted
 from tests.support.world import csrf_from, login
 

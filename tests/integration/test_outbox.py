@@ -15,16 +15,19 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import intake as cases_intake
 from isegoria.clock import ManualClock
+from isegoria.decisions import outbox
 from isegoria.errors import InvalidInput
 from isegoria.integrations import egress
 from isegoria.integrations.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, verify_signature
 from isegoria.log.signing import LogSigner
+from isegoria.people import platforms
 from isegoria.security import SecretBox
-from isegoria.services import cases_appeal, cases_intake, outbox, platforms
 from isegoria.store.models import Platform
 from isegoria.store.models_cases import DecisionRow, Juror, Jury
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, report_request, run_jobs
 from tests.support.postgres import free_port
 

@@ -12,11 +12,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import Message, Receive, Scope, Send
 
-from isegoria.api.overload import InFlightCap
-from isegoria.services import cases_views
-from isegoria.store import uow as uow_module
+from isegoria import unit_of_work as uow_module
+from isegoria.cases import views as cases_views
+from isegoria.http.overload import InFlightCap
 from isegoria.store.db import Database
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 
 def locked(*_args: object, **_kwargs: object) -> None:

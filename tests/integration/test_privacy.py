@@ -18,9 +18,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from isegoria.api.deps import Services
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
-from isegoria.services import cases_intake, cases_jury, cases_verdict
+from isegoria.http.deps import Services
 from isegoria.store.models import Account, Elector
 from isegoria.store.models_cases import Juror
 from tests.support.cases_world import build, report_request, run_jobs

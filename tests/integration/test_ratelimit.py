@@ -8,13 +8,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from isegoria.api.access import access, people
-from isegoria.api.deps import Services
-from isegoria.api.ratelimit import VotesLimit
 from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.domain.identity import Role
+from isegoria.http.access import access, people
+from isegoria.http.deps import Services
+from isegoria.http.ratelimit import VotesLimit
 from isegoria.store.db import Database
 from tests.support.world import PASSWORD, World, csrf_from, login, seed
 

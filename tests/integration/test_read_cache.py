@@ -10,15 +10,16 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from isegoria.api.read_cache import LoopVersion, ReadCache, log_version, render_json
 from isegoria.api.schemas_cases import CaseOut
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import views as cases_views
 from isegoria.clock import ManualClock
+from isegoria.http.read_cache import LoopVersion, ReadCache, log_version, render_json
+from isegoria.jobs.checkpoint_timer import ensure_checkpoint
 from isegoria.log.coalesce import CheckpointPolicy, LogMemory
 from isegoria.log.signing import LogSigner
-from isegoria.log.timer import ensure_checkpoint
-from isegoria.services import cases_intake, cases_views
 from isegoria.store.db import Database
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.integration.test_log_append import Noted
 from tests.support.cases_world import CasesWorld, build, report_request
 

@@ -8,13 +8,13 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from isegoria.api import reauth
-from isegoria.api.deps import Services, authenticate_key, platform_principal
 from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
+from isegoria.http import reauth
+from isegoria.http.deps import Services, authenticate_key, platform_principal
+from isegoria.people import accounts as people
 from isegoria.security import hash_password
-from isegoria.services import people
 from isegoria.store.db import Database
 from tests.support.world import PASSWORD, World, csrf_from, login, seed
 

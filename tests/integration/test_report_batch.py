@@ -9,11 +9,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from isegoria.api.deps import Services
 from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.domain.content import MAX_REPORT_BATCH
+from isegoria.http.deps import Services
 from isegoria.store.db import Database
 from isegoria.store.models import Job, LogEntry
 from isegoria.store.models_cases import Case, Content, Report

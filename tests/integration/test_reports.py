@@ -12,23 +12,21 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
+from isegoria.decisions import lifecycle as cases_decisions
 from isegoria.domain.decisions import ReportSource
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import LogSigner
+from isegoria.reports import instance as reports
 from isegoria.reports.figures import Scope
 from isegoria.reports.report import build_report
-from isegoria.services import (
-    cases_appeal,
-    cases_decisions,
-    cases_intake,
-    cases_jury,
-    cases_verdict,
-    reports,
-)
 from isegoria.store.models_cases import Case, CaseBallot, DecisionRow, Juror, Jury, Report
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, report_request, run_jobs
 
 HOUR = timedelta(hours=1)

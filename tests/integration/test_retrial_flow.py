@@ -8,24 +8,22 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import jury_verify
+from isegoria.cases import verdict as cases_verdict
+from isegoria.cases import views as cases_views
+from isegoria.cases.common import get_case
+from isegoria.cases.retrial import retrial_draw_value
 from isegoria.clock import ManualClock
 from isegoria.domain.constitution import ProposalKind
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import LogSigner
+from isegoria.reports import instance as reports
 from isegoria.reports.figures import Scope
-from isegoria.services import (
-    cases_intake,
-    cases_jury,
-    cases_verdict,
-    cases_views,
-    jury_verify,
-    reports,
-)
-from isegoria.services.cases_common import get_case
-from isegoria.services.cases_retrial import retrial_draw_value
 from isegoria.store.models_cases import DecisionRow, Juror, Jury
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, pass_proposal, report_request, run_jobs
 
 HOUR = timedelta(hours=1)

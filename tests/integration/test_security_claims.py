@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from isegoria.api.deps import Services
+from isegoria.http.deps import Services
 from tests.support.world import World, login, seed
 
 

@@ -7,11 +7,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from isegoria.api.deps import Services
-from isegoria.api.middleware import CONTENT_SECURITY_POLICY
 from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
+from isegoria.http.deps import Services
+from isegoria.http.middleware import CONTENT_SECURITY_POLICY
 from isegoria.store.db import Database
 from tests.support.world import PASSWORD, World, csrf_from, seed
 
@@ -107,7 +107,7 @@ def test_an_unexpected_error_shows_no_stack_trace(app: FastAPI) -> None:
 
 
 def _assert_security_headers(response: Response) -> None:
-    """The headers every answer carries (api/middleware.py, SECURITY_HEADERS)."""
+    """The headers every answer carries (http/middleware.py, SECURITY_HEADERS)."""
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"

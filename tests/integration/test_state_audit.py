@@ -13,15 +13,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, select, text
 from typer.testing import CliRunner
 
-from isegoria.api.deps import Services
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
 from isegoria.cli import app as cli
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
+from isegoria.http.deps import Services
 from isegoria.log import audit
-from isegoria.services import cases_intake, cases_jury, cases_verdict
 from isegoria.store.models import LogEntry, Proposal
 from isegoria.store.models_cases import Juror, Jury
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import build, report_request, run_jobs
 
 runner = CliRunner()

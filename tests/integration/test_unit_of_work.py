@@ -7,9 +7,10 @@ from sqlalchemy import func, select
 
 from isegoria.domain.identity import Role
 from isegoria.errors import NotFound
-from isegoria.services import jurisdictions, people
+from isegoria.people import accounts as people
+from isegoria.people import jurisdictions
 from isegoria.store.models import Account, Jurisdiction
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 
 def test_failure_half_way_rolls_back_everything(uow: UnitOfWork) -> None:

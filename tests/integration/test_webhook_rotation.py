@@ -16,10 +16,10 @@ from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.domain.identity import Scope
 from isegoria.integrations import webhooks
+from isegoria.people import platforms
 from isegoria.security import SecretBox
-from isegoria.services import platforms
 from isegoria.store.db import Database
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 runner = CliRunner()
 NOW = datetime(2026, 3, 1, tzinfo=UTC)

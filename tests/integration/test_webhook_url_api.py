@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from isegoria.config import Settings
+from isegoria.people import platforms
 from isegoria.security import SecretBox
-from isegoria.services import platforms
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.world import World, seed
 
 

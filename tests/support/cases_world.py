@@ -7,17 +7,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from isegoria.cases import jobs as cases_jobs  # noqa: F401
 from isegoria.clock import ManualClock
 from isegoria.domain.constitution import ProposalKind
 from isegoria.domain.content import ContentSnapshot, ReportRequest
 from isegoria.domain.decisions import ReportSource
 from isegoria.domain.identity import Role
+from isegoria.jobs import queue as jobs  # noqa: F401
+from isegoria.law import proposals as law_proposals  # noqa: F401
+from isegoria.law import votes as law_votes  # noqa: F401
+from isegoria.law.proposals import RuleDraft
 from isegoria.log.signing import LogSigner
+from isegoria.people import accounts as people  # noqa: F401
 from isegoria.security import SecretBox
-from isegoria.services import cases_jobs, jobs, law_proposals, law_votes, people  # noqa: F401
-from isegoria.services.law_proposals import RuleDraft
 from isegoria.store.models import Proposal
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.world import PASSWORD, World, account_id, seed
 
 SECOND = timedelta(seconds=1)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
+from isegoria.cases.common import get_case
 from isegoria.clock import ManualClock
 from isegoria.log.signing import LogSigner
-from isegoria.services import cases_appeal, cases_jury, cases_verdict
-from isegoria.services.cases_common import get_case
 from isegoria.store.models_cases import Case, DecisionRow, Juror, Jury
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, run_jobs
 
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from isegoria.domain.identity import Role
+from isegoria.notes import writing as notes
+from isegoria.people import accounts as people
 from isegoria.security import SecretBox
-from isegoria.services import notes, people
 from isegoria.store.models_cases import Content
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.world import PASSWORD, World, account_id, seed
 
 CAMP_SIZE = 8

@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 
 from isegoria.clock import ManualClock
 from isegoria.domain.identity import Role, Scope
+from isegoria.people import accounts as people
+from isegoria.people import jurisdictions, platforms
 from isegoria.security import SecretBox
-from isegoria.services import jurisdictions, people, platforms
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 PASSWORD = "correct horse battery"
 
@@ -132,7 +133,7 @@ class LawWorld:
 
 def law_draft(title: str = "No credible threats", text: str = "Do not threaten people.") -> Any:
     """A rule draft for tests."""
-    from isegoria.services.law_proposals import RuleDraft
+    from isegoria.law.proposals import RuleDraft
 
     return RuleDraft(title, text, "violence", "legal", "remove")
 
@@ -141,7 +142,9 @@ def law_world(uow: UnitOfWork, clock: ManualClock, proposer: str = "ana") -> Law
     """Through real proposals and votes (moving ``clock``): MX-1 enacted, then an amendment
     of it open for voting (``proposer`` voted yes) and a new bill still in deliberation."""
     from isegoria.domain.constitution import ProposalKind
-    from isegoria.services import jobs, law_proposals, law_votes
+    from isegoria.jobs import queue as jobs
+    from isegoria.law import proposals as law_proposals
+    from isegoria.law import votes as law_votes
 
     who = account_id(uow, proposer)
 

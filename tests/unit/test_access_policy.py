@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from isegoria.api.access import PUBLIC, access, undeclared_routes
+from isegoria.http.access import PUBLIC, access, undeclared_routes
 
 
 def test_a_route_without_policy_is_found_even_inside_an_included_router() -> None:

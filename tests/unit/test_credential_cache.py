@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from isegoria.api.credential_cache import CredentialCache
 from isegoria.domain.identity import Scope
-from isegoria.services.platforms import PlatformPrincipal
+from isegoria.http.credential_cache import CredentialCache
+from isegoria.people.platforms import PlatformPrincipal
 
 PRINCIPAL = PlatformPrincipal(7, "forum", 3, frozenset({Scope.REPORTS_WRITE}))
 

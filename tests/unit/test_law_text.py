@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from isegoria.services.law_read import diff_lines, diff_text
-from isegoria.services.law_votes import receipt_for
+from isegoria.law.read import diff_lines, diff_text
+from isegoria.law.votes import receipt_for
 from isegoria.web.pages_law import countdown, markdown
 
 

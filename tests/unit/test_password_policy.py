@@ -7,7 +7,7 @@ import pytest
 from isegoria.domain.identity import MIN_PASSWORD_LENGTH
 from isegoria.errors import InvalidInput
 from isegoria.password_policy import common_passwords, is_common
-from isegoria.services.people import check_password
+from isegoria.people.accounts import check_password
 
 
 def test_the_minimum_is_twelve_characters() -> None:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from isegoria.api.ratelimit import RateLimiter, Rule
 from isegoria.errors import RateLimited
+from isegoria.http.ratelimit import RateLimiter, Rule
 
 
 class FakeTime:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from isegoria.api import read_cache
-from isegoria.api.read_cache import ReadCache, Stored, entity_tag, matches
+from isegoria.http import read_cache
+from isegoria.http.read_cache import ReadCache, Stored, entity_tag, matches
 from isegoria.store.models import LogCheckpoint, LogHead
 
 

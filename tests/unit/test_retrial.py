@@ -7,11 +7,11 @@ from fractions import Fraction
 import pytest
 
 from isegoria.algorithms.sortition import derive_seed
+from isegoria.cases.retrial import retrial_draw_value, selected_for_retrial
 from isegoria.domain.constitution import Constitution
 from isegoria.domain.retrial import milder
 from isegoria.domain.sanctions import Sanction, SanctionStep
 from isegoria.domain.verdict import Ballot, Outcome, Verdict, decide
-from isegoria.services.cases_retrial import retrial_draw_value, selected_for_retrial
 from tests.unit.test_verdict import RULE
 
 JURY = Constitution("MX").amended(jury_size=5, jury_quorum=3)

@@ -581,7 +581,7 @@ def test_a_tampered_portfolio_record_is_rejected(
 
 
 def test_pool_pseudonyms_in_bulk_are_the_ones_named_one_by_one() -> None:
-    from isegoria.services.cases_common import juror_pseudonym, juror_pseudonyms
+    from isegoria.cases.common import juror_pseudonym, juror_pseudonyms
 
     secret = b"s" * 32
     accounts = [1, 7, 42, 1000, 123456]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from isegoria.api.schemas import Strict
 from isegoria.domain.constitution import ProposalKind
 from isegoria.domain.rulebook import RuleVersion
-from isegoria.services.law_proposals import (
+from isegoria.law.proposals import (
     MAX_COMMENT_LENGTH,
     MAX_EXAMPLES,
     MAX_RATIONALE_LENGTH,

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from isegoria.api.reauth import CurrentPassword
 from isegoria.domain.identity import (
     MAX_DISPLAY_NAME_LENGTH,
     MAX_PLATFORM_NAME_LENGTH,
@@ -14,6 +13,7 @@ from isegoria.domain.identity import (
     Role,
     Scope,
 )
+from isegoria.http.reauth import CurrentPassword
 
 
 class Strict(BaseModel):

@@ -16,7 +16,7 @@ from isegoria.domain.notes import (
     NoteReason,
     RatingTag,
 )
-from isegoria.services.notes_views import NoteExplanation
+from isegoria.notes.views import NoteExplanation
 from isegoria.store.models_notes import NoteRatingRow, NoteRow
 
 

@@ -16,25 +16,23 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from isegoria import worker as handlers  # noqa: F401 - registers the job handlers the demo runs
+from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
+from isegoria.cases.common import RETRIAL, get_jury
 from isegoria.clock import ManualClock
 from isegoria.domain.content import ContentSnapshot, ReportRequest
 from isegoria.domain.decisions import ReportSource
 from isegoria.domain.sanctions import SanctionStep
+from isegoria.jobs import queue as jobs
+from isegoria.law import read as law_read
 from isegoria.log.signing import LogSigner
-from isegoria.services import (
-    cases_appeal,
-    cases_intake,
-    cases_jury,
-    cases_verdict,
-    handlers,  # noqa: F401 - registers the job handlers the demo runs
-    jobs,
-    law_read,
-)
-from isegoria.services.cases_common import RETRIAL, get_jury
 from isegoria.store.db import Database
 from isegoria.store.models import Account
 from isegoria.store.models_cases import Juror
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 DEMO_CASES_SEED = 20261130
 HISTORY_DAYS = 150
@@ -209,7 +207,7 @@ def _serve(
 
 
 def _case_rule(uow: UnitOfWork, case_id: int) -> tuple[str, int]:
-    from isegoria.services.cases_common import get_case
+    from isegoria.cases.common import get_case
 
     case = get_case(uow, case_id)
     return case.rule_id, case.rule_version
@@ -286,7 +284,7 @@ def seed_cases(
             continue
         if post.interim:  # the jury is slow: the interim measure lapses before the verdict
             with uow.begin():
-                from isegoria.services.cases_common import get_case
+                from isegoria.cases.common import get_case
 
                 c = get_case(uow, case_id)
                 assert c.interim_until is not None  # noqa: S101

@@ -21,11 +21,12 @@ from sqlalchemy import insert, select, update
 
 from isegoria.clock import Clock, ManualClock
 from isegoria.domain.constitution import ProposalKind
-from isegoria.services import law_proposals, law_votes
-from isegoria.services.law_proposals import RuleDraft
-from isegoria.services.law_read import latest_constitution
+from isegoria.law import proposals as law_proposals
+from isegoria.law import votes as law_votes
+from isegoria.law.proposals import RuleDraft
+from isegoria.law.read import latest_constitution
 from isegoria.store.models import Account, Ballot, Elector, Rule
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 DEMO_LAW_SEED = 20261129
 #: How far back the demo's legislative history starts.

@@ -17,11 +17,12 @@ from sqlalchemy import select
 
 from isegoria.clock import ManualClock
 from isegoria.log.signing import LogSigner
-from isegoria.services import notes, notes_scoring
+from isegoria.notes import scoring as notes_scoring
+from isegoria.notes import writing as notes
 from isegoria.store.db import Database
 from isegoria.store.models import Account
 from isegoria.store.models_cases import Content
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 DEMO_NOTES_SEED: Final = 20261207
 RATERS_PER_CAMP: Final = 14

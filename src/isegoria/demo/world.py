@@ -18,10 +18,11 @@ from sqlalchemy import func, insert, select
 from isegoria.config import write_private_file
 from isegoria.demo.law import seed_law
 from isegoria.domain.identity import STRATA, Role, Scope
+from isegoria.people import accounts as people
+from isegoria.people import jurisdictions, platforms
 from isegoria.security import SecretBox
-from isegoria.services import jurisdictions, people, platforms
 from isegoria.store.models import Account, Residence
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 DEMO_SEED = 20261128
 LOGINS_FILE = "demo-logins.json"

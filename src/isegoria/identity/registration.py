@@ -17,9 +17,9 @@ from sqlalchemy import select
 from isegoria.domain.identity import Role
 from isegoria.errors import Conflict
 from isegoria.identity.protocol import VerifiedPerson
-from isegoria.services import people
+from isegoria.people import accounts as people
 from isegoria.store.models import Account
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 LOGIN_PREFIX = "id-"
 LOGIN_DIGEST_CHARS = 24  # 96 bits of the HMAC: collisions need ~2^48 people

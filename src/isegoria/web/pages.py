@@ -11,16 +11,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from isegoria.api import cookies, ratelimit
-from isegoria.api.deps import (
+from isegoria.errors import Forbidden
+from isegoria.http import cookies, ratelimit
+from isegoria.http.deps import (
     PrincipalDep,
     ServicesDep,
     UnitOfWorkDep,
     resolve_principal,
 )
-from isegoria.errors import Forbidden
+from isegoria.people import accounts as people
+from isegoria.people import jurisdictions, sessions
 from isegoria.security import new_token
-from isegoria.services import jurisdictions, people, sessions
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))

@@ -8,13 +8,17 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from isegoria import i18n
-from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
+from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
+from isegoria.cases import views as cases_views
+from isegoria.cases.common import get_case as get_case_row
 from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import SanctionStep
 from isegoria.errors import InvalidInput
+from isegoria.http.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.log import audit
-from isegoria.services import cases_appeal, cases_jury, cases_verdict, cases_views, notes_views
-from isegoria.services.cases_common import get_case as get_case_row
+from isegoria.notes import views as notes_views
 from isegoria.web.pages import check_form_csrf, citizen_id, render
 
 router = APIRouter(include_in_schema=False)

@@ -17,14 +17,18 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from isegoria import i18n
-from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.domain.constitution import ProposalKind
 from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import GroundKind, HarmCategory, SanctionStep
 from isegoria.errors import InvalidInput
+from isegoria.http.deps import PrincipalDep, UnitOfWorkDep
+from isegoria.law import proposals as law_proposals
+from isegoria.law import read as law_read
+from isegoria.law import views as law_views
+from isegoria.law import votes as law_votes
+from isegoria.law.read import DiffLine, diff_lines, version_as_text
 from isegoria.log import audit
-from isegoria.services import jurisdictions, law_proposals, law_read, law_views, law_votes
-from isegoria.services.law_read import DiffLine, diff_lines, version_as_text
+from isegoria.people import jurisdictions
 from isegoria.web.pages import check_form_csrf, citizen_id, render, templates
 
 router = APIRouter(include_in_schema=False)

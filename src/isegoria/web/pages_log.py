@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from isegoria.algorithms import merkle
-from isegoria.api.deps import ServicesDep, UnitOfWorkDep
+from isegoria.http.deps import ServicesDep, UnitOfWorkDep
 from isegoria.log import read
 from isegoria.log.entries import MalformedEntry, decode_entry
 from isegoria.store.models import LogEntry

@@ -9,11 +9,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from isegoria import i18n
-from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.domain.identity import Role
 from isegoria.domain.notes import MAX_NOTE_LENGTH, Classification, NoteReason, RatingTag
-from isegoria.services import notes, notes_views
-from isegoria.services.notes_views import NoteExplanation
+from isegoria.http.deps import PrincipalDep, UnitOfWorkDep
+from isegoria.notes import views as notes_views
+from isegoria.notes import writing as notes
+from isegoria.notes.views import NoteExplanation
 from isegoria.web import charts
 from isegoria.web.pages import check_form_csrf, citizen_id, render
 

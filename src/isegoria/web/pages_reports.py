@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from isegoria.algorithms.disparity import BASE_RATE_CAVEAT
-from isegoria.api.deps import UnitOfWorkDep
-from isegoria.services import jurisdictions, reports
+from isegoria.http.deps import UnitOfWorkDep
+from isegoria.people import jurisdictions
+from isegoria.reports import instance as reports
 from isegoria.web.pages import render, templates
 from isegoria.web.report_charts import report_charts
 

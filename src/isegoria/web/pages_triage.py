@@ -8,10 +8,11 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from isegoria import i18n
-from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
+from isegoria.connectors import intake as connector_intake
 from isegoria.domain.rulebook import Rulebook
 from isegoria.errors import InvalidInput
-from isegoria.services import connector_intake, law_read
+from isegoria.http.deps import PrincipalDep, UnitOfWorkDep
+from isegoria.law import read as law_read
 from isegoria.web.pages import check_form_csrf, citizen_id, render
 
 router = APIRouter(include_in_schema=False)

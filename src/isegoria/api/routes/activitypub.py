@@ -9,10 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from isegoria.api.access import PUBLIC, access
-from isegoria.api.deps import Services, get_services
-from isegoria.api.problems import PROBLEM_MEDIA_TYPE
 from isegoria.errors import IsegoriaError, NotFound, Unauthenticated
+from isegoria.federation import activitypub_inbox
+from isegoria.http.access import PUBLIC, access
+from isegoria.http.deps import Services, get_services
+from isegoria.http.problems import PROBLEM_MEDIA_TYPE
 from isegoria.integrations.activitypub import ActivityPubError, ActorKeyCache, receive_flag
 from isegoria.integrations.ap_fetch import DocumentFetcher
 from isegoria.integrations.federation_identity import (
@@ -21,7 +22,6 @@ from isegoria.integrations.federation_identity import (
     actor_document,
     actor_key,
 )
-from isegoria.services import activitypub_inbox
 
 router = APIRouter(tags=["activitypub"])
 

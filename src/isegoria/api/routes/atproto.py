@@ -19,10 +19,11 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from isegoria.api.access import PUBLIC, access, platform_key
-from isegoria.api.deps import get_services
 from isegoria.domain.identity import Scope
 from isegoria.errors import InvalidInput, IsegoriaError
+from isegoria.federation import atproto_labeler
+from isegoria.http.access import PUBLIC, access, platform_key
+from isegoria.http.deps import get_services
 from isegoria.integrations.atproto_labels import (
     QUERY_DEFAULT_LIMIT,
     QUERY_MAX_LIMIT,
@@ -31,7 +32,6 @@ from isegoria.integrations.atproto_labels import (
     create_report_output,
 )
 from isegoria.integrations.federation_identity import did_document, labeler_key
-from isegoria.services import atproto_labeler
 
 #: XRPC error names by HTTP status (atproto.com/specs/xrpc, "Summary of HTTP Status Codes").
 XRPC_ERRORS: Final = {

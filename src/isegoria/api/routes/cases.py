@@ -7,9 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from isegoria.api.access import PUBLIC, access, people, platform_key
-from isegoria.api.deps import PrincipalDep, PublicAnswerDep, UnitOfWorkDep
-from isegoria.api.ratelimit import RateLimiter, get_rules
 from isegoria.api.schemas_cases import (
     BallotIn,
     BatchReportFiledOut,
@@ -31,20 +28,21 @@ from isegoria.api.schemas_cases import (
     SummonsOut,
     TextIn,
 )
+from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import jury as cases_jury
+from isegoria.cases import verdict as cases_verdict
+from isegoria.cases import views as cases_views
+from isegoria.cases.common import get_case as get_case_row
+from isegoria.decisions import lifecycle as cases_decisions
 from isegoria.domain.content import ContentSnapshot, Media, ReportRequest
 from isegoria.domain.identity import Role, Scope
 from isegoria.errors import NotFound
-from isegoria.services import (
-    cases_appeal,
-    cases_decisions,
-    cases_intake,
-    cases_jury,
-    cases_verdict,
-    cases_views,
-)
-from isegoria.services.cases_common import get_case as get_case_row
+from isegoria.http.access import PUBLIC, access, people, platform_key
+from isegoria.http.deps import PrincipalDep, PublicAnswerDep, UnitOfWorkDep
+from isegoria.http.ratelimit import RateLimiter, get_rules
 from isegoria.store.models_cases import Case, DecisionRow
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["cases"])
 

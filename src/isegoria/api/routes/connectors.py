@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from isegoria.api.access import PUBLIC, access
-from isegoria.api.deps import ServicesDep
-from isegoria.services import connector_sync
+from isegoria.connectors import sync as connector_sync
+from isegoria.http.access import PUBLIC, access
+from isegoria.http.deps import ServicesDep
 
 router = APIRouter(tags=["connectors"])
 

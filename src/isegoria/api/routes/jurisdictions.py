@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path
 
-from isegoria.api.access import PUBLIC, access, people
-from isegoria.api.deps import UnitOfWorkDep
 from isegoria.api.schemas import JurisdictionIn, JurisdictionOut
 from isegoria.domain.identity import Role
-from isegoria.services import jurisdictions
+from isegoria.http.access import PUBLIC, access, people
+from isegoria.http.deps import UnitOfWorkDep
+from isegoria.people import jurisdictions
 from isegoria.store.models import Jurisdiction
 
 router = APIRouter(prefix="/jurisdictions", tags=["jurisdictions"])

@@ -12,8 +12,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from isegoria.api.access import PUBLIC, access, people
-from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.api.law_schemas import (
     CommentIn,
     CommentOut,
@@ -34,8 +32,13 @@ from isegoria.api.law_schemas import (
 )
 from isegoria.domain.identity import Role
 from isegoria.errors import InvalidInput, NotFound
-from isegoria.services import law_proposals, law_read, law_views, law_votes
-from isegoria.services.law_read import diff_lines, diff_text, version_as_text
+from isegoria.http.access import PUBLIC, access, people
+from isegoria.http.deps import PrincipalDep, UnitOfWorkDep
+from isegoria.law import proposals as law_proposals
+from isegoria.law import read as law_read
+from isegoria.law import views as law_views
+from isegoria.law import votes as law_votes
+from isegoria.law.read import diff_lines, diff_text, version_as_text
 
 router = APIRouter(tags=["law"])
 CITIZEN = people(Role.CITIZEN)

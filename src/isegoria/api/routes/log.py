@@ -8,12 +8,12 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from isegoria.api.access import PUBLIC, access
-from isegoria.api.deps import PublicAnswerDep, ServicesDep, UnitOfWorkDep
 from isegoria.errors import InvalidInput, NotFound
+from isegoria.http.access import PUBLIC, access
+from isegoria.http.deps import PublicAnswerDep, ServicesDep, UnitOfWorkDep
 from isegoria.log import read
 from isegoria.store.models import LogCheckpoint, LogEntry
-from isegoria.store.uow import UnitOfWork
+from isegoria.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/log", tags=["log"])
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from isegoria.api.access import PUBLIC, access
-from isegoria.api.deps import ServicesDep, UnitOfWorkDep
+from isegoria.http.access import PUBLIC, access
+from isegoria.http.deps import ServicesDep, UnitOfWorkDep
 from isegoria.log import keyring
 
 router = APIRouter(prefix="/log", tags=["log"])

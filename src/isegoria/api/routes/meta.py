@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
-from isegoria.api.access import PUBLIC, access
-from isegoria.api.deps import ServicesDep, UnitOfWorkDep
 from isegoria.api.schemas import HealthOut
+from isegoria.http.access import PUBLIC, access
+from isegoria.http.deps import ServicesDep, UnitOfWorkDep
 from isegoria.log import keyring
 from isegoria.store import migrate
 

@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from isegoria.api.access import PUBLIC, access, people
-from isegoria.api.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.api.schemas_notes import NoteDetailOut, NoteIn, NoteOut, RatingIn, RatingOut
+from isegoria.cases.common import get_case
 from isegoria.domain.identity import Role
-from isegoria.services import notes, notes_views
-from isegoria.services.cases_common import get_case
+from isegoria.http.access import PUBLIC, access, people
+from isegoria.http.deps import PrincipalDep, UnitOfWorkDep
+from isegoria.notes import views as notes_views
+from isegoria.notes import writing as notes
 
 router = APIRouter(tags=["notes"])
 

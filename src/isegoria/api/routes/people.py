@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
-from isegoria.api.access import access, people
-from isegoria.api.deps import PrincipalDep, ServicesDep, UnitOfWorkDep
 from isegoria.api.schemas import CitizenStatsOut, MeOut, ProfileIn, StrataOut
 from isegoria.domain.identity import Role
-from isegoria.services import people as people_service
+from isegoria.http.access import access, people
+from isegoria.http.deps import PrincipalDep, ServicesDep, UnitOfWorkDep
+from isegoria.people import accounts as people_service
 from isegoria.store.models import Account, Residence
 
 router = APIRouter(tags=["people"])
@@ -64,7 +64,7 @@ def update_profile(
             jury_opt_in=body.jury_opt_in,
         )
         updated = _me(account, principal.csrf_token)
-    # The display name of the remembered sessions (api/credential_cache.py) is stale now.
+    # The display name of the remembered sessions (http/credential_cache.py) is stale now.
     services.session_cache.clear()
     return updated
 

@@ -7,9 +7,6 @@ from datetime import datetime
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 
-from isegoria.api import reauth
-from isegoria.api.access import access, people, platform_key
-from isegoria.api.deps import PrincipalDep, ServicesDep, UnitOfWorkDep
 from isegoria.api.schemas import (
     IssuedKeyOut,
     PlatformCreatedOut,
@@ -19,8 +16,12 @@ from isegoria.api.schemas import (
     RotateKeyIn,
     WebhookIn,
 )
+from isegoria.decisions import outbox
 from isegoria.domain.identity import Role, Scope
-from isegoria.services import outbox, platforms
+from isegoria.http import reauth
+from isegoria.http.access import access, people, platform_key
+from isegoria.http.deps import PrincipalDep, ServicesDep, UnitOfWorkDep
+from isegoria.people import platforms
 from isegoria.store.models import Platform
 from isegoria.store.models_cases import DecisionRow
 
@@ -94,7 +95,7 @@ def rotate_key(
         scopes = body.scopes if body is not None else None
         issued = _key_out(platforms.rotate_key(uow, platform, scopes=scopes))
     # After the commit: from now on this process asks the database for every key again,
-    # so the revoked keys are refused here at once (api/credential_cache.py).
+    # so the revoked keys are refused here at once (http/credential_cache.py).
     services.key_cache.clear()
     return issued
 

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from isegoria.api.access import PUBLIC, access
-from isegoria.api.deps import UnitOfWorkDep
+from isegoria.http.access import PUBLIC, access
+from isegoria.http.deps import UnitOfWorkDep
+from isegoria.reports import instance as reports
 from isegoria.reports.report import report_csv
-from isegoria.services import reports
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 

@@ -1,0 +1,1 @@
+"""Cases: reports, juries, ballots, verdicts, appeals and retrials."""

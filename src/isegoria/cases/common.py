@@ -1,0 +1,100 @@
+"""What the case services share: loading a case, its rule and constitution, pseudonyms."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import bindparam, select
+
+from isegoria.domain.constitution import Constitution
+from isegoria.domain.rulebook import RuleVersion
+from isegoria.errors import NotFound
+from isegoria.law import read as law_read
+from isegoria.store.models_cases import Case, Content, Jury
+from isegoria.unit_of_work import UnitOfWork
+
+FIRST, APPEAL = "first", "appeal"
+# A consistency retrial's second, independent first-instance jury (services.cases_retrial).
+RETRIAL = "retrial"
+
+
+# Read on every ballot and reply: built once with bound values, so SQLAlchemy computes their
+# cache keys once per process rather than once per call.
+_CASE = select(Case).where(Case.id == bindparam("case_id"))
+_CASE_LOCKED = _CASE.with_for_update()
+_JURY = select(Jury).where(Jury.case_id == bindparam("case_id"), Jury.stage == bindparam("stage"))
+
+
+class CaseStatus:
+    """The states of a case (plain strings in the database)."""
+
+    OPEN = "open"  # reported; the jury is being drawn or is deliberating
+    DECIDED = "decided"  # first-instance verdict; the appeal window is open
+    APPEALED = "appealed"  # an appeal jury is deliberating
+    FINAL = "final"  # nothing more can change
+
+
+def get_case(uow: UnitOfWork, case_id: int, *, lock: bool = False) -> Case:
+    """The case with this number, or NotFound."""
+    query = _CASE_LOCKED if lock else _CASE
+    case = uow.session.scalars(query, {"case_id": case_id}).first()
+    if case is None:
+        raise NotFound(f"no case {case_id}", field="case_id")
+    return case
+
+
+def case_content(uow: UnitOfWork, case: Case) -> Content:
+    """The snapshot a case is about."""
+    content = uow.session.get(Content, case.content_id)
+    assert content is not None  # noqa: S101 - a foreign key guarantees it
+    return content
+
+
+def case_rule(uow: UnitOfWork, case: Case) -> RuleVersion:
+    """The rule version the case applies."""
+    return law_read.rule_version(uow, case.rule_id, case.rule_version)
+
+
+def case_constitution(uow: UnitOfWork, case: Case) -> Constitution:
+    """The constitution of the rule's jurisdiction as it stood when the case opened."""
+    return law_read.constitution_at(uow, case.jurisdiction, case.opened_at).constitution
+
+
+def get_jury(uow: UnitOfWork, case_id: int, stage: str) -> Jury | None:
+    """The jury of a case at a stage, if drawn."""
+    return uow.session.scalars(_JURY, {"case_id": case_id, "stage": stage}).first()
+
+
+def juror_pseudonym(secret: bytes, case_id: int, stage: str, account_id: int) -> str:
+    """A juror's public name for one case and stage: unlinkable across cases without the key."""
+    mac = hmac.new(secret, f"juror:{case_id}:{stage}:{account_id}".encode(), hashlib.sha256)
+    return "J-" + mac.hexdigest()[:10]
+
+
+def juror_pseudonyms(
+    secret: bytes, case_id: int, stage: str, account_ids: Iterable[int]
+) -> list[str]:
+    """``juror_pseudonym`` for many accounts at once (a draw names its whole pool)."""
+    # Keying an HMAC costs about as much as hashing a short message: key once, copy per name
+    # (measured: 1.1 us a name against 1.6 us for a fresh HMAC or hmac.digest per name).
+    keyed = hmac.new(secret, f"juror:{case_id}:{stage}:".encode(), hashlib.sha256)
+    names = []
+    for account_id in account_ids:
+        mac = keyed.copy()
+        mac.update(str(account_id).encode())
+        names.append("J-" + mac.hexdigest()[:10])
+    return names
+
+
+def loads(text: str | None) -> Any:
+    """JSON from a text column (None stays None)."""
+    return None if text is None else json.loads(text)
+
+
+def dumps(value: Any) -> str:
+    """JSON for a text column, stable key order."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)

@@ -1,0 +1,1 @@
+"""Connected servers: Matrix and Mastodon, synced and applied."""

@@ -1,0 +1,1 @@
+"""Decisions platforms apply: their rows, confirmations and webhook outbox."""

@@ -1,0 +1,193 @@
+"""The transactional outbox: decisions written with their verdict, delivered by the worker.
+
+A decision row is created in the same transaction as the verdict that causes it, so a
+decision exists if and only if its cause committed. The worker delivers due rows to the
+platform's webhook (signed; the decision id is the idempotency key), at least once: a crash
+after the POST but before the row is marked delivered means it is sent again, and the
+receiver drops the duplicate by its id. Decisions about the same post go out in order: a
+row waits while an earlier one about the same content is undelivered (a dead letter blocks
+its subject until an operator requeues it). Failures back off exponentially with jitter;
+after ``MAX_ATTEMPTS`` the row is a dead letter, listed for the operator.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import and_, select
+
+from isegoria.clock import Clock
+from isegoria.errors import Conflict, NotFound
+from isegoria.integrations import egress, webhooks
+from isegoria.people import platforms
+from isegoria.security import SecretBox
+from isegoria.store.db import Database
+from isegoria.store.models import Platform
+from isegoria.store.models_cases import DecisionRow
+from isegoria.unit_of_work import UnitOfWork
+
+logger = logging.getLogger("isegoria.outbox")
+
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+MAX_ATTEMPTS = webhooks.MAX_ATTEMPTS
+BATCH = 50
+MAX_ERROR = 1000
+
+
+@dataclass(frozen=True)
+class DeliveryRound:
+    """What one pass over the outbox did."""
+
+    delivered: int
+    retried: int
+    dead: int
+
+
+def _due(uow: UnitOfWork) -> list[tuple[DecisionRow, Platform]]:
+    """Deliverable rows: pending, due, with a webhook, and first undelivered of their subject."""
+    now = uow.now()
+    earlier = DecisionRow.__table__.alias("earlier")
+    blocked = (
+        select(earlier.c.id)
+        .where(
+            earlier.c.platform_id == DecisionRow.platform_id,
+            earlier.c.platform_content_id == DecisionRow.platform_content_id,
+            earlier.c.id < DecisionRow.id,
+            earlier.c.delivery != DELIVERED,
+        )
+        .exists()
+    )
+    query = (
+        select(DecisionRow, Platform)
+        .join(Platform, Platform.id == DecisionRow.platform_id)
+        .where(
+            DecisionRow.delivery == PENDING,
+            Platform.webhook_url.is_not(None),
+            and_((DecisionRow.next_delivery_at.is_(None)) | (DecisionRow.next_delivery_at <= now)),
+            ~blocked,
+        )
+        .order_by(DecisionRow.id)
+        .limit(BATCH)
+    )
+    return list(uow.session.execute(query).tuples())
+
+
+def deliver_due(
+    database: Database,
+    clock: Clock,
+    box: SecretBox,
+    *,
+    client: httpx.Client,
+    rng: random.Random | None = None,
+    timeout: float = webhooks.DEFAULT_TIMEOUT_SECONDS,
+) -> DeliveryRound:
+    """Deliver what is due; each row's outcome commits in its own transaction."""
+    rng = rng or random.Random()  # noqa: S311 - jitter, not security
+    uow = UnitOfWork(database, clock)
+    with uow.begin(readonly=True):
+        due = [(row.id, platform.id) for row, platform in _due(uow)]
+    delivered = retried = dead = 0
+    for decision_id, platform_id in due:
+        with uow.begin():
+            row = uow.session.get(DecisionRow, decision_id, with_for_update=True)
+            platform = uow.session.get(Platform, platform_id)
+            if row is None or platform is None or row.delivery != PENDING:
+                continue  # another worker got it
+            assert platform.webhook_url is not None  # noqa: S101 - selected on it
+            body = json.dumps(
+                json.loads(row.body), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+            ).encode()
+            current, *previous = platforms.webhook_signing_secrets(box, platform, uow.now())
+            result = webhooks.deliver_body(
+                platform.webhook_url,
+                current,
+                delivery_id=str(row.id),
+                event=f"decision.{row.kind}",
+                body=body,
+                client=client,
+                timeout=timeout,
+                now=uow.now(),
+                also_signed_with=previous,
+            )
+            row.delivery_attempts += 1
+            if result.delivered:
+                row.delivery, row.delivered_at, row.delivery_error = DELIVERED, uow.now(), None
+                delivered += 1
+            elif (
+                result.outcome is webhooks.DeliveryOutcome.PERMANENT
+                or row.delivery_attempts >= MAX_ATTEMPTS
+            ):
+                row.delivery, row.delivery_error = DEAD, result.error[:MAX_ERROR]
+                dead += 1
+                logger.warning("decision %s is a dead letter: %s", row.id, result.error)
+            else:
+                delay = webhooks.next_attempt_delay(
+                    row.delivery_attempts, jitter_rng=rng, retry_after=result.retry_after
+                )
+                row.next_delivery_at = uow.now() + timedelta(seconds=delay)
+                row.delivery_error = result.error[:MAX_ERROR]
+                retried += 1
+    return DeliveryRound(delivered, retried, dead)
+
+
+def dead_letters(uow: UnitOfWork, platform_id: int | None = None) -> list[DecisionRow]:
+    """Decisions the worker gave up delivering, for the operator to look at."""
+    query = select(DecisionRow).where(DecisionRow.delivery == DEAD).order_by(DecisionRow.id)
+    if platform_id is not None:
+        query = query.where(DecisionRow.platform_id == platform_id)
+    return list(uow.session.scalars(query))
+
+
+def requeue(uow: UnitOfWork, decision_id: int) -> DecisionRow:
+    """Put a dead letter back in the queue (after the platform fixed its receiver)."""
+    row = uow.session.get(DecisionRow, decision_id)
+    if row is None:
+        raise NotFound(f"no decision {decision_id}", field="decision_id")
+    if row.delivery != DEAD:
+        raise Conflict(f"decision {decision_id} is not a dead letter ({row.delivery})")
+    row.delivery, row.delivery_attempts, row.next_delivery_at = PENDING, 0, None
+    return row
+
+
+class OutboxWorker:
+    """Delivers due decisions every few seconds, in a thread of ``serve`` or ``worker``."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        box: SecretBox,
+        *,
+        poll_seconds: float = 2.0,
+        allow_private: bool = False,
+    ) -> None:
+        self.database, self.clock, self.box = database, clock, box
+        self.allow_private = allow_private
+        self.poll_seconds = poll_seconds
+        self.stopping = threading.Event()
+
+    def run_forever(self) -> None:
+        """Deliver until stopped; a failed pass is logged, never fatal."""
+        with egress.guarded_client(allow_private=self.allow_private) as client:
+            while not self.stopping.is_set():
+                try:
+                    deliver_due(self.database, self.clock, self.box, client=client)
+                except Exception:  # noqa: BLE001 - the loop must outlive a bad pass
+                    logger.exception("delivering decisions failed")
+                self.stopping.wait(self.poll_seconds)
+
+    def start_thread(self) -> threading.Thread:
+        """Run the loop in a daemon thread."""
+        thread = threading.Thread(target=self.run_forever, name="isegoria-outbox", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current pass."""
+        self.stopping.set()

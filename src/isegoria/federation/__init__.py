@@ -1,0 +1,1 @@
+"""Federation: ActivityPub inbox and delivery, AT Protocol labels."""

@@ -1,0 +1,251 @@
+"""The ActivityPub outbox: Flag outcomes signed and POSTed to the reporting servers' inboxes.
+
+Rows are written with the decision (federation/decisions.py); this worker sends
+them at least once. Each attempt is signed afresh (HTTP Signatures carry a Date that the
+receiver checks against its clock), but the activity is the same every time: its ``id`` is
+derived from the row, so a receiver that sees it twice can drop the duplicate. Outcomes
+for the same Flag go out in order. Failures back off exponentially with jitter, as the
+webhook outbox does, and after ``MAX_ATTEMPTS`` the row is a dead letter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from dataclasses import replace
+from datetime import timedelta
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import select
+
+from isegoria.clock import Clock
+from isegoria.config import Settings
+from isegoria.decisions.outbox import DEAD, DELIVERED, MAX_ERROR, PENDING, DeliveryRound
+from isegoria.domain.decisions import Decision
+from isegoria.errors import Conflict, InvalidInput, NotFound
+from isegoria.integrations import egress, webhooks
+from isegoria.integrations.activitypub import FlagReport, build_flag_outcome, signed_delivery
+from isegoria.integrations.federation_identity import actor_key, actor_urls
+from isegoria.store.db import Database
+from isegoria.store.models_cases import DecisionRow
+from isegoria.store.models_federation import ActivityDelivery, FederatedFlag
+from isegoria.unit_of_work import UnitOfWork
+
+__all__ = [
+    "ActivityDeliveryWorker",
+    "activity_for",
+    "deliver_due",
+    "outcomes",
+    "requeue",
+    "start_worker",
+]
+
+logger = logging.getLogger("isegoria.activitypub")
+
+MAX_ATTEMPTS = webhooks.MAX_ATTEMPTS
+BATCH = 50
+TIMEOUT_SECONDS = webhooks.DEFAULT_TIMEOUT_SECONDS
+
+
+def activity_for(
+    delivery: ActivityDelivery, flag: FederatedFlag, decision_row: DecisionRow, public_url: str
+) -> dict[str, object]:
+    """The ``Create``/``Note`` for one delivery row (the same on every attempt)."""
+    base = public_url.rstrip("/")
+    decision = Decision.from_dict(json.loads(decision_row.body))
+    if decision.statement_url.startswith("/"):  # stored relative to the instance
+        decision = replace(decision, statement_url=base + decision.statement_url)
+    report = FlagReport(
+        flag_id=flag.flag_id, actor=flag.actor, account=None, posts=(flag.post_uri,), content=""
+    )
+    actor, _, _ = actor_urls(base)
+    return build_flag_outcome(
+        report,
+        decision,
+        instance_actor=actor,
+        activity_id=f"{base}/ap/outcomes/{delivery.id}",
+        published=delivery.created_at,
+    )
+
+
+def _due(uow: UnitOfWork) -> list[int]:
+    now = uow.now()
+    earlier = ActivityDelivery.__table__.alias("earlier")
+    blocked = (
+        select(earlier.c.id)
+        .where(
+            earlier.c.flag_row_id == ActivityDelivery.flag_row_id,
+            earlier.c.id < ActivityDelivery.id,
+            earlier.c.delivery != DELIVERED,
+        )
+        .exists()
+    )
+    return list(
+        uow.session.scalars(
+            select(ActivityDelivery.id)
+            .where(
+                ActivityDelivery.delivery == PENDING,
+                (ActivityDelivery.next_attempt_at.is_(None))
+                | (ActivityDelivery.next_attempt_at <= now),
+                ~blocked,
+            )
+            .order_by(ActivityDelivery.id)
+            .limit(BATCH)
+        )
+    )
+
+
+def _attempt(
+    client: httpx.Client, inbox: str, body: bytes, headers: dict[str, str], timeout: float
+) -> webhooks.DeliveryResult:
+    try:
+        response = client.post(inbox, content=body, headers=headers, timeout=timeout)
+    except egress.EgressRefused as exc:  # a forbidden address stays forbidden: dead letter
+        return webhooks.DeliveryResult(webhooks.DeliveryOutcome.PERMANENT, error=str(exc))
+    except httpx.TimeoutException:
+        return webhooks.DeliveryResult(webhooks.DeliveryOutcome.RETRY, error="timed out")
+    except httpx.TransportError as exc:
+        return webhooks.DeliveryResult(
+            webhooks.DeliveryOutcome.RETRY, error=f"connection failed: {type(exc).__name__}"
+        )
+    status = response.status_code
+    if 200 <= status < 300:
+        return webhooks.DeliveryResult(webhooks.DeliveryOutcome.DELIVERED, status_code=status)
+    excerpt = f"HTTP {status}: {response.text[: webhooks.MAX_ERROR_EXCERPT]}"
+    if status in (401, 429) or status >= 500:
+        # 401 is retried too: the receiver may still hold a stale copy of our key.
+        return webhooks.DeliveryResult(webhooks.DeliveryOutcome.RETRY, status, excerpt)
+    return webhooks.DeliveryResult(webhooks.DeliveryOutcome.PERMANENT, status, excerpt)
+
+
+def deliver_due(
+    database: Database,
+    clock: Clock,
+    *,
+    public_url: str,
+    key: rsa.RSAPrivateKey,
+    client: httpx.Client,
+    rng: random.Random | None = None,
+    timeout: float = TIMEOUT_SECONDS,
+) -> DeliveryRound:
+    """Send the Flag outcomes that are due; each row's outcome commits on its own."""
+    rng = rng or random.Random()  # noqa: S311 - jitter, not security
+    _, key_id, _ = actor_urls(public_url)
+    uow = UnitOfWork(database, clock)
+    with uow.begin(readonly=True):
+        due = _due(uow)
+    delivered = retried = dead = 0
+    for delivery_id in due:
+        with uow.begin():
+            row = uow.session.get(ActivityDelivery, delivery_id, with_for_update=True)
+            if row is None or row.delivery != PENDING:
+                continue  # another worker got it
+            flag = uow.session.get(FederatedFlag, row.flag_row_id)
+            decision = uow.session.get(DecisionRow, row.decision_id)
+            assert flag is not None and decision is not None  # noqa: S101 - foreign keys
+            activity = activity_for(row, flag, decision, public_url)
+            body, headers = signed_delivery(
+                activity, row.inbox, key_id=key_id, private_key=key, now=uow.now()
+            )
+            result = _attempt(client, row.inbox, body, headers, timeout)
+            row.attempts += 1
+            if result.delivered:
+                row.delivery, row.delivered_at, row.error = DELIVERED, uow.now(), None
+                delivered += 1
+            elif (
+                result.outcome is webhooks.DeliveryOutcome.PERMANENT or row.attempts >= MAX_ATTEMPTS
+            ):
+                row.delivery, row.error = DEAD, result.error[:MAX_ERROR]
+                dead += 1
+                logger.warning("Flag outcome %s is a dead letter: %s", row.id, result.error)
+            else:
+                delay = webhooks.next_attempt_delay(row.attempts, jitter_rng=rng)
+                row.next_attempt_at = uow.now() + timedelta(seconds=delay)
+                row.error = result.error[:MAX_ERROR]
+                retried += 1
+    return DeliveryRound(delivered, retried, dead)
+
+
+def outcomes(
+    uow: UnitOfWork, *, state: str | None = None, limit: int = 100
+) -> list[ActivityDelivery]:
+    """Flag-outcome deliveries, newest first (``state``: pending, delivered or dead)."""
+    query = select(ActivityDelivery).order_by(ActivityDelivery.id.desc()).limit(limit)
+    if state is not None:
+        if state not in (PENDING, DELIVERED, DEAD):
+            raise InvalidInput(f"state is pending, delivered or dead, not {state!r}", field="state")
+        query = query.where(ActivityDelivery.delivery == state)
+    return list(uow.session.scalars(query))
+
+
+def requeue(uow: UnitOfWork, delivery_id: int) -> ActivityDelivery:
+    """Put a dead Flag outcome back in the queue (after the remote server was fixed)."""
+    row = uow.session.get(ActivityDelivery, delivery_id)
+    if row is None:
+        raise NotFound(f"no Flag-outcome delivery {delivery_id}", field="delivery_id")
+    if row.delivery != DEAD:
+        raise Conflict(f"Flag-outcome delivery {delivery_id} is not a dead letter ({row.delivery})")
+    row.delivery, row.attempts, row.next_attempt_at = PENDING, 0, None
+    return row
+
+
+class ActivityDeliveryWorker:
+    """Sends due Flag outcomes every few seconds, in a thread of ``serve`` or ``worker``."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        public_url: str,
+        key: rsa.RSAPrivateKey,
+        poll_seconds: float = 2.0,
+        allow_private: bool = False,
+    ) -> None:
+        self.database, self.clock = database, clock
+        self.allow_private = allow_private
+        self.public_url, self.key = public_url, key
+        self.poll_seconds = poll_seconds
+        self.stopping = threading.Event()
+
+    def run_forever(self) -> None:
+        """Deliver until stopped; a failed pass is logged, never fatal."""
+        with egress.guarded_client(allow_private=self.allow_private) as client:
+            while not self.stopping.is_set():
+                try:
+                    deliver_due(
+                        self.database,
+                        self.clock,
+                        public_url=self.public_url,
+                        key=self.key,
+                        client=client,
+                    )
+                except Exception:  # noqa: BLE001 - the loop must outlive a bad pass
+                    logger.exception("delivering Flag outcomes failed")
+                self.stopping.wait(self.poll_seconds)
+
+    def start_thread(self) -> threading.Thread:
+        """Run the loop in a daemon thread."""
+        thread = threading.Thread(target=self.run_forever, name="isegoria-activitypub", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current pass."""
+        self.stopping.set()
+
+
+def start_worker(database: Database, clock: Clock, settings: Settings) -> ActivityDeliveryWorker:
+    """Start delivering Flag outcomes in a thread, with the instance actor's key."""
+    worker = ActivityDeliveryWorker(
+        database,
+        clock,
+        public_url=settings.effective_public_url,
+        key=actor_key(settings.activitypub_key_path),
+        allow_private=settings.webhook_allow_private,
+    )
+    worker.start_thread()
+    return worker

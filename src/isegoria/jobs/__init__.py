@@ -1,0 +1,1 @@
+"""Deadlines that survive restarts, and the checkpoint timer."""

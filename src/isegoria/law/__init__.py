@@ -1,0 +1,1 @@
+"""The law: rules and constitutions, proposals, votes and enactment."""

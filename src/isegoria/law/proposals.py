@@ -1,0 +1,420 @@
+"""Proposals: a citizen proposes, citizens deliberate and comment, the proposer revises.
+
+The life of a proposal: ``deliberation`` (comments, revisions) until ``voting_opens_at``,
+then ``voting`` until ``voting_closes_at``, then ``adopted`` or ``rejected``. Both
+deadlines are jobs (:mod:`isegoria.jobs.queue`) scheduled when the proposal is made, so
+they happen on time by themselves, across restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+
+from isegoria.domain.constitution import Constitution, ConstitutionError, ProposalKind
+from isegoria.domain.events import ProposalOpened, ProposalRevised
+from isegoria.domain.identity import Role
+from isegoria.domain.rulebook import RulebookError, RuleVersion
+from isegoria.domain.sanctions import GroundKind, HarmCategory, SanctionError, SanctionStep
+from isegoria.domain.tally import TallyError
+from isegoria.errors import Conflict, Forbidden, InvalidInput, NotFound
+from isegoria.jobs import queue as jobs
+from isegoria.law.read import latest_constitution, open_version, rule_history
+from isegoria.log.entries import format_instant
+from isegoria.people.jurisdictions import descendants, get_jurisdiction
+from isegoria.store.models import (
+    Account,
+    Proposal,
+    ProposalComment,
+    ProposalRevision,
+    Residence,
+)
+from isegoria.unit_of_work import UnitOfWork
+
+MAX_TITLE_LENGTH = 200
+MAX_RATIONALE_LENGTH = 10_000
+#: A rule should be readable in one sitting; the longest national speech laws are shorter.
+MAX_RULE_TEXT_LENGTH = 20_000
+MAX_EXAMPLES = 20
+MAX_EXAMPLE_LENGTH = 500
+MAX_COMMENT_LENGTH = 4_000
+#: Largest id a 32-bit INTEGER column holds: larger numbers name no proposal.
+MAX_ID = 2**31 - 1
+
+#: A draft is validated as a domain version with this placeholder start (replaced on enactment).
+_PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+OPEN_VOTING_JOB = "law.open_voting"
+CLOSE_VOTING_JOB = "law.close_voting"
+
+
+class ProposalStatus(StrEnum):
+    """Where a proposal is in its life."""
+
+    DELIBERATION = "deliberation"
+    VOTING = "voting"
+    ADOPTED = "adopted"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class RuleDraft:
+    """The rule version a proposal would enact or amend to."""
+
+    title: str
+    text: str
+    harm_category: str
+    ground: str
+    sanction_cap: str
+    max_suspension_days: int = 0
+    covered_examples: list[str] = field(default_factory=list)
+    not_covered_examples: list[str] = field(default_factory=list)
+
+
+def _require(condition: bool, message: str, name: str) -> None:
+    if not condition:
+        raise InvalidInput(message, field=name)
+
+
+def check_draft(draft: RuleDraft, jurisdiction: str) -> RuleVersion:
+    """Validate a draft by building the domain version it describes (placeholder id/time)."""
+    _require(
+        0 < len(draft.title.strip()) <= MAX_TITLE_LENGTH,
+        f"a rule title is 1 to {MAX_TITLE_LENGTH} characters",
+        "title",
+    )
+    _require(
+        0 < len(draft.text.strip()) <= MAX_RULE_TEXT_LENGTH,
+        f"a rule text is 1 to {MAX_RULE_TEXT_LENGTH} characters",
+        "text",
+    )
+    for name in ("covered_examples", "not_covered_examples"):
+        examples = getattr(draft, name)
+        _require(len(examples) <= MAX_EXAMPLES, f"at most {MAX_EXAMPLES} examples", name)
+        _require(
+            all(0 < len(e.strip()) <= MAX_EXAMPLE_LENGTH for e in examples),
+            f"each example is 1 to {MAX_EXAMPLE_LENGTH} characters",
+            name,
+        )
+    try:
+        return RuleVersion(
+            jurisdiction=jurisdiction,
+            rule_id=f"{jurisdiction}-0",
+            version=1,
+            title=draft.title.strip(),
+            text=draft.text.strip(),
+            harm_category=HarmCategory.parse(draft.harm_category),
+            ground=_ground(draft.ground),
+            sanction_cap=SanctionStep.parse(draft.sanction_cap),
+            max_suspension_days=draft.max_suspension_days,
+            effective_from=_PLACEHOLDER_TIME,
+            covered_examples=tuple(e.strip() for e in draft.covered_examples),
+            not_covered_examples=tuple(e.strip() for e in draft.not_covered_examples),
+        )
+    except (RulebookError, SanctionError) as error:
+        raise InvalidInput(str(error)) from None
+
+
+def _ground(name: str) -> GroundKind:
+    try:
+        return GroundKind(name)
+    except ValueError:
+        valid = ", ".join(g.value for g in GroundKind)
+        raise InvalidInput(
+            f"unknown ground {name!r}; use one of: {valid}", field="ground"
+        ) from None
+
+
+def check_constitution_changes(current: Constitution, changes: dict[str, Any]) -> Constitution:
+    """The constitution ``changes`` would make, or InvalidInput naming the bad field."""
+    if not changes:
+        raise InvalidInput("a constitutional proposal must change at least one parameter")
+    if "jurisdiction" in changes:
+        raise InvalidInput("a constitution cannot change its jurisdiction", field="changes")
+    try:
+        return Constitution.from_dict({**current.to_dict(), **changes})
+    except (ConstitutionError, TallyError, TypeError, ValueError, KeyError) as error:
+        raise InvalidInput(f"invalid constitution change: {error}", field="changes") from None
+
+
+def content_sha256(content: dict[str, Any]) -> str:
+    """The hash of a proposal's content, as published in the log."""
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def is_citizen_of(uow: UnitOfWork, account: Account, jurisdiction: str) -> bool:
+    """A citizen residing in ``jurisdiction`` or any jurisdiction within it."""
+    if account.role != Role.CITIZEN.value or account.disabled:
+        return False
+    codes = descendants(uow, jurisdiction)
+    return any(r.jurisdiction_code in codes for r in account.residences)
+
+
+def require_citizen(uow: UnitOfWork, account_id: int, jurisdiction: str) -> Account:
+    """The account, if it is a citizen of ``jurisdiction``; Forbidden otherwise."""
+    account = uow.session.get(Account, account_id)
+    if account is None or not is_citizen_of(uow, account, jurisdiction):
+        raise Forbidden(
+            f"only citizens of {jurisdiction} (residents of it or of a jurisdiction within it) "
+            "may do this"
+        )
+    return account
+
+
+def electorate_query(uow: UnitOfWork, jurisdiction: str) -> Any:
+    """SELECT of the distinct account ids entitled to vote in ``jurisdiction`` now."""
+    codes = descendants(uow, jurisdiction)
+    return (
+        select(Residence.account_id)
+        .join(Account, Account.id == Residence.account_id)
+        .where(
+            Residence.jurisdiction_code.in_(codes),
+            Account.role == Role.CITIZEN.value,
+            Account.disabled.is_(False),
+        )
+        .distinct()
+    )
+
+
+# Read on every vote: built once with a bound value (its cache key is computed once).
+_PROPOSAL = select(Proposal).where(Proposal.id == bindparam("proposal_id"))
+_PROPOSAL_LOCKED = _PROPOSAL.with_for_update()
+
+
+def get_proposal(uow: UnitOfWork, proposal_id: int, *, lock: bool = False) -> Proposal:
+    """The proposal, or NotFound."""
+    if not 1 <= proposal_id <= MAX_ID:
+        raise NotFound(f"there is no proposal {proposal_id}")
+    query = _PROPOSAL_LOCKED if lock else _PROPOSAL
+    proposal = uow.session.scalars(query, {"proposal_id": proposal_id}).first()
+    if proposal is None:
+        raise NotFound(f"there is no proposal {proposal_id}")
+    return proposal
+
+
+def latest_revision(uow: UnitOfWork, proposal_id: int) -> ProposalRevision:
+    """The newest text of a proposal (the one put to the vote)."""
+    revision = uow.session.scalars(
+        select(ProposalRevision)
+        .where(ProposalRevision.proposal_id == proposal_id)
+        .order_by(ProposalRevision.number.desc())
+        .limit(1)
+    ).first()
+    if revision is None:  # pragma: no cover - every proposal is created with revision 1
+        raise NotFound(f"proposal {proposal_id} has no text")
+    return revision
+
+
+def _content(
+    uow: UnitOfWork,
+    kind: ProposalKind,
+    jurisdiction: str,
+    draft: RuleDraft | None,
+    changes: dict[str, Any] | None,
+) -> dict[str, Any]:
+    if kind in (ProposalKind.ENACT, ProposalKind.AMEND):
+        if draft is None:
+            raise InvalidInput(f"a proposal to {kind.value} a rule needs the rule's text")
+        check_draft(draft, jurisdiction)
+        return {"rule": asdict(draft)}
+    if draft is not None:
+        raise InvalidInput(f"a proposal to {kind.value} carries no rule text", field="rule")
+    if kind is ProposalKind.CONSTITUTION:
+        current = latest_constitution(uow, jurisdiction).constitution
+        check_constitution_changes(current, changes or {})
+        return {"changes": changes}
+    return {}
+
+
+def propose(
+    uow: UnitOfWork,
+    *,
+    account_id: int,
+    jurisdiction: str,
+    kind: ProposalKind,
+    title: str,
+    rationale: str,
+    rule_id: str | None = None,
+    draft: RuleDraft | None = None,
+    changes: dict[str, Any] | None = None,
+    effective_at: datetime | None = None,
+) -> Proposal:
+    """Open a proposal for deliberation; any citizen of the jurisdiction may."""
+    get_jurisdiction(uow, jurisdiction)
+    require_citizen(uow, account_id, jurisdiction)
+    _require(
+        0 < len(title.strip()) <= MAX_TITLE_LENGTH,
+        f"a proposal title is 1 to {MAX_TITLE_LENGTH} characters",
+        "title",
+    )
+    _require(
+        0 < len(rationale.strip()) <= MAX_RATIONALE_LENGTH,
+        f"a rationale is 1 to {MAX_RATIONALE_LENGTH} characters: say why the change is needed",
+        "rationale",
+    )
+    base_version = _check_target(uow, kind, jurisdiction, rule_id)
+    content = _content(uow, kind, jurisdiction, draft, changes)
+    now = uow.now()
+    constitution = latest_constitution(uow, jurisdiction).constitution
+    opens = now + constitution.deliberation_period
+    closes = opens + constitution.voting_period
+    if effective_at is not None:
+        if effective_at.tzinfo is None:
+            raise InvalidInput("effective_at needs a timezone", field="effective_at")
+        if effective_at < closes:
+            raise InvalidInput(
+                f"a change cannot take effect before the vote closes ({format_instant(closes)}): "
+                "law is never retroactive",
+                field="effective_at",
+            )
+    proposal = Proposal(
+        jurisdiction_code=jurisdiction,
+        kind=kind.value,
+        rule_id=rule_id if kind in (ProposalKind.AMEND, ProposalKind.REPEAL) else None,
+        base_version=base_version,
+        proposer_id=account_id,
+        status=ProposalStatus.DELIBERATION.value,
+        created_at=now,
+        voting_opens_at=opens,
+        voting_closes_at=closes,
+        effective_at=effective_at,
+    )
+    uow.session.add(proposal)
+    uow.session.flush()
+    uow.session.add(
+        ProposalRevision(
+            proposal_id=proposal.id,
+            number=1,
+            created_at=now,
+            title=title.strip(),
+            rationale=rationale.strip(),
+            content=json.dumps(content, sort_keys=True),
+        )
+    )
+    uow.log.append(
+        ProposalOpened(
+            proposal_id=proposal.id,
+            jurisdiction=jurisdiction,
+            proposal_kind=kind.value,
+            rule_id=proposal.rule_id,
+            title=title.strip(),
+            content_sha256=content_sha256(content),
+            voting_opens_at=format_instant(opens),
+            voting_closes_at=format_instant(closes),
+            effective_at=None if effective_at is None else format_instant(effective_at),
+        )
+    )
+    jobs.schedule(uow, OPEN_VOTING_JOB, opens, {"proposal": proposal.id})
+    jobs.schedule(uow, CLOSE_VOTING_JOB, closes, {"proposal": proposal.id})
+    return proposal
+
+
+def _check_target(
+    uow: UnitOfWork, kind: ProposalKind, jurisdiction: str, rule_id: str | None
+) -> int | None:
+    """For amend/repeal: the rule exists here, is not repealed, and has no other open bill."""
+    if kind not in (ProposalKind.AMEND, ProposalKind.REPEAL):
+        if rule_id is not None:
+            raise InvalidInput(f"a proposal to {kind.value} names no rule", field="rule_id")
+        return None
+    if not rule_id:
+        raise InvalidInput(f"say which rule to {kind.value}", field="rule_id")
+    history = rule_history(uow, rule_id)
+    if history[0].jurisdiction != jurisdiction:
+        raise InvalidInput(
+            f"rule {rule_id} is law of {history[0].jurisdiction}; only its citizens can change "
+            "it, by a proposal there",
+            field="rule_id",
+        )
+    current = open_version(uow, rule_id)
+    if current is None:
+        raise Conflict(f"rule {rule_id} was repealed; propose to enact a new rule instead")
+    pending = uow.session.scalar(
+        select(func.count())
+        .select_from(Proposal)
+        .where(
+            Proposal.rule_id == rule_id,
+            Proposal.status.in_([ProposalStatus.DELIBERATION, ProposalStatus.VOTING]),
+        )
+    )
+    if pending:
+        raise Conflict(
+            f"rule {rule_id} already has a proposal under way; comment on it, or propose after "
+            "its vote closes"
+        )
+    return current.version
+
+
+def revise(
+    uow: UnitOfWork,
+    *,
+    account_id: int,
+    proposal_id: int,
+    title: str,
+    rationale: str,
+    draft: RuleDraft | None = None,
+    changes: dict[str, Any] | None = None,
+) -> ProposalRevision:
+    """The proposer's new text, during deliberation only; earlier texts stay visible."""
+    proposal = get_proposal(uow, proposal_id, lock=True)
+    if proposal.proposer_id != account_id:
+        raise Forbidden("only the citizen who made a proposal may revise it; comment instead")
+    if proposal.status != ProposalStatus.DELIBERATION or uow.now() >= proposal.voting_opens_at:
+        raise Conflict(
+            f"proposal {proposal_id} can no longer be revised: deliberation ended "
+            f"{format_instant(proposal.voting_opens_at)}"
+        )
+    _require(0 < len(title.strip()) <= MAX_TITLE_LENGTH, "a title is 1 to 200 characters", "title")
+    _require(
+        0 < len(rationale.strip()) <= MAX_RATIONALE_LENGTH,
+        f"a rationale is 1 to {MAX_RATIONALE_LENGTH} characters",
+        "rationale",
+    )
+    kind = ProposalKind(proposal.kind)
+    content = _content(uow, kind, proposal.jurisdiction_code, draft, changes)
+    number = latest_revision(uow, proposal_id).number + 1
+    revision = ProposalRevision(
+        proposal_id=proposal_id,
+        number=number,
+        created_at=uow.now(),
+        title=title.strip(),
+        rationale=rationale.strip(),
+        content=json.dumps(content, sort_keys=True),
+    )
+    uow.session.add(revision)
+    uow.session.flush()
+    uow.log.append(
+        ProposalRevised(
+            proposal_id=proposal_id,
+            revision=number,
+            title=revision.title,
+            content_sha256=content_sha256(content),
+        )
+    )
+    return revision
+
+
+def comment(uow: UnitOfWork, *, account_id: int, proposal_id: int, body: str) -> ProposalComment:
+    """A citizen's comment on a proposal, until its vote closes."""
+    proposal = get_proposal(uow, proposal_id)
+    require_citizen(uow, account_id, proposal.jurisdiction_code)
+    if proposal.status in (ProposalStatus.ADOPTED, ProposalStatus.REJECTED):
+        raise Conflict(f"proposal {proposal_id} is closed; comments are no longer taken")
+    _require(
+        0 < len(body.strip()) <= MAX_COMMENT_LENGTH,
+        f"a comment is 1 to {MAX_COMMENT_LENGTH} characters",
+        "body",
+    )
+    row = ProposalComment(
+        proposal_id=proposal_id, author_id=account_id, created_at=uow.now(), body=body.strip()
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    return row

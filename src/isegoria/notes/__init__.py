@@ -1,0 +1,1 @@
+"""Context notes: writing, rating, scoring and the notes juries add."""

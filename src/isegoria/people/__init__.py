@@ -1,0 +1,1 @@
+"""People: citizens, staff, platforms, their sessions and jurisdictions."""

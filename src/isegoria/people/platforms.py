@@ -1,0 +1,215 @@
+"""Platforms that hand their moderation to this instance, and their API keys."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from isegoria.domain.events import PlatformRegistered
+from isegoria.domain.identity import MAX_PLATFORM_NAME_LENGTH, Scope
+from isegoria.errors import Conflict, InvalidInput, NotFound
+from isegoria.security import SecretBox, new_api_key, same_digest, split_api_key, token_digest
+from isegoria.store.models import ApiKey, Platform
+from isegoria.unit_of_work import UnitOfWork
+
+WEBHOOK_SECRET_BYTES = 32
+MAX_WEBHOOK_URL_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A newly issued API key; the full key is shown once and never stored."""
+
+    platform_id: int
+    key_id: int
+    key: str
+    scopes: tuple[Scope, ...]
+
+
+@dataclass(frozen=True)
+class PlatformPrincipal:
+    """A platform authenticated by one of its keys."""
+
+    platform_id: int
+    platform_name: str
+    key_id: int
+    scopes: frozenset[Scope]
+
+
+def check_webhook_url(url: str) -> str:
+    """Return ``url`` if it is an absolute http(s) URL."""
+    if len(url) > MAX_WEBHOOK_URL_LENGTH:
+        raise InvalidInput(f"a webhook URL is at most {MAX_WEBHOOK_URL_LENGTH} characters")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput("a webhook URL is an absolute http:// or https:// URL", field="url")
+    return url
+
+
+def _issue(uow: UnitOfWork, platform: Platform, scopes: Sequence[Scope]) -> IssuedKey:
+    if not scopes:
+        raise InvalidInput("an API key needs at least one scope", field="scopes")
+    prefix, key = new_api_key()
+    row = ApiKey(
+        platform_id=platform.id,
+        prefix=prefix,
+        key_hash=token_digest(key),
+        scopes=",".join(s.value for s in dict.fromkeys(scopes)),
+        created_at=uow.now(),
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    return IssuedKey(platform.id, row.id, key, tuple(dict.fromkeys(scopes)))
+
+
+def add_platform(
+    uow: UnitOfWork, box: SecretBox, *, name: str, scopes: Sequence[Scope]
+) -> tuple[Platform, IssuedKey]:
+    """Register a platform and issue its first API key."""
+    name = name.strip()
+    if not 0 < len(name) <= MAX_PLATFORM_NAME_LENGTH:
+        raise InvalidInput(
+            f"a platform name is 1 to {MAX_PLATFORM_NAME_LENGTH} characters", field="name"
+        )
+    if uow.session.scalar(select(Platform.id).where(Platform.name == name)) is not None:
+        raise Conflict(f"a platform named {name!r} exists already", field="name")
+    platform = Platform(
+        name=name,
+        webhook_secret=box.seal(secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)),
+        created_at=uow.now(),
+    )
+    uow.session.add(platform)
+    uow.session.flush()
+    uow.log.append(PlatformRegistered(platform_id=platform.id, name=platform.name))
+    return platform, _issue(uow, platform, scopes)
+
+
+MAX_PLATFORM_ID = 2**31 - 1  # platforms.id is a 32-bit INTEGER on PostgreSQL
+
+
+def get_platform(uow: UnitOfWork, platform_id: int) -> Platform:
+    """The platform with this id."""
+    platform = uow.session.get(Platform, platform_id)
+    if platform is None:
+        raise NotFound(f"no platform {platform_id}", field="platform_id")
+    return platform
+
+
+def find_platform(uow: UnitOfWork, name_or_id: str) -> Platform:
+    """A platform by its numeric id or its name."""
+    # An id is ASCII digits within the column's range (found by fuzzing the CLI: a number
+    # past 2^63 overflowed the database driver); anything else can only be a name.
+    if name_or_id.isascii() and name_or_id.isdigit() and int(name_or_id) <= MAX_PLATFORM_ID:
+        return get_platform(uow, int(name_or_id))
+    platform = uow.session.scalar(select(Platform).where(Platform.name == name_or_id))
+    if platform is None:
+        raise NotFound(f"no platform named {name_or_id!r}", field="platform")
+    return platform
+
+
+def list_platforms(uow: UnitOfWork) -> list[Platform]:
+    """All platforms by name."""
+    return list(uow.session.scalars(select(Platform).order_by(Platform.name)))
+
+
+def rotate_key(
+    uow: UnitOfWork, platform: Platform, *, scopes: Sequence[Scope] | None = None
+) -> IssuedKey:
+    """Issue a new key (same scopes as the newest live key unless given) and revoke the others."""
+    now = uow.now()
+    live = [k for k in platform.api_keys if k.revoked_at is None]
+    if scopes is None:
+        newest = max(live, key=lambda k: k.id, default=None)
+        scopes = [Scope(s) for s in newest.scopes.split(",")] if newest else [Scope.REPORTS_WRITE]
+    issued = _issue(uow, platform, scopes)
+    for key in live:
+        key.revoked_at = now
+    return issued
+
+
+def authenticate_key(uow: UnitOfWork, key: str) -> PlatformPrincipal | None:
+    """The platform and scopes of a live API key, else None."""
+    prefix = split_api_key(key)
+    if prefix is None:
+        return None
+    # The platform's name comes in the same query: this runs on every platform request.
+    found = uow.session.execute(
+        select(ApiKey, Platform.name)
+        .join(Platform, Platform.id == ApiKey.platform_id)
+        .where(ApiKey.prefix == prefix)
+    ).first()
+    if found is None:
+        return None
+    row, platform_name = found
+    if row.revoked_at is not None or not same_digest(row.key_hash, token_digest(key)):
+        return None
+    return PlatformPrincipal(
+        platform_id=row.platform_id,
+        platform_name=platform_name,
+        key_id=row.id,
+        scopes=frozenset(Scope(s) for s in row.scopes.split(",")),
+    )
+
+
+def set_webhook(
+    uow: UnitOfWork, platform: Platform, url: str | None, *, allow_private: bool = False
+) -> Platform:
+    """Set (or clear) where decisions are delivered to the platform.
+
+    A URL naming a loopback, private, link-local (metadata) ... address literally is refused
+    now unless ``allow_private``; a host name is judged by what it resolves to at each
+    delivery (:mod:`isegoria.integrations.egress`), since DNS can change after today.
+    """
+    # Imported here: the module header is shared with API-key work in progress.
+    from isegoria.integrations.egress import literal_host_reason
+
+    if url is not None:
+        check_webhook_url(url)
+        reason = None if allow_private else literal_host_reason(url)
+        if reason is not None:
+            raise InvalidInput(
+                f"the webhook URL must reach a public address: {reason}", field="url"
+            )
+    platform.webhook_url = url
+    uow.session.flush()
+    return platform
+
+
+#: After a rotation, deliveries are signed with the new and the previous secret for this long,
+#: so a platform can install the new secret at its own pace (a day covers a deployment
+#: window in any time zone); then with the new one only.
+WEBHOOK_SECRET_GRACE = timedelta(hours=24)
+
+
+def rotate_webhook_secret(box: SecretBox, platform: Platform, *, now: datetime) -> str:
+    """Replace the platform's webhook signing secret; return the new one (shown once).
+
+    For :data:`WEBHOOK_SECRET_GRACE` after ``now`` every delivery carries a signature with
+    the new secret and one with the replaced secret, so the platform verifies with either.
+    """
+    secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
+    # A second rotation within the grace keeps only the secret just replaced: the older one
+    # was announced as superseded a rotation ago.
+    platform.previous_webhook_secret = platform.webhook_secret
+    platform.webhook_secret_rotated_at = now
+    platform.webhook_secret = box.seal(secret)
+    return secret
+
+
+def webhook_secret(box: SecretBox, platform: Platform) -> str:
+    """The platform's webhook signing secret in clear."""
+    return box.open(platform.webhook_secret)
+
+
+def webhook_signing_secrets(box: SecretBox, platform: Platform, now: datetime) -> list[str]:
+    """Secrets that sign a delivery at ``now``: current first, then the previous in grace."""
+    current = [webhook_secret(box, platform)]
+    previous, rotated_at = platform.previous_webhook_secret, platform.webhook_secret_rotated_at
+    if previous is None or rotated_at is None or now >= rotated_at + WEBHOOK_SECRET_GRACE:
+        return current
+    return [*current, box.open(previous)]

@@ -1,0 +1,80 @@
+"""Browser sessions: a random token in a cookie, its digest and a CSRF token in the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, delete, select
+
+from isegoria.security import new_token, token_digest
+from isegoria.store.models import Account, WebSession
+from isegoria.unit_of_work import UnitOfWork
+
+
+def start_session(uow: UnitOfWork, account: Account, *, hours: int) -> tuple[str, WebSession]:
+    """Open a new session for ``account``; returns the cookie token and the row."""
+    token = new_token()
+    now = uow.now()
+    row = WebSession(
+        token_hash=token_digest(token),
+        account_id=account.id,
+        csrf_token=new_token(),
+        created_at=now,
+        expires_at=now + timedelta(hours=hours),
+    )
+    uow.session.add(row)
+    # Expired sessions of anyone are swept here, so the table cannot grow without bound.
+    uow.session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+    return token, row
+
+
+@dataclass(frozen=True)
+class SessionCaller:
+    """Who a live session cookie speaks for: what a request needs to know of its caller."""
+
+    account_id: int
+    login: str
+    display_name: str
+    role: str
+    csrf_token: str
+    expires_at: datetime
+
+
+# The first request of every session (and every one after the credential cache forgets it)
+# runs this: built once with a bound value, so its cache key is computed once per process.
+_CALLER = (
+    select(
+        WebSession.csrf_token,
+        WebSession.expires_at,
+        Account.id,
+        Account.login,
+        Account.display_name,
+        Account.role,
+        Account.disabled,
+    )
+    .join(Account, Account.id == WebSession.account_id)
+    .where(WebSession.token_hash == bindparam("token_hash"))
+)
+
+
+def resolve_session(uow: UnitOfWork, token: str) -> SessionCaller | None:
+    """The live session's enabled account for a cookie token, else None.
+
+    One query for the columns a request needs: this runs on every cookie-authenticated
+    request, so it loads neither ORM objects nor the account's residences.
+    """
+    if not token or len(token) > 128:
+        return None
+    found = uow.session.execute(_CALLER, {"token_hash": token_digest(token)}).first()
+    if found is None:
+        return None
+    csrf_token, expires_at, account_id, login, display_name, role, disabled = found
+    if expires_at <= uow.now() or disabled:
+        return None
+    return SessionCaller(account_id, login, display_name, role, csrf_token, expires_at)
+
+
+def end_session(uow: UnitOfWork, token: str) -> None:
+    """Log out: forget the session so its cookie is worthless."""
+    uow.session.execute(delete(WebSession).where(WebSession.token_hash == token_digest(token)))
