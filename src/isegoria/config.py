@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from isegoria.rate_rules import Rule
+
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 # 32 random bytes: the HMAC/encryption key for sessions and stored platform secrets.
@@ -184,8 +186,6 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _rule(cls, value: str) -> str:
-        from isegoria.http.ratelimit import Rule  # parsing lives with the limiter
-
         Rule.parse("setting", value)
         return value
 

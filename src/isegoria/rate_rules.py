@@ -1,0 +1,38 @@
+"""A rate-limit rule, ``"20/1m"``: parsed by the settings when they load, applied by the limiter.
+
+It lives on the ground floor so that ``config`` can check a setting without importing the
+HTTP layer that enforces it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_RULE_PATTERN = re.compile(r"(\d+)\s*/\s*(\d*)\s*([smhd])")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """At most ``count`` hits per ``seconds`` (a burst of ``count``, then a steady rate)."""
+
+    name: str
+    count: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, name: str, text: str) -> Rule:
+        """Parse ``"20/1m"``, ``"5/15m"``, ``"100/s"`` (count / [n]unit, units s, m, h, d)."""
+        match = _RULE_PATTERN.fullmatch(text.strip())
+        if match is None:
+            raise ValueError(f"rate limit {name}={text!r} is not COUNT/[N]UNIT, e.g. 20/1m")
+        count, multiple, unit = int(match[1]), int(match[2] or 1), match[3]
+        if count < 1 or multiple < 1:
+            raise ValueError(f"rate limit {name}={text!r} must be positive")
+        return cls(name, count, multiple * _UNITS[unit])
+
+    @property
+    def refill_per_second(self) -> float:
+        """Tokens regained per second."""
+        return self.count / self.seconds
