@@ -20,6 +20,7 @@ from isegoria.algorithms.checkpoint import NoteError, open_signed_note, parse_ve
 from isegoria.config import Settings
 from isegoria.errors import IsegoriaError
 from isegoria.log import audit, explain, keyring, read
+from isegoria.log.remote import RemoteLog, RemoteLogError, WitnessError
 from isegoria.log.verify import (
     LogVerificationError,
     ProgressFn,
@@ -28,9 +29,6 @@ from isegoria.log.verify import (
     verify_remote,
 )
 from isegoria.log.witness import (
-    RemoteLog,
-    RemoteLogError,
-    WitnessError,
     WitnessState,
     load_state,
     now_text,

@@ -22,8 +22,8 @@ from rich.console import Console
 from isegoria.config import Settings
 from isegoria.errors import IsegoriaError
 from isegoria.log.entries import DecodedEntry, decode_entry
+from isegoria.log.remote import RemoteLog, RemoteLogError
 from isegoria.log.verify import LogVerificationError, RemoteSource, SourcedEntry, verify_log
-from isegoria.log.witness import RemoteLog, RemoteLogError
 from isegoria.reports import instance as reports
 from isegoria.reports.figures import Scope
 from isegoria.reports.report import build_report, report_csv

@@ -15,9 +15,10 @@ from isegoria.cli import app as cli
 from isegoria.config import Settings
 from isegoria.http.deps import Services
 from isegoria.log import read
+from isegoria.log.remote import RemoteLog, WitnessError
 from isegoria.log.signing import LogSigner, load_signer
 from isegoria.log.verify import LogVerificationError, verify_database, verify_remote
-from isegoria.log.witness import RemoteLog, WitnessError, load_state, run_witness
+from isegoria.log.witness import load_state, run_witness
 from isegoria.store.db import Database
 from tests.integration.test_log_verify import fill_log
 

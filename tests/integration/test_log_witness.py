@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
 from isegoria.http.deps import Services
+from isegoria.log.remote import RemoteLog, WitnessError
 from isegoria.log.signing import LogSigner
 from isegoria.log.verify import verify_database, verify_remote
-from isegoria.log.witness import RemoteLog, WitnessError, load_state, run_witness
+from isegoria.log.witness import load_state, run_witness
 from isegoria.store.models import LogCheckpoint
 from tests.integration.test_log_tamper import rewrite_entry, truncate
 from tests.integration.test_log_verify import fill_log

@@ -42,7 +42,8 @@ from isegoria.log.keyring import (
     local_rotations,
     rotation_of,
 )
-from isegoria.log.witness import RemoteLog, RemoteLogError, WitnessState
+from isegoria.log.remote import RemoteLog, RemoteLogError
+from isegoria.log.witness import WitnessState
 from isegoria.store.db import READONLY_OPTION, Database
 from isegoria.store.models import LogCheckpoint, LogEntry, LogHead, LogNode
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from isegoria.algorithms import merkle
 from isegoria.algorithms.checkpoint import NoteError, open_signed_note, parse_verifier_key
 from isegoria.log.keyring import KeyHistoryError, build_history, rotation_of
-from isegoria.log.witness import RemoteLog, RemoteLogError, WitnessError, _hex
+from isegoria.log.remote import RemoteLog, RemoteLogError, WitnessError, _hex
 
 
 @dataclass(frozen=True)
