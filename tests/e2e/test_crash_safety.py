@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from isegoria.cases import jury as cases_jury
 from isegoria.cases import verdict as cases_verdict
-from isegoria.cases.jury import JurorStatus
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
+from isegoria.domain.states import JurorStatus
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import load_signer

@@ -20,9 +20,10 @@ from sqlalchemy import event, select
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
 from isegoria.cases import verdict as cases_verdict
-from isegoria.cases.common import CaseStatus, get_case
+from isegoria.cases.common import get_case
 from isegoria.clock import ManualClock
 from isegoria.domain.constitution import ProposalKind
+from isegoria.domain.states import CaseStatus
 from isegoria.law import proposals as law_proposals
 from isegoria.law import votes as law_votes
 from isegoria.log.signing import LogSigner

@@ -19,6 +19,7 @@ from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
 from isegoria.decisions import lifecycle as cases_decisions
 from isegoria.domain.decisions import ReportSource
+from isegoria.domain.states import JurorStatus
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import LogSigner
@@ -160,9 +161,7 @@ def test_the_log_report_equals_the_database(uow: UnitOfWork, activity: dict[str,
         accepted = s.scalar(
             select(func.count())
             .select_from(Juror)
-            .where(
-                Juror.status.in_((cases_jury.JurorStatus.ACCEPTED, cases_jury.JurorStatus.VOTED))
-            )
+            .where(Juror.status.in_((JurorStatus.ACCEPTED, JurorStatus.VOTED)))
         )
     assert report["reports"]["by_source"] == sources
     assert report["reports"]["total"] == sum(sources.values())

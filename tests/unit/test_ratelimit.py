@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from isegoria.errors import RateLimited
-from isegoria.http.ratelimit import RateLimiter, Rule
+from isegoria.http.ratelimit import RateLimiter
+from isegoria.rate_rules import Rule
 
 
 class FakeTime:

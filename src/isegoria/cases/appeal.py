@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from isegoria.cases.common import APPEAL, CaseStatus, get_case
+from isegoria.cases.common import APPEAL, get_case
 from isegoria.cases.intake import JOB_DRAW_JURY
 from isegoria.domain.case_events import AppealFiled
+from isegoria.domain.states import CaseStatus
 from isegoria.domain.verdict import Outcome
 from isegoria.errors import Conflict, Forbidden, InvalidInput
 from isegoria.jobs import queue as jobs

@@ -12,7 +12,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from isegoria.cases.jury import SEATS, JurorStatus, current_seat, seat_stages
+from isegoria.cases.jury import SEATS, current_seat, seat_stages
+from isegoria.domain.states import JurorStatus
 from isegoria.store.models_cases import Case, Juror, Jury
 from isegoria.unit_of_work import UnitOfWork
 

@@ -29,15 +29,6 @@ _CASE_LOCKED = _CASE.with_for_update()
 _JURY = select(Jury).where(Jury.case_id == bindparam("case_id"), Jury.stage == bindparam("stage"))
 
 
-class CaseStatus:
-    """The states of a case (plain strings in the database)."""
-
-    OPEN = "open"  # reported; the jury is being drawn or is deliberating
-    DECIDED = "decided"  # first-instance verdict; the appeal window is open
-    APPEALED = "appealed"  # an appeal jury is deliberating
-    FINAL = "final"  # nothing more can change
-
-
 def get_case(uow: UnitOfWork, case_id: int, *, lock: bool = False) -> Case:
     """The case with this number, or NotFound."""
     query = _CASE_LOCKED if lock else _CASE

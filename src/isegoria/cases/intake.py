@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, bindparam, insert, select
 
-from isegoria.cases.common import FIRST, CaseStatus, case_constitution
+from isegoria.cases.common import FIRST, case_constitution
 from isegoria.domain.case_events import CaseOpened, InterimMeasureImposed, ReportFiled
 from isegoria.domain.content import (
     MAX_CONTENT_TEXT,
@@ -24,6 +24,7 @@ from isegoria.domain.content import (
 )
 from isegoria.domain.rulebook import RulebookError, RuleVersion
 from isegoria.domain.sanctions import HarmCategory, SanctionStep
+from isegoria.domain.states import CaseStatus
 from isegoria.errors import InvalidInput, InvalidItems, IsegoriaError, ItemProblem
 from isegoria.jobs import queue as jobs
 from isegoria.law import cache as law_cache

@@ -36,6 +36,7 @@ from isegoria.cases.jury_verify import pool_from_record
 from isegoria.domain.case_events import JurorReplied, JurorsReplaced, JuryDrawn
 from isegoria.domain.constitution import Constitution
 from isegoria.domain.identity import Role
+from isegoria.domain.states import JurorStatus
 from isegoria.errors import Conflict, Forbidden, NotFound
 from isegoria.jobs import checkpoint_timer as log_timer
 from isegoria.jobs import queue as jobs
@@ -53,16 +54,6 @@ UNDECLARED = "undeclared"
 T = TypeVar("T")  # a seat, as each caller loads it
 # Constitution strata names -> account columns.
 STRATUM_COLUMNS = {"region": "region", "age_band": "age_band", "political_leaning": "leaning"}
-
-
-class JurorStatus:
-    """A juror's seat, from summons to ballot."""
-
-    SUMMONED = "summoned"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    NO_SHOW = "no_show"
-    VOTED = "voted"
 
 
 def _strata(constitution: Constitution) -> list[str]:

@@ -11,14 +11,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from isegoria.cases.ballot_seat import ballot_seat
 from isegoria.cases.common import (
     APPEAL,
-    CaseStatus,
     case_constitution,
     case_content,
     case_rule,
     dumps,
     get_case,
 )
-from isegoria.cases.jury import JurorStatus
 from isegoria.cases.reasons import build_statement
 from isegoria.decisions import lifecycle as cases_decisions
 from isegoria.domain.case_events import (
@@ -33,6 +31,7 @@ from isegoria.domain.constitution import Constitution
 from isegoria.domain.decisions import DecisionKind
 from isegoria.domain.rulebook import RuleVersion
 from isegoria.domain.sanctions import Sanction, SanctionError, SanctionStep
+from isegoria.domain.states import CaseStatus, JurorStatus
 from isegoria.domain.verdict import Ballot, Outcome, Verdict, VerdictError, check_ballot, decide
 from isegoria.errors import Conflict, InvalidInput
 from isegoria.jobs import queue as jobs

@@ -17,8 +17,9 @@ from isegoria.cases.common import (
     get_jury,
     loads,
 )
-from isegoria.cases.jury import JurorStatus, check_can_see, my_seat
+from isegoria.cases.jury import check_can_see, my_seat
 from isegoria.cases.verdict import prior_upheld
+from isegoria.domain.states import JurorStatus
 from isegoria.errors import Forbidden
 from isegoria.log import read as log_read
 from isegoria.log.entries import MalformedEntry, decode_entry

@@ -27,9 +27,9 @@ from isegoria.connectors import setup as connectors
 from isegoria.connectors.ledger import DEAD, PENDING, DatabaseLedger, action_row
 from isegoria.connectors.sync import MastodonFactory, SynapseFactory
 from isegoria.decisions import lifecycle as cases_decisions
-from isegoria.decisions.lifecycle import DecisionStatus
 from isegoria.domain.connector_events import MeasureExpired
 from isegoria.domain.decisions import Decision
+from isegoria.domain.states import DecisionStatus
 from isegoria.integrations import webhooks
 from isegoria.integrations.mastodon import MastodonAdapter, mastodon_client
 from isegoria.integrations.matrix import MatrixAdapter

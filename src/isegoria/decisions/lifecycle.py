@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, select
 from isegoria.domain.case_events import DecisionConfirmed, DecisionIssued
 from isegoria.domain.decisions import Decision, DecisionKind, StatementOfReasons
 from isegoria.domain.sanctions import SanctionStep
+from isegoria.domain.states import DecisionStatus
 from isegoria.errors import Conflict, InvalidInput, NotFound
 from isegoria.federation import decisions as federation_decisions
 from isegoria.log.entries import format_instant
@@ -28,14 +29,6 @@ _DECISIONS_ABOUT = (
         DecisionRow.platform_content_id == bindparam("platform_content_id"),
     )
 )
-
-
-class DecisionStatus:
-    """Whether the platform confirmed it applied a decision."""
-
-    PENDING = "pending"
-    APPLIED = "applied"
-    FAILED = "failed"
 
 
 def issue(

@@ -12,7 +12,6 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -22,6 +21,7 @@ from isegoria.domain.events import ProposalOpened, ProposalRevised
 from isegoria.domain.identity import Role
 from isegoria.domain.rulebook import RulebookError, RuleVersion
 from isegoria.domain.sanctions import GroundKind, HarmCategory, SanctionError, SanctionStep
+from isegoria.domain.states import ProposalStatus
 from isegoria.domain.tally import TallyError
 from isegoria.errors import Conflict, Forbidden, InvalidInput, NotFound
 from isegoria.jobs import queue as jobs
@@ -52,15 +52,6 @@ _PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
 OPEN_VOTING_JOB = "law.open_voting"
 CLOSE_VOTING_JOB = "law.close_voting"
-
-
-class ProposalStatus(StrEnum):
-    """Where a proposal is in its life."""
-
-    DELIBERATION = "deliberation"
-    VOTING = "voting"
-    ADOPTED = "adopted"
-    REJECTED = "rejected"
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, delete, func, insert, literal, select, update
 
 from isegoria.domain.constitution import ProposalKind, required_threshold
 from isegoria.domain.events import ProposalTallied, VotingOpened
+from isegoria.domain.states import ProposalStatus
 from isegoria.domain.tally import TallyResult, Threshold, Vote, exact_share, tally_counts
 from isegoria.errors import Conflict, Forbidden, InvalidInput
 from isegoria.jobs import queue as jobs
@@ -39,7 +40,6 @@ from isegoria.law.enact import apply_adopted
 from isegoria.law.proposals import (
     CLOSE_VOTING_JOB,
     OPEN_VOTING_JOB,
-    ProposalStatus,
     RuleDraft,
     check_draft,
     electorate_query,
