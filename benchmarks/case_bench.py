@@ -11,7 +11,7 @@ each phase timed on its own, every operation in its own durable transaction:
 * ``file``: N reports, each about a distinct post (``cases_intake.file_report``);
 * ``draw``: the ``cases.draw_jury`` jobs, one transaction each (``jobs.run_due``);
 * ``serve``: every juror accepts (``cases_jury.reply``) and votes
-  (``cases_verdict.cast_ballot``); the last ballot of a jury reaches the verdict inside its
+  (``cases_ballots.cast_ballot``); the last ballot of a jury reaches the verdict inside its
   own transaction, so those ballots are timed apart as "verdict transactions".
 
 The reference, measured on the same database in the same run, is the rate of durable
@@ -45,9 +45,9 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 from tests.support.cases_world import CasesWorld, build, report_request  # noqa: E402
 from tests.support.postgres import throwaway_cluster  # noqa: E402
 
+from isegoria.cases import ballots as cases_ballots  # noqa: E402
 from isegoria.cases import intake as cases_intake  # noqa: E402
 from isegoria.cases import jury as cases_jury  # noqa: E402
-from isegoria.cases import verdict as cases_verdict  # noqa: E402
 from isegoria.clock import ManualClock  # noqa: E402
 from isegoria.domain.constitution import DEFAULT_JUROR_MAX_CASES  # noqa: E402
 from isegoria.domain.events import Event  # noqa: E402
@@ -168,7 +168,7 @@ def serve(uow: UnitOfWork, by_case: dict[int, list[int]]) -> dict[str, float]:
                 account: int = account, case_id: int = case_id, violation: bool = with_violation
             ) -> None:
                 with uow.begin():
-                    cases_verdict.cast_ballot(
+                    cases_ballots.cast_ballot(
                         uow,
                         account_id=account,
                         case_id=case_id,

@@ -52,8 +52,8 @@ from sqlalchemy import event, select  # noqa: E402
 from tests.support.cases_world import report_request  # noqa: E402
 from tests.support.postgres import throwaway_cluster  # noqa: E402
 
+from isegoria.cases import ballots as cases_ballots  # noqa: E402
 from isegoria.cases import intake as cases_intake  # noqa: E402
-from isegoria.cases import verdict as cases_verdict  # noqa: E402
 from isegoria.clock import SystemClock  # noqa: E402
 from isegoria.domain.content import ReportRequest  # noqa: E402
 from isegoria.law import votes as law_votes  # noqa: E402
@@ -163,7 +163,7 @@ def run_backend(url: str | None, data_dir: Path, size: dict[str, int]) -> dict[s
 
     def ballot(seat: Any) -> None:
         case_id, person = seat
-        cases_verdict.cast_ballot(
+        cases_ballots.cast_ballot(
             uow,
             account_id=person.account_id,
             case_id=case_id,

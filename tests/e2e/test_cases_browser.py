@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import jury as cases_jury
-from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.log.signing import load_signer
@@ -73,7 +73,7 @@ class Instance:
                     self.uow, account_id=juror.account_id, case_id=case_id, accept=True
                 )
             with self.uow.begin():
-                cases_verdict.cast_ballot(
+                cases_ballots.cast_ballot(
                     self.uow,
                     account_id=juror.account_id,
                     case_id=case_id,

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import jury as cases_jury
-from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.domain.states import JurorStatus
@@ -114,7 +114,7 @@ class CrashWorld:
                     self.uow, account_id=juror.account_id, case_id=case_id, accept=True
                 )
             with self.uow.begin():
-                cases_verdict.cast_ballot(
+                cases_ballots.cast_ballot(
                     self.uow,
                     account_id=juror.account_id,
                     case_id=case_id,

@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import jury as cases_jury
-from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.federation import activitypub_delivery
@@ -94,7 +94,7 @@ def _decide(uow: UnitOfWork, clock: ManualClock, signer: LogSigner, case_id: int
         with uow.begin():
             cases_jury.reply(uow, account_id=juror.account_id, case_id=case_id, accept=True)
         with uow.begin():
-            cases_verdict.cast_ballot(
+            cases_ballots.cast_ballot(
                 uow,
                 account_id=juror.account_id,
                 case_id=case_id,

@@ -28,9 +28,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
-from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.domain.content import ContentSnapshot, ReportRequest
@@ -126,7 +126,7 @@ def _jury_decides(
         with uow.begin():
             cases_jury.reply(uow, account_id=juror.account_id, case_id=case_id, accept=True)
         with uow.begin():
-            cases_verdict.cast_ballot(
+            cases_ballots.cast_ballot(
                 uow,
                 account_id=juror.account_id,
                 case_id=case_id,

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
-from isegoria.cases import verdict as cases_verdict
 from isegoria.cases.common import get_case
 from isegoria.clock import ManualClock
 from isegoria.decisions import lifecycle as cases_decisions
@@ -55,7 +55,7 @@ def _serve(uow: UnitOfWork, case_id: int, jurors: list[Juror], violation: bool) 
         with uow.begin():
             cases_jury.reply(uow, account_id=juror.account_id, case_id=case_id, accept=True)
         with uow.begin():
-            cases_verdict.cast_ballot(
+            cases_ballots.cast_ballot(
                 uow,
                 account_id=juror.account_id,
                 case_id=case_id,
@@ -183,7 +183,7 @@ def test_only_jurors_vote_once_before_the_deadline(
     juror = jurors[0]
     with pytest.raises(Conflict, match="accept the summons"):
         with uow.begin():
-            cases_verdict.cast_ballot(
+            cases_ballots.cast_ballot(
                 uow,
                 account_id=juror.account_id,
                 case_id=case_id,
@@ -195,7 +195,7 @@ def test_only_jurors_vote_once_before_the_deadline(
     _serve(uow, case_id, [juror], violation=False)
     with pytest.raises(Conflict, match="already voted"):
         with uow.begin():
-            cases_verdict.cast_ballot(
+            cases_ballots.cast_ballot(
                 uow,
                 account_id=juror.account_id,
                 case_id=case_id,
@@ -219,7 +219,7 @@ def test_a_ballot_above_the_cap_is_refused(
         cases_jury.reply(uow, account_id=juror.account_id, case_id=case_id, accept=True)
     with pytest.raises(InvalidInput):
         with uow.begin():
-            cases_verdict.cast_ballot(
+            cases_ballots.cast_ballot(
                 uow,
                 account_id=juror.account_id,
                 case_id=case_id,

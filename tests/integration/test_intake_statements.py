@@ -17,9 +17,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
-from isegoria.cases import verdict as cases_verdict
 from isegoria.cases.common import get_case
 from isegoria.clock import ManualClock
 from isegoria.domain.constitution import ProposalKind
@@ -127,7 +127,7 @@ def _seated(
 
 
 def _ballot(uow: UnitOfWork, case_id: int, account: int) -> None:
-    cases_verdict.cast_ballot(
+    cases_ballots.cast_ballot(
         uow,
         account_id=account,
         case_id=case_id,

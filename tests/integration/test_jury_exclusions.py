@@ -20,6 +20,7 @@ from isegoria.algorithms import sortition
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
 from isegoria.cases import jury_verify
+from isegoria.cases import lottery as cases_lottery
 from isegoria.cases import views as cases_views
 from isegoria.cases.common import juror_pseudonym
 from isegoria.clock import ManualClock
@@ -154,7 +155,7 @@ def test_replacements_skip_the_excluded(
 def test_exclusions_that_empty_a_profile_fall_back_to_the_smaller_pool() -> None:
     pool = sortition.JuryPool(["region"], {("north",): ["n1", "n2"], ("south",): ["s1", "s2"]})
     shares = {"region": {"north": 0.5, "south": 0.5}}
-    lottery = cases_jury._draw_with_fallback(
+    lottery = cases_lottery._draw_with_fallback(
         pool, ["n1", "n2"], ["region"], shares, 2, b"\x01" * 32
     )
     # No jury of one northerner and one southerner is left: the quotas are dropped and the
@@ -167,9 +168,9 @@ def test_exclusions_that_empty_a_profile_fall_back_to_the_smaller_pool() -> None
 
 def test_strata_profiles_name_undeclared_values() -> None:
     rows = [(1, "north", None, "left", True), (2, "south", "30-44", "", True)]
-    assert cases_jury._profiles(rows, [1, 2, 3]) == [
+    assert cases_lottery._profiles(rows, [1, 2, 3]) == [
         ("north", "undeclared", "left"),
         ("south", "30-44", "undeclared"),
     ]
-    assert cases_jury._profiles(rows, [2]) == [("undeclared",), ("30-44",)]
-    assert cases_jury._profiles(rows, []) == [(), ()]
+    assert cases_lottery._profiles(rows, [2]) == [("undeclared",), ("30-44",)]
+    assert cases_lottery._profiles(rows, []) == [(), ()]

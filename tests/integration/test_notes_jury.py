@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
-from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
 from isegoria.errors import InvalidInput
 from isegoria.log import read as log_read
@@ -63,7 +63,7 @@ def _vote(
         with uow.begin():
             cases_jury.reply(uow, account_id=juror, case_id=case_id, accept=True)
     with uow.begin():
-        cases_verdict.cast_ballot(
+        cases_ballots.cast_ballot(
             uow,
             account_id=juror,
             case_id=case_id,

@@ -18,9 +18,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
-from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
 from isegoria.http.deps import Services
 from isegoria.store.models import Account, Elector
@@ -51,7 +51,7 @@ def voted(app: FastAPI, clock: ManualClock) -> list[Account]:
         with uow.begin():
             cases_jury.reply(uow, account_id=juror.account_id, case_id=case.id, accept=True)
         with uow.begin():
-            cases_verdict.cast_ballot(
+            cases_ballots.cast_ballot(
                 uow,
                 account_id=juror.account_id,
                 case_id=case.id,

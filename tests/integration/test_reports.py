@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
-from isegoria.cases import verdict as cases_verdict
 from isegoria.clock import ManualClock
 from isegoria.decisions import lifecycle as cases_decisions
 from isegoria.domain.decisions import ReportSource
@@ -62,7 +62,7 @@ def _serve(uow: UnitOfWork, case_id: int, violation: bool, declines: int = 0) ->
             )
     for juror in jurors[declines:]:
         with uow.begin():
-            cases_verdict.cast_ballot(
+            cases_ballots.cast_ballot(
                 uow,
                 account_id=juror.account_id,
                 case_id=case_id,

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
 from isegoria.cases import jury_verify
-from isegoria.cases import verdict as cases_verdict
 from isegoria.cases import views as cases_views
 from isegoria.cases.common import get_case
 from isegoria.cases.retrial import retrial_draw_value
@@ -68,7 +68,7 @@ def _serve(uow: UnitOfWork, case_id: int, jurors: list[Juror], violation: bool) 
         with uow.begin():
             cases_jury.reply(uow, account_id=juror.account_id, case_id=case_id, accept=True)
         with uow.begin():
-            cases_verdict.cast_ballot(
+            cases_ballots.cast_ballot(
                 uow,
                 account_id=juror.account_id,
                 case_id=case_id,

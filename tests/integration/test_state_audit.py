@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, select, text
 from typer.testing import CliRunner
 
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
-from isegoria.cases import verdict as cases_verdict
 from isegoria.cli import app as cli
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
@@ -62,7 +62,7 @@ def decided(
         with uow.begin():
             cases_jury.reply(uow, account_id=juror.account_id, case_id=case.id, accept=True)
         with uow.begin():
-            cases_verdict.cast_ballot(
+            cases_ballots.cast_ballot(
                 uow,
                 account_id=juror.account_id,
                 case_id=case.id,

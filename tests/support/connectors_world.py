@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import jury as cases_jury
-from isegoria.cases import verdict as cases_verdict
 from isegoria.cases.common import get_case
 from isegoria.clock import ManualClock
 from isegoria.log.signing import LogSigner
@@ -32,7 +32,7 @@ def decide(
         with uow.begin():
             cases_jury.reply(uow, account_id=juror.account_id, case_id=case_id, accept=True)
         with uow.begin():
-            cases_verdict.cast_ballot(
+            cases_ballots.cast_ballot(
                 uow,
                 account_id=juror.account_id,
                 case_id=case_id,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import jury as cases_jury
+from isegoria.cases import replacements as cases_replacements
 from isegoria.cases import verdict as cases_verdict
 from isegoria.cases.common import FIRST, get_case
 from isegoria.cases.intake import JOB_DRAW_JURY, JOB_INTERIM_LAPSE
@@ -27,12 +29,12 @@ def _reply_deadline(uow: UnitOfWork, payload: dict[str, Any]) -> None:
 
 @jobs.handler(cases_jury.JOB_REPLACE)
 def _replace(uow: UnitOfWork, payload: dict[str, Any]) -> None:
-    cases_jury.replace_jurors(uow, int(payload["jury_id"]))
+    cases_replacements.replace_jurors(uow, int(payload["jury_id"]))
 
 
 @jobs.handler(cases_jury.JOB_BALLOT_DEADLINE)
 def _ballot_deadline(uow: UnitOfWork, payload: dict[str, Any]) -> None:
-    cases_verdict.ballot_deadline_passed(uow, int(payload["jury_id"]))
+    cases_ballots.ballot_deadline_passed(uow, int(payload["jury_id"]))
 
 
 @jobs.handler(JOB_INTERIM_LAPSE)

@@ -17,10 +17,11 @@ from typing import Any
 
 from isegoria.algorithms.sortition import derive_seed
 from isegoria.cases.common import FIRST, RETRIAL, get_jury
+from isegoria.cases.verdict import jury_verdict, record_verdict
 from isegoria.domain.case_events import ConsistencyRetrialSettled
 from isegoria.domain.retrial import milder
 from isegoria.domain.verdict import Verdict
-from isegoria.store.models_cases import Case, Jury
+from isegoria.store.models_cases import Case
 from isegoria.unit_of_work import UnitOfWork
 
 PICK_LABEL = "consistency-retrial"
@@ -37,17 +38,6 @@ def retrial_draw_value(seed: bytes) -> Fraction:
 def selected_for_retrial(seed: bytes, share: Fraction) -> bool:
     """True when the case is among the share tried twice."""
     return retrial_draw_value(seed) < share
-
-
-def maybe_draw_retrial(
-    uow: UnitOfWork, case_id: int, first_seed: bytes, share: Fraction, after_index: int
-) -> Jury | None:
-    """Draw the second jury if the lottery picked the case (None otherwise, or if too few)."""
-    if share <= 0 or not selected_for_retrial(first_seed, share):
-        return None
-    from isegoria.cases.jury import draw_jury  # cases_jury calls this module
-
-    return draw_jury(uow, case_id, RETRIAL, after_index)
 
 
 def is_paired(uow: UnitOfWork, case_id: int) -> bool:
@@ -67,8 +57,6 @@ def _side(verdict: Verdict, published: list[dict[str, Any]]) -> dict[str, Any]:
 
 def settle_pair(uow: UnitOfWork, case: Case) -> Verdict | None:
     """Once both juries have closed, record the milder verdict as the case's; else wait."""
-    from isegoria.cases.verdict import jury_verdict, record_verdict
-
     first, second = get_jury(uow, case.id, FIRST), get_jury(uow, case.id, RETRIAL)
     if first is None or second is None or not (first.closed and second.closed):
         return None

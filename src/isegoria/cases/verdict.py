@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, func, select
 
-from isegoria.cases.ballot_seat import ballot_seat
 from isegoria.cases.common import (
     APPEAL,
     case_constitution,
@@ -20,7 +18,6 @@ from isegoria.cases.common import (
 from isegoria.cases.reasons import build_statement
 from isegoria.decisions import lifecycle as cases_decisions
 from isegoria.domain.case_events import (
-    BallotCast,
     CaseClosed,
     InterimMeasureLapsed,
     SanctionImposed,
@@ -30,10 +27,9 @@ from isegoria.domain.case_events import (
 from isegoria.domain.constitution import Constitution
 from isegoria.domain.decisions import DecisionKind
 from isegoria.domain.rulebook import RuleVersion
-from isegoria.domain.sanctions import Sanction, SanctionError, SanctionStep
-from isegoria.domain.states import CaseStatus, JurorStatus
-from isegoria.domain.verdict import Ballot, Outcome, Verdict, VerdictError, check_ballot, decide
-from isegoria.errors import Conflict, InvalidInput
+from isegoria.domain.sanctions import Sanction, SanctionStep
+from isegoria.domain.states import CaseStatus
+from isegoria.domain.verdict import Ballot, Outcome, Verdict, decide
 from isegoria.jobs import queue as jobs
 from isegoria.notes import jury as notes_jury
 from isegoria.store.models_cases import Case, CaseBallot, DecisionRow, Juror, Jury, Report
@@ -60,83 +56,6 @@ _PRIOR_UPHELD = (
     )
 )
 _REPORTS = select(Report).where(Report.case_id == bindparam("case_id"))
-_INSERT_BALLOT = insert(cast(Table, CaseBallot.__table__))
-_JURORS = cast(Table, Juror.__table__)
-_MARK_VOTED = (
-    update(_JURORS).where(_JURORS.c.id == bindparam("juror_id")).values(status=JurorStatus.VOTED)
-)
-
-
-def cast_ballot(
-    uow: UnitOfWork,
-    *,
-    account_id: int,
-    case_id: int,
-    violation: bool,
-    sanction: str | None,
-    suspension_days: int | None,
-    reason: str,
-    note_text: str | None = None,
-) -> None:
-    """Cast the caller's sealed ballot, once, before the deadline; decide when all are in.
-
-    ``note_text``: the note the juror proposes to publish if the jury's sanction is a note.
-    """
-    # Locked first: ballots on one case take turns, so exactly one of them sees the jury full.
-    case = get_case(uow, case_id, lock=True)
-    jury, juror, voted_before = ballot_seat(uow, account_id, case)
-    if juror.status == JurorStatus.VOTED:
-        raise Conflict("you have already voted on this case; a ballot cannot be changed")
-    if juror.status != JurorStatus.ACCEPTED:
-        raise Conflict("accept the summons before voting")
-    if jury.closed or uow.now() >= jury.ballot_deadline:
-        raise Conflict("the jury has closed; ballots are no longer accepted")
-    rule: RuleVersion | None = None
-    try:
-        proposed = None
-        if violation:
-            if sanction is None:
-                raise InvalidInput("propose a sanction when you find a violation", field="sanction")
-            step = SanctionStep(sanction)
-            proposed = (
-                Sanction.suspend(suspension_days or 0)
-                if step is SanctionStep.SUSPEND
-                else Sanction.of(step)
-            )
-        elif sanction not in (None, SanctionStep.NONE.value):
-            raise InvalidInput(
-                "a ballot finding no violation proposes no sanction", field="sanction"
-            )
-        ballot = Ballot(violation=violation, sanction=proposed, reason=reason)
-        if proposed is not None:  # the rule caps a proposed sanction; no sanction, no check
-            rule = case_rule(uow, case)
-            check_ballot(ballot, rule)
-    except (ValueError, SanctionError, VerdictError) as error:
-        if isinstance(error, InvalidInput):
-            raise
-        raise InvalidInput(str(error), field="ballot") from None
-    sanction_cast = proposed.step.value if proposed else None
-    # Two Core statements rather than an ORM flush: nothing here needs the ballot's row back,
-    # and the juror already loaded is told its new status without a second write.
-    connection = uow.session.connection()
-    connection.execute(
-        _INSERT_BALLOT,
-        {
-            "juror_id": juror.id,
-            "jury_id": jury.id,
-            "violation": violation,
-            "sanction": sanction_cast,
-            "suspension_days": proposed.suspension_days if proposed else None,
-            "reason": reason,
-            "cast_at": uow.now(),
-        },
-    )
-    connection.execute(_MARK_VOTED, {"juror_id": juror.id})
-    set_committed_value(juror, "status", JurorStatus.VOTED)
-    notes_jury.keep_draft(uow, juror.id, sanction_cast, note_text)
-    uow.log.append(BallotCast(case_id=case_id, stage=jury.stage, juror=juror.pseudonym))
-    if voted_before + 1 == jury.size:  # this ballot is the jury's last
-        close_jury(uow, jury, case=case, rule=rule)
 
 
 def _ballots(uow: UnitOfWork, jury: Jury) -> list[tuple[Juror, CaseBallot]]:
@@ -193,43 +112,6 @@ def jury_verdict(
         for j, b in pairs
     ]
     return verdict, [b.reason for _, b in pairs], published
-
-
-def close_jury(
-    uow: UnitOfWork, jury: Jury, *, case: Case | None = None, rule: RuleVersion | None = None
-) -> Verdict | None:
-    """Open the sealed ballots and decide (all in, or the deadline passed); idempotent.
-
-    ``case``: the jury's case if the caller holds it locked already (the last ballot does);
-    ``rule``: its rule version, if loaded. Each is read once per verdict, not once per use.
-    """
-    if jury.closed:
-        return None
-    jury.closed = True
-    if case is None:
-        case = get_case(uow, jury.case_id, lock=True)
-    if jury.stage != APPEAL:
-        from isegoria.cases import retrial as cases_retrial  # it calls back into this module
-
-        if cases_retrial.is_paired(uow, case.id):
-            return cases_retrial.settle_pair(uow, case)  # waits for the other jury
-    rule = rule or case_rule(uow, case)
-    constitution = case_constitution(uow, case)
-    verdict, reasons, published = jury_verdict(
-        uow, case, jury, rule=rule, constitution=constitution
-    )
-    _record_verdict(
-        uow,
-        case,
-        jury.stage,
-        verdict,
-        reasons,
-        published,
-        jury.size,
-        rule=rule,
-        constitution=constitution,
-    )
-    return verdict
 
 
 def _planned_decisions(
@@ -428,10 +310,3 @@ def close_appeal_window(uow: UnitOfWork, case_id: int) -> bool:
         CaseClosed(case_id=case.id, outcome=case.outcome or "", sanction=case.sanction or "none")
     )
     return True
-
-
-def ballot_deadline_passed(uow: UnitOfWork, jury_id: int) -> None:
-    """At the ballot deadline, the jury closes with the ballots that arrived."""
-    jury = uow.session.get(Jury, jury_id)
-    if jury is not None and not jury.closed:
-        close_jury(uow, jury)

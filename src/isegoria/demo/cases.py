@@ -18,8 +18,10 @@ from sqlalchemy import select
 
 from isegoria import worker as handlers  # noqa: F401 - registers the job handlers the demo runs
 from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
+from isegoria.cases import replacements as cases_replacements
 from isegoria.cases import verdict as cases_verdict
 from isegoria.cases.common import RETRIAL, get_jury
 from isegoria.clock import ManualClock
@@ -171,7 +173,7 @@ def _serve(
             with uow.begin():
                 jury = get_jury(uow, case_id, stage)
                 if jury is not None:  # a stage may have lapsed for want of volunteers
-                    cases_jury.replace_jurors(uow, jury.id)
+                    cases_replacements.replace_jurors(uow, jury.id)
     if not vote:
         return
     with uow.begin():
@@ -191,7 +193,7 @@ def _serve(
             step = rng.choice(options[-2:] if len(options) > 1 else options)
             days = min(7, rule.max_suspension_days or 1) if step is SanctionStep.SUSPEND else None
         with uow.begin():
-            cases_verdict.cast_ballot(
+            cases_ballots.cast_ballot(
                 uow,
                 account_id=juror.account_id,
                 case_id=case_id,
@@ -222,7 +224,7 @@ def _close(uow: UnitOfWork, clock: ManualClock, case_id: int, stage: str) -> Non
         if jury is None or jury.closed:
             return
         clock.set(max(clock.now(), jury.ballot_deadline) + timedelta(minutes=1))
-        cases_verdict.ballot_deadline_passed(uow, jury.id)
+        cases_ballots.ballot_deadline_passed(uow, jury.id)
 
 
 def seed_cases(

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from isegoria import i18n
 from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import jury as cases_jury
-from isegoria.cases import verdict as cases_verdict
 from isegoria.cases import views as cases_views
 from isegoria.cases.common import get_case as get_case_row
 from isegoria.domain.identity import Role
@@ -138,7 +138,7 @@ def ballot(
         raise InvalidInput(i18n.gettext("Say whether the post breaks the rule."), field="violation")
     days = int(suspension_days) if suspension_days.isdigit() else None
     with uow.begin():
-        cases_verdict.cast_ballot(
+        cases_ballots.cast_ballot(
             uow,
             account_id=account,
             case_id=case_id,

@@ -29,9 +29,9 @@ from isegoria.api.schemas_cases import (
     TextIn,
 )
 from isegoria.cases import appeal as cases_appeal
+from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
-from isegoria.cases import verdict as cases_verdict
 from isegoria.cases import views as cases_views
 from isegoria.cases.common import get_case as get_case_row
 from isegoria.decisions import lifecycle as cases_decisions
@@ -223,7 +223,7 @@ def cast_ballot(
 ) -> None:
     """Cast my sealed ballot (once; nobody sees it before the jury closes)."""
     with uow.begin():
-        cases_verdict.cast_ballot(
+        cases_ballots.cast_ballot(
             uow,
             account_id=_person(principal),
             case_id=case_id,
