@@ -30,6 +30,7 @@ from isegoria.api.routes import notes as notes_api
 from isegoria.clock import Clock
 from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
+from isegoria.federation import atproto_labeler
 from isegoria.http import cookies, metrics, overload, problems, ratelimit
 from isegoria.http.access import undeclared_routes
 from isegoria.http.credential_cache import CredentialCache
@@ -136,7 +137,7 @@ def create_app(
     app.include_router(pages_reports.router)
     app.include_router(identity_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    problems.install(app)
+    problems.install(app, pages.render_error)
     overload.install(app)
     _document_problems(app)
 
@@ -152,7 +153,6 @@ def create_app(
 
 def record_labeler_identity(services: Services) -> None:
     """Record the labeler DID that decisions' labels are signed as (federation/atproto_labeler)."""
-    from isegoria.federation import atproto_labeler
 
     uow = services.uow()
     try:

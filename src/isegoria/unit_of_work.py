@@ -16,10 +16,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from isegoria.clock import Clock, SystemClock
+from isegoria.log.append import LogAppender
 from isegoria.store.db import SQLITE_BUSY_TIMEOUT_MS, Database
 
 if TYPE_CHECKING:
-    from isegoria.log.append import LogAppender
     from isegoria.log.coalesce import LogMemory
     from isegoria.log.signing import LogSigner
 
@@ -58,8 +58,6 @@ class UnitOfWork:
     def log(self) -> LogAppender:
         """The transparency-log appender of the transaction in progress."""
         if self._log is None:
-            from isegoria.log.append import LogAppender
-
             self._log = LogAppender(self.session, self.clock, self.signer, self.log_memory)
         return self._log
 

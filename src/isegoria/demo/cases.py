@@ -23,7 +23,7 @@ from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
 from isegoria.cases import replacements as cases_replacements
 from isegoria.cases import verdict as cases_verdict
-from isegoria.cases.common import RETRIAL, get_jury
+from isegoria.cases.common import RETRIAL, get_case, get_jury
 from isegoria.clock import ManualClock
 from isegoria.domain.content import ContentSnapshot, ReportRequest
 from isegoria.domain.decisions import ReportSource
@@ -209,7 +209,6 @@ def _serve(
 
 
 def _case_rule(uow: UnitOfWork, case_id: int) -> tuple[str, int]:
-    from isegoria.cases.common import get_case
 
     case = get_case(uow, case_id)
     return case.rule_id, case.rule_version
@@ -286,8 +285,6 @@ def seed_cases(
             continue
         if post.interim:  # the jury is slow: the interim measure lapses before the verdict
             with uow.begin():
-                from isegoria.cases.common import get_case
-
                 c = get_case(uow, case_id)
                 assert c.interim_until is not None  # noqa: S101
                 clock.set(c.interim_until + timedelta(minutes=1))

@@ -32,12 +32,14 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session
 from starlette.types import Scope
 
 from isegoria.domain.identity import Role
 from isegoria.http.access import PUBLIC, access
+from isegoria.http.problem_schema import PROBLEM_RESPONSES
 from isegoria.store.db import Database
-from isegoria.store.models import Account, LogCheckpoint, LogHead, Platform, WebSession
+from isegoria.store.models import Account, Job, LogCheckpoint, LogHead, Platform, WebSession
 
 logger = logging.getLogger("isegoria.metrics")
 
@@ -155,9 +157,6 @@ class StateCollector(Collector):
                 yield from self._jobs(session)
 
     def _jobs(self, session: object) -> Iterator[Metric]:
-        from sqlalchemy.orm import Session
-
-        from isegoria.store.models import Job
 
         assert isinstance(session, Session)  # noqa: S101 - narrowing for the type checker
         pending = GaugeMetricFamily(
@@ -251,7 +250,6 @@ class Metrics:
 def install(app: FastAPI, database: Database, now: Callable[[], datetime]) -> Metrics:
     """Give ``app`` its metrics and the ``/metrics`` route."""
     app.state.metrics = Metrics(database, now)
-    from isegoria.http.problem_schema import PROBLEM_RESPONSES
 
     app.include_router(router, responses=PROBLEM_RESPONSES)
     return app.state.metrics  # type: ignore[no-any-return]

@@ -13,8 +13,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from isegoria.http.metrics import observe
-from isegoria.http.problems import unexpected_error
+from isegoria.http.problems import problem, unexpected_error
 from isegoria.http.request_log import log_request
+from isegoria.http.xrpc import xrpc_error
 
 logger = logging.getLogger("isegoria.http")
 
@@ -64,9 +65,6 @@ def _has_nul(data: bytes, form: bool) -> bool:
 
 def _nul_refusal(scope: Scope, where: str) -> Response:
     """A 400 in the shape the caller reads: XRPC error, problem details, or a page."""
-    from isegoria.api.routes.atproto import xrpc_error
-    from isegoria.http.problems import problem
-
     detail = f"the request {where} contains a NUL character (U+0000), which no text here may hold"
     if scope["path"].startswith("/xrpc/"):
         return xrpc_error(400, detail)

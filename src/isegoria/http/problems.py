@@ -7,11 +7,11 @@ and answered with a generic 500 that names that id.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from isegoria.errors import InvalidItems, IsegoriaError, RateLimited
@@ -42,6 +42,22 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+class ErrorPage(Protocol):
+    """Renders an error as a page for a browser (web.pages.render_error)."""
+
+    def __call__(
+        self,
+        request: Request,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None,
+    ) -> Response:
+        """The page for this error."""
+        ...
+
+
 def problem(
     request: Request,
     status: int,
@@ -66,9 +82,12 @@ def problem(
         return JSONResponse(
             body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
         )
-    from isegoria.web.pages import render_error  # the web layer owns its templates
-
-    return render_error(request, status, title, detail, headers=headers)
+    # The web layer owns the templates: create_app hands its page to install().
+    state = getattr(request.scope.get("app"), "state", None)
+    page: ErrorPage | None = getattr(state, "error_page", None)
+    if page is None:
+        return PlainTextResponse(f"{title}: {detail}", status_code=status, headers=headers)
+    return page(request, status, title, detail, headers=headers)
 
 
 def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
@@ -78,8 +97,9 @@ def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts)
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, error_page: ErrorPage) -> None:
     """Register the handlers that turn every error into a problem or a page."""
+    app.state.error_page = error_page
 
     @app.exception_handler(IsegoriaError)
     async def _domain(request: Request, error: IsegoriaError) -> Response:

@@ -14,6 +14,8 @@ from typing import Any
 
 from starlette.types import Scope
 
+from isegoria.http.metrics import route_template
+
 REQUEST_LOGGER = "isegoria.http"
 # The fields a request line adds to a log record (see ``log_request``).
 REQUEST_FIELDS = ("request_id", "method", "route", "status", "duration_ms", "principal")
@@ -76,7 +78,6 @@ def log_request(scope: Scope, status: int, seconds: float, request_id: str) -> N
     """Log one answered request with its structured fields."""
     if not logger.isEnabledFor(logging.INFO):  # e.g. ISEGORIA_LOG_LEVEL=warning: build nothing
         return
-    from isegoria.http.metrics import route_template
 
     principal = scope.get("state", {}).get("principal")
     kind = str(getattr(principal, "kind", "anonymous"))

@@ -35,6 +35,7 @@ from isegoria.domain.note_events import NotesScored, NoteStatusChanged
 from isegoria.domain.notes import Helpfulness, NoteStatus
 from isegoria.jobs import queue as jobs
 from isegoria.notes.decisions import issue_note_decision
+from isegoria.store.models import Job
 from isegoria.store.models_cases import Content
 from isegoria.store.models_notes import (
     NoteRaterRow,
@@ -319,7 +320,6 @@ def _score_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
 
 def ensure_scheduled(uow: UnitOfWork) -> bool:
     """Schedule a scoring run now unless one is already waiting (the worker's hourly tick)."""
-    from isegoria.store.models import Job
 
     waiting = uow.session.scalar(
         select(Job.id).where(

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from isegoria.domain.events import PlatformRegistered
 from isegoria.domain.identity import MAX_PLATFORM_NAME_LENGTH, Scope
 from isegoria.errors import Conflict, InvalidInput, NotFound
+from isegoria.integrations.egress import literal_host_reason
 from isegoria.security import SecretBox, new_api_key, same_digest, split_api_key, token_digest
 from isegoria.store.models import ApiKey, Platform
 from isegoria.unit_of_work import UnitOfWork
@@ -165,8 +166,6 @@ def set_webhook(
     now unless ``allow_private``; a host name is judged by what it resolves to at each
     delivery (:mod:`isegoria.integrations.egress`), since DNS can change after today.
     """
-    # Imported here: the module header is shared with API-key work in progress.
-    from isegoria.integrations.egress import literal_host_reason
 
     if url is not None:
         check_webhook_url(url)

@@ -11,7 +11,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from isegoria.errors import Forbidden
+from isegoria import i18n
+from isegoria.domain.identity import Role
+from isegoria.errors import Forbidden, Unauthenticated
 from isegoria.http import cookies, ratelimit
 from isegoria.http.deps import (
     PrincipalDep,
@@ -54,9 +56,6 @@ def check_form_csrf(request: Request, sent: str) -> None:
 
 def citizen_id(principal: Any, forbidden: str) -> int:
     """The logged-in citizen's account id; 401 for nobody, 403 (``forbidden``) for others."""
-    from isegoria import i18n
-    from isegoria.domain.identity import Role
-    from isegoria.errors import Unauthenticated
 
     if principal is None or not principal.is_person:
         raise Unauthenticated(i18n.gettext("Log in as a citizen to do this."))

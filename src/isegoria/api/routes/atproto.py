@@ -24,6 +24,7 @@ from isegoria.errors import InvalidInput, IsegoriaError
 from isegoria.federation import atproto_labeler
 from isegoria.http.access import PUBLIC, access, platform_key
 from isegoria.http.deps import get_services
+from isegoria.http.xrpc import XRPC_ERRORS, xrpc_error
 from isegoria.integrations.atproto_labels import (
     QUERY_DEFAULT_LIMIT,
     QUERY_MAX_LIMIT,
@@ -33,27 +34,8 @@ from isegoria.integrations.atproto_labels import (
 )
 from isegoria.integrations.federation_identity import did_document, labeler_key
 
-#: XRPC error names by HTTP status (atproto.com/specs/xrpc, "Summary of HTTP Status Codes").
-XRPC_ERRORS: Final = {
-    400: "InvalidRequest",
-    401: "AuthenticationRequired",
-    403: "Forbidden",
-    404: "NotFound",
-    409: "InvalidRequest",
-    413: "PayloadTooLarge",
-    415: "InvalidRequest",
-    422: "InvalidRequest",
-    429: "RateLimitExceeded",
-}
 REPORTER_HEADER: Final = "X-Isegoria-Reporter"
 MAX_REPORT_BODY: Final = 64 * 1024  # a report is a reason of 2,000 graphemes and a subject
-
-
-def xrpc_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """An XRPC error response (400 for unacceptable input, as XRPC has no 422)."""
-    status = 400 if status in (409, 415, 422) else status
-    name = XRPC_ERRORS.get(status, "InternalServerError")
-    return JSONResponse({"error": name, "message": message}, status_code=status, headers=headers)
 
 
 class XrpcRoute(APIRoute):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
+from isegoria.algorithms.merkle import leaf_hash
 from isegoria.errors import InvalidInput, NotFound
 from isegoria.http.access import PUBLIC, access
 from isegoria.http.deps import PublicAnswerDep, ServicesDep, UnitOfWorkDep
@@ -99,7 +100,6 @@ def checkpoint_out(row: LogCheckpoint) -> CheckpointOut:
 
 def entry_out(row: LogEntry) -> EntryOut:
     """An entry row as the API shows it."""
-    from isegoria.algorithms.merkle import leaf_hash
 
     return EntryOut(
         index=row.idx,
