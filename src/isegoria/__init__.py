@@ -1,1 +1,43 @@
-"""isegoria."""
+"""isegoria: content moderation by public law and citizen juries, with a transparency log.
+
+The folders are the architecture (docs/architecture.md): the ground floor (config, clock,
+errors, i18n, security), algorithms/ and domain/ (pure), store/ and log/, unit_of_work,
+the contexts (people, law, cases, decisions, notes, connectors, federation, reports, ...),
+jobs/ and worker, then http/, api/, web/, cli and app.
+"""
+
+__all__ = [
+    "algorithms",
+    "api",
+    "app",
+    "cases",
+    "cli",
+    "clock",
+    "clockfile",
+    "config",
+    "connectors",
+    "data",
+    "decisions",
+    "demo",
+    "domain",
+    "errors",
+    "federation",
+    "http",
+    "i18n",
+    "identity",
+    "integrations",
+    "jobs",
+    "law",
+    "log",
+    "notes",
+    "ops",
+    "password_policy",
+    "people",
+    "rate_rules",
+    "reports",
+    "security",
+    "store",
+    "unit_of_work",
+    "web",
+    "worker",
+]

@@ -1,1 +1,15 @@
-"""isegoria."""
+"""Pure algorithms: merkle (RFC 9162), signed checkpoints, sortition, bridging,
+agreement and disparity statistics, capacity. They import nothing else of isegoria.
+"""
+
+__all__ = [
+    "agreement",
+    "bridging",
+    "bridging_data",
+    "bridging_params",
+    "capacity",
+    "checkpoint",
+    "disparity",
+    "merkle",
+    "sortition",
+]

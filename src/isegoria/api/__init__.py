@@ -1,1 +1,3 @@
-"""isegoria."""
+"""The JSON API (FastAPI): routes and their schemas; what it shares with the pages is in http/."""
+
+__all__ = ["routes"]

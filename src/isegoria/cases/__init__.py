@@ -1,1 +1,14 @@
 """Cases: reports, juries, ballots, verdicts, appeals and retrials."""
+
+__all__ = [
+    "appeal",
+    "ballots",
+    "common",
+    "intake",
+    "jobs",
+    "jury",
+    "jury_verify",
+    "replacements",
+    "verdict",
+    "views",
+]

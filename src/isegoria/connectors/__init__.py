@@ -1,1 +1,3 @@
 """Connected servers: Matrix and Mastodon, synced and applied."""
+
+__all__ = ["intake", "jobs", "setup", "sync"]

@@ -1,1 +1,3 @@
 """The demo world: a seeding module that later capabilities extend."""
+
+__all__ = ["cases", "notes", "world"]

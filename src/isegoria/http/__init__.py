@@ -1,1 +1,18 @@
 """What the API and the pages share: access, injectables, limits, problems."""
+
+__all__ = [
+    "access",
+    "cookies",
+    "credential_cache",
+    "deps",
+    "metrics",
+    "middleware",
+    "overload",
+    "problem_schema",
+    "problems",
+    "ratelimit",
+    "read_cache",
+    "reauth",
+    "request_log",
+    "xrpc",
+]

@@ -14,4 +14,13 @@ from isegoria.identity.protocol import (
     VerifiedPerson,
 )
 
-__all__ = ["Begun", "IdentityVerifier", "OidcVerifier", "VerificationFailed", "VerifiedPerson"]
+__all__ = [
+    "Begun",
+    "IdentityVerifier",
+    "OidcVerifier",
+    "VerificationFailed",
+    "VerifiedPerson",
+    "flow",
+    "protocol",
+    "registration",
+]

@@ -1,1 +1,15 @@
 """The transparency log: append in the caller's transaction, checkpoints, proofs, verification."""
+
+__all__ = [
+    "append",
+    "audit",
+    "coalesce",
+    "entries",
+    "explain",
+    "keyring",
+    "read",
+    "remote",
+    "signing",
+    "verify",
+    "witness",
+]

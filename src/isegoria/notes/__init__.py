@@ -1,1 +1,3 @@
 """Context notes: writing, rating, scoring and the notes juries add."""
+
+__all__ = ["jury", "scoring", "views", "writing"]

@@ -1,1 +1,3 @@
-"""Operating an instance: request logs, backups and restores."""
+"""Operating an instance: backups and restores."""
+
+__all__ = ["backup"]

@@ -1,1 +1,12 @@
-"""isegoria."""
+"""Storage: the engine, the row models (one layer: Alembic needs all tables), migrations."""
+
+__all__ = [
+    "db",
+    "migrate",
+    "models",
+    "models_cases",
+    "models_connectors",
+    "models_federation",
+    "models_notes",
+    "types",
+]

@@ -1,1 +1,12 @@
-"""isegoria."""
+"""Server-rendered pages (Jinja2): parse the form, call one service, render; charts as SVG."""
+
+__all__ = [
+    "pages",
+    "pages_cases",
+    "pages_identity",
+    "pages_law",
+    "pages_log",
+    "pages_notes",
+    "pages_reports",
+    "pages_triage",
+]
