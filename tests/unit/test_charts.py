@@ -7,6 +7,12 @@ from datetime import date, timedelta
 
 import pytest
 
+from isegoria.web.chart_tables import (
+    bar_chart_table,
+    histogram_table,
+    interval_chart_table,
+    time_series_table,
+)
 from isegoria.web.charts import (
     LABEL_WIDTH,
     NO_DATA,
@@ -22,16 +28,12 @@ from isegoria.web.charts import (
     Series,
     TimeSeries,
     bar_chart_svg,
-    bar_chart_table,
     format_number,
     histogram_bins,
     histogram_svg,
-    histogram_table,
     interval_chart_svg,
-    interval_chart_table,
     nice_ticks,
     time_series_svg,
-    time_series_table,
 )
 
 SVG = "{http://www.w3.org/2000/svg}"

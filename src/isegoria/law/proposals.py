@@ -8,23 +8,31 @@ they happen on time by themselves, across restarts.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
-from isegoria.domain.constitution import Constitution, ConstitutionError, ProposalKind
+from isegoria.domain.constitution import ProposalKind
 from isegoria.domain.events import ProposalOpened, ProposalRevised
 from isegoria.domain.identity import Role
-from isegoria.domain.rulebook import RulebookError, RuleVersion
-from isegoria.domain.sanctions import GroundKind, HarmCategory, SanctionError, SanctionStep
 from isegoria.domain.states import ProposalStatus
-from isegoria.domain.tally import TallyError
 from isegoria.errors import Conflict, Forbidden, InvalidInput, NotFound
 from isegoria.jobs import queue as jobs
+from isegoria.law.drafts import MAX_COMMENT_LENGTH as MAX_COMMENT_LENGTH
+from isegoria.law.drafts import MAX_EXAMPLE_LENGTH as MAX_EXAMPLE_LENGTH
+from isegoria.law.drafts import MAX_EXAMPLES as MAX_EXAMPLES
+from isegoria.law.drafts import MAX_ID as MAX_ID
+from isegoria.law.drafts import MAX_RATIONALE_LENGTH as MAX_RATIONALE_LENGTH
+from isegoria.law.drafts import MAX_RULE_TEXT_LENGTH as MAX_RULE_TEXT_LENGTH
+from isegoria.law.drafts import MAX_TITLE_LENGTH as MAX_TITLE_LENGTH
+from isegoria.law.drafts import RuleDraft as RuleDraft
+from isegoria.law.drafts import _require
+from isegoria.law.drafts import check_constitution_changes as check_constitution_changes
+from isegoria.law.drafts import check_draft as check_draft
+from isegoria.law.drafts import content_sha256 as content_sha256
 from isegoria.law.read import latest_constitution, open_version, rule_history
 from isegoria.log.entries import format_instant
 from isegoria.people.jurisdictions import descendants, get_jurisdiction
@@ -37,107 +45,8 @@ from isegoria.store.models import (
 )
 from isegoria.unit_of_work import UnitOfWork
 
-MAX_TITLE_LENGTH = 200
-MAX_RATIONALE_LENGTH = 10_000
-#: A rule should be readable in one sitting; the longest national speech laws are shorter.
-MAX_RULE_TEXT_LENGTH = 20_000
-MAX_EXAMPLES = 20
-MAX_EXAMPLE_LENGTH = 500
-MAX_COMMENT_LENGTH = 4_000
-#: Largest id a 32-bit INTEGER column holds: larger numbers name no proposal.
-MAX_ID = 2**31 - 1
-
-#: A draft is validated as a domain version with this placeholder start (replaced on enactment).
-_PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
-
 OPEN_VOTING_JOB = "law.open_voting"
 CLOSE_VOTING_JOB = "law.close_voting"
-
-
-@dataclass(frozen=True)
-class RuleDraft:
-    """The rule version a proposal would enact or amend to."""
-
-    title: str
-    text: str
-    harm_category: str
-    ground: str
-    sanction_cap: str
-    max_suspension_days: int = 0
-    covered_examples: list[str] = field(default_factory=list)
-    not_covered_examples: list[str] = field(default_factory=list)
-
-
-def _require(condition: bool, message: str, name: str) -> None:
-    if not condition:
-        raise InvalidInput(message, field=name)
-
-
-def check_draft(draft: RuleDraft, jurisdiction: str) -> RuleVersion:
-    """Validate a draft by building the domain version it describes (placeholder id/time)."""
-    _require(
-        0 < len(draft.title.strip()) <= MAX_TITLE_LENGTH,
-        f"a rule title is 1 to {MAX_TITLE_LENGTH} characters",
-        "title",
-    )
-    _require(
-        0 < len(draft.text.strip()) <= MAX_RULE_TEXT_LENGTH,
-        f"a rule text is 1 to {MAX_RULE_TEXT_LENGTH} characters",
-        "text",
-    )
-    for name in ("covered_examples", "not_covered_examples"):
-        examples = getattr(draft, name)
-        _require(len(examples) <= MAX_EXAMPLES, f"at most {MAX_EXAMPLES} examples", name)
-        _require(
-            all(0 < len(e.strip()) <= MAX_EXAMPLE_LENGTH for e in examples),
-            f"each example is 1 to {MAX_EXAMPLE_LENGTH} characters",
-            name,
-        )
-    try:
-        return RuleVersion(
-            jurisdiction=jurisdiction,
-            rule_id=f"{jurisdiction}-0",
-            version=1,
-            title=draft.title.strip(),
-            text=draft.text.strip(),
-            harm_category=HarmCategory.parse(draft.harm_category),
-            ground=_ground(draft.ground),
-            sanction_cap=SanctionStep.parse(draft.sanction_cap),
-            max_suspension_days=draft.max_suspension_days,
-            effective_from=_PLACEHOLDER_TIME,
-            covered_examples=tuple(e.strip() for e in draft.covered_examples),
-            not_covered_examples=tuple(e.strip() for e in draft.not_covered_examples),
-        )
-    except (RulebookError, SanctionError) as error:
-        raise InvalidInput(str(error)) from None
-
-
-def _ground(name: str) -> GroundKind:
-    try:
-        return GroundKind(name)
-    except ValueError:
-        valid = ", ".join(g.value for g in GroundKind)
-        raise InvalidInput(
-            f"unknown ground {name!r}; use one of: {valid}", field="ground"
-        ) from None
-
-
-def check_constitution_changes(current: Constitution, changes: dict[str, Any]) -> Constitution:
-    """The constitution ``changes`` would make, or InvalidInput naming the bad field."""
-    if not changes:
-        raise InvalidInput("a constitutional proposal must change at least one parameter")
-    if "jurisdiction" in changes:
-        raise InvalidInput("a constitution cannot change its jurisdiction", field="changes")
-    try:
-        return Constitution.from_dict({**current.to_dict(), **changes})
-    except (ConstitutionError, TallyError, TypeError, ValueError, KeyError) as error:
-        raise InvalidInput(f"invalid constitution change: {error}", field="changes") from None
-
-
-def content_sha256(content: dict[str, Any]) -> str:
-    """The hash of a proposal's content, as published in the log."""
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
-    return hashlib.sha256(canonical).hexdigest()
 
 
 def is_citizen_of(uow: UnitOfWork, account: Account, jurisdiction: str) -> bool:

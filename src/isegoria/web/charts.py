@@ -18,120 +18,35 @@ import math
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
-from typing import Final
 
-WIDTH: Final = 640
-HEIGHT: Final = 360
-PLOT_LEFT: Final = 72
-PLOT_RIGHT: Final = 600  # leaves half a date label of room at the right edge
-PLOT_TOP: Final = 76  # below the visible title and up to two legend rows
-PLOT_BOTTOM: Final = 284  # above tick labels (rotated ones too) and the axis label
-ROW_HEIGHT: Final = 28  # interval charts: one row per item
-LABEL_WIDTH: Final = 180  # interval charts: room for row labels left of the plot
-MAX_LABEL_CHARS: Final = 24  # longer labels are cut with an ellipsis; tables keep them whole
-TARGET_TICKS: Final = 5
-
-# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour
-# vision deficiency. Ordered for contrast on white; yellow, the weakest, comes last.
-PALETTE: Final = (
-    "#0072B2",
-    "#D55E00",
-    "#009E73",
-    "#CC79A7",
-    "#E69F00",
-    "#56B4E9",
-    "#000000",
-    "#F0E442",
+from isegoria.web.chart_data import BarChart as BarChart
+from isegoria.web.chart_data import Histogram as Histogram
+from isegoria.web.chart_data import Interval as Interval
+from isegoria.web.chart_data import IntervalChart as IntervalChart
+from isegoria.web.chart_data import Series as Series
+from isegoria.web.chart_data import TimeSeries as TimeSeries
+from isegoria.web.chart_style import (
+    _PATTERNS,
+    DASHES,
+    FLAG_COLOUR,
+    GRID,
+    HEIGHT,
+    INK,
+    MAX_LABEL_CHARS,
+    ROW_HEIGHT,
+    TARGET_TICKS,
+    WIDTH,
 )
-DASHES: Final = ("", "6 3", "2 3", "8 3 2 3", "12 4", "1 2", "4 4", "10 2 2 2")
-_PATTERNS: Final = (
-    "",
-    '<path d="M0 8L8 0" stroke="#fff" stroke-width="1.5"/>',
-    '<circle cx="4" cy="4" r="1.5" fill="#fff"/>',
-    '<path d="M0 8L8 0M0 0L8 8" stroke="#fff" stroke-width="1"/>',
-    '<path d="M0 4H8" stroke="#fff" stroke-width="1.5"/>',
-    '<path d="M0 0L8 8" stroke="#fff" stroke-width="1.5"/>',
-    '<path d="M4 0V8" stroke="#fff" stroke-width="1.5"/>',
-    '<path d="M0 4H8M4 0V8" stroke="#fff" stroke-width="1"/>',
-)
-FLAG_COLOUR: Final = "#D55E00"
-INK: Final = "#222222"
-GRID: Final = "#DDDDDD"
-NO_DATA: Final = "No data for this period"
+from isegoria.web.chart_style import LABEL_WIDTH as LABEL_WIDTH
+from isegoria.web.chart_style import NO_DATA as NO_DATA
+from isegoria.web.chart_style import PALETTE as PALETTE
+from isegoria.web.chart_style import PLOT_BOTTOM as PLOT_BOTTOM
+from isegoria.web.chart_style import PLOT_LEFT as PLOT_LEFT
+from isegoria.web.chart_style import PLOT_RIGHT as PLOT_RIGHT
+from isegoria.web.chart_style import PLOT_TOP as PLOT_TOP
 
 # XML 1.0 §2.2: these code points may not appear in a document at all, even escaped.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
-@dataclass(frozen=True, slots=True)
-class Series:
-    """One named sequence of values, aligned with a chart's dates or categories."""
-
-    name: str
-    values: tuple[float, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class TimeSeries:
-    """Lines over days, e.g. reports and decisions per day."""
-
-    title: str
-    description: str
-    dates: tuple[date, ...]
-    series: tuple[Series, ...]
-    y_label: str
-    x_label: str = "Date"
-
-
-@dataclass(frozen=True, slots=True)
-class BarChart:
-    """Stacked or grouped bars per category, e.g. the sanction mix by rule."""
-
-    title: str
-    description: str
-    categories: tuple[str, ...]
-    series: tuple[Series, ...]
-    y_label: str
-    x_label: str
-    stacked: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Histogram:
-    """Counts of values in bins, e.g. hours from report to verdict."""
-
-    title: str
-    description: str
-    values: tuple[float, ...]
-    x_label: str
-    y_label: str = "Count"
-    bin_edges: tuple[float, ...] | None = None  # increasing; default: rounded bins
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """One row of an interval chart: a point estimate with its interval, or a note."""
-
-    label: str
-    value: float | None
-    low: float | None = None
-    high: float | None = None
-    note: str = ""  # shown instead of a dot when value is None, e.g. "not enough data"
-    flagged: bool = False  # drawn as a vermillion diamond, and said so in the legend
-
-
-@dataclass(frozen=True, slots=True)
-class IntervalChart:
-    """Dots with interval bars, e.g. agreement per rule or disparity with its CI."""
-
-    title: str
-    description: str
-    rows: tuple[Interval, ...]
-    x_label: str
-    references: tuple[tuple[float, str], ...] = ()  # vertical lines, e.g. (0.8, "reliable")
-    flag_label: str = "flagged"
 
 
 def escape(text: str) -> str:
@@ -358,23 +273,6 @@ def bar_chart_svg(chart: BarChart) -> str:
     return "".join(parts)
 
 
-def histogram_bins(chart: Histogram) -> list[tuple[float, float, int]]:
-    """(low, high, count) per bin; each bin holds low <= v < high, the last includes high."""
-    if chart.bin_edges is not None:
-        edges = list(chart.bin_edges)
-        if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
-            raise ValueError("bin_edges must hold at least two strictly increasing values")
-    elif chart.values:
-        edges = nice_ticks(min(chart.values), max(chart.values), target=10)
-    else:
-        return []
-    counts = [0] * (len(edges) - 1)
-    for v in chart.values:
-        if edges[0] <= v <= edges[-1]:
-            counts[min(bisect_right(edges, v) - 1, len(counts) - 1)] += 1
-    return [(edges[i], edges[i + 1], c) for i, c in enumerate(counts)]
-
-
 def histogram_svg(chart: Histogram) -> str:
     """Adjacent bars of counts per bin."""
     cid = _chart_id(chart)
@@ -475,67 +373,18 @@ def interval_chart_svg(chart: IntervalChart) -> str:
     return "".join(parts)
 
 
-def data_table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """An HTML table with a caption; the first cell of each row is its header. All escaped."""
-    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<th scope="row">{escape(c)}</th>' if i == 0 else f"<td>{escape(c)}</td>"
-            for i, c in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return (
-        f'<table class="chart-data"><caption>{escape(caption)}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    )
-
-
-def time_series_table(chart: TimeSeries) -> str:
-    """The data of a time-series chart as a table: one row per date."""
-    _check_series(chart.series, len(chart.dates), "dates")
-    rows = [
-        [d.isoformat(), *(format_number(s.values[i]) for s in chart.series)]
-        for i, d in enumerate(chart.dates)
-    ]
-    return data_table(chart.title, [chart.x_label, *(s.name for s in chart.series)], rows)
-
-
-def bar_chart_table(chart: BarChart) -> str:
-    """The data of a bar chart as a table: one row per category."""
-    _check_series(chart.series, len(chart.categories), "categories")
-    rows = [
-        [c, *(format_number(s.values[j]) for s in chart.series)]
-        for j, c in enumerate(chart.categories)
-    ]
-    return data_table(chart.title, [chart.x_label, *(s.name for s in chart.series)], rows)
-
-
-def histogram_table(chart: Histogram) -> str:
-    """The bins of a histogram as a table: range and count."""
-    rows = [
-        [f"{format_number(lo)} to {format_number(hi)}", format_number(c)]
-        for lo, hi, c in histogram_bins(chart)
-    ]
-    return data_table(chart.title, [chart.x_label, chart.y_label], rows)
-
-
-def interval_chart_table(chart: IntervalChart) -> str:
-    """The rows of an interval chart as a table: estimate, interval, note."""
-
-    def cell(v: float | None) -> str:
-        return "" if v is None else format_number(v)
-
-    rows = [
-        [
-            r.label,
-            cell(r.value),
-            cell(r.low),
-            cell(r.high),
-            "; ".join(t for t in (chart.flag_label if r.flagged else "", r.note) if t),
-        ]
-        for r in chart.rows
-    ]
-    return data_table(chart.title, ["", chart.x_label, "Lower bound", "Upper bound", "Note"], rows)
+def histogram_bins(chart: Histogram) -> list[tuple[float, float, int]]:
+    """(low, high, count) per bin; each bin holds low <= v < high, the last includes high."""
+    if chart.bin_edges is not None:
+        edges = list(chart.bin_edges)
+        if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+            raise ValueError("bin_edges must hold at least two strictly increasing values")
+    elif chart.values:
+        edges = nice_ticks(min(chart.values), max(chart.values), target=10)
+    else:
+        return []
+    counts = [0] * (len(edges) - 1)
+    for v in chart.values:
+        if edges[0] <= v <= edges[-1]:
+            counts[min(bisect_right(edges, v) - 1, len(counts) - 1)] += 1
+    return [(edges[i], edges[i + 1], c) for i, c in enumerate(counts)]

@@ -15,7 +15,7 @@ from isegoria.http.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.notes import views as notes_views
 from isegoria.notes import writing as notes
 from isegoria.notes.views import NoteExplanation
-from isegoria.web import charts
+from isegoria.web import chart_tables, charts
 from isegoria.web.pages import check_form_csrf, citizen_id, render
 
 router = APIRouter(include_in_schema=False)
@@ -94,7 +94,7 @@ def note_page(
             "can_rate": can_rate,
             "tags": list(RatingTag),
             "chart_svg": Markup(charts.bar_chart_svg(chart)),  # noqa: S704 - escaped by charts
-            "chart_table": Markup(charts.bar_chart_table(chart)),  # noqa: S704
+            "chart_table": Markup(chart_tables.bar_chart_table(chart)),  # noqa: S704
         },
     )
 

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from isegoria.algorithms import agreement
-from isegoria.web import charts
+from isegoria.web import chart_tables, charts
 
 STEPS = ("note", "reduce_reach", "remove", "suspend", "ban")
 # Outcomes drawn as interval charts; severity (a mean rung) stays a table.
@@ -45,7 +45,7 @@ def _time_series(report: dict[str, Any]) -> ChartBlock:
         y_label="Count",
     )
     return ChartBlock(
-        "daily", chart.title, charts.time_series_svg(chart), charts.time_series_table(chart)
+        "daily", chart.title, charts.time_series_svg(chart), chart_tables.time_series_table(chart)
     )
 
 
@@ -66,7 +66,7 @@ def _sanction_mix(report: dict[str, Any]) -> ChartBlock:
         x_label="Rule",
     )
     return ChartBlock(
-        "sanctions", chart.title, charts.bar_chart_svg(chart), charts.bar_chart_table(chart)
+        "sanctions", chart.title, charts.bar_chart_svg(chart), chart_tables.bar_chart_table(chart)
     )
 
 
@@ -79,7 +79,10 @@ def _time_to_verdict(report: dict[str, Any]) -> ChartBlock:
         y_label="Verdicts",
     )
     return ChartBlock(
-        "time-to-verdict", chart.title, charts.histogram_svg(chart), charts.histogram_table(chart)
+        "time-to-verdict",
+        chart.title,
+        charts.histogram_svg(chart),
+        chart_tables.histogram_table(chart),
     )
 
 
@@ -114,7 +117,7 @@ def _agreement(report: dict[str, Any]) -> ChartBlock:
         "agreement",
         chart.title,
         charts.interval_chart_svg(chart),
-        charts.interval_chart_table(chart),
+        chart_tables.interval_chart_table(chart),
     )
 
 
@@ -144,7 +147,7 @@ def _disparity(table: dict[str, Any]) -> ChartBlock:
     )
     key = f"disparity-{table['dimension']}-{table['outcome']}"
     return ChartBlock(
-        key, chart.title, charts.interval_chart_svg(chart), charts.interval_chart_table(chart)
+        key, chart.title, charts.interval_chart_svg(chart), chart_tables.interval_chart_table(chart)
     )
 
 
