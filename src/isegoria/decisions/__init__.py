@@ -1,3 +1,3 @@
 """Decisions platforms apply: their rows, confirmations and webhook outbox."""
 
-__all__ = ["lifecycle", "outbox"]
+__all__ = ["delivery", "lifecycle", "outbox"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,8 +22,8 @@ import httpx
 from sqlalchemy import and_, select
 
 from isegoria.clock import Clock
-from isegoria.errors import Conflict, NotFound
-from isegoria.integrations import egress, webhooks
+from isegoria.decisions.delivery import DEAD, DeliveryWorker, dead_letter
+from isegoria.integrations import webhooks
 from isegoria.people import platforms
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
@@ -34,7 +33,7 @@ from isegoria.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("isegoria.outbox")
 
-PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+PENDING, DELIVERED = "pending", "delivered"
 MAX_ATTEMPTS = webhooks.MAX_ATTEMPTS
 BATCH = 50
 MAX_ERROR = 1000
@@ -146,17 +145,19 @@ def dead_letters(uow: UnitOfWork, platform_id: int | None = None) -> list[Decisi
 
 def requeue(uow: UnitOfWork, decision_id: int) -> DecisionRow:
     """Put a dead letter back in the queue (after the platform fixed its receiver)."""
-    row = uow.session.get(DecisionRow, decision_id)
-    if row is None:
-        raise NotFound(f"no decision {decision_id}", field="decision_id")
-    if row.delivery != DEAD:
-        raise Conflict(f"decision {decision_id} is not a dead letter ({row.delivery})")
+    row = dead_letter(
+        uow.session.get(DecisionRow, decision_id), "decision", decision_id, "decision_id"
+    )
     row.delivery, row.delivery_attempts, row.next_delivery_at = PENDING, 0, None
     return row
 
 
-class OutboxWorker:
+class OutboxWorker(DeliveryWorker):
     """Delivers due decisions every few seconds, in a thread of ``serve`` or ``worker``."""
+
+    thread_name = "isegoria-outbox"
+    failure = "delivering decisions failed"
+    logger = logger
 
     def __init__(
         self,
@@ -167,27 +168,9 @@ class OutboxWorker:
         poll_seconds: float = 2.0,
         allow_private: bool = False,
     ) -> None:
+        super().__init__(poll_seconds=poll_seconds, allow_private=allow_private)
         self.database, self.clock, self.box = database, clock, box
-        self.allow_private = allow_private
-        self.poll_seconds = poll_seconds
-        self.stopping = threading.Event()
 
-    def run_forever(self) -> None:
-        """Deliver until stopped; a failed pass is logged, never fatal."""
-        with egress.guarded_client(allow_private=self.allow_private) as client:
-            while not self.stopping.is_set():
-                try:
-                    deliver_due(self.database, self.clock, self.box, client=client)
-                except Exception:  # noqa: BLE001 - the loop must outlive a bad pass
-                    logger.exception("delivering decisions failed")
-                self.stopping.wait(self.poll_seconds)
-
-    def start_thread(self) -> threading.Thread:
-        """Run the loop in a daemon thread."""
-        thread = threading.Thread(target=self.run_forever, name="isegoria-outbox", daemon=True)
-        thread.start()
-        return thread
-
-    def stop(self) -> None:
-        """Ask the loop to end after the current pass."""
-        self.stopping.set()
+    def deliver(self, client: httpx.Client) -> DeliveryRound:
+        """One pass over the due decisions."""
+        return deliver_due(self.database, self.clock, self.box, client=client)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
 from dataclasses import replace
 from datetime import timedelta
 
@@ -23,9 +22,10 @@ from sqlalchemy import select
 
 from isegoria.clock import Clock
 from isegoria.config import Settings
-from isegoria.decisions.outbox import DEAD, DELIVERED, MAX_ERROR, PENDING, DeliveryRound
+from isegoria.decisions.delivery import DEAD, DeliveryWorker, dead_letter
+from isegoria.decisions.outbox import DELIVERED, MAX_ERROR, PENDING, DeliveryRound
 from isegoria.domain.decisions import Decision
-from isegoria.errors import Conflict, InvalidInput, NotFound
+from isegoria.errors import InvalidInput
 from isegoria.integrations import egress, webhooks
 from isegoria.integrations.activitypub import FlagReport, build_flag_outcome, signed_delivery
 from isegoria.integrations.federation_identity import actor_key, actor_urls
@@ -183,17 +183,22 @@ def outcomes(
 
 def requeue(uow: UnitOfWork, delivery_id: int) -> ActivityDelivery:
     """Put a dead Flag outcome back in the queue (after the remote server was fixed)."""
-    row = uow.session.get(ActivityDelivery, delivery_id)
-    if row is None:
-        raise NotFound(f"no Flag-outcome delivery {delivery_id}", field="delivery_id")
-    if row.delivery != DEAD:
-        raise Conflict(f"Flag-outcome delivery {delivery_id} is not a dead letter ({row.delivery})")
+    row = dead_letter(
+        uow.session.get(ActivityDelivery, delivery_id),
+        "Flag-outcome delivery",
+        delivery_id,
+        "delivery_id",
+    )
     row.delivery, row.attempts, row.next_attempt_at = PENDING, 0, None
     return row
 
 
-class ActivityDeliveryWorker:
+class ActivityDeliveryWorker(DeliveryWorker):
     """Sends due Flag outcomes every few seconds, in a thread of ``serve`` or ``worker``."""
+
+    thread_name = "isegoria-activitypub"
+    failure = "delivering Flag outcomes failed"
+    logger = logger
 
     def __init__(
         self,
@@ -205,37 +210,15 @@ class ActivityDeliveryWorker:
         poll_seconds: float = 2.0,
         allow_private: bool = False,
     ) -> None:
+        super().__init__(poll_seconds=poll_seconds, allow_private=allow_private)
         self.database, self.clock = database, clock
-        self.allow_private = allow_private
         self.public_url, self.key = public_url, key
-        self.poll_seconds = poll_seconds
-        self.stopping = threading.Event()
 
-    def run_forever(self) -> None:
-        """Deliver until stopped; a failed pass is logged, never fatal."""
-        with egress.guarded_client(allow_private=self.allow_private) as client:
-            while not self.stopping.is_set():
-                try:
-                    deliver_due(
-                        self.database,
-                        self.clock,
-                        public_url=self.public_url,
-                        key=self.key,
-                        client=client,
-                    )
-                except Exception:  # noqa: BLE001 - the loop must outlive a bad pass
-                    logger.exception("delivering Flag outcomes failed")
-                self.stopping.wait(self.poll_seconds)
-
-    def start_thread(self) -> threading.Thread:
-        """Run the loop in a daemon thread."""
-        thread = threading.Thread(target=self.run_forever, name="isegoria-activitypub", daemon=True)
-        thread.start()
-        return thread
-
-    def stop(self) -> None:
-        """Ask the loop to end after the current pass."""
-        self.stopping.set()
+    def deliver(self, client: httpx.Client) -> DeliveryRound:
+        """One pass over the due Flag outcomes."""
+        return deliver_due(
+            self.database, self.clock, public_url=self.public_url, key=self.key, client=client
+        )
 
 
 def start_worker(database: Database, clock: Clock, settings: Settings) -> ActivityDeliveryWorker:
