@@ -17,6 +17,7 @@ from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.log.signing import load_signer
 from isegoria.people import accounts as people
+from isegoria.security import hash_password
 from isegoria.store import migrate
 from isegoria.store.db import Database
 from isegoria.store.models_cases import Juror, Jury
@@ -63,7 +64,7 @@ class Instance:
     def login_of(self, account_id: int) -> str:
         with self.uow.begin():
             account = people.get_account(self.uow, account_id)
-            people.set_password(self.uow, account, PASSWORD)
+            account.password_hash = hash_password(PASSWORD)
             return account.login
 
     def serve_and_vote(self, case_id: int, jurors: list[Juror], *, violation: bool) -> None:

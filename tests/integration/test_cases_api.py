@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from isegoria.clock import ManualClock
 from isegoria.http.deps import Services
 from isegoria.people import accounts as people
+from isegoria.security import hash_password
 from isegoria.store.models_cases import Juror
 from tests.support.cases_world import CasesWorld, build, run_jobs
 from tests.support.world import PASSWORD, login
@@ -53,7 +54,7 @@ def _drawn(app: FastAPI, clock: ManualClock, case_id: int) -> list[tuple[int, st
         logins = []
         for juror in jurors:
             account = people.get_account(uow, juror.account_id)
-            people.set_password(uow, account, PASSWORD)
+            account.password_hash = hash_password(PASSWORD)
             logins.append((juror.account_id, account.login))
     return logins
 
@@ -124,7 +125,7 @@ def test_a_non_juror_cannot_see_the_file_or_vote(
     uow = services.uow()
     with uow.begin():
         outsider = next(people.get_account(uow, v) for v in world.volunteers if v not in drawn)
-        people.set_password(uow, outsider, PASSWORD)
+        outsider.password_hash = hash_password(PASSWORD)
         name = outsider.login
     with TestClient(app, raise_server_exceptions=False) as client:
         headers = {"X-CSRF-Token": login(client, name)}

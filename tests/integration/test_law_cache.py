@@ -22,9 +22,9 @@ def test_the_rulebook_is_kept_until_an_enactment_or_a_new_jurisdiction(
 ) -> None:
     world = build(uow, clock, signer)
     with uow.begin(readonly=True):
-        first = law_cache.current_rulebook(uow)
+        first = law_cache.current_law(uow).rulebook
     with uow.begin(readonly=True):
-        assert law_cache.current_rulebook(uow) is first  # nothing changed: no rebuild
+        assert law_cache.current_law(uow).rulebook is first  # nothing changed: no rebuild
         fresh = law_read.load_rulebook(uow)
     assert first.history("MX-1") == fresh.history("MX-1")
 
@@ -38,14 +38,14 @@ def test_the_rulebook_is_kept_until_an_enactment_or_a_new_jurisdiction(
         draft=replace(THREATS, title="No doxxing"),
     )
     with uow.begin(readonly=True):
-        second = law_cache.current_rulebook(uow)
+        second = law_cache.current_law(uow).rulebook
     assert second is not first
     assert [v.title for v in second.history("MX-2")] == ["No doxxing"]
 
     with uow.begin():
         jurisdictions.add_jurisdiction(uow, code="DE", name="Germany", parent="EU", languages=[])
     with uow.begin(readonly=True):
-        third = law_cache.current_rulebook(uow)
+        third = law_cache.current_law(uow).rulebook
     assert third is not second
     assert "DE" in third.jurisdictions
 
@@ -62,5 +62,5 @@ def test_the_fingerprint_moves_when_a_version_gets_an_end(
         row.effective_until = clock.now()
     with uow.begin(readonly=True):
         assert law_cache.fingerprint(uow) != before
-        rulebook = law_cache.current_rulebook(uow)
+        rulebook = law_cache.current_law(uow).rulebook
     assert rulebook.history("MX-1")[-1].effective_until == clock.now()

@@ -7,15 +7,16 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.http import reauth
 from isegoria.http.deps import Services, authenticate_key, platform_principal
-from isegoria.people import accounts as people
 from isegoria.security import hash_password
 from isegoria.store.db import Database
+from isegoria.store.models import Account
 from tests.support.world import PASSWORD, World, csrf_from, login, seed
 
 WRONG = "not the password at all"
@@ -98,7 +99,8 @@ def test_only_the_callers_own_password_confirms(app: FastAPI, world: World) -> N
     own = "the operator's own passphrase"
     uow = services.uow()
     with uow.begin():
-        people.get_account_by_login(uow, world.operator).password_hash = hash_password(own)
+        by_login = select(Account).where(Account.login == world.operator)
+        uow.session.scalars(by_login).one().password_hash = hash_password(own)
     with TestClient(app, raise_server_exceptions=False) as client:
         token = login(client, world.operator, own)
         assert _rotate(client, world, token, {"current_password": PASSWORD}).status_code == 403

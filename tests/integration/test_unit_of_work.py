@@ -42,7 +42,7 @@ def test_success_commits_every_change(uow: UnitOfWork) -> None:
             residences=["intl"],
         )
     with uow.begin(readonly=True):
-        account = people.get_account_by_login(uow, "zoe")
+        account = uow.session.scalars(select(Account).where(Account.login == "zoe")).one()
         assert [r.jurisdiction_code for r in account.residences] == ["intl"]
         assert jurisdictions.ancestry(uow, "intl") == ["intl"]
 

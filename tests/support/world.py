@@ -8,12 +8,14 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from isegoria.clock import ManualClock
 from isegoria.domain.identity import Role, Scope
 from isegoria.people import accounts as people
 from isegoria.people import jurisdictions, platforms
 from isegoria.security import SecretBox
+from isegoria.store.models import Account
 from isegoria.unit_of_work import UnitOfWork
 
 PASSWORD = "correct horse battery"
@@ -112,7 +114,7 @@ def add_citizens(uow: UnitOfWork, jurisdiction: str, count: int, prefix: str = "
 def account_id(uow: UnitOfWork, login_name: str) -> int:
     """The id of the account with this login."""
     with uow.begin(readonly=True):
-        return people.get_account_by_login(uow, login_name).id
+        return uow.session.scalars(select(Account).where(Account.login == login_name)).one().id
 
 
 @dataclass

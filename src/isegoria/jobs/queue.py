@@ -80,11 +80,6 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def registered_kinds() -> list[str]:
-    """The job kinds this process can run."""
-    return sorted(_HANDLERS)
-
-
 def _job_row(
     uow: UnitOfWork, kind: str, due_at: datetime, payload: dict[str, Any]
 ) -> dict[str, Any]:

@@ -71,8 +71,3 @@ def current_law(uow: UnitOfWork) -> Law:
     with _lock:
         _kept[uow.database] = (key, law)
     return law
-
-
-def current_rulebook(uow: UnitOfWork) -> Rulebook:
-    """The rulebook as the caller's transaction sees it, rebuilt only when the law changed."""
-    return current_law(uow).rulebook

@@ -242,19 +242,6 @@ def _tallies(session: Session, entries: _Entries, proposals: list[Proposal]) -> 
     return out
 
 
-def proposal_mismatches(session: Session, proposal_id: int) -> list[Mismatch]:
-    """Every difference between one proposal's count and its ``ProposalTallied`` entry."""
-    entries = _entries(
-        session, LogEntry.subject_type == "proposal", LogEntry.subject_id == str(proposal_id)
-    )
-    proposals = list(
-        session.scalars(
-            select(Proposal).where(Proposal.id == proposal_id, Proposal.tallied_at.is_not(None))
-        )
-    )
-    return _tallies(session, entries, proposals)
-
-
 # -- verdicts --------------------------------------------------------------------------------
 
 

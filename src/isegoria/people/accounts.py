@@ -126,14 +126,6 @@ def get_account(uow: UnitOfWork, account_id: int) -> Account:
     return account
 
 
-def get_account_by_login(uow: UnitOfWork, login: str) -> Account:
-    """The account with this login."""
-    account = uow.session.scalar(select(Account).where(Account.login == login))
-    if account is None:
-        raise NotFound(f"no account with login {login!r}", field="login")
-    return account
-
-
 def authenticate(uow: UnitOfWork, login: str, password: str) -> Account | None:
     """The enabled account whose login and password match, else None (same time either way)."""
     account = None
@@ -189,9 +181,3 @@ def count_citizens(uow: UnitOfWork, jurisdiction: str | None = None) -> int:
             Residence.jurisdiction_code.in_(codes)
         )
     return int(uow.session.scalar(query) or 0)
-
-
-def set_password(uow: UnitOfWork, account: Account, password: str) -> None:
-    """Give an account a new password (argon2id); its holder can then log in with it."""
-    check_password(password)
-    account.password_hash = hash_password(password)

@@ -145,8 +145,3 @@ def transparency_report(uow: UnitOfWork, scope: Scope) -> dict[str, Any]:
     report["juror_strata"] = juror_strata(uow, scope, codes)
     report["author_leaning"] = author_leaning(uow, scope, codes)
     return report
-
-
-def log_report(report: dict[str, Any]) -> dict[str, Any]:
-    """The part of a report anyone can recompute from the public log (no database groups)."""
-    return {k: v for k, v in report.items() if k not in DATABASE_SECTIONS}
