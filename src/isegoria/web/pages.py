@@ -27,6 +27,8 @@ from isegoria.security import new_token
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+# The CSRF token every form posts back (docs/security.md, "CSRF").
+CsrfField = Annotated[str, Form(max_length=256)]
 router = APIRouter(include_in_schema=False)
 
 MAX_FORM_FIELD = 256
@@ -52,6 +54,17 @@ def check_form_csrf(request: Request, sent: str) -> None:
     expected = csrf_token_for(request)
     if not sent or not hmac.compare_digest(sent, expected):
         raise Forbidden("the form has expired or did not come from this site; reload and retry")
+
+
+def citizen_form(request: Request, csrf_token: str, principal: Any, forbidden: str) -> int:
+    """A citizen's form post: check its CSRF token, then that a citizen sent it; their id."""
+    check_form_csrf(request, csrf_token)
+    return citizen_id(principal, forbidden)
+
+
+def see_other(url: str) -> RedirectResponse:
+    """After a form post, send the browser to the page that shows its result (303)."""
+    return RedirectResponse(url, status_code=303)
 
 
 def citizen_id(principal: Any, forbidden: str) -> int:

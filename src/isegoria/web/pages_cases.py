@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from isegoria import i18n
 from isegoria.cases import appeal as cases_appeal
@@ -19,7 +19,7 @@ from isegoria.errors import InvalidInput
 from isegoria.http.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.log import audit
 from isegoria.notes import views as notes_views
-from isegoria.web.pages import check_form_csrf, citizen_id, render
+from isegoria.web.pages import CsrfField, citizen_form, citizen_id, render, see_other
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,8 +27,12 @@ CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_FIELD = 8000
 
 
+def _forbidden() -> str:
+    return i18n.gettext("Only citizens serve on juries and appeal.")
+
+
 def _citizen(principal: Any) -> int:
-    return citizen_id(principal, i18n.gettext("Only citizens serve on juries and appeal."))
+    return citizen_id(principal, _forbidden())
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -89,18 +93,17 @@ def reply(
     case_id: CaseId,
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
-    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: CsrfField = "",
     answer: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     """Accept or decline a summons."""
-    check_form_csrf(request, csrf_token)
-    account = _citizen(principal)
+    account = citizen_form(request, csrf_token, principal, _forbidden())
     if answer not in ("accept", "decline"):
         raise InvalidInput(i18n.gettext("Choose to accept or to decline."), field="answer")
     with uow.begin():
         cases_jury.reply(uow, account_id=account, case_id=case_id, accept=answer == "accept")
     target = f"/cases/{case_id}/file" if answer == "accept" else "/jury"
-    return RedirectResponse(target, status_code=303)
+    return see_other(target)
 
 
 @router.get("/cases/{case_id}/file", response_class=HTMLResponse)
@@ -124,7 +127,7 @@ def ballot(
     case_id: CaseId,
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
-    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: CsrfField = "",
     violation: Annotated[str, Form(max_length=8)] = "",
     sanction: Annotated[str, Form(max_length=16)] = "",
     suspension_days: Annotated[str, Form(max_length=4)] = "",
@@ -132,8 +135,7 @@ def ballot(
     note_text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
 ) -> Response:
     """Cast a sealed ballot."""
-    check_form_csrf(request, csrf_token)
-    account = _citizen(principal)
+    account = citizen_form(request, csrf_token, principal, _forbidden())
     if violation not in ("yes", "no"):
         raise InvalidInput(i18n.gettext("Say whether the post breaks the rule."), field="violation")
     days = int(suspension_days) if suspension_days.isdigit() else None
@@ -148,7 +150,7 @@ def ballot(
             reason=reason,
             note_text=(note_text or None) if sanction == "note" else None,
         )
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    return see_other(f"/cases/{case_id}")
 
 
 @router.get("/me/cases", response_class=HTMLResponse)
@@ -166,15 +168,14 @@ def link(
     request: Request,
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
-    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: CsrfField = "",
     code: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """Link a platform account with the code the platform gave."""
-    check_form_csrf(request, csrf_token)
-    account = _citizen(principal)
+    account = citizen_form(request, csrf_token, principal, _forbidden())
     with uow.begin():
         cases_appeal.redeem_link_code(uow, account_id=account, code=code)
-    return RedirectResponse("/me/cases", status_code=303)
+    return see_other("/me/cases")
 
 
 @router.post("/cases/{case_id}/statement", response_model=None)
@@ -183,15 +184,14 @@ def statement(
     case_id: CaseId,
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
-    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: CsrfField = "",
     text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
 ) -> Response:
     """The author answers the report."""
-    check_form_csrf(request, csrf_token)
-    account = _citizen(principal)
+    account = citizen_form(request, csrf_token, principal, _forbidden())
     with uow.begin():
         cases_appeal.submit_statement(uow, account_id=account, case_id=case_id, text=text)
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    return see_other(f"/cases/{case_id}")
 
 
 @router.post("/cases/{case_id}/appeal", response_model=None)
@@ -200,12 +200,11 @@ def appeal(
     case_id: CaseId,
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
-    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: CsrfField = "",
     text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
 ) -> Response:
     """Appeal to a new, larger jury."""
-    check_form_csrf(request, csrf_token)
-    account = _citizen(principal)
+    account = citizen_form(request, csrf_token, principal, _forbidden())
     with uow.begin():
         cases_appeal.file_appeal(uow, account_id=account, case_id=case_id, statement=text)
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    return see_other(f"/cases/{case_id}")

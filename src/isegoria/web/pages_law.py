@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -29,7 +29,7 @@ from isegoria.law import votes as law_votes
 from isegoria.law.read import DiffLine, diff_lines, version_as_text
 from isegoria.log import audit
 from isegoria.people import jurisdictions
-from isegoria.web.pages import check_form_csrf, citizen_id, render, templates
+from isegoria.web.pages import CsrfField, citizen_form, citizen_id, render, see_other, templates
 
 router = APIRouter(include_in_schema=False)
 i18n.install(templates.env)
@@ -60,8 +60,12 @@ templates.env.filters["markdown"] = markdown
 templates.env.filters["when"] = lambda d: "—" if d is None else d.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _forbidden() -> str:
+    return i18n.gettext("Only citizens propose, comment and vote.")
+
+
 def _citizen(principal: Any) -> int:
-    return citizen_id(principal, i18n.gettext("Only citizens propose, comment and vote."))
+    return citizen_id(principal, _forbidden())
 
 
 def _parse_day(at: str | None, now: datetime) -> datetime:
@@ -79,7 +83,7 @@ def _parse_day(at: str | None, now: datetime) -> datetime:
 def switch_language(code: str, next: str = "/") -> Response:  # noqa: A002
     """Remember the chosen interface language in a cookie and go back."""
     target = next if next.startswith("/") and not next.startswith("//") else "/"
-    response = RedirectResponse(target, status_code=303)
+    response = see_other(target)
     if code in i18n.LANGUAGES:
         response.set_cookie(
             i18n.LANGUAGE_COOKIE, code, max_age=365 * 86_400, samesite="lax", httponly=True
@@ -200,7 +204,7 @@ def create_proposal(
     request: Request,
     principal: PrincipalDep,
     uow: UnitOfWorkDep,
-    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: CsrfField = "",
     jurisdiction: Annotated[str, Form(max_length=32)] = "",
     kind: Annotated[str, Form(max_length=16)] = "enact",
     rule_id: Annotated[str, Form(max_length=64)] = "",
@@ -217,8 +221,7 @@ def create_proposal(
     changes: Annotated[str, Form(max_length=MAX_FIELD)] = "",
 ) -> Response:
     """Make the proposal and show it."""
-    check_form_csrf(request, csrf_token)
-    account_id = _citizen(principal)
+    account_id = citizen_form(request, csrf_token, principal, _forbidden())
     try:
         proposal_kind = ProposalKind(kind)
     except ValueError:
@@ -255,7 +258,7 @@ def create_proposal(
             draft=draft,
             changes=parsed_changes,
         )
-    return RedirectResponse(f"/proposals/{proposal.id}", status_code=303)
+    return see_other(f"/proposals/{proposal.id}")
 
 
 @router.get("/proposals/{proposal_id}", response_class=HTMLResponse)
@@ -298,13 +301,12 @@ def vote(
     principal: PrincipalDep,
     uow: UnitOfWorkDep,
     proposal_id: int,
-    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: CsrfField = "",
     choice: Annotated[str, Form(max_length=8)] = "",
     change: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
     """Cast or change a vote; the receipt is shown on this page only."""
-    check_form_csrf(request, csrf_token)
-    account_id = _citizen(principal)
+    account_id = citizen_form(request, csrf_token, principal, _forbidden())
     with uow.begin():
         receipt = law_votes.cast_vote(
             uow, account_id=account_id, proposal_id=proposal_id, choice=choice, change=change
@@ -318,15 +320,14 @@ def comment(
     principal: PrincipalDep,
     uow: UnitOfWorkDep,
     proposal_id: int,
-    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: CsrfField = "",
     body: Annotated[str, Form(max_length=MAX_FIELD)] = "",
 ) -> Response:
     """Add a comment and return to the proposal."""
-    check_form_csrf(request, csrf_token)
-    account_id = _citizen(principal)
+    account_id = citizen_form(request, csrf_token, principal, _forbidden())
     with uow.begin():
         law_proposals.comment(uow, account_id=account_id, proposal_id=proposal_id, body=body)
-    return RedirectResponse(f"/proposals/{proposal_id}#comments", status_code=303)
+    return see_other(f"/proposals/{proposal_id}#comments")
 
 
 @router.post("/proposals/{proposal_id}/revise", response_model=None)
@@ -335,14 +336,13 @@ def revise(
     principal: PrincipalDep,
     uow: UnitOfWorkDep,
     proposal_id: int,
-    csrf_token: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: CsrfField = "",
     title: Annotated[str, Form(max_length=MAX_FIELD)] = "",
     rationale: Annotated[str, Form(max_length=MAX_FIELD)] = "",
     text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
 ) -> Response:
     """The proposer's new wording (title, rationale, rule text); other fields are kept."""
-    check_form_csrf(request, csrf_token)
-    account_id = _citizen(principal)
+    account_id = citizen_form(request, csrf_token, principal, _forbidden())
     with uow.begin():
         view = law_views.proposal_view(uow, proposal_id)
         draft = None
@@ -357,7 +357,7 @@ def revise(
             draft=draft,
             changes=view.content.get("changes"),
         )
-    return RedirectResponse(f"/proposals/{proposal_id}", status_code=303)
+    return see_other(f"/proposals/{proposal_id}")
 
 
 @router.get("/me/votes", response_class=HTMLResponse)
