@@ -7,7 +7,7 @@ The rules (docs/architecture.md draws them):
   them; the contexts (people, law, cases, ...) import the store, the log, the unit of work,
   jobs, integrations and each other, never ``http``, ``api``, ``web``, ``cli`` or ``app``;
   ``api`` and ``web`` import ``http`` and the contexts, never each other; ``cli`` imports
-  everything but ``api`` and ``web``.
+  everything but ``api`` (of ``web``, only what its ``__all__`` lists, as everyone).
 - **Public surfaces.** A module may import another package's submodule only if that package's
   ``__all__`` lists it: what a package does not list is its own business.
 - **No cycle** between the package's modules, counting every import that runs.
@@ -39,7 +39,7 @@ PENDING = {
     "isegoria.cli_log": {"cycle", "late import"},
     "isegoria.cli_rules": {"cycle", "late import"},
     "isegoria.cli_cases": {"late import"},
-    "isegoria.cli_report": {"late import", "layer"},
+    "isegoria.cli_report": {"late import"},
     "isegoria.log.verify": {"size"},
 }
 
@@ -101,8 +101,9 @@ MAY_IMPORT = {
     "api": _BELOW_CONTEXTS | {"integrations", "contexts", "http", "api"},
     "web": _BELOW_CONTEXTS | {"integrations", "contexts", "http", "web"},
     "app": _BELOW_CONTEXTS | {"integrations", "jobs", "contexts", "http", "api", "web", "app"},
+    # the CLI serves through app and may render what web's __all__ offers (a report as a page)
     "cli": _BELOW_CONTEXTS
-    | {"integrations", "jobs", "contexts", "worker", "demo", "http", "app", "cli"},
+    | {"integrations", "jobs", "contexts", "worker", "demo", "http", "web", "app", "cli"},
 }
 
 
