@@ -22,7 +22,7 @@ from isegoria.domain.rulebook import RuleVersion
 from isegoria.domain.sanctions import Sanction, SanctionError, SanctionStep
 from isegoria.domain.verdict import Ballot, Outcome, Verdict, VerdictError, check_ballot, decide
 from isegoria.errors import Conflict, InvalidInput
-from isegoria.services import cases_decisions, jobs, notes_jury
+from isegoria.services import cases_appeal, cases_decisions, jobs, notes_jury
 from isegoria.services.cases_ballot_seat import ballot_seat
 from isegoria.services.cases_common import (
     APPEAL,
@@ -270,6 +270,8 @@ def _record_verdict(
     constitution = constitution or case_constitution(uow, case)
     reports = list(uow.session.scalars(_REPORTS, {"case_id": case.id}))
     appeal = stage == APPEAL
+    if appeal:  # no harsher outcome on the author's own appeal, unless the citizens voted so
+        verdict = cases_appeal.limit_on_appeal(uow, case, verdict, constitution)
     planned = _planned_decisions(uow, case, verdict, appeal)
     # The statement quotes the decision it gives rise to (or, when an appeal upholds, the one
     # that stands), and every decision's body carries the statement: so the rows are numbered
