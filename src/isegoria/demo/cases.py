@@ -30,7 +30,7 @@ from isegoria.services import (
     jobs,
     law_read,
 )
-from isegoria.services.cases_common import RETRIAL, get_jury
+from isegoria.services.cases_common import RETRIAL, get_case, get_jury
 from isegoria.store.db import Database
 from isegoria.store.models import Account
 from isegoria.store.models_cases import Juror
@@ -209,8 +209,6 @@ def _serve(
 
 
 def _case_rule(uow: UnitOfWork, case_id: int) -> tuple[str, int]:
-    from isegoria.services.cases_common import get_case
-
     case = get_case(uow, case_id)
     return case.rule_id, case.rule_version
 
@@ -286,8 +284,6 @@ def seed_cases(
             continue
         if post.interim:  # the jury is slow: the interim measure lapses before the verdict
             with uow.begin():
-                from isegoria.services.cases_common import get_case
-
                 c = get_case(uow, case_id)
                 assert c.interim_until is not None  # noqa: S101
                 clock.set(c.interim_until + timedelta(minutes=1))
@@ -307,6 +303,8 @@ def seed_cases(
                 cases_appeal.redeem_link_code(uow, account_id=account, code=code)
             clock.advance(timedelta(days=2))
             with uow.begin():
+                if cases_appeal.may_appeal(uow, account, get_case(uow, case_id)) is None:
+                    continue  # the jury took no action: the author has nothing to appeal
                 cases_appeal.file_appeal(
                     uow,
                     account_id=account,
