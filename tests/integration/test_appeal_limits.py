@@ -259,7 +259,10 @@ def test_a_lapsed_interim_measure_with_no_action_offers_no_appeal(
         cases_appeal.file_appeal(uow, account_id=author, case_id=case_id, statement="Why?")
     with TestClient(app, raise_server_exceptions=False) as client:
         token = login(client, _login_name(uow, author))
-        assert f'action="/cases/{case_id}/appeal"' not in client.get(f"/cases/{case_id}").text
+        page = client.get(f"/cases/{case_id}").text
+        assert f'action="/cases/{case_id}/appeal"' not in page
+        assert "There is nothing to appeal: the decision took no action" in page
+        assert "The interim restriction has lapsed" in page
         refused = client.post(
             f"/api/v1/cases/{case_id}/appeal",
             json={"text": "Why?"},
