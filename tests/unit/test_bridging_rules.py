@@ -21,6 +21,7 @@ from isegoria.algorithms.bridging import (
 from isegoria.algorithms.bridging_params import NOT_HELPFUL_TAGS, TAG_BIT
 from isegoria.algorithms.bridging_rules import (
     incorrect_outliers,
+    net_helpful_short,
     rater_sides,
     ratio_not_helpful,
     tag_outliers,
@@ -137,6 +138,38 @@ def test_ratio_rule_overrides_the_helpful_threshold_but_not_the_inertia() -> Non
     previous = np.array([CODE_NEEDS_MORE_RATINGS, CODE_HELPFUL], dtype=np.int8)
     status = classify(model, counts, previous=previous, ratio_not_helpful=ratio)
     assert status.tolist() == [CODE_NOT_HELPFUL, CODE_HELPFUL]
+
+
+# --- net helpful minimums ------------------------------------------------------------------
+
+
+def test_net_helpful_minimums_need_support_from_both_sides() -> None:
+    # Raters 0-11 have negative factors, 12-23 positive ones.
+    factors = np.array([-1.0] * 12 + [1.0] * 12)
+    rows = [
+        # note 0: 4 helpful on the small side, 8 on the other: 4 >= 4, ratio 4/12 >= 0.05
+        *[(r, 0, 1.0) for r in range(4)],
+        *[(r, 0, 1.0) for r in range(12, 20)],
+        # note 1: 5 helpful and 2 not helpful on one side: net 3 < 4
+        *[(r, 1, 1.0) for r in range(5)],
+        *[(r, 1, 0.0) for r in range(5, 7)],
+        *[(r, 1, 1.0) for r in range(12, 24)],
+        # note 2: net 4 on each side among 24 ratings (somewhat-helpful ones dilute it)
+        *[(r, 2, 1.0) for r in range(4)],
+        *[(r, 2, 0.5) for r in range(4, 12)],
+        *[(r, 2, 1.0) for r in range(12, 16)],
+        *[(r, 2, 0.5) for r in range(16, 24)],
+    ]
+    rater, note, value = zip(*rows, strict=True)
+    ratings = RatingsMatrix.from_triples(rater, note, value)
+    sides = rater_sides(ratings, factors)
+    assert sides.net_helpful.tolist() == [4, 3, 4]
+    short = net_helpful_short(sides, DEFAULT_PARAMS)
+    assert short.tolist() == [False, True, False]  # note 2: 4 / 24 = 0.17 >= 0.05
+    # Below 10 net helpful ratings the ratio counts: at 0.2, note 2 falls short too.
+    thin = ScoringParams(min_net_helpful_ratio=0.2)
+    assert net_helpful_short(sides, thin).tolist() == [False, True, True]
+    assert not DEFAULT_PARAMS.net_helpful_minimums  # off unless switched on (params doc)
 
 
 # --- tag outlier filter ---------------------------------------------------------------------
@@ -275,11 +308,25 @@ def test_score_holds_back_a_helpful_note_with_a_tag_outlier() -> None:
     assert score(dataclasses.replace(ratings, tags=tags)).status[note] == CODE_HELPFUL
 
 
+def test_score_applies_the_net_helpful_minimums_when_switched_on() -> None:
+    ratings, note = _population()
+    on = ScoringParams(
+        net_helpful_minimums=True, min_net_helpful=1000, net_helpful_without_ratio=1000
+    )
+    result = score(ratings, params=on)
+    assert result.status[note] == CODE_NEEDS_MORE_RATINGS
+    assert not (result.status == CODE_HELPFUL).any()
+    assert result.rules["NetHelpfulMinimums"][note]
+    assert not score(ratings).rules["NetHelpfulMinimums"].any()
+
+
 def test_new_parameters_are_checked() -> None:
     with pytest.raises(ValueError, match="ratio_max_side_mean"):
         ScoringParams(ratio_max_side_mean=1.5)
     with pytest.raises(ValueError, match="tag_outlier_percentile"):
         ScoringParams(tag_outlier_percentile=0)
+    with pytest.raises(ValueError, match="min_net_helpful"):
+        ScoringParams(min_net_helpful=11)
     with pytest.raises(ValueError, match="incorrect_min_voters"):
         ScoringParams(incorrect_min_voters=0)
     with pytest.raises(ValueError, match="uint16"):

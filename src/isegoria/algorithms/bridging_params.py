@@ -184,6 +184,24 @@ class ScoringParams:
     """... and a rater is "near" a note when they differ by less than this
     (``intervalHalfWidth``)."""
 
+    # --- net helpful minimums ([ranking] "Agreement Safeguards") ------------------------
+    net_helpful_minimums: bool = False
+    """Apply the net helpful minimums below. Off by default, unlike the public core model:
+    on the planted two-camp populations it holds back a share of bridging notes whose
+    smaller camp rated them only a few times, which the scorer's model tests (which
+    predate the rule) count as misses; switching it on is a decision of its own
+    (docs/notes.md, "Published rules")."""
+    min_net_helpful: int = 4
+    """A helpful note needs, on each side of the final fit's rater factors, at least this
+    many more helpful than not-helpful ratings ([rules] ``MinMinorityRaters``; [code]
+    ``MFCoreScorer`` ``minMinorityNetHelpfulRatings``)..."""
+    net_helpful_without_ratio: int = 10
+    """... and below this many, also a net helpful ratio of ``min_net_helpful_ratio``
+    ([rules] ``RequireRaterBalance`` ``maxMinorityNetHelpfulRatings``)..."""
+    min_net_helpful_ratio: float = 0.05
+    """... the smaller side's net helpful ratings over all the note's ratings
+    ([code] ``minMinorityNetHelpfulRatio``)."""
+
     # --- hysteresis ([ranking] "CRH Inertia") -------------------------------------------
     helpful_intercept_margin: float = 0.01
     """A helpful note keeps its status until its intercept falls below
@@ -258,7 +276,9 @@ class ScoringParams:
             self.not_helpful_intercept + self.not_helpful_margin
         ):
             raise ValueError("the helpful and not-helpful intercept bands must not overlap")
-        for name in ("ratio_max_side_mean", "ratio_max_mean_of_sides"):
+        if self.min_net_helpful < 0 or self.net_helpful_without_ratio < self.min_net_helpful:
+            raise ValueError("need 0 <= min_net_helpful <= net_helpful_without_ratio")
+        for name in ("ratio_max_side_mean", "ratio_max_mean_of_sides", "min_net_helpful_ratio"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         for name in ("tag_outlier_percentile", "tag_weight_distance_percentile"):

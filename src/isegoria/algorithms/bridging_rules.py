@@ -17,10 +17,13 @@ names the public scorer gives them, in its order, isegoria applies:
 6. ``TagFilter`` (final round only): a note heading for helpful goes back to needs more
    ratings when one not-helpful tag is an outlier (:func:`tag_outliers`);
 7. ``FilterIncorrect`` (final round only): the same when raters close to the note tag it
-   "incorrect" surprisingly often (:func:`incorrect_outliers`).
+   "incorrect" surprisingly often (:func:`incorrect_outliers`);
+8. ``MinMinorityRaters`` and ``RaterBalance`` (final round only, the guide's "Net Helpful
+   Minimums"; off unless ``ScoringParams.net_helpful_minimums``): the same when one side's
+   net support is too thin (:func:`net_helpful_short`).
 
 :func:`classify` applies steps 1 to 5 (steps 1, 2, 4 in the first round too);
-:func:`final_statuses` adds steps 3, 6 and 7 from the ratings and the final fit. Everything is
+:func:`final_statuses` adds steps 3, 6, 7 and 8 from the ratings and the final fit. Everything is
 vectorised over ratings with ``np.bincount``; no Python loop over ratings or notes.
 """
 
@@ -38,7 +41,9 @@ from isegoria.algorithms.bridging_params import (
     CODE_NEEDS_MORE_RATINGS,
     CODE_NOT_HELPFUL,
     DEFAULT_PARAMS,
+    HELPFUL,
     INCORRECT_TAG,
+    NOT_HELPFUL,
     NOT_HELPFUL_TAGS,
     TAG_BIT,
     TAG_OUTLIER_IGNORED,
@@ -50,7 +55,14 @@ TagMatrix = npt.NDArray[np.float64]
 """Per note (rows) and not-helpful tag (columns, ``NOT_HELPFUL_TAGS`` order)."""
 
 #: The rules ``ScoringResult.rules`` reports on, by the public scorer's names.
-RULES = ("OnlyMisleadingCRH", "RatioCRNH", "NmCRNH", "TagFilter", "FilterIncorrect")
+RULES = (
+    "OnlyMisleadingCRH",
+    "RatioCRNH",
+    "NmCRNH",
+    "TagFilter",
+    "FilterIncorrect",
+    "NetHelpfulMinimums",
+)
 
 
 def classify(
@@ -120,7 +132,8 @@ def final_statuses(
     ``ratings`` are every rating after the pre-filter: as in [rules], the side counts and
     the tag aggregates take every rating of a rater who has a factor in the final fit.
     """
-    ratio = ratio_not_helpful(rater_sides(ratings, model.rater_factor), counts, params)
+    sides = rater_sides(ratings, model.rater_factor)
+    ratio = ratio_not_helpful(sides, counts, params)
     status = classify(
         model, counts, params, previous, not_misleading=not_misleading, ratio_not_helpful=ratio
     )
@@ -144,12 +157,16 @@ def final_statuses(
     incorrect = incorrect_outliers(ratings, model.note_factor, model.rater_factor, params)
     incorrect &= status == CODE_HELPFUL
     status[incorrect] = CODE_NEEDS_MORE_RATINGS
+    short = net_helpful_short(sides, params) & (status == CODE_HELPFUL)
+    short &= params.net_helpful_minimums
+    status[short] = CODE_NEEDS_MORE_RATINGS
     rules = {
         "OnlyMisleadingCRH": not_misleading & (ignoring_classification == CODE_HELPFUL),
         "RatioCRNH": ratio & (status == CODE_NOT_HELPFUL),
         "NmCRNH": not_misleading_not_helpful(model.note_intercept, not_misleading, params),
         "TagFilter": tagged,
         "FilterIncorrect": incorrect,
+        "NetHelpfulMinimums": short,
     }
     return status, rules
 
@@ -164,6 +181,16 @@ class Sides:
     """Mean rating from raters with a negative factor; NaN when there are none."""
     positive_mean: FloatArray
     """Mean rating from raters with a zero or positive factor; NaN when there are none."""
+    net_helpful: IntArray
+    """Helpful minus not-helpful ratings on the side where that is smaller, at least 0."""
+
+    @property
+    def net_helpful_ratio(self) -> FloatArray:
+        """``net_helpful`` over the note's ratings from both sides (0 with none)."""
+        total = self.negative_raters + self.positive_raters
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio: FloatArray = np.where(total > 0, self.net_helpful / total, 0.0)
+        return ratio
 
 
 def rater_sides(ratings: RatingsMatrix, rater_factor: FloatArray) -> Sides:
@@ -172,14 +199,32 @@ def rater_sides(ratings: RatingsMatrix, rater_factor: FloatArray) -> Sides:
     note, value = ratings.note[known], ratings.value[known]
     negative = rater_factor[ratings.rater[known]] < 0
     n = ratings.n_notes
-    counts, means = [], []
+    counts, means, nets = [], [], []
     for side in (negative, ~negative):
         count = np.bincount(note[side], minlength=n)
         total = np.bincount(note[side], weights=value[side], minlength=n)
         with np.errstate(invalid="ignore", divide="ignore"):
             means.append(np.where(count > 0, total / count, np.nan))
         counts.append(count.astype(np.int64))
-    return Sides(counts[0], counts[1], means[0], means[1])
+        net = np.bincount(note[side], weights=value[side] == HELPFUL, minlength=n)
+        nets.append(net - np.bincount(note[side], weights=value[side] == NOT_HELPFUL, minlength=n))
+    net_helpful = np.maximum(np.minimum(nets[0], nets[1]), 0).astype(np.int64)
+    return Sides(counts[0], counts[1], means[0], means[1], net_helpful)
+
+
+def net_helpful_short(sides: Sides, params: ScoringParams) -> BoolArray:
+    """``MinMinorityRaters`` and ``RaterBalance``: too little net support on some side.
+
+    [ranking] "Net Helpful Minimums": a helpful note needs, from raters of *each* factor
+    sign, at least 10 more helpful than not-helpful ratings, or at least 4 and a net
+    helpful ratio (over all its ratings) of at least 0.05.
+    """
+    net = sides.net_helpful
+    short: BoolArray = (net < params.min_net_helpful) | (
+        (net < params.net_helpful_without_ratio)
+        & (sides.net_helpful_ratio < params.min_net_helpful_ratio)
+    )
+    return short
 
 
 def ratio_not_helpful(sides: Sides, rating_count: IntArray, params: ScoringParams) -> BoolArray:
