@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from isegoria.api.deps import Services
 from isegoria.domain.decisions import DecisionKind
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
-from isegoria.services import notes, notes_scoring
+from isegoria.services import notes, notes_scoring, notes_views
 from isegoria.store.models_cases import DecisionRow
 from isegoria.store.models_notes import NoteRow
 from isegoria.store.uow import UnitOfWork
@@ -90,6 +93,11 @@ def test_a_note_saying_not_misleading_is_never_shown_however_well_rated(
         note = notes.get_note(uow, praised)
         assert note.intercept is not None and note.intercept >= 0.4
         assert note.factor is not None and abs(note.factor) < 0.5
+        why = notes_views.explain(uow, note)
+        assert why.says_not_misleading and not why.held_back
+        assert why.meets_intercept and why.meets_factor
+        shown = notes_views.explain(uow, notes.get_note(uow, min(bridging)))
+        assert not (shown.says_not_misleading or shown.held_back or shown.rated_low_on_both_sides)
 
 
 def test_a_shown_note_is_hidden_when_a_not_helpful_tag_stands_out(
@@ -115,6 +123,23 @@ def test_a_shown_note_is_hidden_when_a_not_helpful_tag_stands_out(
             for b in uow.session.scalars(select(DecisionRow.body).order_by(DecisionRow.id))
         ]
     assert kinds_issued[-1] == DecisionKind.NOTE_HIDDEN.value
+    with uow.begin(readonly=True):
+        why = notes_views.explain(uow, notes.get_note(uow, target))
+    assert why.held_back and not why.says_not_misleading
+
+
+def test_the_note_page_says_why_a_not_misleading_note_is_not_shown(app: FastAPI) -> None:
+    services: Services = app.state.services
+    uow = services.uow()
+    world = build(uow)
+    praised = _write_not_misleading(uow, world)
+    rate_all(uow, world, {praised: "bridging"})
+    with uow.begin():
+        notes_scoring.run_scoring(uow)
+    with TestClient(app) as anyone:
+        page = anyone.get(f"/notes/{praised}").text
+    assert "says the post is not misleading" in page and "-0.15" in page
+    assert "held back" not in page
 
 
 def test_the_tag_the_public_filter_ignores_changes_nothing(
