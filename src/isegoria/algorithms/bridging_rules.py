@@ -304,9 +304,13 @@ def tag_totals(ratings: RatingsMatrix, weight: FloatArray) -> tuple[TagMatrix, T
     note, w = ratings.note[counted], weight[counted]
     if ratings.tags is not None:
         mask = ratings.tags[counted]
+        tagged = mask != 0  # most ratings carry no tag: count over the others only
+        mask, tagged_note, tagged_weight = mask[tagged], note[tagged], w[tagged]
         for column, name in enumerate(NOT_HELPFUL_TAGS):
             has = (mask & TAG_BIT[name]) != 0
-            totals[:, column] = np.bincount(note[has], weights=w[has], minlength=n)
+            totals[:, column] = np.bincount(
+                tagged_note[has], weights=tagged_weight[has], minlength=n
+            )
     weight_sum = np.bincount(note, weights=w, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = totals / weight_sum[:, None]
