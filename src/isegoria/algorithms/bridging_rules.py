@@ -22,9 +22,10 @@ names the public scorer gives them, in its order, isegoria applies:
    Minimums"; off unless ``ScoringParams.net_helpful_minimums``): the same when one side's
    net support is too thin (:func:`net_helpful_short`).
 
-:func:`classify` applies steps 1 to 5 (steps 1, 2, 4 in the first round too);
-:func:`final_statuses` adds steps 3, 6, 7 and 8 from the ratings and the final fit. Everything is
-vectorised over ratings with ``np.bincount``; no Python loop over ratings or notes.
+:func:`classify` applies steps 1 to 5 (steps 1, 2 and 4 in the first round too);
+:func:`final_statuses` adds steps 3, 6, 7 and 8 from the ratings and the final fit.
+Everything is vectorised over ratings with ``np.bincount``; no Python loop over ratings
+or notes.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def final_statuses(
     incorrect &= status == CODE_HELPFUL
     status[incorrect] = CODE_NEEDS_MORE_RATINGS
     short = net_helpful_short(sides, params) & (status == CODE_HELPFUL)
-    short &= params.net_helpful_minimums
+    short &= params.net_helpful_minimums  # off by default (ScoringParams)
     status[short] = CODE_NEEDS_MORE_RATINGS
     rules = {
         "OnlyMisleadingCRH": not_misleading & (ignoring_classification == CODE_HELPFUL),
