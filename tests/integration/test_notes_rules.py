@@ -126,6 +126,7 @@ def test_a_shown_note_is_hidden_when_a_not_helpful_tag_stands_out(
     with uow.begin(readonly=True):
         why = notes_views.explain(uow, notes.get_note(uow, target))
     assert why.held_back and not why.says_not_misleading
+    assert why.held_by == "reason_filters"
 
 
 def test_the_note_page_says_why_a_not_misleading_note_is_not_shown(app: FastAPI) -> None:
@@ -138,8 +139,10 @@ def test_the_note_page_says_why_a_not_misleading_note_is_not_shown(app: FastAPI)
         notes_scoring.run_scoring(uow)
     with TestClient(app) as anyone:
         page = anyone.get(f"/notes/{praised}").text
+        detail = anyone.get(f"/api/v1/notes/{praised}").json()
     assert "says the post is not misleading" in page and "-0.15" in page
     assert "held back" not in page
+    assert detail["held_by"] == "not_misleading" and detail["status"] == "needs_more_ratings"
 
 
 def test_the_tag_the_public_filter_ignores_changes_nothing(

@@ -92,6 +92,20 @@ class NoteExplanation:
         )
 
     @property
+    def held_by(self) -> str | None:
+        """Which published rule keeps the note off the post although its numbers would not:
+        ``not_misleading``, ``reason_filters`` or ``low_on_both_sides`` (None: no such rule)."""
+        if self.note.by_jury:
+            return None
+        if self.says_not_misleading:
+            return "not_misleading"
+        if self.held_back:
+            return "reason_filters"
+        if self.rated_low_on_both_sides:
+            return "low_on_both_sides"
+        return None
+
+    @property
     def total(self) -> int:
         """Ratings of the note."""
         return sum(self.ratings.values())
