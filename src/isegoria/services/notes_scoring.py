@@ -36,6 +36,7 @@ from isegoria.domain.note_events import NotesScored, NoteStatusChanged
 from isegoria.domain.notes import Classification, Helpfulness, NoteStatus, tag_mask
 from isegoria.services import jobs
 from isegoria.services.notes_decisions import issue_note_decision
+from isegoria.store.models import Job
 from isegoria.store.models_cases import Content
 from isegoria.store.models_notes import (
     NoteRaterRow,
@@ -332,8 +333,6 @@ def _score_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
 
 def ensure_scheduled(uow: UnitOfWork) -> bool:
     """Schedule a scoring run now unless one is already waiting (the worker's hourly tick)."""
-    from isegoria.store.models import Job
-
     waiting = uow.session.scalar(
         select(Job.id).where(
             Job.kind == JOB_SCORE_NOTES, Job.status == jobs.JobStatus.PENDING.value
