@@ -87,6 +87,7 @@ def test_a_note_saying_not_misleading_is_never_shown_however_well_rated(
     assert status[panned] == "not_helpful"  # NmCRNH (and the general line)
     assert praised not in _shown_notes(uow) and _shown_notes(uow) == bridging
     assert summary.shown == len(bridging)
+    assert summary.rules["OnlyMisleadingCRH"] == 1 and summary.rules["NmCRNH"] == 1
     # With an intercept well above the helpful threshold, it is the classification alone
     # that keeps it off the post.
     with uow.begin(readonly=True):
@@ -116,7 +117,7 @@ def test_a_shown_note_is_hidden_when_a_not_helpful_tag_stands_out(
     status = _statuses(uow)
     assert status[target] == "needs_more_ratings"
     assert all(status[i] == "helpful" for i in bridging[1:])
-    assert summary.hidden == 1
+    assert summary.hidden == 1 and summary.rules["TagFilter"] == 1
     with uow.begin(readonly=True):
         kinds_issued = [
             json.loads(b)["kind"]

@@ -71,6 +71,8 @@ class RunSummary:
     changed: int
     shown: int
     hidden: int
+    rules: dict[str, int] = dataclasses.field(default_factory=dict)
+    """Per published rule (``bridging.RULES``), how many notes it acted on."""
 
 
 def _parameters(params: ScoringParams) -> dict[str, Any]:
@@ -323,6 +325,7 @@ def _store(
         changed=len(changed_at),
         shown=shown,
         hidden=hidden,
+        rules={name: int(np.count_nonzero(mask)) for name, mask in result.rules.items()},
     )
 
 
