@@ -23,9 +23,11 @@ from its public description ([paper], [ranking], [contributors]: see
    (``RatioCRNH``); and the tag outlier and "incorrect" filters hold back notes heading
    for helpful. ``ScoringResult.rules`` says which rule acted on which note.
 
-Not implemented (documented gaps, docs/notes.md "Published rules"): the pseudo-rater
-confidence bounds, the low-diligence and harassment models, the net-helpful minimums,
-multi-model reconciliation, the stabilisation delays and the two-week status lock. The
+The net helpful minimums are implemented but off by default (``ScoringParams``). Not
+implemented (documented gaps, docs/notes.md "Published rules"): the pseudo-rater
+confidence bounds, the low-diligence and harassment models, the re-fits without busy or
+correlated raters, multi-model reconciliation, the stabilisation delays and the two-week
+status lock. The
 "valid rating" time windows are computed from the files by
 ``isegoria.integrations.community_notes_tsv.valid_ratings`` and passed in as a mask.
 
@@ -119,7 +121,8 @@ class ScoringResult:
     rules: dict[str, BoolArray]
     """Per published rule name (``RULES``), the notes whose final status it decided or
     changed: ``OnlyMisleadingCRH`` (met the helpful thresholds but says "not
-    misleading"), ``RatioCRNH``, ``NmCRNH``, ``TagFilter`` and ``FilterIncorrect``."""
+    misleading"), ``RatioCRNH``, ``NmCRNH``, ``TagFilter``, ``FilterIncorrect`` and
+    ``NetHelpfulMinimums``."""
 
     def labels(self) -> list[NoteStatus]:
         """The final statuses as :class:`NoteStatus` values, one per note."""
