@@ -221,6 +221,14 @@ class Portfolio:
             raise InvalidPortfolioError(str(exc)) from exc
 
 
+def unseatable_in_record(data: Mapping[str, Any]) -> tuple[Unseatable, ...]:
+    """The unseatable profiles a portfolio record lists (none in a format 1 record)."""
+    try:
+        return tuple(_unseatable(entry) for entry in data.get("unseatable", []))
+    except (KeyError, TypeError) as exc:
+        raise InvalidPortfolioError(f"malformed unseatable list: {exc!r}") from exc
+
+
 def _unseatable(entry: Mapping[str, Any]) -> Unseatable:
     profile = tuple(str(v) for v in entry["profile"])
     misses = tuple(

@@ -66,6 +66,10 @@ class SeatProblem:
             LinearConstraint(self.incidence, self.low, self.high),
         ]
 
+    def index(self, profile: Profile) -> int:
+        """The position of a profile of this problem."""
+        return self.profiles.index(profile)
+
     @cached_property
     def quota_rows(self) -> sparse.csr_array:
         """The quotas as ``quota_rows @ c <= quota_bounds`` (maximums, then minimums)."""
@@ -218,7 +222,8 @@ def best_composition(
     if relaxed.status == 0 and relaxed.x is not None:
         vertex = np.rint(relaxed.x)
         if np.abs(relaxed.x - vertex).max() <= INTEGRAL_TOLERANCE and problem.allows(vertex):
-            return vertex.astype(np.int64)
+            integral: IntArray = vertex.astype(np.int64)
+            return integral
     result = milp(
         objective,
         integrality=np.ones(values.size),
