@@ -8,6 +8,12 @@
     selection probability of the prepared lottery (exact) next to "uniform within quotas by
     rejection" (draw 12 volunteers uniformly, reject juries breaking a quota; probabilities
     estimated by simulation with a fixed seed, see ``rejection_probabilities``).
+(c) preparation time against the number of distinct strata profiles (50, 150, 300: 25
+    regions x 4 age bands x 6 leanings, about 5 volunteers a profile), CPU and wall seconds
+    (issue 16: 300 profiles in under 2 s).
+(d) issue 16: the smallest chance among the volunteers who can be seated, on the 25-volunteer
+    pool with one unseatable volunteer and on a self-selected pool of 300 with three, next to
+    the same pools without them.
 
 Usage: .venv/bin/python benchmarks/sortition_bench.py [--quick]
 Writes benchmarks/results/sortition_bench.json.
@@ -30,10 +36,12 @@ import numpy as np
 
 from isegoria.algorithms.sortition import (
     LEXIMIN,
+    MAXIMIN,
     MAXIMIN_MINIMAX,
     JuryPool,
     Profile,
     Quotas,
+    SeatRange,
     derive_seed,
     draw_jury,
     prepare_portfolio,
@@ -239,11 +247,158 @@ def bench_small(sizes: list[int], samples: int) -> list[dict[str, Any]]:
     return out
 
 
+def profile_world(profiles: int, seed: int = 0) -> tuple[JuryPool, Quotas]:
+    """A self-selected pool with ``profiles`` distinct profiles (or just over).
+
+    Values: up to 25 regions (fewer for small targets) x 4 age bands x 6 leanings, citizen
+    shares and volunteering propensities drawn with a fixed seed; volunteers are added
+    until the pool has the target number of distinct profiles.
+    """
+    rng = np.random.default_rng(seed)
+    values = {
+        "region": [f"r{i:02d}" for i in range(min(25, max(3, profiles // 12)))],
+        "age": [f"a{i}" for i in range(4)],
+        "leaning": [f"l{i}" for i in range(6)],
+    }
+    shares = {}
+    for stratum, names in values.items():
+        w = rng.gamma(2.0, size=len(names)) + 0.5
+        shares[stratum] = dict(zip(names, (w / w.sum()).tolist(), strict=True))
+    everyone = list(itertools.product(*values.values()))
+    propensity = {v: rng.gamma(2.0) for names in values.values() for v in names}
+    weight = np.array(
+        [
+            np.prod([shares[s][v] * propensity[v] for s, v in zip(STRATA, p, strict=True)])
+            for p in everyone
+        ]
+    )
+    weight /= weight.sum()
+    counts = np.zeros(len(everyone), dtype=np.int64)
+    while np.count_nonzero(counts) < min(profiles, len(everyone)):
+        counts[rng.choice(len(everyone), p=weight)] += 1
+    members = {
+        p: [f"{'/'.join(p)}/{j}" for j in range(n)]
+        for p, n in zip(everyone, counts.tolist(), strict=True)
+    }
+    return JuryPool(STRATA, members), quotas_from_shares(shares, JURY_SIZE)
+
+
+def bench_profiles(counts: list[int], repeats: int) -> list[dict[str, Any]]:
+    """Part (c): preparation (default method) against the number of distinct profiles."""
+    out = []
+    for count in counts:
+        pool, quotas = profile_world(count)
+        cpu, wall = [], []
+        for _ in range(repeats):
+            c0, w0 = time.process_time(), time.perf_counter()
+            portfolio = prepare_portfolio(pool, JURY_SIZE, quotas)
+            cpu.append(time.process_time() - c0)
+            wall.append(time.perf_counter() - w0)
+        report = selection_report(portfolio)
+        out.append(
+            {
+                "profiles": len(pool.profiles),
+                "volunteers": pool.total,
+                "prepare_cpu_s": min(cpu),
+                "prepare_wall_s": min(wall),
+                "prepare_wall_median_s": statistics.median(wall),
+                "compositions": len(portfolio.compositions),
+                "unseatable": len(getattr(portfolio, "unseatable", ())),
+                "min_probability": float(report.min_probability),
+                "max_probability": float(report.max_probability),
+            }
+        )
+    return out
+
+
+POOL25: dict[Profile, int] = {
+    ("north", "young", "left"): 5,
+    ("south", "young", "left"): 3,
+    ("south", "young", "right"): 8,
+    ("south", "old", "left"): 2,
+    ("south", "old", "right"): 1,
+    ("east", "young", "left"): 1,  # fits no jury meeting the quotas
+    ("east", "old", "left"): 1,
+    ("east", "old", "right"): 4,
+}
+SHARES25: dict[str, dict[str, float]] = {
+    "region": {"north": 0.2284, "south": 0.4596, "east": 0.3120},
+    "age": {"young": 0.4186, "old": 0.5814},
+    "leaning": {"left": 0.3298, "right": 0.6702},
+}
+
+
+def smallest_other(
+    pool: JuryPool, quotas: Quotas, size: int, method: str, blocked: set[str]
+) -> float:
+    """The smallest selection probability among the volunteers not in ``blocked``."""
+    report = selection_report(prepare_portfolio(pool, size, quotas, method=method))
+    return min(
+        float(q)
+        for ids, q in zip(pool.members, report.probabilities, strict=True)
+        if not set(ids) <= blocked
+    )
+
+
+def bench_unseatable() -> list[dict[str, Any]]:
+    """Part (d): the others' smallest chance with and without the unseatable volunteers."""
+    pool25 = JuryPool(
+        STRATA, {p: [f"{'/'.join(p)}/{i}" for i in range(n)] for p, n in POOL25.items()}
+    )
+    lone = {"east/young/left/0"}
+    big, quotas = profile_world(100, seed=4)
+    open_quotas = {s: dict(q) for s, q in quotas.items()}
+    open_quotas["leaning"]["undeclared"] = SeatRange(0, 0)  # the citizenry gives it no seat
+    extra = {p: list(m) for p, m in zip(big.profiles, big.members, strict=True)}
+    extra[(big.profiles[0][0], big.profiles[0][1], "undeclared")] = ["u1", "u2", "u3"]
+    with_three = JuryPool(STRATA, extra)
+    cases = [
+        ("25 volunteers, 1 unseatable", pool25, quotas_from_shares(SHARES25, 6), 6, lone),
+        (
+            f"{with_three.total} volunteers, 3 unseatable",
+            with_three,
+            open_quotas,
+            JURY_SIZE,
+            {"u1", "u2", "u3"},
+        ),
+    ]
+    out = []
+    for name, pool, q, size, blocked in cases:
+        row: dict[str, Any] = {"pool": name}
+        for method in (MAXIMIN, MAXIMIN_MINIMAX, LEXIMIN):
+            row[method] = {
+                "with": smallest_other(pool, q, size, method, blocked),
+                "without": smallest_other(pool.without(blocked), q, size, method, set()),
+            }
+        out.append(row)
+    return out
+
+
 def main() -> None:
     """Run, print and save the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller, for a smoke run")
+    parser.add_argument("--profiles-only", action="store_true", help="only parts (c) and (d)")
     args = parser.parse_args()
+    profiles = bench_profiles([50, 150, 300], 1 if args.quick else 3)
+    unseatable = bench_unseatable()
+    print("(c) preparation (maximin-minimax) against distinct strata profiles, jury of 12")
+    for row in profiles:
+        print(
+            f"    {row['profiles']:>4} profiles, {row['volunteers']:>5} volunteers: "
+            f"{row['prepare_cpu_s']:.2f} s CPU, {row['prepare_wall_s']:.2f} s wall (best of "
+            f"runs; median wall {row['prepare_wall_median_s']:.2f} s), "
+            f"{row['compositions']} compositions, min {row['min_probability']:.4f}"
+        )
+    print("(d) smallest chance among the volunteers who can be seated: with them | without")
+    for row in unseatable:
+        figures = "; ".join(
+            f"{m} {row[m]['with']:.4f} | {row[m]['without']:.4f}"
+            for m in (MAXIMIN, MAXIMIN_MINIMAX, LEXIMIN)
+        )
+        print(f"    {row['pool']}: {figures}")
+    if args.profiles_only:
+        return
     if args.quick:
         large = bench_large(1_000_000, 50, [MAXIMIN_MINIMAX])
         small = bench_small([200, 1000], 300_000)
@@ -287,7 +442,13 @@ def main() -> None:
         )
     out = Path(__file__).resolve().parent / "results" / "sortition_bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    result = {"quick": args.quick, "large": large, "small": small}
+    result = {
+        "quick": args.quick,
+        "large": large,
+        "small": small,
+        "profiles": profiles,
+        "unseatable": unseatable,
+    }
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")
 

@@ -149,5 +149,8 @@ def jury_verify(
         f"case {case_id} {stage} jury verified: {len(result.jurors)} jurors re-drawn from a pool "
         f"of {result.pool_size} with seed {result.seed[:16]}…; smallest selection probability "
         f"{result.min_probability}"
+        + (" among the volunteers who can be seated" if result.cannot_be_seated else "")
     )
     console.print("jurors: " + ", ".join(result.jurors))
+    for sentence in result.cannot_be_seated:
+        console.print(sentence)

@@ -110,6 +110,8 @@ def score(
     )
     console.print(table)
     console.print(f"{summary.shown} notes now shown, {summary.hidden} hidden again")
+    acted = ", ".join(f"{name} {count}" for name, count in summary.rules.items() if count)
+    console.print(f"published rules that acted on notes: {acted or 'none'}")
 
 
 def _score_files(source: Path, out: Path | None) -> None:

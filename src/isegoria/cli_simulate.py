@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from isegoria.algorithms import capacity_feasibility
 from isegoria.algorithms.capacity import CapacityInputs, estimate
 
 console = Console()
@@ -63,3 +64,5 @@ def simulate(
         shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
         table.add_row(name.replace("_", " "), shown)
     console.print(table)
+    for line in capacity_feasibility.describe(capacity_feasibility.check(inputs, result), inputs):
+        console.print(line, markup=False, highlight=False)

@@ -141,7 +141,7 @@ class Settings(BaseSettings):
     )
     activitypub_rules: dict[str, str] = Field(
         default_factory=dict,
-        description='Flag comment keyword -> rule id, JSON, e.g. {"spam": "intl-7"}.',
+        description='Flag comment keyword -> rule id, JSON, e.g. {"spam": "intl-5"}.',
     )
     activitypub_default_rule: str = Field(
         default="", description="Rule cited by a Flag no keyword maps; empty: refuse it."

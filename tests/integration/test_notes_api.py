@@ -115,5 +115,6 @@ def test_note_detail_explains_a_scored_note(app: FastAPI, world: NotesWorld) -> 
         assert abs(detail["factor"]) < 0.5
         assert sum(b["helpful"] for b in detail["raters_by_factor"]) == 16
         assert [h["status"] for h in detail["history"]] == ["helpful"]
+        assert detail["held_by"] is None
         assert anyone.get("/api/v1/notes/99999").status_code == 404
         assert anyone.get("/api/v1/cases/1/notes").status_code == 404

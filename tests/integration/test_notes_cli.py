@@ -48,6 +48,8 @@ def test_score_command_scores_the_instance_notes_and_logs_the_run(
     result = runner.invoke(app, ["notes", "score"])
     assert result.exit_code == 0, result.output
     assert "3 notes now shown, 0 hidden again" in result.output
+    # The notes neither camp likes are rated low on both sides.
+    assert "published rules that acted on notes: RatioCRNH 3" in result.output
     with uow.begin(readonly=True):
         helpful = set(uow.session.scalars(select(NoteRow.id).where(NoteRow.status == "helpful")))
         [run] = uow.session.scalars(select(NoteRunRow))

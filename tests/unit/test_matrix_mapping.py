@@ -21,11 +21,11 @@ from isegoria.integrations.matrix_mapping import Pseudonyms, RuleMapping, RuleMa
 
 KEY = bytes(range(64))
 MAPPING = RuleMapping(
-    reasons={"spam": "intl-4"},
-    keywords={"threat": "intl-1", "doxxing": "intl-7", "scam": "intl-4"},
-    platform_rules={"3": "intl-1"},
-    categories={"spam": "intl-4"},
-    known_rules=frozenset({"MX-3", "intl-1"}),
+    reasons={"spam": "intl-5"},  # the demo world's rules (docs/integrations/matrix.md)
+    keywords={"threat": "intl-2", "doxxing": "intl-3", "scam": "intl-4"},
+    platform_rules={"3": "intl-2"},
+    categories={"spam": "intl-5"},
+    known_rules=frozenset({"MX-3", "intl-2"}),
 )
 CONFIG = MatrixConfig(rules=MAPPING, jurisdictions=("intl",))
 
@@ -67,11 +67,11 @@ def test_pseudonym_hides_the_account_and_refuses_foreign_ones() -> None:
     ("reason", "kwargs", "expected"),
     [
         ("this breaks mx-3 clearly, a threat", {}, RuleMatch("MX-3", "cited")),
-        ("Spam", {}, RuleMatch("intl-4", "reason")),
-        ("a THREAT to me", {}, RuleMatch("intl-1", "keyword")),
-        ("whatever", {"platform_rule_ids": ["3"]}, RuleMatch("intl-1", "platform_rule")),
-        ("", {"category": "spam"}, RuleMatch("intl-4", "category")),
-        ("threat and doxxing", {}, ("intl-1", "intl-7")),
+        ("Spam", {}, RuleMatch("intl-5", "reason")),
+        ("a THREAT to me", {}, RuleMatch("intl-2", "keyword")),
+        ("whatever", {"platform_rule_ids": ["3"]}, RuleMatch("intl-2", "platform_rule")),
+        ("", {"category": "spam"}, RuleMatch("intl-5", "category")),
+        ("threat and doxxing", {}, ("intl-2", "intl-3")),
         ("I dislike it", {}, ()),
         ("see ZZ-9", {}, ()),  # an unknown rule id is not trusted
     ],
@@ -81,8 +81,8 @@ def test_rule_mapping_precedence(reason: str, kwargs: dict[str, Any], expected: 
 
 
 def test_rule_mapping_from_json_rejects_unknown_keys() -> None:
-    loaded = RuleMapping.from_json({"reasons": {"Spam": "intl-4"}, "known_rules": ["MX-3"]})
-    assert loaded.match("spam") == RuleMatch("intl-4", "reason")
+    loaded = RuleMapping.from_json({"reasons": {"Spam": "intl-5"}, "known_rules": ["MX-3"]})
+    assert loaded.match("spam") == RuleMatch("intl-5", "reason")
     with pytest.raises(ValueError, match="unknown keys"):
         RuleMapping.from_json({"reason": {}})
     with pytest.raises(ValueError, match="ban must be one of"):

@@ -452,10 +452,17 @@ def test_maximin_and_minimax_match_an_exhaustive_lp_over_all_panels(
             prepare_portfolio(pool, jury_size, quotas)
         return
     event("feasible")
-    floor = lp_extreme(incidence, np.full(len(people), np.nan), None, True)
-    ceiling = lp_extreme(incidence, np.full(len(people), floor - 1e-9), None, False)
-    maximin = selection_report(prepare_portfolio(pool, jury_size, quotas, method=MAXIMIN))
+    # Issue 16: people on no allowed panel cannot be seated; the floor is over the others.
+    never = incidence.sum(axis=1) == 0
+    event(f"unseatable people: {int(never.sum())}")
+    floor = lp_extreme(incidence, np.where(never, 0.0, np.nan), None, True)
+    ceiling = lp_extreme(incidence, np.where(never, 0.0, floor - 1e-9), None, False)
+    prepared = prepare_portfolio(pool, jury_size, quotas, method=MAXIMIN)
+    maximin = selection_report(prepared)
     balanced = selection_report(prepare_portfolio(pool, jury_size, quotas))
+    assert {u.profile for u in prepared.unseatable} == {
+        pool.profile_of(person) for person, no in zip(people, never, strict=True) if no
+    }
     assert float(maximin.min_probability) == pytest.approx(floor, abs=1e-6)
     assert float(balanced.min_probability) == pytest.approx(floor, abs=1e-6)
     assert float(balanced.max_probability) == pytest.approx(ceiling, abs=1e-6)

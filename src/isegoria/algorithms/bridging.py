@@ -17,11 +17,18 @@ from its public description ([paper], [ranking], [contributors]: see
    helpful, or whose notes have a low mean intercept, are dropped too.
 4. Final fit on the remaining ratings (warm-started from the first) and final statuses,
    with hysteresis against the previous statuses ([ranking] "CRH Inertia").
+5. The public scorer's status rules, in its order (:mod:`.bridging_rules`): only notes
+   that say the post is misleading can be helpful; a "not misleading" note with a low
+   intercept is not helpful (``NmCRNH``); notes rated low by both sides are not helpful
+   (``RatioCRNH``); and the tag outlier and "incorrect" filters hold back notes heading
+   for helpful. ``ScoringResult.rules`` says which rule acted on which note.
 
-Not implemented (documented gaps): the pseudo-rater confidence bounds, tag-based
-filters, multi-model reconciliation and the two-week status lock; they need data (tags,
-regions, note ages) that the scorer's input does not carry. The "valid rating" time
-windows are computed from the files by
+The net helpful minimums are implemented but off by default (``ScoringParams``). Not
+implemented (documented gaps, docs/notes.md "Published rules"): the pseudo-rater
+confidence bounds, the low-diligence and harassment models, the re-fits without busy or
+correlated raters, multi-model reconciliation, the stabilisation delays and the two-week
+status lock. The
+"valid rating" time windows are computed from the files by
 ``isegoria.integrations.community_notes_tsv.valid_ratings`` and passed in as a mask.
 
 Typical use::
@@ -52,6 +59,7 @@ from isegoria.algorithms.bridging_params import (
     NoteStatus,
     ScoringParams,
 )
+from isegoria.algorithms.bridging_rules import RULES, classify, final_statuses
 
 __all__ = [
     "CODE_HELPFUL",
@@ -61,6 +69,7 @@ __all__ = [
     "HELPFUL",
     "NOT_HELPFUL",
     "SOMEWHAT_HELPFUL",
+    "RULES",
     "ModelFit",
     "NoteStatus",
     "Objective",
@@ -109,6 +118,11 @@ class ScoringResult:
     final_fit: ModelFit
     steps: tuple[ScoringStep, ...]
     duplicates_removed: int
+    rules: dict[str, BoolArray]
+    """Per published rule name (``RULES``), the notes whose final status it decided or
+    changed: ``OnlyMisleadingCRH`` (met the helpful thresholds but says "not
+    misleading"), ``RatioCRNH``, ``NmCRNH``, ``TagFilter``, ``FilterIncorrect`` and
+    ``NetHelpfulMinimums``."""
 
     def labels(self) -> list[NoteStatus]:
         """The final statuses as :class:`NoteStatus` values, one per note."""
@@ -121,11 +135,14 @@ def score(
     params: ScoringParams = DEFAULT_PARAMS,
     *,
     note_author: IntArray | None = None,
+    not_misleading: BoolArray | None = None,
 ) -> ScoringResult:
     """Score every note: two fits with rater filtering in between, then statuses.
 
     ``previous_status`` (one entry per note) enables hysteresis; ``note_author`` (rater
-    index of each note's author, -1 if unknown) enables the author helpfulness filter.
+    index of each note's author, -1 if unknown) enables the author helpfulness filter;
+    ``not_misleading`` marks the notes whose writer says the post is not misleading
+    (None: every note says it is misleading).
     """
     previous = None if previous_status is None else status_codes(previous_status)
     if previous is not None and len(previous) != ratings.n_notes:
@@ -137,6 +154,10 @@ def score(
         or (len(note_author) and (note_author.min() < -1 or note_author.max() >= ratings.n_raters))
     ):
         raise ValueError("note_author needs one rater index (or -1) per note")
+    if not_misleading is None:
+        not_misleading = np.zeros(ratings.n_notes, dtype=np.bool_)
+    elif not_misleading.dtype != np.bool_ or not_misleading.shape != (ratings.n_notes,):
+        raise ValueError("not_misleading needs one boolean per note")
     steps = [_step("input", ratings)]
     data, duplicates = ratings.deduplicated()
     steps.append(_step("deduplicated (last rating of a rater on a note wins)", data))
@@ -148,8 +169,11 @@ def score(
     data = data.subset(per_rater[data.rater] >= params.min_ratings_per_rater)
     steps.append(_step(f"raters with >= {params.min_ratings_per_rater} ratings", data))
 
+    all_ratings = data
     first_fit = fit(data, params)
-    first_status = classify(first_fit, data.ratings_per_note(), params)
+    first_status = classify(
+        first_fit, data.ratings_per_note(), params, not_misleading=not_misleading
+    )
     agreement = rater_agreement(data, first_status)
     included = agreement >= params.min_rater_agreement  # NaN compares false: dropped
     if note_author is not None:
@@ -159,8 +183,9 @@ def score(
 
     final_fit = fit(final_data, params, init=first_fit)
     counts = final_data.ratings_per_note()
+    status, rules = final_statuses(all_ratings, final_fit, counts, params, previous, not_misleading)
     return ScoringResult(
-        status=classify(final_fit, counts, params, previous),
+        status=status,
         intercept=final_fit.note_intercept,
         factor=final_fit.note_factor,
         rating_count=counts,
@@ -171,39 +196,8 @@ def score(
         final_fit=final_fit,
         steps=tuple(steps),
         duplicates_removed=duplicates,
+        rules=rules,
     )
-
-
-def classify(
-    model: ModelFit,
-    rating_count: IntArray,
-    params: ScoringParams = DEFAULT_PARAMS,
-    previous: StatusArray | None = None,
-) -> StatusArray:
-    """Statuses from intercepts and factors ([ranking] "Note Status"), with hysteresis."""
-    intercept = np.nan_to_num(model.note_intercept, nan=0.0)
-    abs_factor = np.abs(np.nan_to_num(model.note_factor, nan=0.0))  # NaN: not scored
-    scored = (rating_count >= params.min_ratings_for_status) & np.isfinite(model.note_intercept)
-    helpful = (intercept >= params.helpful_intercept) & (abs_factor < params.helpful_max_abs_factor)
-    not_helpful_line = (
-        params.not_helpful_intercept - params.not_helpful_factor_multiplier * abs_factor
-    )
-    not_helpful = intercept < not_helpful_line
-    if previous is not None:
-        # [ranking] "CRH Inertia": a helpful note keeps its status until it falls clearly
-        # below the threshold; the factor and not-helpful margins are ours (params doc).
-        helpful |= (
-            (previous == CODE_HELPFUL)
-            & (intercept >= params.helpful_intercept - params.helpful_intercept_margin)
-            & (abs_factor < params.helpful_max_abs_factor + params.helpful_factor_margin)
-        )
-        not_helpful |= (previous == CODE_NOT_HELPFUL) & (
-            intercept < not_helpful_line + params.not_helpful_margin
-        )
-    status = np.full(len(intercept), CODE_NEEDS_MORE_RATINGS, dtype=np.int8)
-    status[scored & not_helpful] = CODE_NOT_HELPFUL
-    status[scored & helpful] = CODE_HELPFUL  # the bands cannot overlap (ScoringParams)
-    return status
 
 
 def rater_agreement(ratings: RatingsMatrix, status: StatusArray) -> FloatArray:

@@ -12,6 +12,10 @@ rater's helpfulness score: those made before the rater could have seen the note'
 shows a status, to agree with it and earn standing, then counts for nothing. The
 optional ``valid`` mask carries that per rating; the scorer's fits use every rating.
 
+Tags: the optional ``tags`` array holds, per rating, a bit mask of the not-helpful
+reason tags the rater chose (bit i: ``bridging_params.NOT_HELPFUL_TAGS[i]``); the tag
+outlier and incorrect filters read it. Without it those filters see no tags.
+
 Duplicates: the public data holds one rating per (rater, note), the latest one, since a
 contributor can change a rating. The scorer follows that: when a pair occurs more than
 once, the *last* occurrence in input order wins and the others are dropped
@@ -29,6 +33,7 @@ import numpy.typing as npt
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+TagArray = npt.NDArray[np.uint16]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -42,6 +47,8 @@ class RatingsMatrix:
     n_notes: int
     valid: BoolArray | None = None
     """Per rating: may it count toward its rater's helpfulness? None: all may."""
+    tags: TagArray | None = None
+    """Per rating: bit mask of its not-helpful tags (module docstring). None: no tags."""
 
     def __post_init__(self) -> None:
         """Check shapes, index ranges and values; raise ValueError naming the problem."""
@@ -70,6 +77,12 @@ class RatingsMatrix:
             or self.valid.shape != self.value.shape
         ):
             raise ValueError("valid must be a boolean numpy array with one entry per rating")
+        if self.tags is not None and (
+            not isinstance(self.tags, np.ndarray)
+            or self.tags.dtype != np.uint16
+            or self.tags.shape != self.value.shape
+        ):
+            raise ValueError("tags must be a uint16 numpy array with one entry per rating")
         if self.value.dtype != np.float64:
             raise ValueError(f"value must have dtype float64, got {self.value.dtype}")
         if len(self.value) and not (
@@ -87,6 +100,7 @@ class RatingsMatrix:
         n_raters: int | None = None,
         n_notes: int | None = None,
         valid: npt.ArrayLike | None = None,
+        tags: npt.ArrayLike | None = None,
     ) -> RatingsMatrix:
         """Build from array-likes; sizes default to one more than the largest index."""
         r = np.asarray(rater)
@@ -102,7 +116,8 @@ class RatingsMatrix:
         if n_notes is None:
             n_notes = int(n64.max()) + 1 if len(n64) else 0
         mask = None if valid is None else np.asarray(valid, dtype=np.bool_).reshape(-1)
-        return cls(r64, n64, v, n_raters, n_notes, mask)
+        tag_mask = None if tags is None else np.asarray(tags, dtype=np.uint16).reshape(-1)
+        return cls(r64, n64, v, n_raters, n_notes, mask, tag_mask)
 
     @classmethod
     def empty(cls, n_raters: int = 0, n_notes: int = 0) -> RatingsMatrix:
@@ -128,6 +143,7 @@ class RatingsMatrix:
             n_raters=self.n_raters,
             n_notes=self.n_notes,
             valid=None if self.valid is None else self.valid[keep],
+            tags=None if self.tags is None else self.tags[keep],
         )
 
     def deduplicated(self) -> tuple[RatingsMatrix, int]:

@@ -192,7 +192,7 @@ def expected_hours_to_verdict(
     return hours[seats]
 
 
-def _pool_for_cap(services_per_year: float, cap: int) -> float:
+def pool_for_cap(services_per_year: float, cap: int) -> float:
     """Smallest pool where uniform draws call at most CAP_BINDING_SHARE past the cap."""
     if services_per_year == 0:
         return 0.0
@@ -250,7 +250,7 @@ def estimate(inputs: CapacityInputs) -> CapacityEstimate:
         services_per_volunteer_per_year=per_year,
         share_over_cap=float(stats.poisson.sf(i.max_services_per_year, per_year)),
         volunteers_needed_on_average=services * DAYS_PER_YEAR / i.max_services_per_year,
-        volunteers_needed=_pool_for_cap(services * DAYS_PER_YEAR, i.max_services_per_year),
+        volunteers_needed=pool_for_cap(services * DAYS_PER_YEAR, i.max_services_per_year),
         rounds_to_fill_jury=expected_rounds(i.jury_size, i.acceptance_rate),
         hours_to_verdict=first,
         hours_to_appeal_verdict=appeal,

@@ -19,8 +19,12 @@ How a case's jury is drawn:
 6. ``selection_report(portfolio)`` gives the exact selection probability of every volunteer
    (minimum, maximum, per profile); a verifier re-checks the quotas by parsing the record
    with ``Portfolio.from_json_dict``, which validates every composition.
+7. Volunteers whose strata profile no quota-satisfying jury can seat are left out of the
+   optimisation and listed in ``portfolio.unseatable`` with the quotas that block them
+   (issue 16); ``audit_unseatable(portfolio)`` re-proves that list from the record.
 """
 
+from isegoria.algorithms.sortition_audit import audit_unseatable
 from isegoria.algorithms.sortition_draw import (
     DrawnJury,
     draw_jury,
@@ -34,10 +38,12 @@ from isegoria.algorithms.sortition_model import (
     JuryPool,
     PoolTooSmallError,
     Profile,
+    QuotaMiss,
     Quotas,
     SeatRange,
     SortitionError,
     StalePortfolioError,
+    Unseatable,
     quotas_from_shares,
 )
 from isegoria.algorithms.sortition_portfolio import (
@@ -45,6 +51,7 @@ from isegoria.algorithms.sortition_portfolio import (
     SelectionReport,
     expected_seats,
     selection_report,
+    unseatable_in_record,
 )
 from isegoria.algorithms.sortition_prepare import (
     LEXIMIN,
@@ -68,12 +75,15 @@ __all__ = [
     "PoolTooSmallError",
     "Portfolio",
     "Profile",
+    "QuotaMiss",
     "Quotas",
     "RandomStream",
     "SeatRange",
     "SelectionReport",
     "SortitionError",
     "StalePortfolioError",
+    "Unseatable",
+    "audit_unseatable",
     "derive_seed",
     "draw_jury",
     "draw_replacements",
@@ -82,4 +92,5 @@ __all__ = [
     "prepare_portfolio",
     "quotas_from_shares",
     "selection_report",
+    "unseatable_in_record",
 ]

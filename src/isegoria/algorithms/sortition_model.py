@@ -69,6 +69,55 @@ class SeatRange:
 
 Quotas = Mapping[str, Mapping[str, SeatRange]]
 
+MINIMUM, MAXIMUM = "minimum", "maximum"
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaMiss:
+    """A quota a jury misses: its stratum value, which bound, the bound, by how many seats."""
+
+    stratum: str
+    value: str
+    bound: str  # MINIMUM or MAXIMUM
+    limit: int
+    by: int
+
+    def describe(self) -> str:
+        """E.g. "region='north' maximum 2 by 1 seat"."""
+        seats = "seat" if self.by == 1 else "seats"
+        return f"{self.stratum}={self.value!r} {self.bound} {self.limit} by {self.by} {seats}"
+
+    def to_json_dict(self) -> dict[str, str | int]:
+        """The miss as JSON."""
+        return {
+            "stratum": self.stratum,
+            "value": self.value,
+            "bound": self.bound,
+            "limit": self.limit,
+            "by": self.by,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Unseatable:
+    """A profile no quota-satisfying jury can seat, and the quotas that block it.
+
+    ``blocked_by`` lists the quotas missed by the closest jury that seats someone of the
+    profile (the fewest seats missed in total): relaxing them by that much would let the
+    profile be seated. The lottery gives such volunteers no chance and says so publicly.
+    """
+
+    profile: Profile
+    blocked_by: tuple[QuotaMiss, ...]
+
+    def describe(self) -> str:
+        """The public sentence shown in the draw record and by ``jury verify``."""
+        misses = "; ".join(m.describe() for m in self.blocked_by)
+        return (
+            f"profile {'/'.join(self.profile)} cannot be seated under these quotas: the "
+            f"closest jury with one of its volunteers misses {misses}"
+        )
+
 
 def quotas_from_shares(shares: Mapping[str, Mapping[str, float]], jury_size: int) -> Quotas:
     """Quotas [floor(s*k), ceil(s*k)] per value, from the citizenry's share s of each value.

@@ -19,16 +19,23 @@ from typing import Any
 import rfc8785
 
 from isegoria.algorithms.sortition_model import (
+    MAXIMUM,
+    MINIMUM,
     InvalidPortfolioError,
     JuryPool,
     Profile,
+    QuotaMiss,
     SeatRange,
     SortitionError,
     StalePortfolioError,
+    Unseatable,
     check_quotas,
 )
 
-PORTFOLIO_FORMAT = "isegoria.sortition.portfolio/1"
+# Version 2 adds ``unseatable`` (issue 16); version 1 records, written before, still parse
+# and re-serialise byte for byte, so their digests in the log still match.
+PORTFOLIO_FORMAT = "isegoria.sortition.portfolio/2"
+PORTFOLIO_FORMAT_V1 = "isegoria.sortition.portfolio/1"
 
 
 @dataclass(frozen=True, eq=True)
@@ -48,6 +55,9 @@ class Portfolio:
     compositions: tuple[tuple[int, ...], ...]
     weights: tuple[int, ...]
     method: str = "leximin"
+    # Profiles no quota-satisfying jury can seat, with the quotas that block each.
+    unseatable: tuple[Unseatable, ...] = ()
+    format: str = PORTFOLIO_FORMAT
 
     __hash__ = None  # type: ignore[assignment]  # quotas is a mapping
 
@@ -76,6 +86,33 @@ class Portfolio:
             raise InvalidPortfolioError("compositions must be distinct")
         for composition in self.compositions:
             self._check_composition(composition)
+        self._check_unseatable()
+
+    def _check_unseatable(self) -> None:
+        if self.format not in (PORTFOLIO_FORMAT, PORTFOLIO_FORMAT_V1):
+            raise InvalidPortfolioError(f"unknown portfolio format {self.format!r}")
+        if self.format == PORTFOLIO_FORMAT_V1 and self.unseatable:
+            raise InvalidPortfolioError("a version 1 portfolio cannot list unseatable profiles")
+        listed = [u.profile for u in self.unseatable]
+        if listed != sorted(set(listed)):
+            raise InvalidPortfolioError("unseatable profiles must be distinct and sorted")
+        for entry in self.unseatable:
+            if entry.profile not in self.profiles:
+                raise InvalidPortfolioError(f"unseatable profile {entry.profile} is not a profile")
+            i = self.profiles.index(entry.profile)
+            if any(comp[i] for comp in self.compositions):
+                raise InvalidPortfolioError(
+                    f"profile {entry.profile} is listed as unseatable but a jury seats it"
+                )
+            if not entry.blocked_by:
+                raise InvalidPortfolioError(f"unseatable profile {entry.profile} names no quota")
+            for miss in entry.blocked_by:
+                bounds = self.quotas.get(miss.stratum, {}).get(miss.value)
+                limit = None
+                if bounds is not None:
+                    limit = bounds.min_seats if miss.bound == MINIMUM else bounds.max_seats
+                if miss.bound not in (MINIMUM, MAXIMUM) or limit != miss.limit or miss.by < 1:
+                    raise InvalidPortfolioError(f"unseatable profile {entry.profile}: bad {miss}")
 
     def _check_composition(self, seats: tuple[int, ...]) -> None:
         if len(seats) != len(self.profiles):
@@ -127,8 +164,8 @@ class Portfolio:
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of integers and strings only (canonicalise it with RFC 8785)."""
-        return {
-            "format": PORTFOLIO_FORMAT,
+        record = {
+            "format": self.format,
             "method": self.method,
             "strata": list(self.strata),
             "profiles": [list(p) for p in self.profiles],
@@ -141,12 +178,22 @@ class Portfolio:
             "compositions": [list(c) for c in self.compositions],
             "weights": list(self.weights),
         }
+        if self.format != PORTFOLIO_FORMAT_V1:
+            record["unseatable"] = [
+                {
+                    "profile": list(u.profile),
+                    "blocked_by": [m.to_json_dict() for m in u.blocked_by],
+                }
+                for u in self.unseatable
+            ]
+        return record
 
     @classmethod
     def from_json_dict(cls, data: Mapping[str, Any]) -> Portfolio:
         """Parse and re-validate a portfolio recorded by ``to_json_dict``."""
-        if data.get("format") != PORTFOLIO_FORMAT:
-            raise InvalidPortfolioError(f"unknown portfolio format {data.get('format')!r}")
+        form = data.get("format")
+        if form not in (PORTFOLIO_FORMAT, PORTFOLIO_FORMAT_V1):
+            raise InvalidPortfolioError(f"unknown portfolio format {form!r}")
         try:
             quotas = {
                 str(s): {str(v): SeatRange(int(r[0]), int(r[1])) for v, r in values.items()}
@@ -161,6 +208,10 @@ class Portfolio:
                 compositions=tuple(tuple(_int(c) for c in comp) for comp in data["compositions"]),
                 weights=tuple(_int(w) for w in data["weights"]),
                 method=str(data["method"]),
+                unseatable=tuple(_unseatable(u) for u in data["unseatable"])
+                if form == PORTFOLIO_FORMAT
+                else (),
+                format=str(form),
             )
         except (KeyError, TypeError, IndexError, AttributeError) as exc:
             raise InvalidPortfolioError(f"malformed portfolio record: {exc!r}") from exc
@@ -168,6 +219,25 @@ class Portfolio:
             if isinstance(exc, InvalidPortfolioError):
                 raise
             raise InvalidPortfolioError(str(exc)) from exc
+
+
+def unseatable_in_record(data: Mapping[str, Any]) -> tuple[Unseatable, ...]:
+    """The unseatable profiles a portfolio record lists (none in a format 1 record)."""
+    try:
+        return tuple(_unseatable(entry) for entry in data.get("unseatable", []))
+    except (KeyError, TypeError) as exc:
+        raise InvalidPortfolioError(f"malformed unseatable list: {exc!r}") from exc
+
+
+def _unseatable(entry: Mapping[str, Any]) -> Unseatable:
+    profile = tuple(str(v) for v in entry["profile"])
+    misses = tuple(
+        QuotaMiss(
+            str(m["stratum"]), str(m["value"]), str(m["bound"]), _int(m["limit"]), _int(m["by"])
+        )
+        for m in entry["blocked_by"]
+    )
+    return Unseatable(profile, misses)
 
 
 def _int(value: object) -> int:
@@ -222,6 +292,8 @@ def selection_report(
 ) -> SelectionReport:
     """Exact individual selection probabilities, optionally with some members excluded.
 
+    ``min_probability`` is over the volunteers who can be seated; the unseatable have 0.
+
     With e_p members of profile p excluded at draw time, each remaining member of p is
     selected with probability E[c_p] / (n_p - e_p) (the draw is uniform among them), which
     is never below the prepared E[c_p] / n_p: small exclusions cannot lower the floor.
@@ -236,7 +308,14 @@ def selection_report(
     probabilities = tuple(
         Fraction(0) if n == 0 else s / n for s, n in zip(seats, eligible, strict=True)
     )
-    present = [q for q, n in zip(probabilities, eligible, strict=True) if n > 0]
+    # The smallest chance is the one the lottery guarantees: among volunteers who can be
+    # seated at all (the others are listed in the portfolio, with what blocks them).
+    blocked = {u.profile for u in portfolio.unseatable}
+    present = [
+        q
+        for p, q, n in zip(portfolio.profiles, probabilities, eligible, strict=True)
+        if n > 0 and p not in blocked
+    ] or [Fraction(0)]
     return SelectionReport(
         profiles=portfolio.profiles,
         eligible=eligible,

@@ -14,6 +14,13 @@ a_p(c) = c_p / n_p / u and u = k / N is the probability under plain random sampl
 column generation): with the duals of the master, the composition with the most negative
 reduced cost is found by a small MILP over the profiles' seat counts under the quotas.
 
+Before that, a greedy cover (``sortition_greedy.cover_profiles``) finds compositions that
+together seat every profile that any quota-satisfying jury can seat. They start column
+generation (without them it would spend most of its rounds adding one profile at a time),
+and the profiles they leave out cannot be seated at all: the LP runs over the others only,
+so one such volunteer no longer drags the smallest probability to zero and leaves everybody
+else unprotected (issue 16). Each is published in the portfolio with the quotas that block it.
+
 Maximin leaves the other probabilities to chance, so a second stage breaks the tie:
 
 * ``maximin-minimax`` (default): keep every probability >= the maximin level and minimise
@@ -34,20 +41,25 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy import sparse
+from scipy.optimize import linprog
 
+from isegoria.algorithms.sortition_greedy import Builder, cover_profiles
 from isegoria.algorithms.sortition_model import (
-    InfeasibleQuotasError,
     JuryPool,
     PoolTooSmallError,
     Quotas,
-    SeatRange,
     SortitionError,
     check_pool_against_quotas,
     check_quotas,
-    iter_value_rows,
 )
 from isegoria.algorithms.sortition_portfolio import Portfolio
+from isegoria.algorithms.sortition_problem import (
+    SeatProblem,
+    best_composition,
+    build_problem,
+    explain_unseatable,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -68,128 +80,9 @@ FIX_DUAL_THRESHOLD = 1e-7
 FIX_SLACK = 1e-9
 # HiGHS defaults (1e-7) are coarse next to probabilities of 1e-5; tighten them.
 LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
-MILP_OPTIONS = {"mip_rel_gap": 1e-9}
 # Safety net on column generation rounds per leximin level (convergence takes far fewer).
 MAX_PRICING_ROUNDS = 5_000
-
-
-@dataclass(frozen=True)
-class _Problem:
-    jury_size: int
-    upper: IntArray  # most seats a profile can take: min(n_p, k)
-    scale: FloatArray  # a_p(c) = c_p * scale_p
-    rows: tuple[tuple[str, str, SeatRange], ...]
-    incidence: FloatArray  # rows x profiles, 1 where the profile has the row's value
-    low: FloatArray
-    high: FloatArray
-
-    def milp_constraints(self) -> list[LinearConstraint]:
-        n = self.upper.size
-        k = float(self.jury_size)
-        return [
-            LinearConstraint(np.ones((1, n)), k, k),
-            LinearConstraint(self.incidence, self.low, self.high),
-        ]
-
-
-def _build_problem(pool: JuryPool, jury_size: int, quotas: Quotas) -> _Problem:
-    sizes = np.asarray(pool.sizes, dtype=np.float64)
-    rows: list[tuple[str, str, SeatRange]] = []
-    incidence: list[FloatArray] = []
-    for s_index, stratum, value, bounds in iter_value_rows(pool.strata, quotas):
-        mask = np.array([p[s_index] == value for p in pool.profiles], dtype=np.float64)
-        available = int(sizes @ mask)
-        if bounds.min_seats > available:
-            raise InfeasibleQuotasError(
-                f"quota {stratum}={value!r} needs at least {bounds.min_seats} seats but only "
-                f"{available} eligible volunteers have {stratum}={value!r}; lower the minimum "
-                "or recruit more volunteers"
-            )
-        if mask.any():
-            rows.append((stratum, value, bounds))
-            incidence.append(mask)
-    for stratum in pool.strata:
-        reachable = sum(
-            min(b.max_seats, int(sizes @ m))
-            for (s, _, b), m in zip(rows, incidence, strict=True)
-            if s == stratum
-        )
-        if reachable < jury_size:
-            raise InfeasibleQuotasError(
-                f"stratum {stratum!r}: the maximum seats, capped by the volunteers available "
-                f"for each value, allow only {reachable} jurors, fewer than the jury size "
-                f"{jury_size}; raise maximums or recruit more volunteers"
-            )
-    return _Problem(
-        jury_size=jury_size,
-        upper=np.minimum(np.asarray(pool.sizes, dtype=np.int64), jury_size),
-        scale=pool.total / (jury_size * sizes),
-        rows=tuple(rows),
-        incidence=np.vstack(incidence),
-        low=np.array([b.min_seats for _, _, b in rows], dtype=np.float64),
-        high=np.array([b.max_seats for _, _, b in rows], dtype=np.float64),
-    )
-
-
-def _feasible_composition(problem: _Problem) -> IntArray:
-    """A quota-satisfying composition, or a clear error naming the quotas to relax.
-
-    Elastic MILP: minimise the total seats by which quotas are missed; a positive optimum
-    proves infeasibility and its slacks show one smallest relaxation that would fix it.
-    """
-    n, r = problem.upper.size, len(problem.rows)
-    eye = np.eye(r)
-    zeros = np.zeros((r, r))
-    k = float(problem.jury_size)
-    constraints = [
-        LinearConstraint(np.hstack([np.ones((1, n)), np.zeros((1, 2 * r))]), k, k),
-        LinearConstraint(np.hstack([problem.incidence, eye, zeros]), problem.low, np.inf),
-        LinearConstraint(np.hstack([problem.incidence, zeros, -eye]), -np.inf, problem.high),
-    ]
-    result = milp(
-        np.concatenate([np.zeros(n), np.ones(2 * r)]),
-        integrality=np.concatenate([np.ones(n), np.zeros(2 * r)]),
-        bounds=Bounds(np.zeros(n + 2 * r), np.concatenate([problem.upper, np.full(2 * r, np.inf)])),
-        constraints=constraints,
-        options=MILP_OPTIONS,
-    )
-    if result.status != 0 or result.x is None:
-        raise SortitionError(f"the feasibility MILP failed: {result.message}")
-    if result.fun > 0.5:
-        misses = []
-        for i, (stratum, value, bounds) in enumerate(problem.rows):
-            below, above = round(result.x[n + i]), round(result.x[n + r + i])
-            if below:
-                misses.append(f"{stratum}={value!r} minimum {bounds.min_seats} by {below} seat(s)")
-            if above:
-                misses.append(f"{stratum}={value!r} maximum {bounds.max_seats} by {above} seat(s)")
-        raise InfeasibleQuotasError(
-            f"no jury of {problem.jury_size} from this pool meets all quotas together; the "
-            f"closest possible jury misses {'; '.join(misses)}: relax these quotas or "
-            "recruit more volunteers"
-        )
-    composition: IntArray = np.rint(result.x[:n]).astype(np.int64)
-    return composition
-
-
-def _best_composition(
-    problem: _Problem, values: FloatArray, constraints: list[LinearConstraint]
-) -> IntArray:
-    """The quota-satisfying composition c maximising values . c (the pricing MILP)."""
-    # Rescale so the largest |value| is 1: MILP gap tolerances are relative to that scale.
-    top = float(np.abs(values).max())
-    objective = -(values / top) if top > 0 else np.zeros_like(values)
-    result = milp(
-        objective,
-        integrality=np.ones(values.size),
-        bounds=Bounds(np.zeros(values.size), problem.upper),
-        constraints=constraints,
-        options=MILP_OPTIONS,
-    )
-    if result.status != 0 or result.x is None:
-        raise SortitionError(f"the pricing MILP failed: {result.message}")
-    composition: IntArray = np.rint(result.x).astype(np.int64)
-    return composition
+EXTRA_COLUMNS = 8
 
 
 @dataclass(frozen=True)
@@ -209,20 +102,33 @@ class _Rows:
 
 @dataclass
 class _Master:
-    problem: _Problem
+    problem: SeatProblem
+    builder: Builder
+    scale: FloatArray  # a_p(c) = c_p * scale_p; 0 for profiles that cannot be seated
     columns: list[IntArray]
 
     def solve(self, rows: _Rows, x_cost: float) -> tuple[float, FloatArray, FloatArray, float]:
         """(X, pi, row marginals, equality marginal) minimising x_cost * X over the columns."""
         m = len(self.columns)
-        shares = np.column_stack(self.columns) * self.problem.scale[:, None]  # a_p(c)
+        shares = np.column_stack(self.columns) * self.scale[:, None]  # a_p(c)
+        # Sparse: a composition seats at most jury-size profiles of hundreds.
+        a_ub = sparse.hstack(
+            [
+                sparse.csr_array(rows.sigma[:, None] * shares[rows.profile]),
+                sparse.csr_array(rows.t[:, None]),
+            ],
+            format="csr",
+        )
+        bounds = np.zeros((m + 1, 2))
+        bounds[:, 1] = np.inf
+        bounds[m, 0] = -np.inf
         result = linprog(
             np.concatenate([np.zeros(m), [x_cost]]),
-            A_ub=np.hstack([rows.sigma[:, None] * shares[rows.profile], rows.t[:, None]]),
+            A_ub=a_ub,
             b_ub=rows.b,
             A_eq=np.concatenate([np.ones(m), [0.0]])[None, :],
             b_eq=[1.0],
-            bounds=[(0.0, None)] * m + [(None, None)],
+            bounds=bounds,
             method="highs-ds",
             options=LP_OPTIONS,
         )
@@ -238,20 +144,31 @@ class _Master:
         A column c has reduced cost -(G^T lambda) . c - lambda_eq, where G maps seats to the
         rows' coefficients; it improves the LP iff v . c > -lambda_eq with v = G^T lambda.
         """
-        constraints = self.problem.milp_constraints()
+        constraints = self.problem.constraints()
         known = {tuple(c.tolist()) for c in self.columns}
         for _ in range(MAX_PRICING_ROUNDS):
             x, pi, marginals, eq_marginal = self.solve(rows, x_cost)
-            values = np.zeros(self.problem.scale.size)
+            values = np.zeros(self.scale.size)
             np.add.at(values, rows.profile, rows.sigma * marginals)
-            values *= self.problem.scale
-            best = _best_composition(self.problem, values, constraints)
+            values *= self.scale
+            best = best_composition(self.problem, values, constraints)
             gain = float(values @ best) + eq_marginal
             key = tuple(best.tolist())
             if gain <= PRICING_TOLERANCE * max(1.0, abs(eq_marginal)) or key in known:
                 return x, pi, marginals
             known.add(key)
             self.columns.append(best)
+            # More improving columns from cheap greedy variants cut the number of rounds.
+            noise = np.random.default_rng(len(self.columns))
+            top = float(np.abs(values).max())
+            for _ in range(EXTRA_COLUMNS):
+                extra = self.builder.build(values + noise.random(values.size) * 1.0 * top)
+                if extra is None or values @ extra + eq_marginal <= 0:
+                    continue
+                key = tuple(extra.tolist())
+                if key not in known:
+                    known.add(key)
+                    self.columns.append(extra)
         raise SortitionError("column generation did not converge; report this pool")
 
 
@@ -265,9 +182,11 @@ def prepare_portfolio(
     """The fairest portfolio for the pool: maximin first, then ``method``'s tie-break.
 
     ``maximin-minimax`` (default) then minimises the largest probability, ``leximin`` the
-    paper's lexicographic refinement, ``maximin`` stops after the minimum. Raises
-    PoolTooSmallError for an empty or too small pool and InfeasibleQuotasError (naming the
-    quotas that cannot be met) when no jury satisfies the quotas.
+    paper's lexicographic refinement, ``maximin`` stops after the minimum. Probabilities are
+    optimised over the volunteers who can be seated at all; the others are listed in the
+    portfolio's ``unseatable`` with the quotas that block them. Raises PoolTooSmallError
+    for an empty or too small pool and InfeasibleQuotasError (naming the quotas that cannot
+    be met) when no jury satisfies the quotas.
     """
     if method not in METHODS:
         raise SortitionError(f"method must be one of {METHODS}, got {method!r}")
@@ -282,35 +201,16 @@ def prepare_portfolio(
         )
     check_quotas(pool.strata, quotas, jury_size)
     check_pool_against_quotas(pool, quotas)
-    problem = _build_problem(pool, jury_size, quotas)
-    master = _Master(problem, [_feasible_composition(problem)])
-    n = problem.upper.size
-    fixed: dict[int, float] = {}
-    while True:
-        # Maximise z with every open profile >= z and every fixed one >= its level.
-        rows = _Rows.of(
-            [
-                (p, -1.0, 0.0, FIX_SLACK - fixed[p]) if p in fixed else (p, -1.0, 1.0, 0.0)
-                for p in range(n)
-            ]
-        )
-        level, pi, marginals = master.optimise(rows, -1.0)
-        if method != LEXIMIN:
-            break
-        open_profiles = [p for p in range(n) if p not in fixed]
-        duals = -marginals
-        tight = [p for p in open_profiles if duals[p] > FIX_DUAL_THRESHOLD]
-        for p in tight or [max(open_profiles, key=lambda q: duals[q])]:
-            fixed[p] = level
-        if len(fixed) == n:
-            break
-    if method == MAXIMIN_MINIMAX:
-        # Minimise the largest probability M with every profile still >= the maximin level.
-        rows = _Rows.of(
-            [(p, -1.0, 0.0, FIX_SLACK - level) for p in range(n)]
-            + [(p, 1.0, -1.0, 0.0) for p in range(n)]
-        )
-        _, pi, _ = master.optimise(rows, 1.0)
+    problem = build_problem(pool.strata, pool.profiles, pool.sizes, jury_size, quotas)
+    columns, unseatable = cover_profiles(problem)
+    seatable = [p for p in range(len(pool.profiles)) if p not in set(unseatable)]
+    sizes = np.asarray(pool.sizes, dtype=np.float64)
+    # Scaled by the plain random-sampling probability among those who can be seated, so the
+    # LP is the one the pool without the others would give.
+    scale = np.zeros(sizes.size)
+    scale[seatable] = float(sizes[seatable].sum()) / (jury_size * sizes[seatable])
+    master = _Master(problem, Builder(problem), scale, columns)
+    pi = _optimise(master, seatable, method)
     compositions, weights = _quantise(master.columns, pi)
     return Portfolio(
         strata=pool.strata,
@@ -321,7 +221,39 @@ def prepare_portfolio(
         compositions=compositions,
         weights=weights,
         method=method,
+        unseatable=explain_unseatable(problem, unseatable),
     )
+
+
+def _optimise(master: _Master, seatable: list[int], method: str) -> FloatArray:
+    """The master's composition probabilities: maximin over ``seatable``, then the method's."""
+    fixed: dict[int, float] = {}
+    while True:
+        # Maximise z with every open profile >= z and every fixed one >= its level.
+        rows = _Rows.of(
+            [
+                (p, -1.0, 0.0, FIX_SLACK - fixed[p]) if p in fixed else (p, -1.0, 1.0, 0.0)
+                for p in seatable
+            ]
+        )
+        level, pi, marginals = master.optimise(rows, -1.0)
+        if method != LEXIMIN:
+            break
+        duals = dict(zip(seatable, (-marginals).tolist(), strict=True))
+        open_profiles = [p for p in seatable if p not in fixed]
+        tight = [p for p in open_profiles if duals[p] > FIX_DUAL_THRESHOLD]
+        for p in tight or [max(open_profiles, key=lambda q: duals[q])]:
+            fixed[p] = level
+        if len(fixed) == len(seatable):
+            break
+    if method == MAXIMIN_MINIMAX:
+        # Minimise the largest probability M with every profile still >= the maximin level.
+        rows = _Rows.of(
+            [(p, -1.0, 0.0, FIX_SLACK - level) for p in seatable]
+            + [(p, 1.0, -1.0, 0.0) for p in seatable]
+        )
+        _, pi, _ = master.optimise(rows, 1.0)
+    return pi
 
 
 def _quantise(

@@ -151,6 +151,13 @@ class JuryDrawOut(BaseModel):
     portfolio: dict[str, Any]
     pool: dict[str, Any]
     jurors: list[str]
+    cannot_be_seated: list[str] = Field(
+        default_factory=list,
+        description="One sentence per strata profile that no jury meeting the quotas can "
+        "seat: those volunteers have no chance in this lottery, and the sentence names the "
+        "quotas that block them (the portfolio's `unseatable` list, which `isegoria jury "
+        "verify` re-checks)",
+    )
 
 
 class SummonsOut(BaseModel):

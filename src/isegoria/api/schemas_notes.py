@@ -106,6 +106,14 @@ class NoteDetailOut(NoteOut):
     unscored_raters: int
     helpful_intercept: float = Field(description="The bar the intercept must reach")
     helpful_max_abs_factor: float = Field(description="|factor| must stay below this")
+    held_by: str | None = Field(
+        description=(
+            "The published rule that keeps the note off the post whatever its score: "
+            "not_misleading (its writer says the post is not misleading), reason_filters "
+            "(a not-helpful reason stands out, or 'incorrect' is surprisingly common), "
+            "low_on_both_sides (raters on both sides rated it low); null when none does"
+        )
+    )
     history: list[StatusChangeOut]
 
     @classmethod
@@ -127,6 +135,7 @@ class NoteDetailOut(NoteOut):
             unscored_raters=why.unscored_raters,
             helpful_intercept=why.params.helpful_intercept,
             helpful_max_abs_factor=why.params.helpful_max_abs_factor,
+            held_by=why.held_by,
             history=[
                 StatusChangeOut(
                     previous=h.previous, status=h.status, changed_at=h.changed_at, run=h.run_id

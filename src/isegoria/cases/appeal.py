@@ -1,4 +1,7 @@
-"""Authors and reporters: linking a platform account, answering a case, appealing."""
+"""Authors and reporters: linking a platform account, answering a case, appealing.
+
+Who may appeal and how far an appeal can go: see ``isegoria.domain.appeals``.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,12 @@ from sqlalchemy import delete, select
 
 from isegoria.cases.common import APPEAL, get_case
 from isegoria.cases.intake import JOB_DRAW_JURY
+from isegoria.domain.appeals import Appellant, limit_appeal
 from isegoria.domain.case_events import AppealFiled
+from isegoria.domain.constitution import Constitution
+from isegoria.domain.sanctions import Sanction, SanctionStep
 from isegoria.domain.states import CaseStatus
-from isegoria.domain.verdict import Outcome
+from isegoria.domain.verdict import Outcome, Verdict
 from isegoria.errors import Conflict, Forbidden, InvalidInput
 from isegoria.jobs import queue as jobs
 from isegoria.security import token_digest
@@ -123,41 +129,84 @@ def submit_statement(uow: UnitOfWork, *, account_id: int, case_id: int, text: st
     )
 
 
-def file_appeal(uow: UnitOfWork, *, account_id: int, case_id: int, statement: str) -> Appeal:
-    """Appeal once, within the window: the author always, a reporter if no violation was found."""
-    case = get_case(uow, case_id, lock=True)
-    if uow.session.get(Appeal, case_id) is not None:
-        raise Conflict(f"case {case_id} has been appealed already; an appeal is heard once")
+def appellant(uow: UnitOfWork, account_id: int, case: Case) -> Appellant:
+    """The party the caller may appeal as now, or the error saying why they may not."""
+    if uow.session.get(Appeal, case.id) is not None:
+        raise Conflict(f"case {case.id} has been appealed already; an appeal is heard once")
     if case.status != CaseStatus.DECIDED or case.appeal_until is None:
-        raise Conflict(f"case {case_id} has no decision that can be appealed now")
+        raise Conflict(f"case {case.id} has no decision that can be appealed now")
     if uow.now() >= case.appeal_until:
         raise Conflict(f"the appeal window closed on {case.appeal_until:%Y-%m-%d %H:%M} UTC")
     if is_author(uow, account_id, case):
-        appellant = "author"
-    elif is_reporter(uow, account_id, case):
+        if first_sanction(case).step is SanctionStep.NONE:
+            lapsed = " and its interim measure lapsed" if case.interim_state == "lapsed" else ""
+            raise Conflict(
+                f"there is nothing to appeal: the decision took no action against the post or "
+                f"its author{lapsed}"
+            )
+        return Appellant.AUTHOR
+    if is_reporter(uow, account_id, case):
         if case.outcome == Outcome.VIOLATION.value:
             raise Forbidden("a reporter may appeal only when no violation was found")
-        appellant = "reporter"
-    else:
-        raise Forbidden("only the author, or a reporter when no violation was found, may appeal")
+        return Appellant.REPORTER
+    raise Forbidden("only the author, or a reporter when no violation was found, may appeal")
+
+
+def may_appeal(uow: UnitOfWork, account_id: int, case: Case) -> Appellant | None:
+    """The party the caller may appeal as now, or None when they may not (for pages)."""
+    try:
+        return appellant(uow, account_id, case)
+    except (Conflict, Forbidden):
+        return None
+
+
+def first_sanction(case: Case) -> Sanction:
+    """The first-instance decision's sanction, the one an appeal reviews."""
+    step = SanctionStep(case.sanction or SanctionStep.NONE.value)
+    if step is SanctionStep.SUSPEND:
+        return Sanction.suspend(case.suspension_days or 1)
+    return Sanction.of(step)
+
+
+def limit_on_appeal(
+    uow: UnitOfWork, case: Case, verdict: Verdict, constitution: Constitution
+) -> Verdict:
+    """The appeal jury's verdict within the limit its appellant allows (domain.appeals)."""
+    filed = uow.session.get(Appeal, case.id)
+    # An appeal stage exists only once an appeal was filed; were its row ever missing, the
+    # most protective reading (the author's own appeal) applies: doubt favours speech.
+    who = Appellant(filed.appellant) if filed is not None else Appellant.AUTHOR
+    return limit_appeal(
+        verdict,
+        first_outcome=Outcome(case.outcome or Outcome.NO_VIOLATION.value),
+        first_sanction=first_sanction(case),
+        appellants={who},
+        constitution=constitution,
+    )
+
+
+def file_appeal(uow: UnitOfWork, *, account_id: int, case_id: int, statement: str) -> Appeal:
+    """Appeal once, within the window: the author against a measure, a reporter against none."""
+    case = get_case(uow, case_id, lock=True)
+    party = appellant(uow, account_id, case).value
     if not statement.strip() or len(statement) > MAX_STATEMENT:
         raise InvalidInput(
             f"an appeal statement is 1 to {MAX_STATEMENT} characters", field="statement"
         )
     appeal = Appeal(
         case_id=case_id,
-        appellant=appellant,
+        appellant=party,
         account_id=account_id,
         statement=statement,
         filed_at=uow.now(),
     )
     uow.session.add(appeal)
-    if appellant == "author":
+    if party == Appellant.AUTHOR.value:
         uow.session.add(
             AuthorStatement(case_id=case_id, stage=APPEAL, text=statement, created_at=uow.now())
         )
     case.status, case.stage = CaseStatus.APPEALED, APPEAL
-    appended = uow.log.append(AppealFiled(case_id=case_id, appellant=appellant))
+    appended = uow.log.append(AppealFiled(case_id=case_id, appellant=party))
     jobs.schedule(
         uow,
         JOB_DRAW_JURY,

@@ -4,10 +4,11 @@ The evidence is public: the draw record (pool of per-case pseudonyms by strata p
 its published order; quotas; portfolio; seed), the ``JuryDrawn`` log entry, and the signed
 checkpoint whose root seeded the lottery. A verifier checks the checkpoint's signature, that
 the seed is derived from its root and the case, that the portfolio meets the quotas (parsing
-re-checks every composition), that the pool, its exclusions (people who may not sit on this
-case, left in the pool so the lottery is the jurisdiction's) and the portfolio match the
-digests in the log entry, and that the draw run again yields exactly the jurors the log
-names.
+re-checks every composition), that the volunteers it lists as unseatable truly cannot be
+seated under the quotas and that nobody else is left without a chance, that the pool, its
+exclusions (people who may not sit on this case, left in the pool so the lottery is the
+jurisdiction's) and the portfolio match the digests in the log entry, and that the draw run
+again yields exactly the jurors the log names.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class VerifiedDraw:
     pool_size: int
     seed: str
     min_probability: str
+    # Issue 16: one sentence per strata profile no quota-satisfying jury can seat.
+    cannot_be_seated: tuple[str, ...] = ()
 
 
 def pool_from_record(record: dict[str, Any]) -> sortition.JuryPool:
@@ -80,6 +83,10 @@ def verify_draw(evidence: DrawEvidence, verifier_key: str) -> VerifiedDraw:
         ) from None
     if portfolio.digest.hex() != drawn["portfolio_digest"]:
         raise JuryVerificationError("the portfolio differs from the one the log committed to")
+    try:
+        sortition.audit_unseatable(portfolio)
+    except sortition.SortitionError as error:
+        raise JuryVerificationError(f"the lottery's seatability claim is wrong: {error}") from None
     if pool.digest().hex() != drawn["pool_digest"]:
         raise JuryVerificationError("the pool differs from the one the log committed to")
     excluded = _exclusions(record["pool"], drawn)
@@ -93,7 +100,13 @@ def verify_draw(evidence: DrawEvidence, verifier_key: str) -> VerifiedDraw:
             f"re-running the draw gives {list(jurors)}, the log names {sorted(drawn['jurors'])}"
         )
     report = sortition.selection_report(portfolio, pool)
-    return VerifiedDraw(jurors, sum(pool.sizes), seed.hex(), str(report.min_probability))
+    return VerifiedDraw(
+        jurors,
+        sum(pool.sizes),
+        seed.hex(),
+        str(report.min_probability),
+        tuple(u.describe() for u in portfolio.unseatable),
+    )
 
 
 def _exclusions(pool_record: dict[str, Any], drawn: dict[str, Any]) -> list[str]:

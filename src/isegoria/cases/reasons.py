@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from isegoria.domain.appeals import appeal_limit_of
 from isegoria.domain.constitution import Constitution
 from isegoria.domain.decisions import ReportSource, StatementOfReasons
 from isegoria.domain.rulebook import RuleVersion
@@ -24,19 +25,36 @@ def _explanation(verdict: Verdict, reasons: list[str]) -> str:
     return f"{arithmetic} Jurors' reasons: {quoted}."
 
 
-def _redress(appeal: bool, constitution: Constitution, decided_at: datetime, case_id: int) -> str:
+def _redress(
+    verdict: Verdict, appeal: bool, constitution: Constitution, decided_at: datetime, case_id: int
+) -> str:
     if appeal:
         return (
             "This decision on appeal is final within isegoria. You may still go to court or, "
             "in the EU, to a certified out-of-court dispute settlement body (DSA Art. 21)."
         )
     until = decided_at + constitution.appeal_window
+    jury = (
+        f"a new, larger jury of {constitution.effective_appeal_jury_size} citizens until "
+        f"{until:%Y-%m-%d %H:%M} UTC from the page of case {case_id}"
+    )
+    if verdict.takes_action:
+        limit = (
+            "an appeal by the author alone can uphold, lighten or overturn this decision, "
+            "never make it harsher"
+            if constitution.no_harsher_on_own_appeal
+            else "under this jurisdiction's constitution, the new jury may also decide a "
+            "harsher outcome"
+        )
+        who = f"The author may appeal to {jury}; {limit}."
+    else:
+        who = (
+            f"A reporter may appeal to {jury}; the author has nothing to appeal, as no action "
+            "was taken."
+        )
     return (
-        f"The author may appeal to a new, larger jury of "
-        f"{constitution.effective_appeal_jury_size} citizens until {until:%Y-%m-%d %H:%M} UTC "
-        f"from the page of case {case_id}; a reporter may appeal when no violation was found. "
-        "Courts and, in the EU, certified out-of-court dispute settlement bodies (DSA Art. 21) "
-        "remain open."
+        f"{who} Courts and, in the EU, certified out-of-court dispute settlement bodies "
+        "(DSA Art. 21) remain open."
     )
 
 
@@ -71,6 +89,7 @@ def build_statement(
     if verdict.outcome is Outcome.LAPSED:
         facts += " Too few ballots arrived, so the case lapsed with no action."
     jurisdictions = tuple(j for j in content.jurisdictions.split(",") if j)
+    limit = appeal_limit_of(verdict)
     return StatementOfReasons(
         case_id=case.id,
         decision_id=decision_id,
@@ -99,10 +118,11 @@ def build_statement(
             "no_violation": verdict.no_violation_votes,
             "quorum": verdict.jury_quorum,
         },
-        redress=_redress(appeal, constitution, decided_at, case.id),
+        redress=_redress(verdict, appeal, constitution, decided_at, case.id),
         appeal=appeal,
         content_id=content.platform_content_id,
         content_url=content.url,
         content_language=content.language,
         content_posted_at=content.posted_at,
+        appeal_limit=None if limit is None else limit.value,
     )

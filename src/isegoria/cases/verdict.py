@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
+from isegoria.cases import appeal as cases_appeal
 from isegoria.cases.common import (
     APPEAL,
     case_constitution,
@@ -153,6 +154,8 @@ def _record_verdict(
     constitution = constitution or case_constitution(uow, case)
     reports = list(uow.session.scalars(_REPORTS, {"case_id": case.id}))
     appeal = stage == APPEAL
+    if appeal:  # no harsher outcome on the author's own appeal, unless the citizens voted so
+        verdict = cases_appeal.limit_on_appeal(uow, case, verdict, constitution)
     planned = _planned_decisions(uow, case, verdict, appeal)
     # The statement quotes the decision it gives rise to (or, when an appeal upholds, the one
     # that stands), and every decision's body carries the statement: so the rows are numbered

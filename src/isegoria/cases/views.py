@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from isegoria.algorithms import sortition
 from isegoria.cases.common import (
     FIRST,
     RETRIAL,
@@ -113,6 +114,7 @@ def draw_record(uow: UnitOfWork, case_id: int, stage: str) -> dict[str, Any] | N
     jurors = uow.session.scalars(
         select(Juror.pseudonym).where(Juror.jury_id == jury.id, Juror.replaces.is_(None))
     )
+    portfolio = json.loads(jury.portfolio)
     return {
         "case_id": case_id,
         "stage": stage,
@@ -120,9 +122,11 @@ def draw_record(uow: UnitOfWork, case_id: int, stage: str) -> dict[str, Any] | N
         "seed_checkpoint_size": jury.seed_checkpoint_size,
         "seed": jury.seed,
         "quotas": json.loads(jury.quotas),
-        "portfolio": json.loads(jury.portfolio),
+        "portfolio": portfolio,
         "pool": json.loads(jury.pool),
         "jurors": sorted(jurors),
+        # Issue 16: the volunteers the quotas leave without any chance, and why.
+        "cannot_be_seated": [u.describe() for u in sortition.unseatable_in_record(portfolio)],
     }
 
 

@@ -209,7 +209,6 @@ def _serve(
 
 
 def _case_rule(uow: UnitOfWork, case_id: int) -> tuple[str, int]:
-
     case = get_case(uow, case_id)
     return case.rule_id, case.rule_version
 
@@ -304,6 +303,8 @@ def seed_cases(
                 cases_appeal.redeem_link_code(uow, account_id=account, code=code)
             clock.advance(timedelta(days=2))
             with uow.begin():
+                if cases_appeal.may_appeal(uow, account, get_case(uow, case_id)) is None:
+                    continue  # the jury took no action: the author has nothing to appeal
                 cases_appeal.file_appeal(
                     uow,
                     account_id=account,

@@ -21,6 +21,8 @@ Deciding cases
     * At least 9 ballots are needed for a verdict; a violation needs two thirds of them.
     * Urgent interim measures must be decided within 24 hours.
     * The author may appeal for 184 days (six months) to a fresh jury of 2n+1 (25 for a jury of 12).
+    * An appeal filed by the sanctioned author alone can uphold, lighten or overturn the
+      decision, never make it harsher (no *reformatio in peius*); a reporter's appeal can.
     * A ban needs at least 2 earlier violations by the same author, upheld by juries.
     * 2% of cases are tried twice by independent juries to measure consistency.
     * Nobody serves on more than 3 juries in 90 days.
@@ -78,6 +80,10 @@ DEFAULT_INTERIM_MEASURE_DEADLINE = timedelta(hours=24)
 DEFAULT_APPEAL_WINDOW = timedelta(days=184)
 #: A ban needs at least this many earlier violations upheld against the same author.
 DEFAULT_BAN_MIN_PRIOR_VIOLATIONS = 2
+#: No harsher outcome on one's own appeal (reformatio in peius is forbidden): most legal
+#: systems protect an appellant this way, so that nobody has to fear appealing. On unless the
+#: citizens vote it off; a reporter's appeal is never limited by it.
+DEFAULT_NO_HARSHER_ON_OWN_APPEAL = True
 DEFAULT_JURY_STRATA: tuple[str, ...] = ("region", "age_band", "political_leaning")
 #: Share of cases judged twice by independent juries to measure consistency. Off unless a
 #: jurisdiction adopts it (a retried case needs twice the jurors); 1/50 is a typical choice,
@@ -147,6 +153,7 @@ class Constitution:
     #: None means 2n+1 for a first jury of n.
     appeal_jury_size: int | None = None
     ban_min_prior_violations: int = DEFAULT_BAN_MIN_PRIOR_VIOLATIONS
+    no_harsher_on_own_appeal: bool = DEFAULT_NO_HARSHER_ON_OWN_APPEAL
     jury_strata: tuple[str, ...] = field(default=DEFAULT_JURY_STRATA)
     consistency_retrial_share: Fraction = DEFAULT_CONSISTENCY_RETRIAL_SHARE
     juror_max_cases: int = DEFAULT_JUROR_MAX_CASES
@@ -170,6 +177,11 @@ class Constitution:
             if not isinstance(value, timedelta) or value <= timedelta(0):
                 raise ConstitutionError(f"{name} must be a positive duration, got {value!r}")
         object.__setattr__(self, "jury_strata", tuple(self.jury_strata))
+        if not isinstance(self.no_harsher_on_own_appeal, bool):
+            raise ConstitutionError(
+                "no_harsher_on_own_appeal must be true or false, "
+                f"got {self.no_harsher_on_own_appeal!r}"
+            )
         self._check_order_of_majorities()
         self._check_juries()
 

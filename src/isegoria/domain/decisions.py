@@ -76,6 +76,8 @@ class StatementOfReasons:
     content_url: str = ""
     content_language: str = ""
     content_posted_at: datetime | None = None
+    #: On appeal, the limit that applied (``domain.appeals.AppealLimit`` value), else None.
+    appeal_limit: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StatementOfReasons:

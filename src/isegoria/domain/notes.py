@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 from enum import StrEnum
 from typing import Final
 from urllib.parse import urlsplit
 
-from isegoria.algorithms.bridging_params import HELPFUL, NOT_HELPFUL, SOMEWHAT_HELPFUL, NoteStatus
+from isegoria.algorithms.bridging_params import (
+    HELPFUL,
+    NOT_HELPFUL,
+    SOMEWHAT_HELPFUL,
+    TAG_BIT,
+    NoteStatus,
+)
 
 __all__ = [
     "MAX_NOTE_LENGTH",
@@ -22,6 +29,7 @@ __all__ = [
     "check_note_text",
     "check_tags",
     "source_links",
+    "tag_mask",
 ]
 
 # Community Notes caps a note at 280 characters, links counted; we allow more room
@@ -96,6 +104,28 @@ class RatingTag(StrEnum):
     HARD_TO_UNDERSTAND = "hard_to_understand"
     ARGUMENTATIVE_OR_BIASED = "argumentative_or_biased"
     NOTE_NOT_NEEDED = "note_not_needed"
+
+
+#: The public ratings file's column for each of our not-helpful tags (the helpful ones
+#: play no part in the status rules). The scorer's tag filters read these.
+PUBLIC_NOT_HELPFUL_TAG: Final = {
+    RatingTag.INCORRECT: "notHelpfulIncorrect",
+    RatingTag.SOURCES_MISSING_OR_UNRELIABLE: "notHelpfulSourcesMissingOrUnreliable",
+    RatingTag.OPINION_SPECULATION: "notHelpfulOpinionSpeculation",
+    RatingTag.HARD_TO_UNDERSTAND: "notHelpfulHardToUnderstand",
+    RatingTag.ARGUMENTATIVE_OR_BIASED: "notHelpfulArgumentativeOrBiased",
+    RatingTag.NOTE_NOT_NEEDED: "notHelpfulNoteNotNeeded",
+}
+
+
+def tag_mask(stored: str) -> int:
+    """The scorer's not-helpful tag bit mask of a rating's stored tags (a JSON list)."""
+    mask = 0
+    for tag in json.loads(stored or "[]"):
+        public = PUBLIC_NOT_HELPFUL_TAG.get(RatingTag(tag))
+        if public is not None:
+            mask |= TAG_BIT[public]
+    return mask
 
 
 def source_links(text: str) -> list[str]:

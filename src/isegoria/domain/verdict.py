@@ -107,6 +107,11 @@ class VerdictRule(Enum):
     LOWER_MEDIAN_SUSPENSION = "lower_median_suspension"
     BAN_NOT_ALLOWED = "ban_not_allowed"
     BAN_ALLOWED = "ban_allowed"
+    # On appeal, which limit applied (see domain.appeals).
+    APPEAL_NO_HARSHER = "appeal_no_harsher"
+    APPEAL_CAPPED = "appeal_capped"
+    APPEAL_OPEN_REPORTER = "appeal_open_reporter"
+    APPEAL_LIMIT_OFF = "appeal_limit_off"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,9 @@ gives them), ``scored_notes.tsv`` and ``helpfulness_scores.tsv`` (the column nam
 public scorer's outputs for the core model), and ``comparison.json`` (our status against
 the published one, note by note, as counts).
 
+Each note's ``classification`` and each rating's not-helpful tag columns feed the
+published status rules (docs/notes.md, "Published rules").
+
 The comparison scores *without* hysteresis: feeding the published statuses into the
 inertia rule would pull ours towards them and inflate the agreement. Valid-rating masks
 and the author filter use the status history and the notes file, as the guide describes.
@@ -34,7 +37,10 @@ from isegoria.integrations.community_notes_tsv import (
     write_note_status_history,
 )
 from isegoria.integrations.community_notes_tsv_format import STATUS_LABELS, write_rows
-from isegoria.integrations.community_notes_tsv_scoring import ratings_matrix
+from isegoria.integrations.community_notes_tsv_scoring import (
+    not_misleading_notes,
+    ratings_matrix,
+)
 
 FILES: Final = {
     "notes": "notes-*.tsv",
@@ -127,7 +133,13 @@ def score_directory(
         dtype=np.int64,
     )
     say("fitting the model")
-    result = score(matrix, None, params, note_author=note_author)
+    result = score(
+        matrix,
+        None,
+        params,
+        note_author=note_author,
+        not_misleading=not_misleading_notes(indexed, notes),
+    )
     say("writing the outputs")
     out.mkdir(parents=True, exist_ok=True)
     records = updated_status_history(indexed, result, now_millis, history, notes)

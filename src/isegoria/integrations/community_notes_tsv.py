@@ -32,6 +32,7 @@ from isegoria.algorithms.bridging import (
     NOT_HELPFUL,
     SOMEWHAT_HELPFUL,
 )
+from isegoria.algorithms.bridging_params import NOT_HELPFUL_TAGS, TAG_BIT
 from isegoria.integrations.community_notes_tsv_format import (
     NOTE_STATUS_HISTORY_COLUMNS,
     NOTES_COLUMNS,
@@ -91,13 +92,15 @@ _LEVEL_BY_VALUE: Final = {value: level for level, value in HELPFULNESS_LEVELS.it
 
 
 def read_ratings(source: Source) -> Iterator[Rating]:
-    """Stream the ratings file: helpfulnessLevel, or the 2021 helpful/notHelpful flags."""
+    """Stream the ratings file: helpfulnessLevel, or the 2021 helpful/notHelpful flags,
+    and the not-helpful tag columns (absent ones count as 0)."""
     for row in read_rows(source, ("noteId", "raterParticipantId", "createdAtMillis")):
         yield Rating(
             row.numeric_id(),
             row.participant_id("raterParticipantId"),
             row.millis("createdAtMillis"),
             _rating_value(row),
+            sum(TAG_BIT[tag] for tag in NOT_HELPFUL_TAGS if row.flag(tag)),
         )
 
 
@@ -158,6 +161,10 @@ def write_ratings(path: str | os.PathLike[str], ratings: Iterable[Rating]) -> in
                 "raterParticipantId": r.rater_participant_id,
                 "createdAtMillis": str(r.created_at_millis),
                 "helpfulnessLevel": _helpfulness_level(r.value),
+                **{
+                    tag: "1" if r.not_helpful_tags & TAG_BIT[tag] else "0"
+                    for tag in NOT_HELPFUL_TAGS
+                },
             }
             for r in ratings
         ),

@@ -77,6 +77,9 @@ NEEDS_MORE_RATINGS: Final = "NEEDS_MORE_RATINGS"
 CURRENTLY_RATED_HELPFUL: Final = "CURRENTLY_RATED_HELPFUL"
 CURRENTLY_RATED_NOT_HELPFUL: Final = "CURRENTLY_RATED_NOT_HELPFUL"
 STATUS_LABELS: Final = (NEEDS_MORE_RATINGS, CURRENTLY_RATED_HELPFUL, CURRENTLY_RATED_NOT_HELPFUL)
+# The notes file's ``classification`` values ([code] constants.py).
+MISLEADING: Final = "MISINFORMED_OR_POTENTIALLY_MISLEADING"
+NOT_MISLEADING: Final = "NOT_MISLEADING"
 
 # The public participant ids are 64 hex digits; this bound only stops absurd input.
 MAX_ID_LENGTH: Final = 256
@@ -106,6 +109,8 @@ class Rating(NamedTuple):
     rater_participant_id: str
     created_at_millis: int
     value: float
+    not_helpful_tags: int = 0
+    """Bit mask of the not-helpful tag columns set to 1 (``bridging_params.TAG_BIT``)."""
 
 
 class Note(NamedTuple):
@@ -198,6 +203,15 @@ class Row:
         if _DECIMAL_INTEGER.fullmatch(text):  # pandas writes nullable integers as doubles
             return int(float(text))
         raise self.error(column, f"expected {what}, got {_show(text)}")
+
+    def flag(self, column: str) -> bool:
+        """A 0/1 column ("" or absent: 0)."""
+        text = self.get(column)
+        if text in ("", "0", "0.0"):
+            return False
+        if text in ("1", "1.0"):
+            return True
+        raise self.error(column, f"expected 0 or 1, got {_show(text)}")
 
     def choice(self, column: str, allowed: Sequence[str], *, optional: bool = False) -> str:
         """One of ``allowed`` ("" accepted when ``optional``)."""

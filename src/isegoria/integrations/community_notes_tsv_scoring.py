@@ -30,6 +30,7 @@ from isegoria.integrations.community_notes_tsv_format import (
     CURRENTLY_RATED_HELPFUL,
     CURRENTLY_RATED_NOT_HELPFUL,
     NEEDS_MORE_RATINGS,
+    NOT_MISLEADING,
     Note,
     NoteStatusRecord,
     Rating,
@@ -63,8 +64,8 @@ def ratings_matrix(ratings: Iterable[Rating], note_ids: Iterable[int] = ()) -> I
     """Index ratings for the scorer; ``note_ids`` lists notes to keep even if unrated.
 
     Ratings are ordered by ``createdAtMillis`` (stably), so that when a rater rated a
-    note twice the scorer's "last one wins" keeps the most recent rating. Only three
-    numbers per rating are kept in memory, in compact arrays.
+    note twice the scorer's "last one wins" keeps the most recent rating. Only four
+    numbers per rating (and a 16-bit tag mask) are kept in memory, in compact arrays.
     """
     note_index: dict[int, int] = {}
     for note_id in note_ids:
@@ -72,17 +73,20 @@ def ratings_matrix(ratings: Iterable[Rating], note_ids: Iterable[int] = ()) -> I
     rater_index: dict[str, int] = {}
     raters, notes, created = array("q"), array("q"), array("q")
     values = array("d")
+    tags = array("H")
     for rating in ratings:
         notes.append(note_index.setdefault(rating.note_id, len(note_index)))
         raters.append(rater_index.setdefault(rating.rater_participant_id, len(rater_index)))
         created.append(rating.created_at_millis)
         values.append(rating.value)
+        tags.append(rating.not_helpful_tags)
     created_at = np.frombuffer(created, dtype=np.int64)
     order = np.argsort(created_at, kind="stable")
     matrix = RatingsMatrix(
         rater=np.frombuffer(raters, dtype=np.int64)[order],
         note=np.frombuffer(notes, dtype=np.int64)[order],
         value=np.frombuffer(values, dtype=np.float64)[order],
+        tags=np.frombuffer(tags, dtype=np.uint16)[order],
         n_raters=len(rater_index),
         n_notes=len(note_index),
     )
@@ -91,6 +95,23 @@ def ratings_matrix(ratings: Iterable[Rating], note_ids: Iterable[int] = ()) -> I
         note_ids=np.fromiter(note_index, dtype=np.int64, count=len(note_index)),
         rater_ids=tuple(rater_index),
         created_at_millis=created_at[order],
+    )
+
+
+def not_misleading_notes(
+    indexed: IndexedRatings, notes: Mapping[int, Note]
+) -> npt.NDArray[np.bool_]:
+    """Per indexed note: does its writer say the post is not misleading?
+
+    As in the public scorer, a note missing from the notes file (a deleted note) counts
+    as saying "misleading": it can be helpful but never falls under ``NmCRNH``.
+    """
+    return np.array(
+        [
+            (note := notes.get(note_id)) is not None and note.classification == NOT_MISLEADING
+            for note_id in indexed.note_ids.tolist()
+        ],
+        dtype=np.bool_,
     )
 
 

@@ -12,6 +12,7 @@ their status is the verdict's.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -32,7 +33,7 @@ from isegoria.algorithms.bridging import (
 from isegoria.algorithms.bridging_params import HELPFUL, NOT_HELPFUL, SOMEWHAT_HELPFUL
 from isegoria.domain.decisions import DecisionKind
 from isegoria.domain.note_events import NotesScored, NoteStatusChanged
-from isegoria.domain.notes import Helpfulness, NoteStatus
+from isegoria.domain.notes import Classification, Helpfulness, NoteStatus, tag_mask
 from isegoria.jobs import queue as jobs
 from isegoria.notes.decisions import issue_note_decision
 from isegoria.store.models import Job
@@ -70,6 +71,8 @@ class RunSummary:
     changed: int
     shown: int
     hidden: int
+    rules: dict[str, int] = dataclasses.field(default_factory=dict)
+    """Per published rule (``bridging.RULES``), how many notes it acted on."""
 
 
 def _parameters(params: ScoringParams) -> dict[str, Any]:
@@ -79,9 +82,10 @@ def _parameters(params: ScoringParams) -> dict[str, Any]:
     }
 
 
-def _load(uow: UnitOfWork) -> tuple[list[NoteRow], Any, Any, Any]:
+def _load(uow: UnitOfWork) -> tuple[list[NoteRow], Any, Any, Any, Any]:
     """Citizens' notes (by id), and their ratings in rating order: (note id, rater id)
-    pairs, values, and when each rating was made (seconds since the epoch)."""
+    pairs, values, when each rating was made (seconds since the epoch) and the bit mask
+    of its not-helpful tags."""
     notes = list(
         uow.session.scalars(select(NoteRow).where(NoteRow.by_jury.is_(False)).order_by(NoteRow.id))
     )
@@ -92,7 +96,11 @@ def _load(uow: UnitOfWork) -> tuple[list[NoteRow], Any, Any, Any]:
     )
     rows = uow.session.execute(
         select(
-            NoteRatingRow.note_id, NoteRatingRow.rater_account_id, value, NoteRatingRow.updated_at
+            NoteRatingRow.note_id,
+            NoteRatingRow.rater_account_id,
+            value,
+            NoteRatingRow.updated_at,
+            NoteRatingRow.tags,
         )
         .join(NoteRow, NoteRow.id == NoteRatingRow.note_id)
         .where(NoteRow.by_jury.is_(False))
@@ -104,7 +112,10 @@ def _load(uow: UnitOfWork) -> tuple[list[NoteRow], Any, Any, Any]:
     made = np.fromiter(
         map(datetime.timestamp, map(itemgetter(3), rows)), dtype=np.float64, count=len(rows)
     )
-    return notes, table[:, :2].astype(np.int64), table[:, 2].copy(), made
+    # Few distinct tag lists occur, so each JSON text is parsed once per run.
+    mask_of = functools.cache(tag_mask)
+    tags = np.fromiter(map(mask_of, map(itemgetter(4), rows)), dtype=np.uint16, count=len(rows))
+    return notes, table[:, :2].astype(np.int64), table[:, 2].copy(), made, tags
 
 
 def _valid(uow: UnitOfWork, notes: list[NoteRow], note: Any, made: Any) -> Any:
@@ -170,7 +181,7 @@ def run_scoring(
     uow.session.add(run)
     uow.session.flush()
     say("loading ratings")
-    notes, ids, values, made = _load(uow)
+    notes, ids, values, made, tags = _load(uow)
     note_ids = np.array([n.id for n in notes], dtype=np.int64)
     rater_ids, rater_index = np.unique(ids[:, 1], return_inverse=True)
     note_index = np.searchsorted(note_ids, ids[:, 0]).astype(np.int64)
@@ -181,12 +192,16 @@ def run_scoring(
         n_raters=len(rater_ids),
         n_notes=len(notes),
         valid=_valid(uow, notes, note_index, made),
+        tags=tags,
+    )
+    not_misleading = np.array(
+        [n.classification == Classification.NOT_MISLEADING.value for n in notes], dtype=np.bool_
     )
     authors = np.array([n.author_account_id or -1 for n in notes], dtype=np.int64)
     note_author = _index_of(rater_ids, authors)
     previous = status_codes([n.status for n in notes]) if notes else np.zeros(0, np.int8)
     say("fitting the model")
-    result = score(matrix, previous, params, note_author=note_author)
+    result = score(matrix, previous, params, note_author=note_author, not_misleading=not_misleading)
     say("storing statuses")
     summary = _store(uow, run, notes, rater_ids, previous, result)
     say("done")
@@ -310,6 +325,7 @@ def _store(
         changed=len(changed_at),
         shown=shown,
         hidden=hidden,
+        rules={name: int(np.count_nonzero(mask)) for name, mask in result.rules.items()},
     )
 
 
@@ -320,7 +336,6 @@ def _score_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
 
 def ensure_scheduled(uow: UnitOfWork) -> bool:
     """Schedule a scoring run now unless one is already waiting (the worker's hourly tick)."""
-
     waiting = uow.session.scalar(
         select(Job.id).where(
             Job.kind == JOB_SCORE_NOTES, Job.status == jobs.JobStatus.PENDING.value

@@ -12,7 +12,7 @@ from typing import Final
 from sqlalchemy import case, func, select
 
 from isegoria.algorithms.bridging import DEFAULT_PARAMS, ScoringParams
-from isegoria.domain.notes import Helpfulness, NoteStatus
+from isegoria.domain.notes import Classification, Helpfulness, NoteStatus
 from isegoria.store.models_cases import Case, Content
 from isegoria.store.models_notes import NoteRaterRow, NoteRatingRow, NoteRow, NoteStatusHistoryRow
 from isegoria.unit_of_work import UnitOfWork
@@ -59,6 +59,51 @@ class NoteExplanation:
         return self.note.factor is not None and (
             abs(self.note.factor) < self.params.helpful_max_abs_factor
         )
+
+    @property
+    def says_not_misleading(self) -> bool:
+        """Whether the writer says the post is not misleading: then it is never shown."""
+        return self.note.classification == Classification.NOT_MISLEADING.value
+
+    @property
+    def held_back(self) -> bool:
+        """Whether it meets both bars yet needs more ratings: a published rule on
+        not-helpful reasons (tag outlier, "incorrect" filter) held it back."""
+        return (
+            not self.note.by_jury
+            and not self.says_not_misleading
+            and self.meets_intercept
+            and self.meets_factor
+            and self.note.scored_ratings >= self.params.min_ratings_for_status
+            and self.note.status == NoteStatus.NEEDS_MORE_RATINGS.value
+        )
+
+    @property
+    def rated_low_on_both_sides(self) -> bool:
+        """Whether it is not helpful although its score is above the not-helpful line
+        (and its margin): the rule on notes rated low by raters on both sides."""
+        if self.note.intercept is None or self.note.factor is None or self.says_not_misleading:
+            return False
+        p = self.params
+        line = p.not_helpful_intercept - p.not_helpful_factor_multiplier * abs(self.note.factor)
+        return (
+            self.note.status == NoteStatus.NOT_HELPFUL.value
+            and self.note.intercept >= line + p.not_helpful_margin
+        )
+
+    @property
+    def held_by(self) -> str | None:
+        """Which published rule keeps the note off the post although its numbers would not:
+        ``not_misleading``, ``reason_filters`` or ``low_on_both_sides`` (None: no such rule)."""
+        if self.note.by_jury:
+            return None
+        if self.says_not_misleading:
+            return "not_misleading"
+        if self.held_back:
+            return "reason_filters"
+        if self.rated_low_on_both_sides:
+            return "low_on_both_sides"
+        return None
 
     @property
     def total(self) -> int:

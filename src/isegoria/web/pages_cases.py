@@ -12,6 +12,7 @@ from isegoria.cases import appeal as cases_appeal
 from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import jury as cases_jury
 from isegoria.cases import views as cases_views
+from isegoria.cases.common import case_constitution
 from isegoria.cases.common import get_case as get_case_row
 from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import SanctionStep
@@ -19,7 +20,13 @@ from isegoria.errors import InvalidInput
 from isegoria.http.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.log import audit
 from isegoria.notes import views as notes_views
-from isegoria.web.pages import CsrfField, citizen_form, citizen_id, render, see_other
+from isegoria.web.pages import (
+    CsrfField,
+    citizen_form,
+    citizen_id,
+    render,
+    see_other,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,27 +58,31 @@ def case_page(
     with uow.begin(readonly=True):
         view = cases_views.case_view(uow, case_id)
         seat = None
-        can_appeal = False
+        appellant = None
         is_author = False
+        case_row = get_case_row(uow, case_id)
         if principal.is_person and principal.role is Role.CITIZEN:
             account = principal.account_id
             assert account is not None  # noqa: S101
             seats = [s for s in cases_views.summons_for(uow, account) if s["case_id"] == case_id]
             seat = seats[0] if seats else None
-            case = get_case_row(uow, case_id)
-            is_author = cases_appeal.is_author(uow, account, case)
-            can_appeal = view["status"] == "decided" and (
-                is_author
-                or (cases_appeal.is_reporter(uow, account, case) and view["outcome"] != "violation")
-            )
+            is_author = cases_appeal.is_author(uow, account, case_row)
+            # Offered only to who may appeal now: a decision that took no action (an interim
+            # measure that lapsed, no violation) leaves the author nothing to appeal.
+            appellant = cases_appeal.may_appeal(uow, account, case_row)
+        # Said before anyone files: how far this jurisdiction lets an author's appeal go.
+        no_harsher = (
+            appellant is not None and case_constitution(uow, case_row).no_harsher_on_own_appeal
+        )
         now = uow.now()
-        case_row = get_case_row(uow, case_id)
         case_notes = notes_views.notes_of_case(uow, case_row)
         mismatches = audit.case_mismatches(uow.session, case_id)
     return render(
         request,
         "cases/case.html",
-        {"case": view, "seat": seat, "can_appeal": can_appeal, "is_author": is_author, "now": now}
+        {"case": view, "seat": seat, "is_author": is_author, "now": now}
+        | {"can_appeal": appellant is not None, "no_harsher": no_harsher}
+        | {"appellant": None if appellant is None else appellant.value}
         | {"mismatches": mismatches}
         | {"notes": case_notes, "content_id": case_row.content_id},
     )
