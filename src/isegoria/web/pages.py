@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from isegoria import i18n
 from isegoria.api import cookies, ratelimit
 from isegoria.api.deps import (
     PrincipalDep,
@@ -24,6 +25,7 @@ from isegoria.services import jurisdictions, people, sessions
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+i18n.install(templates.env)  # here, with the templates: every page and the CLI's report
 router = APIRouter(include_in_schema=False)
 
 MAX_FORM_FIELD = 256

@@ -28,7 +28,6 @@ from isegoria.services.law_read import DiffLine, diff_lines, version_as_text
 from isegoria.web.pages import check_form_csrf, citizen_id, render, templates
 
 router = APIRouter(include_in_schema=False)
-i18n.install(templates.env)
 
 #: CommonMark with raw HTML disabled: rule texts are shown as written, never as markup.
 _markdown = MarkdownIt("commonmark", {"html": False})
