@@ -44,6 +44,8 @@ def describe(error: BaseException) -> tuple[str, ExitCode]:
         return f"configuration error: {error.error_count()} bad setting(s)", ExitCode.USAGE
     if isinstance(error, OSError):
         return _file_problem(error), ExitCode.FILE
+    if isinstance(error, httpx.InvalidURL):
+        return f"not a valid URL: {error}", ExitCode.USAGE
     if isinstance(error, httpx.HTTPError):
         return f"the remote instance could not be reached: {error}", ExitCode.REFUSED
     return (
