@@ -7,9 +7,10 @@ A failure before the commit leaves the old key in place and no staged file behin
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -17,10 +18,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from isegoria.config import write_private_file
 from isegoria.domain.events import LogKeyRotated
 from isegoria.errors import Conflict, NotFound
+from isegoria.log.append import LogAppender
 from isegoria.log.signing import LogSigner, load_signer
 
-if TYPE_CHECKING:
-    from isegoria.store.uow import UnitOfWork
+
+class UnitOfWork(Protocol):
+    """What rotation needs of the unit of work (named by shape: the log sits below it)."""
+
+    @property
+    def log(self) -> LogAppender:
+        """The appender of the transaction in progress."""
+
+    def begin(self, *, readonly: bool = False) -> AbstractContextManager[Any]:
+        """Open a transaction that commits when the block ends."""
 
 
 @dataclass(frozen=True)
