@@ -161,10 +161,15 @@ def test_serve_takes_host_and_port_and_the_environment_still_works(
 
 
 @pytest.mark.parametrize(
-    ("language", "title"), [("en", "Transparency report"), ("de", "Transparenzbericht")]
+    ("language", "title", "chart"),
+    [
+        ("en", "Transparency report", "Reports and verdicts per day"),
+        ("de", "Transparenzbericht", "Meldungen und Urteile pro Tag"),
+        ("fr", "Rapport de transparence", "Signalements et verdicts par jour"),
+    ],
 )
 def test_report_html_is_written_with_its_charts_in_the_chosen_language(
-    env: Path, tmp_path: Path, language: str, title: str
+    env: Path, tmp_path: Path, language: str, title: str, chart: str
 ) -> None:
     target = tmp_path / f"report-{language}.html"
     result = runner.invoke(
@@ -175,6 +180,7 @@ def test_report_html_is_written_with_its_charts_in_the_chosen_language(
     assert f'<html lang="{language}">' in html
     assert f"<h1>{title}</h1>" in html
     assert html.count("<svg") >= 4  # the report's charts, drawn inline
+    assert f"<title>{chart}</title>" in html or f">{chart}</text>" in html
     unknown = runner.invoke(app, ["report", "--format", "html", "--language", "xx"])
     assert unknown.exit_code == ExitCode.USAGE and "--language 'xx'" in unknown.output
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
+from isegoria.i18n import gettext
+
 WIDTH: Final = 640
 HEIGHT: Final = 360
 PLOT_LEFT: Final = 72
@@ -197,10 +199,11 @@ def _open(cid: str, title: str, desc: str, height: int = HEIGHT) -> list[str]:
 
 
 def _no_data(cid: str, title: str, desc: str) -> str:
-    parts = _open(cid, title, f"{desc} {NO_DATA}.".strip())
+    no_data = escape(gettext(NO_DATA))
+    parts = _open(cid, title, f"{desc} {gettext(NO_DATA)}.".strip())
     parts.append(
         f'<text class="no-data" x="{WIDTH // 2}" y="{HEIGHT // 2}" text-anchor="middle" '
-        f'font-size="16">{NO_DATA}</text></svg>'
+        f'font-size="16">{no_data}</text></svg>'
     )
     return "".join(parts)
 
@@ -431,7 +434,7 @@ def interval_chart_svg(chart: IntervalChart) -> str:
     diamond = f'<path d="M8 -6L14 0L8 6L2 0Z" fill="{FLAG_COLOUR}"/>'
     dot = f'<circle cx="8" cy="0" r="5" fill="{PALETTE[0]}"/>'
     flags = [(diamond, chart.flag_label)] if any(r.flagged for r in shown) else []
-    parts += _legend([(dot, "estimate with interval"), *flags])
+    parts += _legend([(dot, gettext("estimate with interval")), *flags])
     step = ticks[1] - ticks[0]
     parts.append('<g class="x-axis">')
     for t in ticks:
@@ -538,4 +541,5 @@ def interval_chart_table(chart: IntervalChart) -> str:
         ]
         for r in chart.rows
     ]
-    return data_table(chart.title, ["", chart.x_label, "Lower bound", "Upper bound", "Note"], rows)
+    headers = ["", chart.x_label, gettext("Lower bound"), gettext("Upper bound"), gettext("Note")]
+    return data_table(chart.title, headers, rows)
