@@ -220,3 +220,28 @@ def test_the_exit_codes_are_distinct_and_documented() -> None:
     for code in ExitCode:
         assert f"| {code.value} |" in documented, code
     assert boot.fail("x", ExitCode.FILE).exit_code == ExitCode.FILE
+
+
+def test_a_setting_that_is_not_json_is_a_usage_error(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ISEGORIA_ACTIVITYPUB_RULES", "{not json")
+    result = runner.invoke(app, ["config"])
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert _error_lines(result.output) == [
+        'error: configuration error: error parsing value for field "activitypub_rules" from '
+        'source "EnvSettingsSource"'
+    ]
+
+
+@pytest.mark.parametrize("variable", ["ISEGORIA_SECRET_KEY_FILE", "ISEGORIA_SIGNING_KEY_FILE"])
+def test_an_unusable_key_file_is_named_with_what_to_do(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    garbage = tmp_path / "garbage.key"
+    garbage.write_text("not a key\n")
+    monkeypatch.setenv(variable, str(garbage))
+    result = runner.invoke(app, ["platforms", "list"])
+    assert result.exit_code == ExitCode.FILE, result.output
+    (line,) = _error_lines(result.output)
+    assert f"{garbage} is unusable" in line and f"point {variable} at it" in line

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.text import Text
 from sqlalchemy.engine import make_url
@@ -20,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from isegoria.clock import Clock
 from isegoria.config import Settings, mask_url
 from isegoria.errors import IsegoriaError
-from isegoria.log.signing import load_signer
+from isegoria.log.signing import LogSigner, load_signer
 from isegoria.store import migrate
 from isegoria.store.db import Database
 from isegoria.store.uow import UnitOfWork
@@ -71,6 +72,32 @@ def settings() -> Settings:
             for e in error.errors()
         )
         raise fail(f"configuration error: {problems}", ExitCode.USAGE) from None
+    except SettingsError as error:  # e.g. a JSON setting that is not JSON
+        raise fail(f"configuration error: {error}", ExitCode.USAGE) from None
+
+
+def secret(config: Settings) -> bytes:
+    """The instance secret (created on first use), or exit 5 if its file is unusable."""
+    try:
+        return config.secret_key
+    except ValueError as error:
+        raise fail(
+            f"the instance secret {config.secret_key_path} is unusable ({error}); "
+            "restore it from a backup or point ISEGORIA_SECRET_KEY_FILE at it",
+            ExitCode.FILE,
+        ) from None
+
+
+def signer(config: Settings) -> LogSigner:
+    """The log signer (its key created on first use), or exit 5 if the key file is unusable."""
+    try:
+        return load_signer(config.origin, config.signing_key_path)
+    except ValueError as error:
+        raise fail(
+            f"the log signing key {config.signing_key_path} is unusable ({error}); "
+            "restore it from a backup or point ISEGORIA_SIGNING_KEY_FILE at it",
+            ExitCode.FILE,
+        ) from None
 
 
 def database(config: Settings) -> Database:
@@ -138,5 +165,5 @@ def ready_database(config: Settings) -> Database:
 def ready_uow(config: Settings, clock: Clock | None = None, *, signed: bool = True) -> UnitOfWork:
     """A unit of work on a current database; ``signed`` loads the log key to sign with."""
     opened = ready_database(config)
-    signer = load_signer(config.origin, config.signing_key_path) if signed else None
-    return UnitOfWork(opened, clock, signer=signer, secret=config.secret_key)
+    log_signer = signer(config) if signed else None
+    return UnitOfWork(opened, clock, signer=log_signer, secret=secret(config))

@@ -15,7 +15,6 @@ from isegoria.config import Settings
 from isegoria.errors import IsegoriaError
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
-from isegoria.log.signing import load_signer
 from isegoria.services import cases_common, cases_views
 from isegoria.services.jury_verify import (
     DrawEvidence,
@@ -102,7 +101,7 @@ def _local_evidence(case_id: int, stage: str) -> tuple[DrawEvidence, str]:
         if drawn is None or head is None:
             raise JuryVerificationError("the draw's log entry or checkpoint is missing")
         note = head.note
-    key = load_signer(settings.origin, settings.signing_key_path).verifier_key
+    key = boot.signer(settings).verifier_key
     return DrawEvidence(case_id, stage, record, drawn, note), key
 
 

@@ -27,7 +27,7 @@ def identity() -> None:
     typer.echo(f"activitypub key    {key_id}")
     typer.echo(f"activitypub inbox  {inbox}")
     typer.echo(f"labeler DID        {settings.effective_labeler_did}")
-    typer.echo(f"labeler key        {labeler_key(settings.secret_key).did_key}")
+    typer.echo(f"labeler key        {labeler_key(boot.secret(settings)).did_key}")
 
 
 @federation_app.command("outcomes")

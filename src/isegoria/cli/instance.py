@@ -7,7 +7,6 @@ from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
 from isegoria.cli import boot
-from isegoria.log.signing import load_signer
 from isegoria.store import migrate
 
 instance_app = typer.Typer()
@@ -20,7 +19,7 @@ def config() -> None:
     """Print the effective settings (secrets masked) and the log's public key."""
     settings = boot.settings()
     rows = dict(settings.masked())
-    rows["log_verifier_key"] = load_signer(settings.origin, settings.signing_key_path).verifier_key
+    rows["log_verifier_key"] = boot.signer(settings).verifier_key
     # Plain lines, never a table: a key or a URL cut at the terminal's edge cannot be copied.
     width = max(len(name) for name in rows)
     typer.echo("isegoria configuration")

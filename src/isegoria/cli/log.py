@@ -23,7 +23,6 @@ from isegoria.config import Settings
 from isegoria.errors import IsegoriaError
 from isegoria.log import audit, explain, keyring, read
 from isegoria.log.rotation import rotate_signing_key
-from isegoria.log.signing import load_signer
 from isegoria.log.verify import (
     LogVerificationError,
     ProgressFn,
@@ -75,7 +74,7 @@ def _instance_key(settings: Settings) -> str:
     path = settings.signing_key_path
     if not path.exists():
         raise _fail(f"no log signing key at {path}; pass the instance's verifier key with --key")
-    return load_signer(settings.origin, path).verifier_key
+    return boot.signer(settings).verifier_key
 
 
 def _served_key(remote: RemoteLog) -> str:

@@ -21,7 +21,6 @@ from isegoria.demo import world
 from isegoria.demo.cases import seed_cases
 from isegoria.demo.notes import seed_notes
 from isegoria.log import timer
-from isegoria.log.signing import load_signer
 from isegoria.ops.logs import logging_config
 from isegoria.security import SecretBox
 from isegoria.services import (
@@ -44,6 +43,7 @@ APP_FACTORY = "isegoria.app:create_app"
 
 
 def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
+    boot.secret(settings), boot.signer(settings)  # an unusable key: one line, before serving
     database = boot.database(settings)
     if upgrade:
         migrate.upgrade(database)
@@ -67,7 +67,7 @@ def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
 def _start_worker(settings: Settings) -> None:
     """Run due deadline jobs in a background thread of this process."""
     database = boot.database(settings)
-    signer = load_signer(settings.origin, settings.signing_key_path)
+    signer = boot.signer(settings)
     clock = clock_from_environment()
     loop = jobs.Worker(database, clock, signer, secret=settings.secret_key)
     loop.every(timer.INTERVAL_SECONDS, lambda: timer.ensure_checkpoint(database, clock, signer))
@@ -175,8 +175,8 @@ def demo(
     migrate.upgrade(database)
     uow = UnitOfWork(
         database,
-        signer=load_signer(settings.origin, settings.signing_key_path),
-        secret=settings.secret_key,
+        signer=boot.signer(settings),
+        secret=boot.secret(settings),
     )
     box = SecretBox(settings.secret_key)
     with uow.begin(readonly=True):
