@@ -18,6 +18,7 @@ from isegoria.cli import simulate as simulate_module
 from isegoria.cli.boot import ExitCode
 from isegoria.config import Settings
 from isegoria.log.signing import load_signer
+from isegoria.services.jury_verify import JuryVerificationError, fetch_evidence
 from tests.integration.test_log_verify import fill_log
 
 runner = CliRunner()
@@ -245,3 +246,11 @@ def test_an_unusable_key_file_is_named_with_what_to_do(
     assert result.exit_code == ExitCode.FILE, result.output
     (line,) = _error_lines(result.output)
     assert f"{garbage} is unusable" in line and f"point {variable} at it" in line
+
+
+def test_a_remote_jury_verify_of_a_missing_case_says_so(
+    app_under_test: tuple[Services, TestClient],
+) -> None:
+    _services, client = app_under_test
+    with pytest.raises(JuryVerificationError, match="^http://testserver has no case 999$"):
+        fetch_evidence("http://testserver", 999, "first", client)
