@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from isegoria.algorithms.checkpoint import NoteError, open_signed_note, parse_verifier_key
@@ -88,12 +87,11 @@ def _served_key(remote: RemoteLog) -> str:
 
 @contextmanager
 def _progress() -> Iterator[ProgressFn | None]:
-    console = Console(stderr=True)
-    if not console.is_terminal:
+    if not boot.err.is_terminal:
         yield None
         return
     bar = Progress(
-        "verifying", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+        "verifying", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=boot.err
     )
     task = bar.add_task("entries", total=None)
 
