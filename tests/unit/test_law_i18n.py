@@ -28,6 +28,8 @@ METHODS = [
     ("web/pages_triage.py", "python"),
     ("web/templates/notes/**.html", "jinja2.ext:babel_extract"),
     ("web/pages_notes.py", "python"),
+    ("web/report_charts.py", "python"),
+    ("web/charts.py", "python"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 

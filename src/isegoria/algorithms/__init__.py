@@ -8,6 +8,7 @@ __all__ = [
     "bridging_data",
     "bridging_params",
     "capacity",
+    "capacity_feasibility",
     "checkpoint",
     "disparity",
     "merkle",

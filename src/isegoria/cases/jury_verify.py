@@ -128,14 +128,16 @@ def fetch_evidence(url: str, case_id: int, stage: str, client: httpx.Client) -> 
     """Gather the evidence of a draw from an instance's public API."""
     base = url.rstrip("/") + "/api/v1"
 
-    def get(path: str, **params: Any) -> Any:
+    def get(path: str, missing: str | None = None, **params: Any) -> Any:
         response = client.get(base + path, params=params or None)
+        if response.status_code == 404 and missing is not None:
+            raise JuryVerificationError(missing)
         if response.status_code != 200:
             raise JuryVerificationError(f"{base}{path} answered HTTP {response.status_code}")
         return response.json()
 
-    record = get(f"/cases/{case_id}/juries/{stage}")
-    case = get(f"/cases/{case_id}")
+    case = get(f"/cases/{case_id}", missing=f"{url} has no case {case_id}")
+    record = get(f"/cases/{case_id}/juries/{stage}", missing=f"case {case_id} has no {stage} jury")
     drawn = next(
         (
             item["facts"]

@@ -3,6 +3,7 @@ verdicts, the states they talk about, and the log entries they produce. No I/O.
 """
 
 __all__ = [
+    "appeals",
     "case_events",
     "connector_events",
     "constitution",

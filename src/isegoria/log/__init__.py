@@ -9,6 +9,7 @@ __all__ = [
     "keyring",
     "read",
     "remote",
+    "rotation",
     "signing",
     "verify",
     "witness",

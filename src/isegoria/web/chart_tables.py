@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from isegoria.i18n import gettext
 from isegoria.web.chart_data import BarChart, Histogram, IntervalChart, TimeSeries
 from isegoria.web.charts import _check_series, escape, format_number, histogram_bins
 
@@ -71,4 +72,5 @@ def interval_chart_table(chart: IntervalChart) -> str:
         ]
         for r in chart.rows
     ]
-    return data_table(chart.title, ["", chart.x_label, "Lower bound", "Upper bound", "Note"], rows)
+    headers = ["", chart.x_label, gettext("Lower bound"), gettext("Upper bound"), gettext("Note")]
+    return data_table(chart.title, headers, rows)

@@ -19,6 +19,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 
+from isegoria.i18n import gettext
 from isegoria.web.chart_data import BarChart as BarChart
 from isegoria.web.chart_data import Histogram as Histogram
 from isegoria.web.chart_data import Interval as Interval
@@ -112,10 +113,11 @@ def _open(cid: str, title: str, desc: str, height: int = HEIGHT) -> list[str]:
 
 
 def _no_data(cid: str, title: str, desc: str) -> str:
-    parts = _open(cid, title, f"{desc} {NO_DATA}.".strip())
+    no_data = escape(gettext(NO_DATA))
+    parts = _open(cid, title, f"{desc} {gettext(NO_DATA)}.".strip())
     parts.append(
         f'<text class="no-data" x="{WIDTH // 2}" y="{HEIGHT // 2}" text-anchor="middle" '
-        f'font-size="16">{NO_DATA}</text></svg>'
+        f'font-size="16">{no_data}</text></svg>'
     )
     return "".join(parts)
 
@@ -329,7 +331,7 @@ def interval_chart_svg(chart: IntervalChart) -> str:
     diamond = f'<path d="M8 -6L14 0L8 6L2 0Z" fill="{FLAG_COLOUR}"/>'
     dot = f'<circle cx="8" cy="0" r="5" fill="{PALETTE[0]}"/>'
     flags = [(diamond, chart.flag_label)] if any(r.flagged for r in shown) else []
-    parts += _legend([(dot, "estimate with interval"), *flags])
+    parts += _legend([(dot, gettext("estimate with interval")), *flags])
     step = ticks[1] - ticks[0]
     parts.append('<g class="x-axis">')
     for t in ticks:

@@ -29,6 +29,7 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 # The CSRF token every form posts back (docs/security.md, "CSRF").
 CsrfField = Annotated[str, Form(max_length=256)]
+i18n.install(templates.env)  # here, with the templates: every page and the CLI's report
 router = APIRouter(include_in_schema=False)
 
 MAX_FORM_FIELD = 256

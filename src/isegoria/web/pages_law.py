@@ -32,7 +32,6 @@ from isegoria.people import jurisdictions
 from isegoria.web.pages import CsrfField, citizen_form, citizen_id, render, see_other, templates
 
 router = APIRouter(include_in_schema=False)
-i18n.install(templates.env)
 
 #: CommonMark with raw HTML disabled: rule texts are shown as written, never as markup.
 _markdown = MarkdownIt("commonmark", {"html": False})

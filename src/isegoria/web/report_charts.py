@@ -1,7 +1,8 @@
 """The charts of a transparency report, built from the report's JSON (web/charts.py draws them).
 
 Each chart comes with its data table, so a screen reader (or anyone who wants the numbers)
-gets the same information as the picture.
+gets the same information as the picture. Texts are in the current language (isegoria.i18n):
+the page's, or the one ``isegoria report --language`` chose.
 """
 
 from __future__ import annotations
@@ -11,15 +12,33 @@ from datetime import date
 from typing import Any
 
 from isegoria.algorithms import agreement
+from isegoria.i18n import gettext as _
 from isegoria.web import chart_tables, charts
 
 STEPS = ("note", "reduce_reach", "remove", "suspend", "ban")
 # Outcomes drawn as interval charts; severity (a mean rung) stays a table.
-RATE_OUTCOMES = {
-    "violation_found": "violation found",
-    "appeal_overturned": "appeal overturned",
-    "ballot_finds_violation": "ballots finding a violation",
-}
+RATE_OUTCOMES = ("violation_found", "appeal_overturned", "ballot_finds_violation")
+
+
+def _outcome_name(outcome: str) -> str:
+    names = {
+        "violation_found": _("violation found"),
+        "appeal_overturned": _("appeal overturned"),
+        "ballot_finds_violation": _("ballots finding a violation"),
+    }
+    return names[outcome]
+
+
+def _dimension_name(dimension: str) -> str:
+    names = {
+        "language": _("language"),
+        "jurisdiction": _("jurisdiction"),
+        "region": _("region"),
+        "age_band": _("age band"),
+        "leaning": _("leaning"),
+        "author_leaning": _("author's leaning"),
+    }
+    return names.get(dimension, dimension.replace("_", " "))
 
 
 @dataclass(frozen=True)
@@ -35,14 +54,15 @@ class ChartBlock:
 def _time_series(report: dict[str, Any]) -> ChartBlock:
     daily = report["daily"]
     chart = charts.TimeSeries(
-        title="Reports and verdicts per day",
-        description="Reports received and verdicts reached on each day of the period (UTC).",
+        title=_("Reports and verdicts per day"),
+        description=_("Reports received and verdicts reached on each day of the period (UTC)."),
         dates=tuple(date.fromisoformat(d) for d in daily["dates"]),
         series=(
-            charts.Series("Reports", tuple(float(v) for v in daily["reports"])),
-            charts.Series("Verdicts", tuple(float(v) for v in daily["verdicts"])),
+            charts.Series(_("Reports"), tuple(float(v) for v in daily["reports"])),
+            charts.Series(_("Verdicts"), tuple(float(v) for v in daily["verdicts"])),
         ),
-        y_label="Count",
+        x_label=_("Date"),
+        y_label=_("Count"),
     )
     return ChartBlock(
         "daily", chart.title, charts.time_series_svg(chart), chart_tables.time_series_table(chart)
@@ -55,15 +75,15 @@ def _sanction_mix(report: dict[str, Any]) -> ChartBlock:
     for row in report["sanctions"]["rows"]:
         counts[(row["rule"], row["sanction"])] += row["count"]
     chart = charts.BarChart(
-        title="Sanctions by rule",
-        description="Sanctions imposed in the period, by rule and rung of the sanction ladder.",
+        title=_("Sanctions by rule"),
+        description=_("Sanctions imposed in the period, by rule and rung of the sanction ladder."),
         categories=tuple(rules),
         series=tuple(
             charts.Series(step, tuple(float(counts.get((r, step), 0)) for r in rules))
             for step in STEPS
         ),
-        y_label="Sanctions",
-        x_label="Rule",
+        y_label=_("Sanctions"),
+        x_label=_("Rule"),
     )
     return ChartBlock(
         "sanctions", chart.title, charts.bar_chart_svg(chart), chart_tables.bar_chart_table(chart)
@@ -72,11 +92,11 @@ def _sanction_mix(report: dict[str, Any]) -> ChartBlock:
 
 def _time_to_verdict(report: dict[str, Any]) -> ChartBlock:
     chart = charts.Histogram(
-        title="Time from report to verdict",
-        description="How many first-instance verdicts came after how many hours.",
+        title=_("Time from report to verdict"),
+        description=_("How many first-instance verdicts came after how many hours."),
         values=tuple(float(h) for h in report["time_to_verdict"]["hours"]),
-        x_label="Hours from the first report to the verdict",
-        y_label="Verdicts",
+        x_label=_("Hours from the first report to the verdict"),
+        y_label=_("Verdicts"),
     )
     return ChartBlock(
         "time-to-verdict",
@@ -94,24 +114,25 @@ def _agreement(report: dict[str, Any]) -> ChartBlock:
             value=None if row["status"] == "not_enough_data" else row["alpha"],
             low=row["ci_low"],
             high=row["ci_high"],
-            note=f"{row['explanation']} ({row['pairs']} pairs)",
+            note=_("%(explanation)s (%(pairs)s pairs)")
+            % {"explanation": row["explanation"], "pairs": row["pairs"]},
             flagged=row["flagged"],
         )
         for row in report["consistency"]["violation"]
     )
     chart = charts.IntervalChart(
-        title="Agreement between juries, per rule",
-        description=(
+        title=_("Agreement between juries, per rule"),
+        description=_(
             "Krippendorff's alpha on 'violation or not' between the two juries of consistency "
             "retrials, with its bootstrap interval; rules below 0.667 are too vague."
         ),
         rows=rows,
-        x_label="Krippendorff's alpha",
+        x_label=_("Krippendorff's alpha"),
         references=(
-            (agreement.TENTATIVE_ALPHA, "tentative"),
-            (agreement.RELIABLE_ALPHA, "reliable"),
+            (agreement.TENTATIVE_ALPHA, _("tentative")),
+            (agreement.RELIABLE_ALPHA, _("reliable")),
         ),
-        flag_label="too vague",
+        flag_label=_("too vague"),
     )
     return ChartBlock(
         "agreement",
@@ -122,8 +143,9 @@ def _agreement(report: dict[str, Any]) -> ChartBlock:
 
 
 def _disparity(table: dict[str, Any]) -> ChartBlock:
-    outcome = RATE_OUTCOMES[table["outcome"]]
-    dimension = table["dimension"].replace("_", " ")
+    outcome = _outcome_name(table["outcome"])
+    dimension = _dimension_name(table["dimension"])
+    names = {"outcome": outcome, "dimension": dimension}
     rows = tuple(
         charts.Interval(
             label=g["group"],
@@ -134,16 +156,20 @@ def _disparity(table: dict[str, Any]) -> ChartBlock:
         )
         for g in table["groups"]
     )
-    hidden = f"; {table['suppressed']} groups under {table['min_group_size']} cases are hidden"
+    hidden = _("%(suppressed)s groups under %(min)s cases are hidden") % {
+        "suppressed": table["suppressed"],
+        "min": table["min_group_size"],
+    }
+    description = _(
+        "Share of cases with %(outcome)s for each %(dimension)s, with Wilson %(level)s %% "
+        "intervals; %(hidden)s."
+    ) % {**names, "level": round(table["confidence"] * 100), "hidden": hidden}
     chart = charts.IntervalChart(
-        title=f"Share with {outcome}, by {dimension}",
-        description=(
-            f"Share of cases with {outcome} for each {dimension}, with Wilson "
-            f"{round(table['confidence'] * 100)} % intervals{hidden}."
-        ),
+        title=_("Share with %(outcome)s, by %(dimension)s") % names,
+        description=description,
         rows=rows,
-        x_label=f"Share with {outcome}",
-        flag_label="differs after correction",
+        x_label=_("Share with %(outcome)s") % names,
+        flag_label=_("differs after correction"),
     )
     key = f"disparity-{table['dimension']}-{table['outcome']}"
     return ChartBlock(

@@ -1,7 +1,7 @@
 """Command line for connectors: connect a platform to its Matrix or Mastodon server.
 
 The commands join the ``platforms`` group (``isegoria platforms connect-matrix ...``);
-``cli.py`` calls ``register`` once.
+``isegoria.cli`` calls ``register`` once.
 """
 
 from __future__ import annotations
@@ -14,18 +14,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from isegoria.cli import boot
 from isegoria.config import Settings
 from isegoria.connectors import intake as connector_intake
 from isegoria.connectors import setup as connectors
 from isegoria.errors import IsegoriaError
-from isegoria.log.signing import load_signer
 from isegoria.security import SecretBox
-from isegoria.store import migrate
-from isegoria.store.db import Database
-from isegoria.unit_of_work import UnitOfWork
 
 console = Console()
-err = Console(stderr=True)
 #: A rule mapping file is small (reasons, keywords, rule ids); refuse anything absurd.
 MAX_RULES_FILE_BYTES = 1_000_000
 
@@ -51,20 +47,6 @@ TokenOption = Annotated[
 ]
 
 
-def _uow(settings: Settings) -> UnitOfWork:
-    database = Database(settings.effective_database_url)
-    try:
-        migrate.ensure_current(database)
-    except migrate.SchemaNotCurrent as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
-    return UnitOfWork(
-        database,
-        signer=load_signer(settings.origin, settings.signing_key_path),
-        secret=settings.secret_key,
-    )
-
-
 def _rules(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
@@ -73,26 +55,23 @@ def _rules(path: Path | None) -> dict[str, Any]:
             raise ValueError(f"it is larger than {MAX_RULES_FILE_BYTES:,} bytes")
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        err.print(f"[red]error:[/red] cannot read the rule mapping {path}: {error}")
-        raise typer.Exit(2) from None
+        raise boot.fail(
+            f"cannot read the rule mapping {path}: {error}", boot.ExitCode.USAGE
+        ) from None
     if not isinstance(data, dict):
-        err.print(f"[red]error:[/red] the rule mapping {path} must be a JSON object")
-        raise typer.Exit(2)
+        raise boot.fail(f"the rule mapping {path} must be a JSON object", boot.ExitCode.USAGE)
     return data
 
 
 def _connect(request: connectors.ConnectorRequest) -> tuple[int, Settings]:
-    settings = Settings()
-    uow = _uow(settings)
+    settings = boot.settings()
+    uow = boot.ready_uow(settings)
     try:
         with uow.begin():
             connector = connectors.connect(uow, SecretBox(settings.secret_key), request)
             connector_id = connector.id
     except IsegoriaError as error:
-        err.print(f"[red]error:[/red] {error.detail}")
-        raise typer.Exit(1) from None
-    finally:
-        uow.database.dispose()
+        raise boot.refused(error) from None
     return connector_id, settings
 
 
@@ -176,7 +155,7 @@ def connect_mastodon(
 
 def connectors_list() -> None:
     """List connectors, their servers, last poll and last error."""
-    uow = _uow(Settings())
+    uow = boot.ready_uow(boot.settings())
     with uow.begin(readonly=True):
         table = Table("id", "platform", "kind")
         table.add_column("server", no_wrap=True)  # a URL cut in two cannot be copied
@@ -193,7 +172,6 @@ def connectors_list() -> None:
                 (c.last_error or "")[:60],
             )
         waiting = len(connector_intake.triage_queue(uow, limit=1000))
-    uow.database.dispose()
     console.print(table)
     console.print(f"{waiting} platform reports wait in the triage queue (/triage)")
 

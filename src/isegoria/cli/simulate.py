@@ -11,9 +11,9 @@ from rich.table import Table
 
 from isegoria.algorithms import capacity_feasibility
 from isegoria.algorithms.capacity import CapacityInputs, estimate
+from isegoria.cli import boot
 
 console = Console()
-err = Console(stderr=True)
 
 # The defaults are the worked example of docs/capacity.md (100 million daily users).
 simulate_app = typer.Typer()
@@ -56,8 +56,7 @@ def simulate(
             ballot_deadline_hours=ballot_deadline_hours,
         )
     except ValueError as error:
-        err.print(f"error: {error}")
-        raise typer.Exit(2) from None
+        raise boot.fail(str(error), boot.ExitCode.USAGE) from None
     result = estimate(inputs)
     table = Table("figure", "value", title=f"Citizen juries for {users:,} daily users")
     for name, value in asdict(result).items():

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from isegoria.cases import common as cases_common
 from isegoria.cases import views as cases_views
 from isegoria.cases.jury_verify import (
     DrawEvidence,
@@ -17,30 +18,23 @@ from isegoria.cases.jury_verify import (
     fetch_evidence,
     verify_draw,
 )
+from isegoria.cli import boot
 from isegoria.config import Settings
 from isegoria.errors import IsegoriaError
-from isegoria.log.signing import load_signer
-from isegoria.store import migrate
-from isegoria.store.db import Database
+from isegoria.log import read as log_read
+from isegoria.log.entries import decode_entry
 from isegoria.unit_of_work import UnitOfWork
 
 cases_app = typer.Typer(help="Cases.", no_args_is_help=True)
 jury_app = typer.Typer(help="Juries.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
 MAX_CASE_ID = 2**31 - 1  # cases.id is a 32-bit INTEGER on PostgreSQL
 CaseIdArgument = Annotated[int, typer.Argument(min=1, max=MAX_CASE_ID, help="The case number.")]
 
 
 def _uow() -> tuple[UnitOfWork, Settings]:
-    settings = Settings()
-    database = Database(settings.effective_database_url)
-    try:
-        migrate.ensure_current(database)
-    except migrate.SchemaNotCurrent as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
-    return UnitOfWork(database, secret=settings.secret_key), settings
+    settings = boot.settings()
+    return boot.ready_uow(settings, signed=False), settings
 
 
 @cases_app.command("list")
@@ -62,7 +56,6 @@ def cases_list(
                 c.appeal_sanction or c.sanction or "",
                 f"{c.opened_at:%Y-%m-%d %H:%M}",
             )
-    uow.database.dispose()
     console.print(table)
 
 
@@ -74,10 +67,7 @@ def cases_show(case_id: CaseIdArgument) -> None:
         with uow.begin(readonly=True):
             view = cases_views.case_view(uow, case_id)
     except IsegoriaError as error:
-        err.print(f"[red]error:[/red] {error.detail}")
-        raise typer.Exit(1) from None
-    finally:
-        uow.database.dispose()
+        raise boot.refused(error) from None
     console.print(
         f"[bold]Case {view['id']}[/bold]: {view['rule']} ({view['rule_title']}), "
         f"{view['status']}, stage {view['stage']}"
@@ -94,30 +84,25 @@ def cases_show(case_id: CaseIdArgument) -> None:
 
 
 def _local_evidence(case_id: int, stage: str) -> tuple[DrawEvidence, str]:
-    from isegoria.log import read as log_read
-    from isegoria.log.entries import decode_entry
-
     uow, settings = _uow()
-    try:
-        with uow.begin(readonly=True):
-            record = cases_views.draw_record(uow, case_id, stage)
-            if record is None:
-                raise JuryVerificationError(f"case {case_id} has no {stage} jury")
-            drawn = next(
-                (
-                    decode_entry(e.payload).facts
-                    for e in log_read.entries_about(uow.session, "case", str(case_id))
-                    if e.kind == "JuryDrawn" and decode_entry(e.payload).facts["stage"] == stage
-                ),
-                None,
-            )
-            head = log_read.checkpoint_at(uow.session, record["seed_checkpoint_size"])
-            if drawn is None or head is None:
-                raise JuryVerificationError("the draw's log entry or checkpoint is missing")
-            note = head.note
-    finally:
-        uow.database.dispose()
-    key = load_signer(settings.origin, settings.signing_key_path).verifier_key
+    with uow.begin(readonly=True):
+        cases_common.get_case(uow, case_id)  # "no case N" before "no jury"
+        record = cases_views.draw_record(uow, case_id, stage)
+        if record is None:
+            raise JuryVerificationError(f"case {case_id} has no {stage} jury")
+        drawn = next(
+            (
+                decode_entry(e.payload).facts
+                for e in log_read.entries_about(uow.session, "case", str(case_id))
+                if e.kind == "JuryDrawn" and decode_entry(e.payload).facts["stage"] == stage
+            ),
+            None,
+        )
+        head = log_read.checkpoint_at(uow.session, record["seed_checkpoint_size"])
+        if drawn is None or head is None:
+            raise JuryVerificationError("the draw's log entry or checkpoint is missing")
+        note = head.note
+    key = boot.signer(settings).verifier_key
     return DrawEvidence(case_id, stage, record, drawn, note), key
 
 
@@ -138,13 +123,14 @@ def jury_verify(
                 evidence = fetch_evidence(url, case_id, stage, client)
                 if key is None:
                     key = client.get(url.rstrip("/") + "/api/v1/log/key").json()["verifier_key"]
-                    err.print(
+                    boot.err.print(
                         "warning: trusting the verifier key the server serves; pin it with --key"
                     )
         result = verify_draw(evidence, key)
+    except IsegoriaError as error:
+        raise boot.refused(error) from None
     except (JuryVerificationError, httpx.HTTPError) as error:
-        err.print(f"error: {error}")
-        raise typer.Exit(1) from None
+        raise boot.fail(str(error)) from None
     console.print(
         f"case {case_id} {stage} jury verified: {len(result.jurors)} jurors re-drawn from a pool "
         f"of {result.pool_size} with seed {result.seed[:16]}…; smallest selection probability "

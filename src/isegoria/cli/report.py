@@ -9,6 +9,7 @@ data (juror strata, linked authors' leaning).
 
 from __future__ import annotations
 
+import contextvars
 import json
 import sys
 from collections.abc import Iterator
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from isegoria.config import Settings
+from isegoria import i18n
+from isegoria.cli import boot
+from isegoria.cli.boot import err
 from isegoria.errors import IsegoriaError
 from isegoria.log.entries import DecodedEntry, decode_entry
 from isegoria.log.remote import RemoteLog, RemoteLogError
@@ -27,13 +29,10 @@ from isegoria.log.verify import LogVerificationError, RemoteSource, SourcedEntry
 from isegoria.reports import instance as reports
 from isegoria.reports.figures import Scope
 from isegoria.reports.report import build_report, report_csv
-from isegoria.store import migrate
-from isegoria.store.db import Database
-from isegoria.unit_of_work import UnitOfWork
+from isegoria.web.pages_reports import render_standalone
 
-STATIC = Path(__file__).parent / "web" / "static"
+STATIC = Path(__file__).parent.parent / "web" / "static"
 report_app = typer.Typer()
-err = Console(stderr=True, soft_wrap=True)  # one line per message, for logs and scripts
 
 
 class Format(StrEnum):
@@ -83,27 +82,25 @@ def _scope(start: str | None, end: str | None, code: str | None) -> Scope:
 
 
 def _local_report(scope: Scope) -> dict[str, Any]:
-    settings = Settings()
-    database = Database(settings.effective_database_url)
-    try:
-        migrate.ensure_current(database)
-        uow = UnitOfWork(database, secret=settings.secret_key)
-        with uow.begin(readonly=True):
-            if scope.jurisdiction is not None:
-                reports.make_scope(uow, None, None, scope.jurisdiction)  # names an unknown code
-            return reports.transparency_report(uow, scope)
-    finally:
-        database.dispose()
+    uow = boot.ready_uow(boot.settings(), signed=False)
+    with uow.begin(readonly=True):
+        if scope.jurisdiction is not None:
+            reports.make_scope(uow, None, None, scope.jurisdiction)  # names an unknown code
+        return reports.transparency_report(uow, scope)
 
 
-def _render(report: dict[str, Any], output_format: Format) -> str:
+def _render(report: dict[str, Any], output_format: Format, language: str) -> str:
     if output_format is Format.JSON:
         return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if output_format is Format.CSV:
         return report_csv(report)
-    from isegoria.web.pages_reports import render_standalone
-
     css = "\n".join((STATIC / name).read_text("utf-8") for name in ("site.css", "reports.css"))
+    # In a copy of the context, so the language chosen here ends with the rendering.
+    return contextvars.copy_context().run(_html, report, css, language)
+
+
+def _html(report: dict[str, Any], css: str, language: str) -> str:
+    i18n.set_language(language)
     return render_standalone(report, css)
 
 
@@ -132,8 +129,19 @@ def report(
     output: Annotated[
         Path | None, typer.Option(help="Write to this file instead of standard output.")
     ] = None,
+    language: Annotated[
+        str,
+        typer.Option(
+            help=f"Language of the html report and its charts: {', '.join(i18n.LANGUAGES)}."
+        ),
+    ] = i18n.DEFAULT_LANGUAGE,
 ) -> None:
     """The transparency report (docs/reports.md), of this instance or of a remote log."""
+    if language not in i18n.LANGUAGES:
+        raise boot.fail(
+            f"--language {language!r} is not one of {', '.join(i18n.LANGUAGES)}",
+            boot.ExitCode.USAGE,
+        )
     try:
         scope = _scope(start, end, jurisdiction)
         if from_log is None:
@@ -145,12 +153,10 @@ def report(
                 raise IsegoriaError(f"the log knows no jurisdiction {scope.jurisdiction!r}")
             result = build_report(entries, scope)
     except IsegoriaError as error:
-        err.print(f"[red]error:[/red] {error.detail}")
-        raise typer.Exit(2) from None
+        raise boot.fail(error.detail, boot.ExitCode.USAGE) from None
     except (LogVerificationError, RemoteLogError) as error:
-        err.print(f"[red]error: the remote log did not verify:[/red] {error}")
-        raise typer.Exit(1) from None
-    text = _render(result, output_format)
+        raise boot.fail(f"the remote log did not verify: {error}") from None
+    text = _render(result, output_format, language)
     if output is None:
         sys.stdout.write(text)
     else:

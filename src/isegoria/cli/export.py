@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Annotated
@@ -11,25 +12,35 @@ import typer
 from rich.console import Console
 from sqlalchemy import select
 
-from isegoria.config import Settings
+from isegoria.cli import boot
 from isegoria.domain.decisions import Decision, DecisionKind
 from isegoria.integrations import dsa
 from isegoria.integrations.dsa_schema import validate_record
-from isegoria.store.db import Database
 from isegoria.store.models_cases import DecisionRow
-from isegoria.unit_of_work import UnitOfWork
 
 export_app = typer.Typer(help="Exports for regulators.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
 
 
 def _day(text: str, what: str) -> datetime:
     try:
         return datetime.combine(datetime.fromisoformat(text).date(), time(), tzinfo=UTC)
     except ValueError:
-        err.print(f"error: --{what} must be a date like 2026-01-31, not {text!r}")
-        raise typer.Exit(2) from None
+        raise boot.fail(
+            f"--{what} must be a date like 2026-01-31, not {text!r}", boot.ExitCode.USAGE
+        ) from None
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out that is a file, or a place this user cannot write, before any work."""
+    if out.exists() and not out.is_dir():
+        raise boot.fail(
+            f"--out {out} is a file; give a directory (it is created if missing)",
+            boot.ExitCode.FILE,
+        )
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise boot.fail(f"--out {out}: {existing} is not writable", boot.ExitCode.FILE)
 
 
 @export_app.command("dsa")
@@ -42,11 +53,10 @@ def export_dsa(
     """Every restricting decision of the period as DSA Transparency Database records."""
     start, end = _day(from_, "from"), _day(to, "to")
     if end <= start:
-        err.print("error: --to must come after --from")
-        raise typer.Exit(2)
-    settings = Settings()
-    database = Database(settings.effective_database_url)
-    uow = UnitOfWork(database)
+        raise boot.fail("--to must come after --from", boot.ExitCode.USAGE)
+    _check_out(out)
+    settings = boot.settings()
+    uow = boot.ready_uow(settings, signed=False)
     prefix = puid_prefix or settings.origin.split("/")[0]
     records, skipped = [], []
     with uow.begin(readonly=True):
@@ -79,7 +89,6 @@ def export_dsa(
                 skipped.append(f"decision {row.id}: {'; '.join(problems)}")
                 continue
             records.append(record)
-    database.dispose()
     out.mkdir(parents=True, exist_ok=True)
     for number, batch in enumerate(dsa.export_json_batches(records), start=1):
         (out / f"statements-{number:04d}.json").write_text(batch)

@@ -2,52 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from isegoria.config import Settings
+from isegoria.cli import boot
 from isegoria.errors import IsegoriaError
 from isegoria.federation import activitypub_delivery
 from isegoria.integrations.federation_identity import actor_urls, labeler_key
-from isegoria.store import migrate
-from isegoria.store.db import Database
-from isegoria.unit_of_work import UnitOfWork
 
 federation_app = typer.Typer(help="ActivityPub and AT Protocol.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
-
-
-@contextmanager
-def _uow() -> Iterator[UnitOfWork]:
-    """A unit of work whose database is closed when the command ends."""
-    database = Database(Settings().effective_database_url)
-    try:
-        migrate.ensure_current(database)
-        yield UnitOfWork(database)
-    except migrate.SchemaNotCurrent as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
-    finally:
-        database.dispose()
 
 
 @federation_app.command("identity")
 def identity() -> None:
     """The actor and inbox URLs, the labeler DID and its did:key (for a did:plc document)."""
-    settings = Settings()
+    settings = boot.settings()
     actor, key_id, inbox = actor_urls(settings.effective_public_url)
     # Plain echo, not Rich: Rich would render the ":key:" of "did:key:" as an emoji.
     typer.echo(f"activitypub actor  {actor}")
     typer.echo(f"activitypub key    {key_id}")
     typer.echo(f"activitypub inbox  {inbox}")
     typer.echo(f"labeler DID        {settings.effective_labeler_did}")
-    typer.echo(f"labeler key        {labeler_key(settings.secret_key).did_key}")
+    typer.echo(f"labeler key        {labeler_key(boot.secret(settings)).did_key}")
 
 
 @federation_app.command("outcomes")
@@ -57,11 +37,11 @@ def outcomes(
 ) -> None:
     """Flag outcomes sent (or not yet) to reporting servers, newest first."""
     try:
-        with _uow() as uow, uow.begin(readonly=True):
+        uow = boot.ready_uow(boot.settings(), signed=False)
+        with uow.begin(readonly=True):
             rows = activitypub_delivery.outcomes(uow, state=state, limit=limit)
-    except IsegoriaError as error:
-        err.print(f"error: {error.detail}")
-        raise typer.Exit(2) from None
+    except IsegoriaError as error:  # an unknown --state: a bad option
+        raise boot.fail(error.detail, boot.ExitCode.USAGE) from None
     table = Table("id", "decision", "state", "attempts", "inbox", "last error")
     for row in rows:
         table.add_row(
@@ -76,12 +56,14 @@ def outcomes(
 
 
 @federation_app.command("requeue")
-def requeue(delivery_id: int) -> None:
+def requeue(
+    delivery_id: Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="The delivery's id.")],
+) -> None:
     """Send a dead Flag outcome again (after the remote server was fixed)."""
     try:
-        with _uow() as uow, uow.begin():
+        uow = boot.ready_uow(boot.settings(), signed=False)
+        with uow.begin():
             activitypub_delivery.requeue(uow, delivery_id)
     except IsegoriaError as error:
-        err.print(f"error: {error.detail}")
-        raise typer.Exit(1) from None
+        raise boot.refused(error) from None
     console.print(f"Flag outcome {delivery_id} is queued again")

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from isegoria.cli import boot
 from isegoria.clockfile import clock_from_environment
 from isegoria.domain.rulebook import RuleVersion
 from isegoria.errors import IsegoriaError
@@ -23,7 +24,6 @@ rules_app = typer.Typer(
     help="The law: rules in force, their versions, exports.", no_args_is_help=True
 )
 console = Console()
-err = Console(stderr=True)
 
 JurisdictionOption = Annotated[str, typer.Option("--jurisdiction", "-j", help="e.g. MX")]
 AtOption = Annotated[
@@ -88,15 +88,12 @@ def version_markdown(v: RuleVersion) -> str:
 
 
 def _in_force(jurisdiction: str, at: datetime) -> list[RuleVersion]:
-    from isegoria.cli import _ready_uow, _settings
-
-    uow = _ready_uow(_settings())
+    uow = boot.ready_uow(boot.settings(), signed=False)
     try:
         with uow.begin(readonly=True):
             return law_read.in_force(uow, jurisdiction, at)
     except IsegoriaError as error:
-        err.print(f"[red]error:[/red] {error.detail}")
-        raise typer.Exit(1) from None
+        raise boot.refused(error) from None
 
 
 @rules_app.command("list")
@@ -121,15 +118,12 @@ def rules_list(jurisdiction: JurisdictionOption, at: AtOption = None) -> None:
 @rules_app.command("show")
 def rules_show(rule_id: str) -> None:
     """Every version of one rule, with its text."""
-    from isegoria.cli import _ready_uow, _settings
-
-    uow = _ready_uow(_settings())
+    uow = boot.ready_uow(boot.settings(), signed=False)
     try:
         with uow.begin(readonly=True):
             history = law_read.rule_history(uow, rule_id)
     except IsegoriaError as error:
-        err.print(f"[red]error:[/red] {error.detail}")
-        raise typer.Exit(1) from None
+        raise boot.refused(error) from None
     for v in history:
         console.print(version_markdown(v), markup=False, highlight=False)
 

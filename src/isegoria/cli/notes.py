@@ -12,19 +12,15 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from isegoria.cli import boot
+from isegoria.cli.boot import err
 from isegoria.clockfile import clock_from_environment
-from isegoria.config import Settings
 from isegoria.integrations.community_notes_run import MissingDataFile, score_directory
 from isegoria.integrations.community_notes_tsv import CommunityNotesFormatError
-from isegoria.log.signing import load_signer
 from isegoria.notes import scoring as notes_scoring
-from isegoria.store import migrate
-from isegoria.store.db import Database
-from isegoria.unit_of_work import UnitOfWork
 
 notes_app = typer.Typer(help="Context notes.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True, soft_wrap=True)  # keep file paths on one line
 
 # The stages the scorers report, in order: the bar advances one step per stage.
 DATABASE_STAGES: Final = ("loading ratings", "fitting the model", "storing statuses", "done")
@@ -80,25 +76,10 @@ def score(
         _score_files(import_dir, out)
         return
     if out is not None:
-        err.print("[red]error:[/red] --out goes with --import-dir")
-        raise typer.Exit(2)
-    settings = Settings()
-    database = Database(settings.effective_database_url)
-    try:
-        migrate.ensure_current(database)
-        uow = UnitOfWork(
-            database,
-            clock_from_environment(),
-            load_signer(settings.origin, settings.signing_key_path),
-            settings.secret_key,
-        )
-        with _stages(DATABASE_STAGES) as advance, uow.begin():
-            summary = notes_scoring.run_scoring(uow, progress=advance)
-    except migrate.SchemaNotCurrent as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
-    finally:
-        database.dispose()
+        raise boot.fail("--out goes with --import-dir", boot.ExitCode.USAGE)
+    uow = boot.ready_uow(boot.settings(), clock_from_environment())
+    with _stages(DATABASE_STAGES) as advance, uow.begin():
+        summary = notes_scoring.run_scoring(uow, progress=advance)
     table = Table("run", "ratings", "raters scored", "notes", *summary.counts, "changed")
     table.add_row(
         str(summary.run_id),
@@ -116,8 +97,7 @@ def score(
 
 def _score_files(source: Path, out: Path | None) -> None:
     if out is None:
-        err.print("[red]error:[/red] --import-dir needs --out DIR for the outputs")
-        raise typer.Exit(2)
+        raise boot.fail("--import-dir needs --out DIR for the outputs", boot.ExitCode.USAGE)
     now_millis = int(clock_from_environment().now().timestamp() * 1000)
     try:
         with _stages(FILE_STAGES) as advance:
@@ -128,8 +108,7 @@ def _score_files(source: Path, out: Path | None) -> None:
                 progress=advance,
             )
     except (MissingDataFile, CommunityNotesFormatError) as error:
-        err.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(1) from None
+        raise boot.fail(str(error)) from None
     table = Table("published \\ ours", *comparison.matrix, title="statuses compared")
     for published, row in comparison.matrix.items():
         table.add_row(published, *(str(n) for n in row.values()))

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from isegoria.cli import boot
 from isegoria.config import Settings
 from isegoria.ops.backup import BackupError, backup_to_file, restore_from_file
 from isegoria.store.db import Database
@@ -15,12 +16,8 @@ ops_app = typer.Typer(help="Backups.", no_args_is_help=True)
 
 
 def _settings_and_database() -> tuple[Settings, Database]:
-    try:
-        settings = Settings()
-    except Exception as error:  # noqa: BLE001 - pydantic names the bad variable
-        typer.echo(f"configuration error: {error}", err=True)
-        raise typer.Exit(2) from None
-    return settings, Database(settings.effective_database_url)
+    settings = boot.settings()
+    return settings, boot.database(settings)
 
 
 @ops_app.command("backup")
@@ -28,14 +25,21 @@ def backup(
     out: Annotated[Path, typer.Option("--out", help="The backup file to write (gzip JSON lines).")],
 ) -> None:
     """Write a consistent snapshot of every table and the instance's keys to one file."""
+    if out.name.startswith("-"):  # `--out --force` and the like: a forgotten value
+        raise boot.fail(
+            f"--out {out} looks like an option, not a file name; give the backup's path",
+            boot.ExitCode.USAGE,
+        )
+    if out.exists():
+        raise boot.fail(
+            f"{out} exists; a backup never replaces a file: choose a new name", boot.ExitCode.FILE
+        )
     settings, database = _settings_and_database()
     try:
         summary = backup_to_file(database, settings, out)
     except BackupError as error:
         typer.echo(f"backup failed: {error}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        database.dispose()
+        raise typer.Exit(boot.ExitCode.REFUSED) from None
     typer.echo(
         f"backup written to {out}: {summary.total_rows} rows in {len(summary.rows)} tables, "
         f"schema {summary.schema_revision}, keys: {', '.join(summary.key_files) or 'none'}"
@@ -52,9 +56,7 @@ def restore(
         summary = restore_from_file(database, settings, file)
     except BackupError as error:
         typer.echo(f"restore failed: {error}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        database.dispose()
+        raise typer.Exit(boot.ExitCode.REFUSED) from None
     typer.echo(
         f"restored {summary.total_rows} rows in {len(summary.rows)} tables at schema "
         f"{summary.schema_revision}; key files written: {', '.join(summary.key_files) or 'none'}"

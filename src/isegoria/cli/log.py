@@ -1,4 +1,4 @@
-"""``isegoria log``: verify the transparency log, witness a remote one, explain a proof.
+"""``isegoria log``: verify the log, witness a remote one, explain a proof, rotate the key.
 
 Messages go to standard output and errors to standard error as plain lines (no wrapping,
 no colour) so cron mail and scripts read them as they are; a Rich progress bar appears only
@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from isegoria.algorithms.checkpoint import NoteError, open_signed_note, parse_verifier_key
+from isegoria.algorithms.merkle import leaf_hash
+from isegoria.cli import boot
 from isegoria.config import Settings
 from isegoria.errors import IsegoriaError
 from isegoria.log import audit, explain, keyring, read
 from isegoria.log.remote import RemoteLog, RemoteLogError, WitnessError
+from isegoria.log.rotation import rotate_signing_key
 from isegoria.log.verify import (
     LogVerificationError,
     ProgressFn,
@@ -35,7 +37,6 @@ from isegoria.log.witness import (
     run_witness,
     save_state,
 )
-from isegoria.store import migrate
 from isegoria.store.db import Database
 
 log_app = typer.Typer(
@@ -54,7 +55,7 @@ KeyOption = Annotated[
 
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
+    return typer.Exit(boot.ExitCode.REFUSED)
 
 
 def _warn(message: str) -> None:
@@ -62,24 +63,15 @@ def _warn(message: str) -> None:
 
 
 def _local_database() -> tuple[Settings, Database]:
-    from isegoria import cli  # imported late: cli registers this sub-app
-
-    settings = cli._settings()
-    database = cli._database(settings)
-    try:
-        migrate.ensure_current(database)
-    except migrate.SchemaNotCurrent as error:
-        raise _fail(str(error)) from None
-    return settings, database
+    settings = boot.settings()
+    return settings, boot.ready_database(settings)
 
 
 def _instance_key(settings: Settings) -> str:
-    from isegoria.log.signing import load_signer
-
     path = settings.signing_key_path
     if not path.exists():
         raise _fail(f"no log signing key at {path}; pass the instance's verifier key with --key")
-    return load_signer(settings.origin, path).verifier_key
+    return boot.signer(settings).verifier_key
 
 
 def _served_key(remote: RemoteLog) -> str:
@@ -93,12 +85,11 @@ def _served_key(remote: RemoteLog) -> str:
 
 @contextmanager
 def _progress() -> Iterator[ProgressFn | None]:
-    console = Console(stderr=True)
-    if not console.is_terminal:
+    if not boot.err.is_terminal:
         yield None
         return
     bar = Progress(
-        "verifying", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+        "verifying", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=boot.err
     )
     task = bar.add_task("entries", total=None)
 
@@ -211,8 +202,6 @@ def proof(
     except (IsegoriaError, RemoteLogError, NoteError) as error:
         message = error.detail if isinstance(error, IsegoriaError) else str(error)
         raise _fail(message) from None
-    from isegoria.algorithms.merkle import leaf_hash
-
     trace = explain.trace_inclusion(index, tree_size, leaf_hash(payload), hashes, root)
     typer.echo(explain.render_proof(trace, payload, root_source=source))
     if not trace.ok:
@@ -291,6 +280,20 @@ def _unsigned(size: int) -> str:
     return f"root of size {size} from the stored nodes (NOT signed: no checkpoint at this size)"
 
 
+@log_app.command("checkpoint")
+def checkpoint() -> None:
+    """Print the latest signed checkpoint: the C2SP note GET /api/v1/log/checkpoint serves."""
+    _settings, database = _local_database()
+    session = database.session(readonly=True)
+    try:
+        latest = read.latest_checkpoint(session)
+    finally:
+        session.close()
+    if latest is None:
+        raise _fail("the log is empty: no checkpoint has been issued yet")
+    typer.echo(latest.note, nl=False)
+
+
 @log_app.command("rotate-key")
 def rotate_key() -> None:
     """Replace the log signing key; the old key signs the entry that names the new one.
@@ -298,47 +301,16 @@ def rotate_key() -> None:
     Stop every app server and worker first and start them again afterwards: a process still
     holding the old key would sign checkpoints past its range, which ``verify`` rejects.
     """
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from isegoria import cli
-    from isegoria.config import write_private_file
-    from isegoria.domain.events import LogKeyRotated
-    from isegoria.log.signing import LogSigner, load_signer
-
-    settings = cli._settings()
-    uow = cli._ready_uow(settings)
+    settings = boot.settings()
     path = settings.signing_key_path
-    if not path.exists():
+    if not path.exists():  # checked first: loading the signer would create a key
         raise _fail(f"no log signing key at {path}: there is nothing to rotate")
-    old = load_signer(settings.origin, path)
-    new_key = Ed25519PrivateKey.generate()
-    new = LogSigner(settings.origin, new_key)
-    staged = path.with_name(path.name + ".next")
+    uow = boot.ready_uow(settings)
     try:
-        write_private_file(
-            staged,
-            new_key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
-    except FileExistsError:
-        raise _fail(f"{staged} exists: an earlier rotation did not finish; remove it") from None
-    try:
-        with uow.begin():
-            appended = uow.log.append(
-                LogKeyRotated(previous_key=old.verifier_key, new_key=new.verifier_key)
-            )
-    except Exception:
-        staged.unlink()
-        raise
-    # The entry is committed: from now on only the new key may sign. Replacing the file
-    # destroys the old private key; its public half stays in the log's key history.
-    staged.replace(path)
-    boundary = appended.index + 1
-    typer.echo(f"log key rotated at entry {appended.index}")
-    typer.echo(f"retired: {old.verifier_key} (signs checkpoints of size up to {boundary})")
-    typer.echo(f"current: {new.verifier_key} (signs checkpoints from size {boundary} on)")
+        rotation = rotate_signing_key(uow, settings.origin, path)
+    except IsegoriaError as error:
+        raise _fail(error.detail) from None
+    typer.echo(f"log key rotated at entry {rotation.index}")
+    typer.echo(f"retired: {rotation.retired} (signs checkpoints of size up to {rotation.boundary})")
+    typer.echo(f"current: {rotation.current} (signs checkpoints from size {rotation.boundary} on)")
     typer.echo("restart every app server and worker now, so that they sign with the new key")
