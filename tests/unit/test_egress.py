@@ -34,8 +34,29 @@ REFUSED = [
     ("224.0.0.1", "multicast"),
     ("ff02::1", "multicast"),
     ("240.0.0.1", "reserved"),
+    # IPv6 forms that carry an IPv4 address are judged by the address inside.
+    ("2002:7f00:1::", "loopback address (as the 6to4"),
+    ("2002:a9fe:a9fe::1", "metadata services answer) (as the 6to4"),
+    ("2002:c0a8:101:1::5", "private address (as the 6to4"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback address (as the Teredo"),  # client 127.0.0.1
+    ("2001:0:7f00:1::", "(as the Teredo"),  # server 127.0.0.1
+    ("64:ff9b::7f00:1", "loopback address (as the NAT64"),
+    ("64:ff9b::a9fe:a9fe", "metadata services answer) (as the NAT64"),
+    ("64:ff9b:1::a00:1", "private address (as the NAT64"),
+    ("::ffff:0:a00:1", "reserved"),  # SIIT's IPv4-translated form: not a public address
+    ("::127.0.0.1", "loopback address (as the IPv4-compatible"),
+    ("::10.0.0.1", "private address (as the IPv4-compatible"),
 ]
-ALLOWED = ["93.184.215.14", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700:4700::1111"]
+ALLOWED = [
+    "93.184.215.14",
+    "8.8.8.8",
+    "172.32.0.1",
+    "100.128.0.1",
+    "2606:4700:4700::1111",
+    "::ffff:8.8.8.8",  # the IPv4-mapped and NAT64 forms reach the public address inside
+    "64:ff9b::808:808",
+    "2002:808:808::1",  # 6to4 to a public address: a public IPv6 address
+]
 
 
 @pytest.mark.parametrize(("address", "kind"), REFUSED)
