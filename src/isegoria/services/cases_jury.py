@@ -38,6 +38,8 @@ from isegoria.services.cases_common import (
     get_jury,
     juror_pseudonym,
     juror_pseudonyms,
+    jury_pseudonym_key,
+    new_pseudonym_key,
 )
 from isegoria.services.jurisdictions import descendants
 from isegoria.services.jury_verify import pool_from_record
@@ -270,7 +272,10 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     unavailable = _over_load(uow, constitution, now)
     conflicted = _conflicted_accounts(uow, case_id)
     volunteers = [(c[0], p) for c, p in zip(citizens, profiles, strict=True) if c[4]]
-    names = juror_pseudonyms(uow.secret, case_id, stage, (a for a, _ in volunteers))
+    pseudonym_key = new_pseudonym_key()  # erased when the jury closes (cases_secrecy)
+    names = juror_pseudonyms(
+        bytes.fromhex(pseudonym_key), case_id, stage, (a for a, _ in volunteers)
+    )
     members: dict[tuple[str, ...], list[str]] = defaultdict(list)
     account_of: dict[str, int] = {}
     excluded: list[str] = []
@@ -320,6 +325,7 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
         quotas=json.dumps({"strata_used": used, "quotas": quotas}, sort_keys=True),
         portfolio=json.dumps(portfolio.to_json_dict(), sort_keys=True),
         pool=json.dumps(pool_record, sort_keys=True, ensure_ascii=False),
+        pseudonym_key=pseudonym_key,
     )
     uow.session.add(jury)
     uow.session.flush()
@@ -505,7 +511,8 @@ def _on_other_juries(uow: UnitOfWork, jury: Jury, pool: sortition.JuryPool) -> l
         .join(Jury, Jury.id == Juror.jury_id)
         .where(Jury.case_id == jury.case_id, Jury.id != jury.id)
     )
-    names = (juror_pseudonym(uow.secret, jury.case_id, jury.stage, a) for a in accounts)
+    key = jury_pseudonym_key(uow, jury)
+    names = (juror_pseudonym(key, jury.case_id, jury.stage, a) for a in accounts)
     return sorted(n for n in names if pool.locate(n) is not None)
 
 
@@ -543,8 +550,9 @@ def _nearest_replacements(
 def _accounts_by_pseudonym(uow: UnitOfWork, jury: Jury) -> dict[str, int]:
     """Recompute who is behind each pool pseudonym (only the instance can)."""
     case = get_case(uow, jury.case_id)
+    key = jury_pseudonym_key(uow, jury)
     return {
-        juror_pseudonym(uow.secret, case.id, jury.stage, c.id): c.id
+        juror_pseudonym(key, case.id, jury.stage, c.id): c.id
         for c in _citizens(uow, case.jurisdiction)
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from isegoria.domain.case_events import (
@@ -22,7 +22,7 @@ from isegoria.domain.rulebook import RuleVersion
 from isegoria.domain.sanctions import Sanction, SanctionError, SanctionStep
 from isegoria.domain.verdict import Ballot, Outcome, Verdict, VerdictError, check_ballot, decide
 from isegoria.errors import Conflict, InvalidInput
-from isegoria.services import cases_decisions, jobs, notes_jury
+from isegoria.services import cases_decisions, cases_secrecy, jobs, notes_jury
 from isegoria.services.cases_ballot_seat import ballot_seat
 from isegoria.services.cases_common import (
     APPEAL,
@@ -35,17 +35,18 @@ from isegoria.services.cases_common import (
 )
 from isegoria.services.cases_jury import JurorStatus
 from isegoria.services.cases_reasons import build_statement
+from isegoria.services.cases_secrecy import JuryReceipt
 from isegoria.store.models_cases import Case, CaseBallot, DecisionRow, Juror, Jury, Report
 from isegoria.store.uow import UnitOfWork
 
 JOB_APPEAL_WINDOW = "cases.appeal_window"
 # Run on every ballot or verdict: built once with bound values, so SQLAlchemy computes their
 # cache keys once per process rather than once per call.
+# A jury's ballots in receipt order: the order they are published in, unrelated to jurors.
 _BALLOTS = (
-    select(Juror, CaseBallot)
-    .join(CaseBallot, CaseBallot.juror_id == Juror.id)
-    .where(Juror.jury_id == bindparam("jury_id"))
-    .order_by(Juror.pseudonym)
+    select(CaseBallot)
+    .where(CaseBallot.jury_id == bindparam("jury_id"))
+    .order_by(CaseBallot.receipt)
 )
 _PRIOR_UPHELD = (
     select(func.count())
@@ -59,7 +60,6 @@ _PRIOR_UPHELD = (
     )
 )
 _REPORTS = select(Report).where(Report.case_id == bindparam("case_id"))
-_INSERT_BALLOT = insert(cast(Table, CaseBallot.__table__))
 _JURORS = cast(Table, Juror.__table__)
 _MARK_VOTED = (
     update(_JURORS).where(_JURORS.c.id == bindparam("juror_id")).values(status=JurorStatus.VOTED)
@@ -76,10 +76,11 @@ def cast_ballot(
     suspension_days: int | None,
     reason: str,
     note_text: str | None = None,
-) -> None:
+) -> JuryReceipt:
     """Cast the caller's sealed ballot, once, before the deadline; decide when all are in.
 
     ``note_text``: the note the juror proposes to publish if the jury's sanction is a note.
+    Returns the receipt the juror keeps to find their ballot once the jury has closed.
     """
     # Locked first: ballots on one case take turns, so exactly one of them sees the jury full.
     case = get_case(uow, case_id, lock=True)
@@ -115,31 +116,30 @@ def cast_ballot(
             raise
         raise InvalidInput(str(error), field="ballot") from None
     sanction_cast = proposed.step.value if proposed else None
-    # Two Core statements rather than an ORM flush: nothing here needs the ballot's row back,
-    # and the juror already loaded is told its new status without a second write.
-    connection = uow.session.connection()
-    connection.execute(
-        _INSERT_BALLOT,
-        {
-            "juror_id": juror.id,
-            "jury_id": jury.id,
-            "violation": violation,
-            "sanction": sanction_cast,
-            "suspension_days": proposed.suspension_days if proposed else None,
-            "reason": reason,
-            "cast_at": uow.now(),
-        },
+    # Core statements rather than an ORM flush: nothing here needs the ballot's row back,
+    # and the juror already loaded is told its new status without a second write. The
+    # ballot row names no juror: the seat says "voted", the ballot says how (cases_secrecy).
+    receipt = cases_secrecy.seal_ballot(
+        uow,
+        account_id=account_id,
+        case_id=case_id,
+        jury_id=jury.id,
+        violation=violation,
+        sanction=sanction_cast,
+        suspension_days=proposed.suspension_days if proposed else None,
+        reason=reason,
+        note_text=notes_jury.clean_draft(sanction_cast, note_text),
     )
-    connection.execute(_MARK_VOTED, {"juror_id": juror.id})
+    uow.session.connection().execute(_MARK_VOTED, {"juror_id": juror.id})
     set_committed_value(juror, "status", JurorStatus.VOTED)
-    notes_jury.keep_draft(uow, juror.id, sanction_cast, note_text)
     uow.log.append(BallotCast(case_id=case_id, stage=jury.stage, juror=juror.pseudonym))
     if voted_before + 1 == jury.size:  # this ballot is the jury's last
         close_jury(uow, jury, case=case, rule=rule)
+    return receipt
 
 
-def _ballots(uow: UnitOfWork, jury: Jury) -> list[tuple[Juror, CaseBallot]]:
-    return list(uow.session.execute(_BALLOTS, {"jury_id": jury.id}).tuples())
+def _ballots(uow: UnitOfWork, jury: Jury) -> list[CaseBallot]:
+    return list(uow.session.scalars(_BALLOTS, {"jury_id": jury.id}))
 
 
 def prior_upheld(uow: UnitOfWork, case: Case) -> int:
@@ -162,7 +162,7 @@ def jury_verdict(
     """One jury's verdict from its opened ballots, their reasons, and the ballots to publish.
 
     ``rule``, ``constitution``: the case's, if the caller loaded them already."""
-    pairs = _ballots(uow, jury)
+    opened = _ballots(uow, jury)
     ballots = [
         Ballot(
             violation=b.violation,
@@ -175,23 +175,24 @@ def jury_verdict(
             ),
             reason=b.reason,
         )
-        for _, b in pairs
+        for b in opened
     ]
     rule = rule or case_rule(uow, case)
     constitution = constitution or case_constitution(uow, case)
     appeal = jury.stage == APPEAL
     verdict = decide(ballots, constitution, rule, prior_upheld(uow, case), appeal=appeal)
+    # Published by receipt, in receipt order: each juror finds their own, nobody else's.
     published = [
         {
-            "juror": j.pseudonym,
+            "receipt": b.receipt,
             "violation": b.violation,
             "sanction": b.sanction,
             "suspension_days": b.suspension_days,
             "reason": b.reason,
         }
-        for j, b in pairs
+        for b in opened
     ]
-    return verdict, [b.reason for _, b in pairs], published
+    return verdict, [b.reason for b in opened], published
 
 
 def close_jury(
@@ -207,6 +208,7 @@ def close_jury(
     jury.closed = True
     if case is None:
         case = get_case(uow, jury.case_id, lock=True)
+    cases_secrecy.seal_jury(uow, jury, case)  # from here on no ballot leads to a juror
     if jury.stage != APPEAL:
         from isegoria.services import cases_retrial  # it calls back into this module
 

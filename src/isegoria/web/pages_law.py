@@ -23,7 +23,14 @@ from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import GroundKind, HarmCategory, SanctionStep
 from isegoria.errors import InvalidInput
 from isegoria.log import audit
-from isegoria.services import jurisdictions, law_proposals, law_read, law_views, law_votes
+from isegoria.services import (
+    cases_secrecy,
+    jurisdictions,
+    law_proposals,
+    law_read,
+    law_views,
+    law_votes,
+)
 from isegoria.services.law_read import DiffLine, diff_lines, version_as_text
 from isegoria.web.pages import check_form_csrf, citizen_id, render, templates
 
@@ -368,13 +375,15 @@ def my_votes_page(request: Request, principal: PrincipalDep, uow: UnitOfWorkDep)
 @router.get("/receipts", response_class=HTMLResponse)
 def receipt_check_page(request: Request, uow: UnitOfWorkDep, receipt: str = "") -> HTMLResponse:
     """Check that a ballot was counted, from its receipt."""
-    found = None
+    found = jury = None
     receipt = receipt.strip()[:64]
     if receipt:
         with uow.begin(readonly=True):
             found = law_views.check_receipt(uow, receipt)
+            if found is None:  # a juror's receipt: the same page finds both kinds
+                jury = cases_secrecy.check_receipt(uow, receipt)
     return render(
         request,
         "law/receipt_check.html",
-        {"receipt": receipt, "found": found, "quoted": quote(receipt)},
+        {"receipt": receipt, "found": found, "jury": jury, "quoted": quote(receipt)},
     )
