@@ -9,6 +9,8 @@ import pytest
 
 from isegoria.integrations import egress
 from isegoria.integrations.ap_fetch import DocumentFetcher, FetchRefused
+from isegoria.integrations.mastodon import mastodon_client
+from isegoria.integrations.matrix_client import SynapseAdminClient
 from isegoria.integrations.webhooks import DeliveryOutcome, deliver_body
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -153,3 +155,25 @@ def test_the_activitypub_fetcher_uses_the_same_guard() -> None:
     fetch = DocumentFetcher(clock=lambda: NOW)
     with pytest.raises(FetchRefused, match="127.0.0.1 is a loopback address"):
         fetch("http://127.0.0.1:9/users/mallory")
+
+
+def test_a_homeserver_client_is_guarded_on_every_request() -> None:
+    with SynapseAdminClient("http://127.0.0.1:9", "token") as client:
+        with pytest.raises(egress.EgressRefused, match="loopback"):
+            client.event_reports(0, 1)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9", "https://[64:ff9b::a00:1]/"])
+def test_a_mastodon_client_is_refused_for_a_private_server(url: str) -> None:
+    with pytest.raises(egress.EgressRefused, match="ISEGORIA_WEBHOOK_ALLOW_PRIVATE"):
+        mastodon_client(url, "token")
+    assert mastodon_client(url, "token", allow_private=True) is not None
+
+
+def test_a_server_name_is_judged_by_what_it_resolves_to() -> None:
+    def resolve(host: str, port: int) -> list[str]:
+        return ["93.184.215.14", "10.0.0.7"]  # one public, one private: refused
+
+    with pytest.raises(egress.EgressRefused, match="private"):
+        egress.check_base_url("https://masto.example", resolver=resolve)
+    egress.check_base_url("https://masto.example", resolver=lambda h, p: ["93.184.215.14"])

@@ -26,6 +26,7 @@ import httpx
 __all__ = [
     "EgressRefused",
     "GuardedTransport",
+    "check_base_url",
     "embedded_ipv4",
     "forbidden_reason",
     "guarded_client",
@@ -119,6 +120,37 @@ def system_resolver(host: str, port: int) -> list[str]:
     """The addresses the system resolver gives for ``host``, in its order, without repeats."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def check_base_url(
+    url: str, *, allow_private: bool = False, resolver: Resolver = system_resolver
+) -> None:
+    """Refuse ``url`` if its host is, or resolves to, an address only this server can reach.
+
+    For a client whose connections this module cannot pin (Mastodon.py uses requests): the
+    check is made on each use, but a name could still change its answer between this check
+    and the client's own resolution (DNS rebinding), which GuardedTransport rules out.
+    """
+    if allow_private:
+        return
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme, 443)
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            addresses = list(resolver(host, port))
+        except OSError as exc:
+            raise EgressRefused(f"cannot resolve {host}: {exc}") from exc
+    for address in addresses:
+        reason = forbidden_reason(address)
+        if reason is not None:
+            raise EgressRefused(
+                f"refused to connect to {host}: {reason}; a connector's server must have a "
+                "public address (an operator can allow private ones with "
+                "ISEGORIA_WEBHOOK_ALLOW_PRIVATE=true)"
+            )
 
 
 class GuardedTransport(httpx.HTTPTransport):
