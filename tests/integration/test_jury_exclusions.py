@@ -22,7 +22,7 @@ from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import LogSigner
 from isegoria.services import cases_intake, cases_jury, cases_views, jury_verify
-from isegoria.services.cases_common import juror_pseudonym
+from isegoria.services.cases_common import juror_pseudonym, jury_pseudonym_key
 from isegoria.store.models_cases import Juror, Jury, PlatformIdentity
 from isegoria.store.uow import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, report_request, run_jobs
@@ -83,7 +83,11 @@ def test_conflicted_volunteers_are_published_as_excluded_and_never_drawn(
     case_id = _file(uow, world, "post-excl-1")
     run_jobs(uow, clock, signer)
     conflicted = {world.volunteers[v] for v in LINKED.values()}
-    names = {juror_pseudonym(uow.secret, case_id, "first", a) for a in conflicted}
+    with uow.begin(readonly=True):  # the open jury's own pseudonym key names its pool
+        key = jury_pseudonym_key(
+            uow, uow.session.scalars(select(Jury).where(Jury.case_id == case_id)).one()
+        )
+    names = {juror_pseudonym(key, case_id, "first", a) for a in conflicted}
     evidence = _evidence(uow, case_id)
     pool = evidence.record["pool"]
     assert sorted(names) == pool["excluded"]
