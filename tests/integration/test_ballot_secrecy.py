@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Table, select, text, update
 
 from isegoria.clock import ManualClock
@@ -263,3 +264,12 @@ def test_law_ballots_are_stored_in_receipt_order_after_the_tally(
     assert set(by_proposal) <= set(counted)
     for receipts in by_proposal.values():  # each tally rewrote its rows in receipt order
         assert receipts == sorted(receipts)
+
+
+def test_the_receipt_page_finds_a_jury_ballot(client: TestClient, closed: Closed) -> None:
+    receipt = next(iter(closed.receipts.values())).receipt
+    page = client.get("/receipts", params={"receipt": receipt})
+    assert page.status_code == 200
+    assert f"published in the verdict of case {closed.case_id}" in page.text
+    missing = client.get("/receipts", params={"receipt": "f" * 64})
+    assert "No ballot has this receipt" in missing.text
