@@ -27,9 +27,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from isegoria.log.audit_ballots import ballot_differences, stored_ballots
 from isegoria.log.entries import DecodedEntry, MalformedEntry, decode_entry, format_instant
 from isegoria.store.models import Ballot, LogEntry, Proposal, Rule, RuleVersionRow
-from isegoria.store.models_cases import Case, CaseBallot, Jury
+from isegoria.store.models_cases import Case
 
 RULE_ENACTED, RULE_REPEALED = "RuleVersionEnacted", "RuleRepealed"
 TALLIED, VERDICT = "ProposalTallied", "VerdictReached"
@@ -279,63 +280,22 @@ def _stage_columns(case: Case, stage: str) -> tuple[Any, Any, Any, str | None, s
     return case.outcome, case.sanction, case.suspension_days, case.verdict, case.statement
 
 
-# What a published ballot says, besides the receipt that names it.
-_VOTE_FIELDS = ("violation", "sanction", "suspension_days", "reason")
-
-
-def _case_ballots(session: Session, case_id: int, stage: str) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(CaseBallot)
-        .join(Jury, Jury.id == CaseBallot.jury_id)
-        .where(Jury.case_id == case_id, Jury.stage == stage)
-        .order_by(CaseBallot.receipt)
-    )
-    return [
-        {
-            "receipt": b.receipt,
-            "violation": b.violation,
-            "sanction": b.sanction,
-            "suspension_days": b.suspension_days,
-            "reason": b.reason,
-        }
-        for b in rows
-    ]
-
-
-def _vote_key(ballot: dict[str, Any]) -> str:
-    return json.dumps([ballot.get(k) for k in _VOTE_FIELDS], ensure_ascii=False)
-
-
 def _ballot_mismatches(
-    out: list[Mismatch], idx: int, where: str, logged: list[Any], stored: list[dict[str, Any]]
+    out: list[Mismatch], idx: int, where: str, logged: Any, stored: list[dict[str, Any]]
 ) -> None:
-    """Compare a verdict's published ballots with the stored rows.
-
-    Entries name each ballot by its receipt; entries written before ballots had receipts
-    named the juror's pseudonym instead, which the rows no longer hold (the upgrade unlinked
-    them), so those ballots are compared as a multiset of votes.
-    """
-    published = [b for b in logged if isinstance(b, dict)] if isinstance(logged, list) else []
-    by_receipt = all("receipt" in b for b in published)
-    pending: dict[str, list[dict[str, Any]]] = {}
-    for b in published:
-        key = str(b.get("receipt")) if by_receipt else _vote_key(b)
-        pending.setdefault(key, []).append(b)
-    for ballot in stored:
-        key = ballot["receipt"] if by_receipt else _vote_key(ballot)
-        row = f"{where} ballot {ballot['receipt'][:12]}"
-        matches = pending.get(key)
-        if not matches:
-            out.append(Mismatch(idx, "case_ballots", row, "*", _UNLOGGED, "a ballot"))
-            continue
-        recorded = matches.pop()
-        fields = ("receipt", *_VOTE_FIELDS) if by_receipt else _VOTE_FIELDS
-        _compare(out, idx, "case_ballots", row, {k: (recorded.get(k), ballot[k]) for k in fields})
-    for key, missing in sorted(pending.items()):
-        for recorded in missing:
-            name = key[:12] if by_receipt else f"of juror {recorded.get('juror')}"
-            row = f"{where} ballot {name}"
-            out.append(Mismatch(idx, "case_ballots", row, "*", "a ballot", _MISSING))
+    for difference in ballot_differences(logged, stored):
+        row = f"{where} ballot {difference.ballot}"
+        if difference.field is None:  # a whole ballot: only in the rows, or only logged
+            got = (_UNLOGGED, "a ballot") if difference.unlogged else ("a ballot", _MISSING)
+            out.append(Mismatch(idx, "case_ballots", row, "*", *got))
+        else:
+            _compare(
+                out,
+                idx,
+                "case_ballots",
+                row,
+                {difference.field: (difference.logged, difference.stored)},
+            )
 
 
 def _verdict(
@@ -376,7 +336,7 @@ def _verdict(
             "statement (SHA-256)": (facts.get("statement_sha256"), digest),
         },
     )
-    stored = _case_ballots(session, case.id, stage)
+    stored = stored_ballots(session, case.id, stage)
     _ballot_mismatches(out, idx, f"{case.id} ({stage})", facts.get("ballots") or [], stored)
 
 
