@@ -7,6 +7,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote_plus
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -264,19 +265,44 @@ class Settings(BaseSettings):
         }
 
 
+# Query parameters that carry a secret in a database URL: libpq accepts ``password`` and
+# ``sslpassword`` there (https://www.postgresql.org/docs/current/libpq-connect.html).
+SECRET_QUERY_PARAMETERS = frozenset({"password", "sslpassword"})
+
+
 def mask_url(url: str) -> str:
-    """Replace the password in a database URL with asterisks."""
+    """Replace the password in a database URL (user part or query) with asterisks."""
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
+    if not sep:
         return url
-    credentials, _, host = rest.rpartition("@")
-    user, has_password, _ = credentials.partition(":")
-    return f"{scheme}://{user}{':***' if has_password else ''}@{host}"
+    rest, has_query, query = rest.partition("?")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user, has_password, _ = credentials.partition(":")
+        rest = f"{user}{':***' if has_password else ''}@{host}"
+    if has_query:
+        query = "&".join(_mask_parameter(pair) for pair in query.split("&"))
+    return f"{scheme}://{rest}{has_query}{query}"
+
+
+def _mask_parameter(pair: str) -> str:
+    name, has_value, _ = pair.partition("=")
+    if has_value and unquote_plus(name).strip().lower() in SECRET_QUERY_PARAMETERS:
+        return f"{name}=***"
+    return pair
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) so that only its owner may enter it."""
+    if path.is_dir():
+        return
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)  # mkdir's mode is filtered by the umask; the folder must be private
 
 
 def write_private_file(path: Path, data: bytes) -> None:
     """Create ``path`` readable by its owner only; never overwrite an existing file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -139,6 +140,9 @@ def test_report_jury_verdict_appeal_restore(
     page.get_by_label("If yes, the proportionate sanction").select_option("remove")
     page.get_by_label("Your reason").fill("A direct threat to a person.")
     page.get_by_role("button", name="Cast my sealed ballot").click()
+    expect(page.get_by_role("heading", name="Your sealed ballot is cast")).to_be_visible()
+    expect(page.locator("#receipt")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    page.get_by_role("link", name="Back to the case").click()
     expect(page.get_by_text("Status: open")).to_be_visible()
     made.serve_and_vote(case_id, first[1:], violation=True)
     page.reload()

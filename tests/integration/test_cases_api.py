@@ -86,7 +86,8 @@ def test_report_serve_vote_confirm_over_http(
             assert file["rule_title"] == "No credible threats"
             ballot = {"violation": True, "sanction": "remove", "reason": f"Threat ({n})."}
             cast = juror.post(f"/api/v1/cases/{case_id}/ballot", json=ballot, headers=headers)
-            assert cast.status_code == 204, cast.text
+            assert cast.status_code == 200, cast.text
+            assert len(cast.json()["receipt"]) == 64  # the juror keeps it
             again = juror.post(f"/api/v1/cases/{case_id}/ballot", json=ballot, headers=headers)
             assert again.status_code == 409
         if n < len(jurors) - 1:  # sealed: nobody reads a ballot before the jury closes

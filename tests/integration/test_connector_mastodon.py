@@ -74,6 +74,7 @@ def connected(app: FastAPI, clock: ManualClock, standin: Standin) -> Connected:
                 language="es",
                 webhook_secret=SECRET,
             ),
+            allow_private=True,  # the test server listens on loopback
         )
         connector_id = connector.id
     return Connected(uow, clock, signer, world, standin, connector_id, threats)
@@ -138,7 +139,12 @@ def test_full_path_webhook_verdict_suspension_appeal_undo(
     imposed = decisions(c.uow, case_id)
     assert [d.kind for d in imposed] == ["sanction_imposed"]
     done = connector_apply.apply_due(
-        c.uow.database, c.clock, c.signer, c.uow.secret, public_url="https://isegoria.test/"
+        c.uow.database,
+        c.clock,
+        c.signer,
+        c.uow.secret,
+        public_url="https://isegoria.test/",
+        allow_private=True,
     )
     assert done.applied == 1 and done.failed == 0
     assert c.standin.moderation() == [("suspend", author)]
@@ -149,14 +155,24 @@ def test_full_path_webhook_verdict_suspension_appeal_undo(
     assert c.standin.accounts[author]["suspended"] is True
     confirmed = decisions(c.uow, case_id)[0]
     assert confirmed.status == "applied" and confirmed.confirmed_at == c.clock.now()
-    assert connector_apply.apply_due(c.uow.database, c.clock, c.signer, c.uow.secret).applied == 0
+    assert (
+        connector_apply.apply_due(
+            c.uow.database, c.clock, c.signer, c.uow.secret, allow_private=True
+        ).applied
+        == 0
+    )
 
     appeal(c.uow, c.clock, c.signer, c.world, case_id)
     decide(c.uow, case_id, "appeal", violation=False)
     assert case(c.uow, case_id).appeal_outcome == "no_violation"
     rows = decisions(c.uow, case_id)
     assert [d.kind for d in rows] == ["sanction_imposed", "sanction_lifted"]
-    assert connector_apply.apply_due(c.uow.database, c.clock, c.signer, c.uow.secret).applied == 1
+    assert (
+        connector_apply.apply_due(
+            c.uow.database, c.clock, c.signer, c.uow.secret, allow_private=True
+        ).applied
+        == 1
+    )
     assert c.standin.moderation() == [("suspend", author), ("unsuspend", author)]
     assert c.standin.accounts[author]["suspended"] is False
     assert decisions(c.uow, case_id)[1].status == "applied"
@@ -183,13 +199,20 @@ def test_suspension_is_lifted_when_its_days_run_out(
     assert case_id is not None
     run_jobs(c.uow, c.clock, c.signer)
     decide(c.uow, case_id, "first", violation=True, days=3)
-    connector_apply.apply_due(c.uow.database, c.clock, c.signer, c.uow.secret)
+    connector_apply.apply_due(c.uow.database, c.clock, c.signer, c.uow.secret, allow_private=True)
     assert c.standin.accounts[author]["suspended"] is True
     c.clock.advance(timedelta(days=2))
-    assert connector_apply.lift_expired(c.uow.database, c.clock, c.signer, c.uow.secret) == []
+    assert (
+        connector_apply.lift_expired(
+            c.uow.database, c.clock, c.signer, c.uow.secret, allow_private=True
+        )
+        == []
+    )
     assert c.standin.accounts[author]["suspended"] is True
     c.clock.advance(timedelta(days=1, minutes=1))
-    lifted = connector_apply.lift_expired(c.uow.database, c.clock, c.signer, c.uow.secret)
+    lifted = connector_apply.lift_expired(
+        c.uow.database, c.clock, c.signer, c.uow.secret, allow_private=True
+    )
     imposed = decisions(c.uow, case_id)[0]
     assert [r.decision_id for r in lifted] == [imposed.id]
     assert c.standin.accounts[author]["suspended"] is False
@@ -198,7 +221,12 @@ def test_suspension_is_lifted_when_its_days_run_out(
             e.kind for e in log_read.entries_about(c.uow.session, "decision", str(imposed.id))
         ]
     assert logged == ["DecisionConfirmed", "MeasureExpired"]
-    assert connector_apply.lift_expired(c.uow.database, c.clock, c.signer, c.uow.secret) == []
+    assert (
+        connector_apply.lift_expired(
+            c.uow.database, c.clock, c.signer, c.uow.secret, allow_private=True
+        )
+        == []
+    )
 
 
 def test_forged_stale_and_unknown_deliveries_create_nothing(

@@ -16,6 +16,7 @@ from isegoria.cli import app
 from isegoria.clock import ManualClock
 from isegoria.connectors import apply as connector_apply
 from isegoria.connectors import setup as connectors
+from isegoria.connectors import sync as connector_sync
 from isegoria.connectors.ledger import DEAD, PENDING
 from isegoria.decisions import lifecycle as cases_decisions
 from isegoria.domain.decisions import DecisionKind
@@ -166,6 +167,59 @@ def test_connect_names_the_bad_field(
         assert connectors.list_connectors(uow) == []
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8008", "https://[::1]/", "http://169.254.169.254", "http://[2002:a00:1::]"],
+)
+def test_a_server_url_that_names_a_private_address_is_refused(uow: UnitOfWork, url: str) -> None:
+    world = seed(uow, SecretBox(uow.secret))
+    with pytest.raises(InvalidInput, match="public addresses") as raised, uow.begin():
+        connectors.connect(
+            uow, SecretBox(uow.secret), _request(str(world.platform_id), base_url=url)
+        )
+    assert raised.value.field == "base_url"
+    with uow.begin():  # the operator's setting (ISEGORIA_WEBHOOK_ALLOW_PRIVATE) lets it through
+        connectors.connect(
+            uow,
+            SecretBox(uow.secret),
+            _request(str(world.platform_id), base_url=url),
+            allow_private=True,
+        )
+
+
+def test_every_call_to_a_connected_server_passes_the_outbound_guard(
+    uow: UnitOfWork, clock: ManualClock, signer: LogSigner
+) -> None:
+    world = build(uow, clock, signer)
+    with uow.begin():
+        connector = connectors.connect(
+            uow,
+            SecretBox(uow.secret),
+            _request(str(world.base.platform_id), base_url=DOWN, rules={}),
+            allow_private=True,  # registered while the operator allowed it ...
+        )
+        author = connectors.pseudonyms(uow.secret, connector).of("@troll:hs.example")
+        case, _ = cases_intake.file_report(
+            uow,
+            platform_id=world.base.platform_id,
+            request=report_request(uow.now() - HOUR, content_id="$event", author=author),
+        )
+        case_id = case.id
+    run_jobs(uow, clock, signer)
+    decide(uow, case_id, "first", violation=True, days=5)
+    # ... but not any more: the call is refused before any connection, and retried later.
+    done = connector_apply.apply_due(uow.database, clock, signer, uow.secret)
+    assert (done.applied, done.retried) == (0, 1)
+    with uow.begin(readonly=True):
+        action = uow.session.scalars(select(ConnectorAction)).one()
+        assert action.last_error is not None and "EgressRefused" in action.last_error
+        assert "loopback" in action.last_error
+    assert connector_sync.poll_matrix(uow.database, clock, signer, uow.secret) == {}
+    with uow.begin(readonly=True):
+        polled = connectors.get_connector(uow, connector.id)
+    assert polled.last_error is not None and "EgressRefused" in polled.last_error
+
+
 def test_a_platform_is_connected_once(uow: UnitOfWork) -> None:
     world = seed(uow, SecretBox(uow.secret))
     with uow.begin():
@@ -188,6 +242,7 @@ def test_a_server_that_stays_down_is_retried_with_backoff_then_confirmed_failed(
             uow,
             SecretBox(uow.secret),
             _request(str(world.base.platform_id), base_url=DOWN, rules={}),
+            allow_private=True,  # DOWN is a closed port on loopback
         )
         # A pseudonym the adapter can turn back into an account: it gets as far as the network.
         author = connectors.pseudonyms(uow.secret, connector).of("@troll:hs.example")
@@ -201,7 +256,9 @@ def test_a_server_that_stays_down_is_retried_with_backoff_then_confirmed_failed(
     decide(uow, case_id, "first", violation=True, days=5)
 
     def attempt() -> connector_apply.ApplyRound:
-        return connector_apply.apply_due(uow.database, clock, signer, uow.secret)
+        return connector_apply.apply_due(
+            uow.database, clock, signer, uow.secret, allow_private=True
+        )
 
     first = attempt()
     assert (first.applied, first.retried, first.failed) == (0, 1, 0)

@@ -22,7 +22,7 @@ from isegoria.cases import jury as cases_jury
 from isegoria.cases import jury_verify
 from isegoria.cases import lottery as cases_lottery
 from isegoria.cases import views as cases_views
-from isegoria.cases.common import juror_pseudonym
+from isegoria.cases.common import juror_pseudonym, jury_pseudonym_key
 from isegoria.clock import ManualClock
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
@@ -87,7 +87,11 @@ def test_conflicted_volunteers_are_published_as_excluded_and_never_drawn(
     case_id = _file(uow, world, "post-excl-1")
     run_jobs(uow, clock, signer)
     conflicted = {world.volunteers[v] for v in LINKED.values()}
-    names = {juror_pseudonym(uow.secret, case_id, "first", a) for a in conflicted}
+    with uow.begin(readonly=True):  # the open jury's own pseudonym key names its pool
+        key = jury_pseudonym_key(
+            uow, uow.session.scalars(select(Jury).where(Jury.case_id == case_id)).one()
+        )
+    names = {juror_pseudonym(key, case_id, "first", a) for a in conflicted}
     evidence = _evidence(uow, case_id)
     pool = evidence.record["pool"]
     assert sorted(names) == pool["excluded"]

@@ -95,7 +95,7 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Homeserver]:
 @pytest.fixture
 def adapter(synapse: Homeserver) -> Iterator[MatrixAdapter]:
     assert synapse.admin is not None
-    with SynapseAdminClient(synapse.url, synapse.admin.access_token) as client:
+    with SynapseAdminClient(synapse.url, synapse.admin.access_token, allow_private=True) as client:
         yield MatrixAdapter(client, CONFIG, PSEUDONYMS)
 
 
@@ -141,7 +141,7 @@ def test_report_suspend_and_appeal_round_trip(synapse: Homeserver, adapter: Matr
     again = adapter.apply(imposed)  # a repeated delivery: nothing more happens
     assert again.ok and again.actions == ()
     assert synapse.admin is not None
-    with SynapseAdminClient(synapse.url, synapse.admin.access_token) as other:
+    with SynapseAdminClient(synapse.url, synapse.admin.access_token, allow_private=True) as other:
         fresh = MatrixAdapter(other, CONFIG, PSEUDONYMS, MemoryLedger())
         forgetful = fresh.apply(imposed)  # even without the ledger, the state says it is done
     assert forgetful.ok, forgetful.reason

@@ -18,7 +18,7 @@ from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import LogSigner
 from isegoria.notes import writing as notes
-from isegoria.store.models_cases import DecisionRow, Juror, Jury
+from isegoria.store.models_cases import CaseBallot, DecisionRow, Juror, Jury
 from isegoria.store.models_notes import NoteRow
 from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, report_request, run_jobs
@@ -96,7 +96,14 @@ def test_note_sanction_publishes_the_jury_note_as_shown(
         [note] = uow.session.scalars(select(NoteRow))
         assert note.by_jury and note.case_id == case_id and note.status == "helpful"
         assert note.author_account_id is None
-        assert note.text == f"{JURY_NOTE} (1)"  # the first juror (by pseudonym) wrote none
+        # The text of the first ballot in receipt order that has one (the jurors' order
+        # would tell who wrote it); juror 0 wrote none.
+        first = uow.session.scalars(
+            select(CaseBallot.note_text)
+            .where(CaseBallot.note_text.is_not(None))
+            .order_by(CaseBallot.receipt)
+        ).first()
+        assert note.text == first and first != JURY_NOTE and first.startswith(JURY_NOTE)
         rows = list(
             uow.session.scalars(
                 select(DecisionRow).where(DecisionRow.case_id == case_id).order_by(DecisionRow.id)

@@ -31,6 +31,18 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pat
         ("postgresql+psycopg://app@db/x", "postgresql+psycopg://app@db/x"),
         ("postgresql+psycopg://app:p@ss@db/x", "postgresql+psycopg://app:***@db/x"),
         ("sqlite:////var/lib/isegoria.db", "sqlite:////var/lib/isegoria.db"),
+        (
+            "postgresql+psycopg://app@db/x?password=hunter22&sslmode=require",
+            "postgresql+psycopg://app@db/x?password=***&sslmode=require",
+        ),
+        (
+            "postgresql+psycopg:///x?host=/run/pg&PASSWORD=a%26b&sslpassword=k",
+            "postgresql+psycopg:///x?host=/run/pg&PASSWORD=***&sslpassword=***",
+        ),
+        (
+            "postgresql+psycopg://app:pw@db/x?pass%77ord=s3",
+            "postgresql+psycopg://app:***@db/x?pass%77ord=***",
+        ),
     ],
 )
 def test_mask_url(url: str, masked: str) -> None:
@@ -41,6 +53,18 @@ def test_masked_settings_never_show_the_password(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, database_url="postgresql+psycopg://u:hunter22@h/d")  # type: ignore[arg-type]
     assert "hunter22" not in str(settings.masked())
     assert "hunter22" not in repr(settings)
+
+
+def test_masked_settings_hide_a_password_given_in_the_query(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://u@h/d?sslmode=require&password=hunter22"
+    settings = Settings(data_dir=tmp_path, database_url=url)  # type: ignore[arg-type]
+    assert "hunter22" not in str(settings.masked())
+    assert settings.masked()["database_url"].endswith("password=***")
+
+
+def test_the_data_folder_is_created_private(tmp_path: Path) -> None:
+    load_or_create_secret(tmp_path / "data" / "secret.key")
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
 
 
 def test_secret_is_created_once_private_and_reused(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ import pytest
 
 from isegoria.integrations import egress
 from isegoria.integrations.ap_fetch import DocumentFetcher, FetchRefused
+from isegoria.integrations.mastodon import mastodon_client
+from isegoria.integrations.matrix_client import SynapseAdminClient
 from isegoria.integrations.webhooks import DeliveryOutcome, deliver_body
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -34,8 +36,29 @@ REFUSED = [
     ("224.0.0.1", "multicast"),
     ("ff02::1", "multicast"),
     ("240.0.0.1", "reserved"),
+    # IPv6 forms that carry an IPv4 address are judged by the address inside.
+    ("2002:7f00:1::", "loopback address (as the 6to4"),
+    ("2002:a9fe:a9fe::1", "metadata services answer) (as the 6to4"),
+    ("2002:c0a8:101:1::5", "private address (as the 6to4"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback address (as the Teredo"),  # client 127.0.0.1
+    ("2001:0:7f00:1::", "(as the Teredo"),  # server 127.0.0.1
+    ("64:ff9b::7f00:1", "loopback address (as the NAT64"),
+    ("64:ff9b::a9fe:a9fe", "metadata services answer) (as the NAT64"),
+    ("64:ff9b:1::a00:1", "private address (as the NAT64"),
+    ("::ffff:0:a00:1", "reserved"),  # SIIT's IPv4-translated form: not a public address
+    ("::127.0.0.1", "loopback address (as the IPv4-compatible"),
+    ("::10.0.0.1", "private address (as the IPv4-compatible"),
 ]
-ALLOWED = ["93.184.215.14", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700:4700::1111"]
+ALLOWED = [
+    "93.184.215.14",
+    "8.8.8.8",
+    "172.32.0.1",
+    "100.128.0.1",
+    "2606:4700:4700::1111",
+    "::ffff:8.8.8.8",  # the IPv4-mapped and NAT64 forms reach the public address inside
+    "64:ff9b::808:808",
+    "2002:808:808::1",  # 6to4 to a public address: a public IPv6 address
+]
 
 
 @pytest.mark.parametrize(("address", "kind"), REFUSED)
@@ -132,3 +155,25 @@ def test_the_activitypub_fetcher_uses_the_same_guard() -> None:
     fetch = DocumentFetcher(clock=lambda: NOW)
     with pytest.raises(FetchRefused, match="127.0.0.1 is a loopback address"):
         fetch("http://127.0.0.1:9/users/mallory")
+
+
+def test_a_homeserver_client_is_guarded_on_every_request() -> None:
+    with SynapseAdminClient("http://127.0.0.1:9", "token") as client:
+        with pytest.raises(egress.EgressRefused, match="loopback"):
+            client.event_reports(0, 1)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9", "https://[64:ff9b::a00:1]/"])
+def test_a_mastodon_client_is_refused_for_a_private_server(url: str) -> None:
+    with pytest.raises(egress.EgressRefused, match="ISEGORIA_WEBHOOK_ALLOW_PRIVATE"):
+        mastodon_client(url, "token")
+    assert mastodon_client(url, "token", allow_private=True) is not None
+
+
+def test_a_server_name_is_judged_by_what_it_resolves_to() -> None:
+    def resolve(host: str, port: int) -> list[str]:
+        return ["93.184.215.14", "10.0.0.7"]  # one public, one private: refused
+
+    with pytest.raises(egress.EgressRefused, match="private"):
+        egress.check_base_url("https://masto.example", resolver=resolve)
+    egress.check_base_url("https://masto.example", resolver=lambda h, p: ["93.184.215.14"])

@@ -178,6 +178,21 @@ class ReplyIn(Strict):
     accept: bool
 
 
+class BallotReceiptOut(BaseModel):
+    """The receipt of a sealed ballot, shown once: keep it to find your ballot later.
+
+    ``receipt`` = SHA-256 of "isegoria-jury-ballot-v1", the case number, ``ballot_id``,
+    ``vote`` and ``nonce``, one per line. When the jury closes, the verdict's log entry
+    lists every ballot by its receipt; nothing stored links a ballot to its juror.
+    """
+
+    case_id: int
+    ballot_id: str
+    nonce: str
+    receipt: str
+    vote: str = Field(description="the canonical JSON of the ballot that the receipt hashes")
+
+
 class BallotIn(Strict):
     """A sealed ballot."""
 

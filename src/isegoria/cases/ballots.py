@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from isegoria.cases import retrial as cases_retrial
+from isegoria.cases import secrecy as cases_secrecy
 from isegoria.cases.ballot_seat import ballot_seat
 from isegoria.cases.common import (
     APPEAL,
@@ -15,6 +16,7 @@ from isegoria.cases.common import (
     case_rule,
     get_case,
 )
+from isegoria.cases.secrecy import JuryReceipt
 from isegoria.cases.verdict import _record_verdict, jury_verdict
 from isegoria.domain.case_events import (
     BallotCast,
@@ -25,11 +27,8 @@ from isegoria.domain.states import JurorStatus
 from isegoria.domain.verdict import Ballot, Verdict, VerdictError, check_ballot
 from isegoria.errors import Conflict, InvalidInput
 from isegoria.notes import jury as notes_jury
-from isegoria.store.models_cases import Case, CaseBallot, Juror, Jury
+from isegoria.store.models_cases import Case, Juror, Jury
 from isegoria.unit_of_work import UnitOfWork
-
-_INSERT_BALLOT = insert(cast(Table, CaseBallot.__table__))
-
 
 _JURORS = cast(Table, Juror.__table__)
 
@@ -49,10 +48,11 @@ def cast_ballot(
     suspension_days: int | None,
     reason: str,
     note_text: str | None = None,
-) -> None:
+) -> JuryReceipt:
     """Cast the caller's sealed ballot, once, before the deadline; decide when all are in.
 
     ``note_text``: the note the juror proposes to publish if the jury's sanction is a note.
+    Returns the receipt the juror keeps to find their ballot once the jury has closed.
     """
     # Locked first: ballots on one case take turns, so exactly one of them sees the jury full.
     case = get_case(uow, case_id, lock=True)
@@ -88,27 +88,26 @@ def cast_ballot(
             raise
         raise InvalidInput(str(error), field="ballot") from None
     sanction_cast = proposed.step.value if proposed else None
-    # Two Core statements rather than an ORM flush: nothing here needs the ballot's row back,
-    # and the juror already loaded is told its new status without a second write.
-    connection = uow.session.connection()
-    connection.execute(
-        _INSERT_BALLOT,
-        {
-            "juror_id": juror.id,
-            "jury_id": jury.id,
-            "violation": violation,
-            "sanction": sanction_cast,
-            "suspension_days": proposed.suspension_days if proposed else None,
-            "reason": reason,
-            "cast_at": uow.now(),
-        },
+    # Core statements rather than an ORM flush: nothing here needs the ballot's row back,
+    # and the juror already loaded is told its new status without a second write. The
+    # ballot row names no juror: the seat says "voted", the ballot says how (cases_secrecy).
+    receipt = cases_secrecy.seal_ballot(
+        uow,
+        account_id=account_id,
+        case_id=case_id,
+        jury_id=jury.id,
+        violation=violation,
+        sanction=sanction_cast,
+        suspension_days=proposed.suspension_days if proposed else None,
+        reason=reason,
+        note_text=notes_jury.clean_draft(sanction_cast, note_text),
     )
-    connection.execute(_MARK_VOTED, {"juror_id": juror.id})
+    uow.session.connection().execute(_MARK_VOTED, {"juror_id": juror.id})
     set_committed_value(juror, "status", JurorStatus.VOTED)
-    notes_jury.keep_draft(uow, juror.id, sanction_cast, note_text)
     uow.log.append(BallotCast(case_id=case_id, stage=jury.stage, juror=juror.pseudonym))
     if voted_before + 1 == jury.size:  # this ballot is the jury's last
         close_jury(uow, jury, case=case, rule=rule)
+    return receipt
 
 
 def close_jury(
@@ -124,6 +123,7 @@ def close_jury(
     jury.closed = True
     if case is None:
         case = get_case(uow, jury.case_id, lock=True)
+    cases_secrecy.seal_jury(uow, jury, case)  # from here on no ballot leads to a juror
     if jury.stage != APPEAL:
         if cases_retrial.is_paired(uow, case.id):
             return cases_retrial.settle_pair(uow, case)  # waits for the other jury

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,6 +19,8 @@ from isegoria.store.models_cases import Case, Content, Jury
 from isegoria.unit_of_work import UnitOfWork
 
 FIRST, APPEAL = "first", "appeal"
+#: 256-bit per-jury pseudonym keys, as long as the instance secret.
+PSEUDONYM_KEY_BYTES = 32
 # A consistency retrial's second, independent first-instance jury (services.cases_retrial).
 RETRIAL = "retrial"
 
@@ -58,6 +61,21 @@ def case_constitution(uow: UnitOfWork, case: Case) -> Constitution:
 def get_jury(uow: UnitOfWork, case_id: int, stage: str) -> Jury | None:
     """The jury of a case at a stage, if drawn."""
     return uow.session.scalars(_JURY, {"case_id": case_id, "stage": stage}).first()
+
+
+def new_pseudonym_key() -> str:
+    """A fresh random key (hex) for one jury's pseudonyms."""
+    return secrets.token_hex(PSEUDONYM_KEY_BYTES)
+
+
+def jury_pseudonym_key(uow: UnitOfWork, jury: Jury) -> bytes:
+    """The key a jury's pseudonyms were made with, while the jury is open.
+
+    Each jury has its own random key, erased when it closes: from then on nobody, the
+    instance secret's holder included, can recompute who is behind a pool pseudonym. A
+    jury drawn before per-jury keys existed named its pool with the instance secret.
+    """
+    return bytes.fromhex(jury.pseudonym_key) if jury.pseudonym_key else uow.secret
 
 
 def juror_pseudonym(secret: bytes, case_id: int, stage: str, account_id: int) -> str:

@@ -28,6 +28,7 @@ from isegoria.cases.common import (
     get_case,
     get_jury,
     juror_pseudonyms,
+    new_pseudonym_key,
 )
 from isegoria.cases.lottery import (
     _CITIZEN_COLUMN,
@@ -78,7 +79,10 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     unavailable = _over_load(uow, constitution, now)
     conflicted = _conflicted_accounts(uow, case_id)
     volunteers = [(c[0], p) for c, p in zip(citizens, profiles, strict=True) if c[4]]
-    names = juror_pseudonyms(uow.secret, case_id, stage, (a for a, _ in volunteers))
+    pseudonym_key = new_pseudonym_key()  # erased when the jury closes (cases/secrecy.py)
+    names = juror_pseudonyms(
+        bytes.fromhex(pseudonym_key), case_id, stage, (a for a, _ in volunteers)
+    )
     members: dict[tuple[str, ...], list[str]] = defaultdict(list)
     account_of: dict[str, int] = {}
     excluded: list[str] = []
@@ -126,6 +130,7 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
         quotas=json.dumps({"strata_used": used, "quotas": quotas}, sort_keys=True),
         portfolio=json.dumps(portfolio.to_json_dict(), sort_keys=True),
         pool=json.dumps(pool_record, sort_keys=True, ensure_ascii=False),
+        pseudonym_key=pseudonym_key,
     )
     uow.session.add(jury)
     uow.session.flush()

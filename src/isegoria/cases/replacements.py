@@ -11,6 +11,7 @@ from isegoria.cases.common import (
     case_constitution,
     get_case,
     juror_pseudonym,
+    jury_pseudonym_key,
 )
 from isegoria.cases.jury import JOB_REPLY_DEADLINE, MAX_REPLACEMENT_ROUNDS
 from isegoria.cases.jury_verify import pool_from_record
@@ -108,7 +109,8 @@ def _on_other_juries(uow: UnitOfWork, jury: Jury, pool: sortition.JuryPool) -> l
         .join(Jury, Jury.id == Juror.jury_id)
         .where(Jury.case_id == jury.case_id, Jury.id != jury.id)
     )
-    names = (juror_pseudonym(uow.secret, jury.case_id, jury.stage, a) for a in accounts)
+    key = jury_pseudonym_key(uow, jury)
+    names = (juror_pseudonym(key, jury.case_id, jury.stage, a) for a in accounts)
     return sorted(n for n in names if pool.locate(n) is not None)
 
 
@@ -146,7 +148,8 @@ def _nearest_replacements(
 def _accounts_by_pseudonym(uow: UnitOfWork, jury: Jury) -> dict[str, int]:
     """Recompute who is behind each pool pseudonym (only the instance can)."""
     case = get_case(uow, jury.case_id)
+    key = jury_pseudonym_key(uow, jury)
     return {
-        juror_pseudonym(uow.secret, case.id, jury.stage, c.id): c.id
+        juror_pseudonym(key, case.id, jury.stage, c.id): c.id
         for c in _citizens(uow, case.jurisdiction)
     }

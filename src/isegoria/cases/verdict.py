@@ -33,17 +33,17 @@ from isegoria.domain.states import CaseStatus
 from isegoria.domain.verdict import Ballot, Outcome, Verdict, decide
 from isegoria.jobs import queue as jobs
 from isegoria.notes import jury as notes_jury
-from isegoria.store.models_cases import Case, CaseBallot, DecisionRow, Juror, Jury, Report
+from isegoria.store.models_cases import Case, CaseBallot, DecisionRow, Jury, Report
 from isegoria.unit_of_work import UnitOfWork
 
 JOB_APPEAL_WINDOW = "cases.appeal_window"
 # Run on every ballot or verdict: built once with bound values, so SQLAlchemy computes their
 # cache keys once per process rather than once per call.
+# A jury's ballots in receipt order: the order they are published in, unrelated to jurors.
 _BALLOTS = (
-    select(Juror, CaseBallot)
-    .join(CaseBallot, CaseBallot.juror_id == Juror.id)
-    .where(Juror.jury_id == bindparam("jury_id"))
-    .order_by(Juror.pseudonym)
+    select(CaseBallot)
+    .where(CaseBallot.jury_id == bindparam("jury_id"))
+    .order_by(CaseBallot.receipt)
 )
 _PRIOR_UPHELD = (
     select(func.count())
@@ -59,8 +59,8 @@ _PRIOR_UPHELD = (
 _REPORTS = select(Report).where(Report.case_id == bindparam("case_id"))
 
 
-def _ballots(uow: UnitOfWork, jury: Jury) -> list[tuple[Juror, CaseBallot]]:
-    return list(uow.session.execute(_BALLOTS, {"jury_id": jury.id}).tuples())
+def _ballots(uow: UnitOfWork, jury: Jury) -> list[CaseBallot]:
+    return list(uow.session.scalars(_BALLOTS, {"jury_id": jury.id}))
 
 
 def prior_upheld(uow: UnitOfWork, case: Case) -> int:
@@ -83,7 +83,7 @@ def jury_verdict(
     """One jury's verdict from its opened ballots, their reasons, and the ballots to publish.
 
     ``rule``, ``constitution``: the case's, if the caller loaded them already."""
-    pairs = _ballots(uow, jury)
+    opened = _ballots(uow, jury)
     ballots = [
         Ballot(
             violation=b.violation,
@@ -96,23 +96,24 @@ def jury_verdict(
             ),
             reason=b.reason,
         )
-        for _, b in pairs
+        for b in opened
     ]
     rule = rule or case_rule(uow, case)
     constitution = constitution or case_constitution(uow, case)
     appeal = jury.stage == APPEAL
     verdict = decide(ballots, constitution, rule, prior_upheld(uow, case), appeal=appeal)
+    # Published by receipt, in receipt order: each juror finds their own, nobody else's.
     published = [
         {
-            "juror": j.pseudonym,
+            "receipt": b.receipt,
             "violation": b.violation,
             "sanction": b.sanction,
             "suspension_days": b.suspension_days,
             "reason": b.reason,
         }
-        for j, b in pairs
+        for b in opened
     ]
-    return verdict, [b.reason for _, b in pairs], published
+    return verdict, [b.reason for b in opened], published
 
 
 def _planned_decisions(

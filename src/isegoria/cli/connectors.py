@@ -68,7 +68,12 @@ def _connect(request: connectors.ConnectorRequest) -> tuple[int, Settings]:
     uow = boot.ready_uow(settings)
     try:
         with uow.begin():
-            connector = connectors.connect(uow, SecretBox(settings.secret_key), request)
+            connector = connectors.connect(
+                uow,
+                SecretBox(settings.secret_key),
+                request,
+                allow_private=settings.webhook_allow_private,
+            )
             connector_id = connector.id
     except IsegoriaError as error:
         raise boot.refused(error) from None

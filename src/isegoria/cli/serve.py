@@ -70,7 +70,13 @@ def _start_worker(settings: Settings) -> None:
     loop = jobs.Worker(database, clock, signer, secret=settings.secret_key)
     loop.every(timer.INTERVAL_SECONDS, lambda: timer.ensure_checkpoint(database, clock, signer))
     connector_jobs.add_to(
-        loop, database, clock, signer, settings.secret_key, public_url=settings.effective_public_url
+        loop,
+        database,
+        clock,
+        signer,
+        settings.secret_key,
+        public_url=settings.effective_public_url,
+        allow_private=settings.webhook_allow_private,
     )
     loop.every(notes_scoring.SCORE_INTERVAL.total_seconds(), _notes_tick(database, clock))
     loop.start_thread()
@@ -106,14 +112,25 @@ def worker(
     if once:
         report = jobs.run_due(uow.database, clock, uow.signer, secret=uow.secret)
         connector_jobs.run_once(
-            uow.database, clock, uow.signer, uow.secret, public_url=settings.effective_public_url
+            uow.database,
+            clock,
+            uow.signer,
+            uow.secret,
+            public_url=settings.effective_public_url,
+            allow_private=settings.webhook_allow_private,
         )
         console.print(f"{report.done} jobs done, {report.failed} failed")
         raise typer.Exit(1 if report.failed else 0)
     console.print(f"running jobs every {poll} s (Ctrl+C to stop)")
     loop = jobs.Worker(uow.database, clock, uow.signer, poll_seconds=poll, secret=uow.secret)
     connector_jobs.add_to(
-        loop, uow.database, clock, uow.signer, uow.secret, public_url=settings.effective_public_url
+        loop,
+        uow.database,
+        clock,
+        uow.signer,
+        uow.secret,
+        public_url=settings.effective_public_url,
+        allow_private=settings.webhook_allow_private,
     )
     loop.every(notes_scoring.SCORE_INTERVAL.total_seconds(), _notes_tick(uow.database, clock))
     delivery = outbox.OutboxWorker(

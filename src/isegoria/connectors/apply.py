@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from sqlalchemy import select
@@ -125,8 +126,12 @@ def adapter_for(
     *,
     synapse: SynapseFactory | None = None,
     mastodon: MastodonFactory | None = None,
+    allow_private: bool = False,
 ) -> Iterator[Adapter]:
-    """The connector's adapter, with its persistent ledger (reads in a short transaction)."""
+    """The connector's adapter, with its persistent ledger (reads in a short transaction).
+
+    ``allow_private``: the operator lets connectors reach private addresses (the setting
+    ISEGORIA_WEBHOOK_ALLOW_PRIVATE); otherwise the server's URL passes the outbound guard."""
     box = SecretBox(uow.secret)
     with uow.begin(readonly=True):
         connector = connectors.get_connector(uow, connector_id)
@@ -135,7 +140,9 @@ def adapter_for(
         base_url = connector.base_url
         if connector.kind == connectors.MASTODON:
             config = connectors.mastodon_config(connector, box)
-            api = (mastodon or mastodon_client)(base_url, token)
+            api = (mastodon or partial(mastodon_client, allow_private=allow_private))(
+                base_url, token
+            )
             masto: MastodonAdapter | None = MastodonAdapter(
                 api, config, names, ledger, clock=uow.now
             )
@@ -147,7 +154,7 @@ def adapter_for(
     elif synapse is not None:
         yield MatrixAdapter(synapse(base_url, token), matrix, names, ledger)
     else:
-        with SynapseAdminClient(base_url, token) as client:
+        with SynapseAdminClient(base_url, token, allow_private=allow_private) as client:
             yield MatrixAdapter(client, matrix, names, ledger)
 
 
@@ -161,6 +168,7 @@ def apply_due(
     mastodon: MastodonFactory | None = None,
     rng: random.Random | None = None,
     public_url: str = "",
+    allow_private: bool = False,
 ) -> ApplyRound:
     """Apply what is due on the connected servers; each outcome commits on its own.
 
@@ -184,7 +192,12 @@ def apply_due(
         ledger = DatabaseLedger(database, connector_id)
         try:
             with adapter_for(
-                uow, connector_id, ledger, synapse=synapse, mastodon=mastodon
+                uow,
+                connector_id,
+                ledger,
+                synapse=synapse,
+                mastodon=mastodon,
+                allow_private=allow_private,
             ) as adapter:
                 result = adapter.apply(decision)
         except Exception as error:  # noqa: BLE001 - a network error is one failed attempt
@@ -238,6 +251,7 @@ def lift_expired(
     *,
     synapse: SynapseFactory | None = None,
     mastodon: MastodonFactory | None = None,
+    allow_private: bool = False,
 ) -> list[AppliedResult]:
     """Lift suspensions whose days have run out on every connected server, and log it."""
     uow = UnitOfWork(database, clock, signer, secret)
@@ -248,7 +262,12 @@ def lift_expired(
         ledger = DatabaseLedger(database, connector_id)
         try:
             with adapter_for(
-                uow, connector_id, ledger, synapse=synapse, mastodon=mastodon
+                uow,
+                connector_id,
+                ledger,
+                synapse=synapse,
+                mastodon=mastodon,
+                allow_private=allow_private,
             ) as adapter:
                 lifted.extend(r for r in adapter.lift_expired(uow.now()) if r.ok)
         except Exception as error:  # noqa: BLE001 - retried at the next pass
@@ -277,10 +296,11 @@ def run_connectors(
     secret: bytes,
     *,
     public_url: str = "",
+    allow_private: bool = False,
 ) -> None:
     """One pass of the periodic upkeep: apply due decisions, then lift expired measures."""
-    apply_due(database, clock, signer, secret, public_url=public_url)
-    lift_expired(database, clock, signer, secret)
+    apply_due(database, clock, signer, secret, public_url=public_url, allow_private=allow_private)
+    lift_expired(database, clock, signer, secret, allow_private=allow_private)
 
 
 __all__ = [

@@ -18,16 +18,19 @@ def add_to(
     secret: bytes,
     *,
     public_url: str = "",
+    allow_private: bool = False,
 ) -> None:
     """Poll Matrix homeservers for reports; apply decisions and lift expired measures."""
     loop.every(
         connector_sync.POLL_INTERVAL_SECONDS,
-        lambda: connector_sync.poll_matrix(database, clock, signer, secret),
+        lambda: connector_sync.poll_matrix(
+            database, clock, signer, secret, allow_private=allow_private
+        ),
     )
     loop.every(
         connector_apply.APPLY_INTERVAL_SECONDS,
         lambda: connector_apply.run_connectors(
-            database, clock, signer, secret, public_url=public_url
+            database, clock, signer, secret, public_url=public_url, allow_private=allow_private
         ),
     )
 
@@ -39,7 +42,10 @@ def run_once(
     secret: bytes,
     *,
     public_url: str = "",
+    allow_private: bool = False,
 ) -> None:
     """One pass of the same upkeep (``isegoria worker --once``)."""
-    connector_sync.poll_matrix(database, clock, signer, secret)
-    connector_apply.run_connectors(database, clock, signer, secret, public_url=public_url)
+    connector_sync.poll_matrix(database, clock, signer, secret, allow_private=allow_private)
+    connector_apply.run_connectors(
+        database, clock, signer, secret, public_url=public_url, allow_private=allow_private
+    )

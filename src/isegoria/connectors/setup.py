@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from isegoria.domain.connector_events import ConnectorAdded
 from isegoria.errors import Conflict, InvalidInput, NotFound
+from isegoria.integrations.egress import literal_host_reason
 from isegoria.integrations.mastodon import MastodonConfig
 from isegoria.integrations.matrix_mapping import PSEUDONYM_KEY_BYTES, Pseudonyms, RuleMapping
 from isegoria.integrations.matrix_snapshot import MatrixConfig, MatrixCursor
@@ -89,7 +90,9 @@ def _check_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
     return dict(options)
 
 
-def connect(uow: UnitOfWork, box: SecretBox, request: ConnectorRequest) -> PlatformConnector:
+def connect(
+    uow: UnitOfWork, box: SecretBox, request: ConnectorRequest, *, allow_private: bool = False
+) -> PlatformConnector:
     """Connect a platform to its server; every field is checked before anything is stored."""
     if request.kind not in KINDS:
         raise InvalidInput(f"a connector is one of {list(KINDS)}", field="kind")
@@ -109,6 +112,16 @@ def connect(uow: UnitOfWork, box: SecretBox, request: ConnectorRequest) -> Platf
             f"the server URL is an absolute http:// or https:// URL, got {request.base_url!r}",
             field="base_url",
         ) from None
+    # The same guard as a webhook's at registration: an address written in the URL is judged
+    # now; a host name is judged by what it resolves to at every request (egress).
+    reason = None if allow_private else literal_host_reason(base_url)
+    if reason is not None:
+        raise InvalidInput(
+            f"the server URL may not point at {reason}; connected servers must have public "
+            "addresses (an operator can allow private ones with "
+            "ISEGORIA_WEBHOOK_ALLOW_PRIVATE=true)",
+            field="base_url",
+        )
     token = _check_secret(request.admin_token, "admin_token", "server's admin access token")
     secret = None
     if request.kind == MASTODON:

@@ -12,6 +12,7 @@ import hmac
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from mastodon import Mastodon, MastodonError
 
@@ -73,8 +74,12 @@ def poll_matrix(
     secret: bytes,
     *,
     synapse: SynapseFactory | None = None,
+    allow_private: bool = False,
 ) -> dict[int, IntakeTally]:
-    """Poll every Matrix connector once; file new reports and advance each cursor."""
+    """Poll every Matrix connector once; file new reports and advance each cursor.
+
+    ``allow_private``: as ISEGORIA_WEBHOOK_ALLOW_PRIVATE; otherwise every request to a
+    homeserver passes the outbound guard."""
     box = SecretBox(secret)
     uow = UnitOfWork(database, clock, signer, secret)
     with uow.begin(readonly=True):
@@ -85,7 +90,7 @@ def poll_matrix(
     tallies: dict[int, IntakeTally] = {}
     for poll in polls:
         try:
-            tallies[poll.id] = _poll_one(uow, poll, synapse)
+            tallies[poll.id] = _poll_one(uow, poll, synapse, allow_private)
         except Exception as error:  # noqa: BLE001 - one bad server must not stop the others
             logger.warning("polling Matrix connector %s failed: %s", poll.id, error)
             with uow.begin():
@@ -94,13 +99,15 @@ def poll_matrix(
     return tallies
 
 
-def _poll_one(uow: UnitOfWork, poll: _Snapshot, synapse: SynapseFactory | None) -> IntakeTally:
+def _poll_one(
+    uow: UnitOfWork, poll: _Snapshot, synapse: SynapseFactory | None, allow_private: bool
+) -> IntakeTally:
     with uow.begin(readonly=True):
         connector = connectors.get_connector(uow, poll.id)
         config = connectors.matrix_config(connector)
         names = connectors.pseudonyms(uow.secret, connector)
     if synapse is None:
-        with SynapseAdminClient(poll.base_url, poll.token) as client:
+        with SynapseAdminClient(poll.base_url, poll.token, allow_private=allow_private) as client:
             polled = MatrixAdapter(client, config, names).poll_reports(
                 MatrixCursor.from_json(poll.cursor)
             )
@@ -134,7 +141,8 @@ def receive_mastodon_webhook(
     connector_id: int,
     body: bytes,
     headers: Mapping[str, str],
-    mastodon: MastodonFactory = mastodon_client,
+    mastodon: MastodonFactory | None = None,
+    allow_private: bool = False,
 ) -> IntakeTally:
     """Verify a Mastodon webhook, read the report it announces, and file it (once)."""
     with uow.begin(readonly=True):
@@ -143,7 +151,8 @@ def receive_mastodon_webhook(
             raise NotFound(f"connector {connector_id} is not a Mastodon connector")
         config = connectors.mastodon_config(connector, box)
         names = connectors.pseudonyms(uow.secret, connector)
-        api = mastodon(connector.base_url, connectors.admin_token(box, connector))
+        factory = mastodon or partial(mastodon_client, allow_private=allow_private)
+        api = factory(connector.base_url, connectors.admin_token(box, connector))
     # Authenticity first (401), then freshness and form (400): Mastodon.py's adapter checks
     # the signature too, but a forged delivery deserves a different answer than a late one.
     _check_signature(config.webhook_secret, body, headers)

@@ -26,6 +26,8 @@ import httpx
 __all__ = [
     "EgressRefused",
     "GuardedTransport",
+    "check_base_url",
+    "embedded_ipv4",
     "forbidden_reason",
     "guarded_client",
     "literal_host_reason",
@@ -44,13 +46,46 @@ class EgressRefused(httpx.TransportError):
     """The request would reach an address this server must not reach for others."""
 
 
+# IPv6 prefixes whose traffic a translator carries to the IPv4 address in the last 32 bits:
+# NAT64's well-known prefix (RFC 6052 §2.1) and the local-use one (RFC 8215, where operators
+# put a /96 as well).
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# The deprecated IPv4-compatible form ::a.b.c.d (RFC 4291 §2.5.5.1).
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_LOW_32_BITS = 0xFFFFFFFF
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address carries, each with the name of its form."""
+    found: list[tuple[str, ipaddress.IPv4Address]] = []
+    if ip.ipv4_mapped is not None:
+        found.append(("IPv4-mapped", ip.ipv4_mapped))
+    if ip.sixtofour is not None:
+        found.append(("6to4", ip.sixtofour))
+    if ip.teredo is not None:
+        server, client = ip.teredo
+        found += [("Teredo", client), ("Teredo", server)]
+    low = ipaddress.IPv4Address(int(ip) & _LOW_32_BITS)
+    if any(ip in network for network in _NAT64):
+        found.append(("NAT64", low))
+    elif ip in _IPV4_COMPATIBLE and int(ip) > 1:  # :: and ::1 are themselves, not IPv4
+        found.append(("IPv4-compatible", low))
+    return found
+
+
 def forbidden_reason(address: str | IPAddress) -> str | None:
     """Why ``address`` may not be the target of a request made for someone else, or None."""
     ip = ipaddress.ip_address(address) if isinstance(address, str) else address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        # ::ffff:127.0.0.1 is 127.0.0.1 to the kernel: judge the IPv4 address inside.
-        reason = forbidden_reason(ip.ipv4_mapped)
-        return f"{reason} (as the IPv4-mapped {ip})" if reason else None
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = embedded_ipv4(ip)
+        for form, inner in embedded:
+            # ::ffff:127.0.0.1 is 127.0.0.1 to the kernel, 64:ff9b::7f00:1 to a NAT64
+            # translator, 2002:7f00:1:: to a 6to4 relay: judge the IPv4 address inside.
+            reason = forbidden_reason(inner)
+            if reason is not None:
+                return f"{reason} (as the {form} {ip})"
+        if embedded and embedded[0][0] in ("IPv4-mapped", "NAT64"):
+            return None  # the packet goes to that IPv4 address, which passed
     # Named cases first, so the operator reads what kind of address it was; the order
     # matters where ranges nest (127/8 is also "private" to the ipaddress module).
     checks = (
@@ -85,6 +120,37 @@ def system_resolver(host: str, port: int) -> list[str]:
     """The addresses the system resolver gives for ``host``, in its order, without repeats."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def check_base_url(
+    url: str, *, allow_private: bool = False, resolver: Resolver = system_resolver
+) -> None:
+    """Refuse ``url`` if its host is, or resolves to, an address only this server can reach.
+
+    For a client whose connections this module cannot pin (Mastodon.py uses requests): the
+    check is made on each use, but a name could still change its answer between this check
+    and the client's own resolution (DNS rebinding), which GuardedTransport rules out.
+    """
+    if allow_private:
+        return
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme, 443)
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            addresses = list(resolver(host, port))
+        except OSError as exc:
+            raise EgressRefused(f"cannot resolve {host}: {exc}") from exc
+    for address in addresses:
+        reason = forbidden_reason(address)
+        if reason is not None:
+            raise EgressRefused(
+                f"refused to connect to {host}: {reason}; a connector's server must have a "
+                "public address (an operator can allow private ones with "
+                "ISEGORIA_WEBHOOK_ALLOW_PRIVATE=true)"
+            )
 
 
 class GuardedTransport(httpx.HTTPTransport):

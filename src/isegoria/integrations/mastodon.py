@@ -33,6 +33,7 @@ from mastodon import Mastodon, MastodonError
 from isegoria.domain.content import ContentSnapshot, ReportRequest
 from isegoria.domain.decisions import Decision, DecisionKind
 from isegoria.domain.sanctions import SanctionStep
+from isegoria.integrations.egress import check_base_url
 from isegoria.integrations.matrix_ledger import AppliedLedger, MemoryLedger
 from isegoria.integrations.matrix_mapping import (
     ACCOUNT_PREFIX,
@@ -73,8 +74,13 @@ class WebhookError(ValueError):
     """A webhook delivery was refused (bad signature, stale, replayed or malformed)."""
 
 
-def mastodon_client(base_url: str, access_token: str) -> Mastodon:
-    """A Mastodon.py client for an admin token (scopes admin:read, admin:write)."""
+def mastodon_client(base_url: str, access_token: str, *, allow_private: bool = False) -> Mastodon:
+    """A Mastodon.py client for an admin token (scopes admin:read, admin:write).
+
+    The server's URL passes the outbound guard each time a client is made (once per pass of
+    the worker, per webhook): no loopback, intranet or metadata address unless allowed.
+    """
+    check_base_url(base_url, allow_private=allow_private)
     # No version check: it calls /api/v1/instance first, and the adapter only uses admin
     # endpoints that have been stable since Mastodon 4.0.
     return Mastodon(access_token=access_token, api_base_url=base_url, version_check_mode="none")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 from urllib.parse import quote
 
-import httpx
+from isegoria.integrations.egress import guarded_client
 
 __all__ = ["SynapseAdmin", "SynapseAdminClient", "SynapseError"]
 
@@ -96,8 +96,18 @@ def _path(value: str) -> str:
 class SynapseAdminClient:
     """The real client: httpx with the admin account's access token."""
 
-    def __init__(self, base_url: str, admin_token: str, *, timeout: float = HTTP_TIMEOUT_S):
-        self._http = httpx.Client(
+    def __init__(
+        self,
+        base_url: str,
+        admin_token: str,
+        *,
+        timeout: float = HTTP_TIMEOUT_S,
+        allow_private: bool = False,
+    ):
+        # The homeserver's URL was typed by an operator: every request is guarded like a
+        # webhook's (no loopback, intranet or metadata address unless the operator allows it).
+        self._http = guarded_client(
+            allow_private=allow_private,
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {admin_token}"},
             timeout=timeout,

@@ -4,7 +4,9 @@ The ballot secrecy scheme
 -------------------------
 * A ballot row holds a random ballot id, the choice and a receipt hash, and nothing else: no
   voter, no time. The public tally lists every ``(receipt, choice)`` pair, sorted by receipt,
-  so anyone can recount and nobody learns the order in which ballots were cast.
+  so anyone can recount and nobody learns the order in which ballots were cast; the tally
+  also rewrites the proposal's rows in receipt order, so not even the order of the rows
+  (SQLite's rowids, PostgreSQL's heap) tells it.
 * The receipt is ``SHA-256("isegoria-ballot-v1\\n" proposal "\\n" ballot_id "\\n" choice
   "\\n" nonce)``. The voter is shown the ballot id, the nonce and the receipt once; the nonce
   is not stored, so the server could not recompute a receipt for someone else, and the voter
@@ -26,9 +28,9 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, literal, select, update
 
 from isegoria.domain.constitution import ProposalKind, required_threshold
 from isegoria.domain.events import ProposalTallied, VotingOpened
@@ -223,6 +225,21 @@ def stored_ballots(uow: UnitOfWork, proposal_id: int) -> list[tuple[str, str]]:
     return [(r, c) for r, c in rows]
 
 
+def _store_in_receipt_order(uow: UnitOfWork, proposal_id: int) -> None:
+    """Rewrite a proposal's ballots in receipt order, so the order of the rows (SQLite's
+    rowids, PostgreSQL's heap) no longer tells in what order they were cast."""
+    table = cast(Table, Ballot.__table__)
+    rows = [
+        dict(row._mapping)
+        for row in uow.session.execute(
+            select(table).where(table.c.proposal_id == proposal_id).order_by(table.c.receipt)
+        )
+    ]
+    uow.session.execute(delete(table).where(table.c.proposal_id == proposal_id))
+    for row in rows:  # one by one, in receipt order: the new rows' physical order
+        uow.session.execute(insert(table), row)
+
+
 def result_of(proposal: Proposal) -> TallyResult | None:
     """The published result of a counted proposal."""
     if proposal.tallied_at is None or proposal.electorate_size is None:
@@ -263,6 +280,7 @@ def close_voting(uow: UnitOfWork, proposal_id: int) -> TallyResult | None:
     uow.session.execute(
         update(Elector).where(Elector.proposal_id == proposal_id).values(ballot_id=None)
     )
+    _store_in_receipt_order(uow, proposal_id)
     proposal.yes, proposal.no, proposal.abstain = counts["yes"], counts["no"], counts["abstain"]
     proposal.tallied_at = now
     proposal.status = (ProposalStatus.ADOPTED if result.adopted else ProposalStatus.REJECTED).value

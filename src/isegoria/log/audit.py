@@ -27,9 +27,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from isegoria.log.audit_ballots import ballot_differences, stored_ballots
 from isegoria.log.entries import DecodedEntry, MalformedEntry, decode_entry, format_instant
 from isegoria.store.models import Ballot, LogEntry, Proposal, Rule, RuleVersionRow
-from isegoria.store.models_cases import Case, CaseBallot, Juror, Jury
+from isegoria.store.models_cases import Case
 
 RULE_ENACTED, RULE_REPEALED = "RuleVersionEnacted", "RuleRepealed"
 TALLIED, VERDICT = "ProposalTallied", "VerdictReached"
@@ -266,24 +267,22 @@ def _stage_columns(case: Case, stage: str) -> tuple[Any, Any, Any, str | None, s
     return case.outcome, case.sanction, case.suspension_days, case.verdict, case.statement
 
 
-def _case_ballots(session: Session, case_id: int, stage: str) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(Juror.pseudonym, CaseBallot)
-        .join(CaseBallot, CaseBallot.juror_id == Juror.id)
-        .join(Jury, Jury.id == Juror.jury_id)
-        .where(Jury.case_id == case_id, Jury.stage == stage)
-        .order_by(Juror.pseudonym)
-    ).tuples()
-    return [
-        {
-            "juror": pseudonym,
-            "violation": b.violation,
-            "sanction": b.sanction,
-            "suspension_days": b.suspension_days,
-            "reason": b.reason,
-        }
-        for pseudonym, b in rows
-    ]
+def _ballot_mismatches(
+    out: list[Mismatch], idx: int, where: str, logged: Any, stored: list[dict[str, Any]]
+) -> None:
+    for difference in ballot_differences(logged, stored):
+        row = f"{where} ballot {difference.ballot}"
+        if difference.field is None:  # a whole ballot: only in the rows, or only logged
+            got = (_UNLOGGED, "a ballot") if difference.unlogged else ("a ballot", _MISSING)
+            out.append(Mismatch(idx, "case_ballots", row, "*", *got))
+        else:
+            _compare(
+                out,
+                idx,
+                "case_ballots",
+                row,
+                {difference.field: (difference.logged, difference.stored)},
+            )
 
 
 def _verdict(
@@ -324,19 +323,8 @@ def _verdict(
             "statement (SHA-256)": (facts.get("statement_sha256"), digest),
         },
     )
-    logged = {str(b.get("juror")): b for b in facts.get("ballots") or [] if isinstance(b, dict)}
-    for ballot in _case_ballots(session, case.id, stage):
-        recorded = logged.pop(ballot["juror"], None)
-        row = f"{case.id} ({stage}) juror {ballot['juror']}"
-        if recorded is None:
-            out.append(Mismatch(idx, "case_ballots", row, "*", _UNLOGGED, "a ballot"))
-            continue
-        _compare(
-            out, idx, "case_ballots", row, {k: (recorded.get(k), v) for k, v in ballot.items()}
-        )
-    for juror in logged:
-        row = f"{case.id} ({stage}) juror {juror}"
-        out.append(Mismatch(idx, "case_ballots", row, "*", "a ballot", _MISSING))
+    stored = stored_ballots(session, case.id, stage)
+    _ballot_mismatches(out, idx, f"{case.id} ({stage})", facts.get("ballots") or [], stored)
 
 
 def _verdicts(session: Session, entries: _Entries, cases: list[Case]) -> list[Mismatch]:

@@ -1,8 +1,9 @@
 """A jury's "note" sanction: the note it writes is shown by decree, not by ratings.
 
 A juror who proposes the "note" step may write the note's text with the ballot
-(:func:`keep_draft`). When the verdict's sanction is a note, the text of the first such
-ballot (in the order of the jurors' public pseudonyms) is published as a note marked as
+(:func:`clean_draft`; it is kept on the ballot row, which names no juror). When the
+verdict's sanction is a note, the text of the first such ballot (in receipt order, which
+is random) is published as a note marked as
 the jury's, helpful by decree, and the platform is told (NOTE_SHOWN). If an appeal lifts
 the sanction, the jury's note is hidden again (NOTE_HIDDEN).
 """
@@ -19,8 +20,8 @@ from isegoria.domain.notes import Classification, NoteStatus
 from isegoria.domain.sanctions import SanctionStep
 from isegoria.errors import InvalidInput
 from isegoria.notes.decisions import issue_note_decision
-from isegoria.store.models_cases import Case, CaseBallot, Content, Juror, Jury
-from isegoria.store.models_notes import JuryNoteDraft, NoteRow, NoteStatusHistoryRow
+from isegoria.store.models_cases import Case, CaseBallot, Content, Jury
+from isegoria.store.models_notes import NoteRow, NoteStatusHistoryRow
 from isegoria.unit_of_work import UnitOfWork
 
 #: The same bound as a citizen's note (isegoria.domain.notes.MAX_NOTE_LENGTH).
@@ -31,29 +32,28 @@ FALLBACK: Final = (
 )
 
 
-def keep_draft(uow: UnitOfWork, juror_id: int, sanction: str | None, text: str | None) -> None:
-    """Store the note a juror wrote with a ballot proposing the "note" sanction."""
+def clean_draft(sanction: str | None, text: str | None) -> str | None:
+    """The note a juror wrote with a ballot proposing the "note" sanction, checked."""
     if text is None or not text.strip():
-        return
+        return None
     if sanction != SanctionStep.NOTE.value:
         raise InvalidInput("a note text goes with the sanction 'note' only", field="note_text")
     if len(text.strip()) > MAX_JURY_NOTE:
         raise InvalidInput(f"a note is at most {MAX_JURY_NOTE} characters", field="note_text")
-    uow.session.add(JuryNoteDraft(juror_id=juror_id, text=text.strip()))
+    return text.strip()
 
 
 def _jury_text(uow: UnitOfWork, case: Case, stage: str) -> str:
     text = uow.session.scalars(
-        select(JuryNoteDraft.text)
-        .join(Juror, Juror.id == JuryNoteDraft.juror_id)
-        .join(Jury, Jury.id == Juror.jury_id)
-        .join(CaseBallot, CaseBallot.juror_id == Juror.id)
+        select(CaseBallot.note_text)
+        .join(Jury, Jury.id == CaseBallot.jury_id)
         .where(
             Jury.case_id == case.id,
             Jury.stage == stage,
             CaseBallot.sanction == SanctionStep.NOTE.value,
+            CaseBallot.note_text.is_not(None),
         )
-        .order_by(Juror.pseudonym)
+        .order_by(CaseBallot.receipt)
     ).first()
     return text or FALLBACK.format(
         rule=case.rule_id, version=case.rule_version, where=case.jurisdiction, case=case.id

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from isegoria.algorithms import disparity
@@ -26,7 +26,11 @@ from isegoria.reports.ledger import build_ledger
 from isegoria.reports.outcomes import disparity_tables, finite
 from isegoria.reports.report import report_from_ledger
 from isegoria.store.models import Account, LogEntry
-from isegoria.store.models_cases import Case, CaseBallot, Juror, Jury, PlatformIdentity
+from isegoria.store.models_cases import (
+    Case,
+    JurorStratumTally,
+    PlatformIdentity,
+)
 from isegoria.unit_of_work import UnitOfWork
 
 PAGE = 1000  # entries per query: keyset pagination keeps memory per page constant
@@ -87,26 +91,39 @@ def local_entries(session: Session) -> Iterator[DecodedEntry]:
 
 
 def juror_strata(uow: UnitOfWork, scope: Scope, codes: set[str] | None) -> list[dict[str, Any]]:
-    """Share of ballots finding a violation, by the stratum jurors declared (small ones hidden)."""
-    query = (
-        select(Account.region, Account.age_band, Account.leaning, CaseBallot.violation)
-        .join(Juror, Juror.id == CaseBallot.juror_id)
-        .join(Account, Account.id == Juror.account_id)
-        .join(Jury, Jury.id == CaseBallot.jury_id)
-        .join(Case, Case.id == Jury.case_id)
-    )
+    """Share of ballots finding a violation, by the stratum jurors declared (small ones hidden).
+
+    Counted from the per-day counters a jury's close leaves (services.cases_secrecy): a ballot
+    keeps no juror strata once its jury has closed. The period selects juries by the day
+    they closed.
+    """
+    query = select(
+        JurorStratumTally.dimension,
+        JurorStratumTally.value,
+        func.sum(JurorStratumTally.ballots),
+        func.sum(JurorStratumTally.violations),
+    ).group_by(JurorStratumTally.dimension, JurorStratumTally.value)
     if scope.start is not None:
-        query = query.where(CaseBallot.cast_at >= scope.start)
+        query = query.where(JurorStratumTally.day >= scope.start.astimezone(UTC).date())
     if scope.end is not None:
-        query = query.where(CaseBallot.cast_at < scope.end)
+        # A bound inside a day counts that day in (the counters are per day).
+        end = scope.end.astimezone(UTC)
+        last = end.date() if end.time() != time() else end.date() - timedelta(days=1)
+        query = query.where(JurorStratumTally.day <= last)
     if codes is not None:
-        query = query.where(Case.jurisdiction.in_(sorted(codes)))
-    rows = list(uow.session.execute(query).tuples())
+        query = query.where(JurorStratumTally.jurisdiction.in_(sorted(codes)))
+    counts: dict[str, dict[str, tuple[int, int]]] = {s: {} for s in JUROR_STRATA}
+    for dimension, value, ballots, violations in uow.session.execute(query).tuples():
+        if dimension in counts:
+            counts[dimension][str(value)] = (int(ballots or 0), int(violations or 0))
     tables = []
-    for n, stratum in enumerate(JUROR_STRATA):
-        observations = [(str(row[n] or UNDECLARED), bool(row[3])) for row in rows]
+    for stratum in JUROR_STRATA:
+        groups = {
+            value: disparity.GroupCount(successes=violations, trials=ballots)
+            for value, (ballots, violations) in sorted(counts[stratum].items())
+        }
         result = disparity.proportion_disparity(
-            "ballot_finds_violation", f"juror_{stratum}", disparity.tally(observations)
+            "ballot_finds_violation", f"juror_{stratum}", groups
         )
         tables.append(finite(asdict(result)))
     return tables

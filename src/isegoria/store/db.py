@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any, Literal
@@ -9,6 +10,8 @@ from typing import Any, Literal
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from isegoria.config import make_private_dir
 
 # How long a SQLite writer waits for another's lock before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -40,7 +43,7 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             if self.url.database and self.url.database != ":memory:":
-                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+                make_private_database(Path(self.url.database))
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             if self.url.database and self.url.database != ":memory:":
                 # Keep as many SQLite connections as requests in flight: with SQLAlchemy's
@@ -75,6 +78,30 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+# SQLite's write-ahead log and its shared-memory index, next to the database file.
+SQLITE_SIDE_FILES = ("-wal", "-shm")
+
+
+def make_private_database(path: Path) -> None:
+    """Create a SQLite database file (and its folder) readable by its owner only.
+
+    SQLite gives the -wal and -shm files the permissions of the database file (its unix
+    VFS copies them), so a 0600 database keeps them 0600 too. Files an older version left
+    world-readable are tightened: they hold password hashes and sealed ballots.
+    """
+    make_private_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for candidate in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_SIDE_FILES)):
+        try:
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(0o600)
+        except FileNotFoundError:
+            continue
 
 
 def _configure_sqlite(engine: Engine, synchronous: SqliteSync) -> None:

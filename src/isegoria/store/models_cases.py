@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -118,6 +119,9 @@ class Jury(Base):
     pool: Mapped[str] = mapped_column(Text)  # JSON: strata and ordered pseudonyms per profile
     rounds: Mapped[int] = mapped_column(Integer, default=0)  # replacement rounds so far
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Hex key of the jurors' pseudonyms (HMAC), random per jury and erased when the jury
+    # closes; None on juries drawn before it existed (their names used the instance secret).
+    pseudonym_key: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Juror(Base):
@@ -138,17 +142,47 @@ class Juror(Base):
 
 
 class CaseBallot(Base):
-    """A juror's sealed ballot; nobody sees it before the jury closes."""
+    """A sealed ballot: a random id, the receipt hash and the vote; no juror, no time.
+
+    Nothing here names who cast it: the juror's seat only says "voted". While the jury is
+    open the row also holds the juror's declared strata (for the stratum report); closing
+    the jury folds them into ``juror_stratum_tallies``, erases them, and rewrites the
+    jury's rows in receipt order so that not even their order tells who cast which
+    (services.cases_secrecy).
+    """
 
     __tablename__ = "case_ballots"
 
-    juror_id: Mapped[int] = mapped_column(ForeignKey("jurors.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, 128 bits, hex
     jury_id: Mapped[int] = mapped_column(ForeignKey("juries.id"), index=True)
+    receipt: Mapped[str] = mapped_column(String(64), unique=True)
     violation: Mapped[bool] = mapped_column(Boolean)
     sanction: Mapped[str | None] = mapped_column(String(16), default=None)
     suspension_days: Mapped[int | None] = mapped_column(Integer, default=None)
     reason: Mapped[str] = mapped_column(Text)
-    cast_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The note the juror proposes to publish if the jury's sanction is a note.
+    note_text: Mapped[str | None] = mapped_column(Text, default=None)
+    # The juror's declared strata, kept only until the jury closes.
+    juror_region: Mapped[str | None] = mapped_column(String(64), default=None)
+    juror_age_band: Mapped[str | None] = mapped_column(String(16), default=None)
+    juror_leaning: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class JurorStratumTally(Base):
+    """Ballots finding a violation, by a juror stratum, per jurisdiction and day of closing.
+
+    What remains of the jurors' strata once their juries closed: counts over every jury of
+    a jurisdiction that closed that day, never one ballot's strata.
+    """
+
+    __tablename__ = "juror_stratum_tallies"
+
+    jurisdiction: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ballots: Mapped[int] = mapped_column(Integer, default=0)
+    violations: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuthorStatement(Base):

@@ -97,12 +97,3 @@ class NoteRaterRow(Base):
     agreement: Mapped[float | None] = mapped_column(Float, default=None)
     included: Mapped[bool] = mapped_column(Boolean, default=False)
     run_id: Mapped[int] = mapped_column(ForeignKey("note_runs.id"))
-
-
-class JuryNoteDraft(Base):
-    """The note text a juror wrote with a ballot proposing the "note" sanction."""
-
-    __tablename__ = "jury_note_drafts"
-
-    juror_id: Mapped[int] = mapped_column(ForeignKey("jurors.id"), primary_key=True)
-    text: Mapped[str] = mapped_column(Text)

@@ -151,7 +151,7 @@ def ballot(
         raise InvalidInput(i18n.gettext("Say whether the post breaks the rule."), field="violation")
     days = int(suspension_days) if suspension_days.isdigit() else None
     with uow.begin():
-        cases_ballots.cast_ballot(
+        receipt = cases_ballots.cast_ballot(
             uow,
             account_id=account,
             case_id=case_id,
@@ -161,7 +161,8 @@ def ballot(
             reason=reason,
             note_text=(note_text or None) if sanction == "note" else None,
         )
-    return see_other(f"/cases/{case_id}")
+    # Shown this once: the nonce is not stored, so nobody can show it again.
+    return render(request, "cases/receipt.html", {"r": receipt})
 
 
 @router.get("/me/cases", response_class=HTMLResponse)

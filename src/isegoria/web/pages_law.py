@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from isegoria import i18n
+from isegoria.cases import secrecy as cases_secrecy
 from isegoria.domain.constitution import ProposalKind
 from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import GroundKind, HarmCategory, SanctionStep
@@ -29,7 +30,14 @@ from isegoria.law import votes as law_votes
 from isegoria.law.read import DiffLine, diff_lines, version_as_text
 from isegoria.log import audit
 from isegoria.people import jurisdictions
-from isegoria.web.pages import CsrfField, citizen_form, citizen_id, render, see_other, templates
+from isegoria.web.pages import (
+    CsrfField,
+    citizen_form,
+    citizen_id,
+    render,
+    see_other,
+    templates,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -371,13 +379,15 @@ def my_votes_page(request: Request, principal: PrincipalDep, uow: UnitOfWorkDep)
 @router.get("/receipts", response_class=HTMLResponse)
 def receipt_check_page(request: Request, uow: UnitOfWorkDep, receipt: str = "") -> HTMLResponse:
     """Check that a ballot was counted, from its receipt."""
-    found = None
+    found = jury = None
     receipt = receipt.strip()[:64]
     if receipt:
         with uow.begin(readonly=True):
             found = law_views.check_receipt(uow, receipt)
+            if found is None:  # a juror's receipt: the same page finds both kinds
+                jury = cases_secrecy.check_receipt(uow, receipt)
     return render(
         request,
         "law/receipt_check.html",
-        {"receipt": receipt, "found": found, "quoted": quote(receipt)},
+        {"receipt": receipt, "found": found, "jury": jury, "quoted": quote(receipt)},
     )

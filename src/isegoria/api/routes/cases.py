@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from isegoria.api.schemas_cases import (
     BallotIn,
+    BallotReceiptOut,
     BatchReportFiledOut,
     CaseFileOut,
     CaseOut,
@@ -217,13 +218,13 @@ def case_file(case_id: CaseId, principal: PrincipalDep, uow: UnitOfWorkDep) -> C
         return CaseFileOut(**cases_views.case_file(uow, _person(principal), case_id))
 
 
-@router.post("/cases/{case_id}/ballot", status_code=204, **access(CITIZEN))
+@router.post("/cases/{case_id}/ballot", response_model=BallotReceiptOut, **access(CITIZEN))
 def cast_ballot(
     case_id: CaseId, body: BallotIn, principal: PrincipalDep, uow: UnitOfWorkDep
-) -> None:
-    """Cast my sealed ballot (once; nobody sees it before the jury closes)."""
+) -> BallotReceiptOut:
+    """Cast my sealed ballot (once; nobody sees it before the jury closes); keep the receipt."""
     with uow.begin():
-        cases_ballots.cast_ballot(
+        receipt = cases_ballots.cast_ballot(
             uow,
             account_id=_person(principal),
             case_id=case_id,
@@ -233,6 +234,13 @@ def cast_ballot(
             reason=body.reason,
             note_text=body.note_text,
         )
+    return BallotReceiptOut(
+        case_id=receipt.case_id,
+        ballot_id=receipt.ballot_id,
+        nonce=receipt.nonce,
+        receipt=receipt.receipt,
+        vote=receipt.vote,
+    )
 
 
 @router.post("/cases/{case_id}/statement", status_code=204, **access(CITIZEN))

@@ -51,5 +51,6 @@ async def mastodon_webhook(
         connector_id=connector_id,
         body=body,
         headers=dict(request.headers),
+        allow_private=services.settings.webhook_allow_private,
     )
     return WebhookReceivedOut(filed=tally.filed, triaged=tally.triaged, repeated=tally.repeated)
