@@ -9,6 +9,7 @@ __all__ = [
     "jury",
     "jury_verify",
     "replacements",
+    "secrecy",
     "verdict",
     "views",
 ]
