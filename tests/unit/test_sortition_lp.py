@@ -85,3 +85,21 @@ def test_preparing_a_lottery_prints_nothing() -> None:
     )
     assert result.stdout == ""
     assert "HiGHS" not in result.stderr
+
+
+def test_retargeted_rows_give_the_optimum_of_a_fresh_master() -> None:
+    rows, scale, columns = _instance(3)
+    lp = MasterLP(rows, -1.0, scale)
+    lp.add(columns)
+    level, _, _, _ = lp.solve()
+    # Leximin's next level: profile 0 fixed at the level, the others raised above it.
+    fixed = MasterRows.of(
+        [(0, -1.0, 0.0, 1e-9 - level)] + [(p, -1.0, 1.0, 0.0) for p in range(1, PROFILES)]
+    )
+    assert lp.retarget(fixed)
+    fresh = MasterLP(fixed, -1.0, scale)
+    fresh.add(columns)
+    assert lp.solve()[0] == pytest.approx(fresh.solve()[0], abs=1e-10)
+    other = MasterRows.of([(p, 1.0, -1.0, 0.0) for p in range(PROFILES)])
+    assert not lp.retarget(other)  # different signs: a new master is needed
+    assert lp.rows is fixed

@@ -78,6 +78,7 @@ class MasterLP:
     def __init__(self, rows: MasterRows, x_cost: float, scale: FloatArray) -> None:
         """Build the rows and the X column; add compositions with ``add``."""
         self.rows = rows
+        self.x_cost = x_cost
         self.scale = scale
         self.columns = 0
         self._highs = _QuietHighs()
@@ -103,6 +104,25 @@ class MasterLP:
         order = np.argsort(rows.profile, kind="stable")
         self._row_order = order
         self._row_profiles = rows.profile[order]
+
+    def retarget(self, rows: MasterRows) -> bool:
+        """Change the rows' X coefficients and bounds in place, keeping the basis.
+
+        Leximin's levels only fix profiles (their X coefficient becomes 0 and their bound
+        the level): the next level resumes from this one's basis. False, and nothing
+        changed, when the rows are not the same profiles and signs.
+        """
+        if not (
+            np.array_equal(rows.profile, self.rows.profile)
+            and np.array_equal(rows.sigma, self.rows.sigma)
+        ):
+            return False
+        inf = highspy.kHighsInf
+        for r in np.flatnonzero((rows.t != self.rows.t) | (rows.b != self.rows.b)).tolist():
+            self._highs.changeCoeff(r, 0, float(rows.t[r]))
+            self._highs.changeRowBounds(r, -inf, float(rows.b[r]))
+        self.rows = rows
+        return True
 
     def add(self, compositions: Sequence[IntArray]) -> None:
         """Add compositions as new columns (each enters nonbasic at zero)."""

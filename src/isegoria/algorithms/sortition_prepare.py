@@ -88,6 +88,7 @@ class _Master:
     builder: Builder
     scale: FloatArray  # a_p(c) = c_p * scale_p; 0 for profiles that cannot be seated
     columns: list[IntArray]
+    lp: MasterLP | None = None  # the last master LP, reused when only its rows' levels change
 
     def optimise(self, rows: MasterRows, x_cost: float) -> tuple[float, FloatArray, FloatArray]:
         """Column generation to convergence; returns (X, pi, row marginals).
@@ -97,7 +98,9 @@ class _Master:
         """
         constraints = self.problem.constraints()
         known = {tuple(c.tolist()) for c in self.columns}
-        lp = MasterLP(rows, x_cost, self.scale)
+        lp = self.lp
+        if lp is None or lp.x_cost != x_cost or not lp.retarget(rows):
+            lp = self.lp = MasterLP(rows, x_cost, self.scale)
         for _ in range(MAX_PRICING_ROUNDS):
             lp.add(self.columns[lp.columns :])
             x, pi, marginals, eq_marginal = lp.solve()
