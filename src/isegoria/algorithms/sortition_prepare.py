@@ -13,6 +13,8 @@ a_p(c) = c_p / n_p / u and u = k / N is the probability under plain random sampl
 (scaling keeps z near 1, where HiGHS tolerances are meaningful). Pricing (paper, Methods,
 column generation): with the duals of the master, the composition with the most negative
 reduced cost is found by a small MILP over the profiles' seat counts under the quotas.
+The master stays in one HiGHS model between rounds (``sortition_lp``): new compositions
+enter as columns and the simplex resumes from the last basis instead of starting over.
 
 Before that, a greedy cover (``sortition_greedy.cover_profiles``) finds compositions that
 together seat every profile that any quota-satisfying jury can seat. They start column
