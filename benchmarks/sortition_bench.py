@@ -397,7 +397,14 @@ def main() -> None:
             for m in (MAXIMIN, MAXIMIN_MINIMAX, LEXIMIN)
         )
         print(f"    {row['pool']}: {figures}")
+    out = Path(__file__).resolve().parent / "results" / "sortition_bench.json"
     if args.profiles_only:
+        # Refresh parts (c) and (d) of the saved results, keeping the others as they were.
+        saved = json.loads(out.read_text()) if out.exists() else {}
+        saved.update({"profiles": profiles, "unseatable": unseatable})
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(saved, indent=2) + "\n")
+        print(f"updated parts (c) and (d) of {out}")
         return
     if args.quick:
         large = bench_large(1_000_000, 50, [MAXIMIN_MINIMAX])
@@ -440,7 +447,6 @@ def main() -> None:
             f"({rej['accepted_juries']} juries accepted; plain rejection accepts "
             f"{rej['plain_acceptance_rate']:.1e} of uniform draws)"
         )
-    out = Path(__file__).resolve().parent / "results" / "sortition_bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     result = {
         "quick": args.quick,

@@ -13,6 +13,8 @@ a_p(c) = c_p / n_p / u and u = k / N is the probability under plain random sampl
 (scaling keeps z near 1, where HiGHS tolerances are meaningful). Pricing (paper, Methods,
 column generation): with the duals of the master, the composition with the most negative
 reduced cost is found by a small MILP over the profiles' seat counts under the quotas.
+The master stays in one HiGHS model between rounds (``sortition_lp``): new compositions
+enter as columns and the simplex resumes from the last basis instead of starting over.
 
 Before that, a greedy cover (``sortition_greedy.cover_profiles``) finds compositions that
 together seat every profile that any quota-satisfying jury can seat. They start column
@@ -41,10 +43,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
-from scipy.optimize import linprog
 
 from isegoria.algorithms.sortition_greedy import Builder, cover_profiles
+from isegoria.algorithms.sortition_lp import MasterLP, MasterRows
 from isegoria.algorithms.sortition_model import (
     JuryPool,
     PoolTooSmallError,
@@ -78,26 +79,9 @@ PRICING_TOLERANCE = 1e-9
 FIX_DUAL_THRESHOLD = 1e-7
 # Fixed levels are relaxed by this much so that solver round-off cannot make them infeasible.
 FIX_SLACK = 1e-9
-# HiGHS defaults (1e-7) are coarse next to probabilities of 1e-5; tighten them.
-LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 # Safety net on column generation rounds per leximin level (convergence takes far fewer).
 MAX_PRICING_ROUNDS = 5_000
 EXTRA_COLUMNS = 8
-
-
-@dataclass(frozen=True)
-class _Rows:
-    """Master LP rows ``sigma * sum_c pi_c a_p(c) + t * X <= b``, one per (profile, bound)."""
-
-    profile: IntArray
-    sigma: FloatArray
-    t: FloatArray
-    b: FloatArray
-
-    @classmethod
-    def of(cls, rows: list[tuple[int, float, float, float]]) -> _Rows:
-        p, sigma, t, b = zip(*rows, strict=True)
-        return cls(np.array(p), np.array(sigma), np.array(t), np.array(b))
 
 
 @dataclass
@@ -106,39 +90,9 @@ class _Master:
     builder: Builder
     scale: FloatArray  # a_p(c) = c_p * scale_p; 0 for profiles that cannot be seated
     columns: list[IntArray]
+    lp: MasterLP | None = None  # the last master LP, reused when only its rows' levels change
 
-    def solve(self, rows: _Rows, x_cost: float) -> tuple[float, FloatArray, FloatArray, float]:
-        """(X, pi, row marginals, equality marginal) minimising x_cost * X over the columns."""
-        m = len(self.columns)
-        shares = np.column_stack(self.columns) * self.scale[:, None]  # a_p(c)
-        # Sparse: a composition seats at most jury-size profiles of hundreds.
-        a_ub = sparse.hstack(
-            [
-                sparse.csr_array(rows.sigma[:, None] * shares[rows.profile]),
-                sparse.csr_array(rows.t[:, None]),
-            ],
-            format="csr",
-        )
-        bounds = np.zeros((m + 1, 2))
-        bounds[:, 1] = np.inf
-        bounds[m, 0] = -np.inf
-        result = linprog(
-            np.concatenate([np.zeros(m), [x_cost]]),
-            A_ub=a_ub,
-            b_ub=rows.b,
-            A_eq=np.concatenate([np.ones(m), [0.0]])[None, :],
-            b_eq=[1.0],
-            bounds=bounds,
-            method="highs-ds",
-            options=LP_OPTIONS,
-        )
-        if result.status != 0:
-            raise SortitionError(f"the master LP failed: {result.message}")
-        marginals = np.asarray(result.ineqlin.marginals, dtype=np.float64)
-        eq_marginal = float(result.eqlin.marginals[0])
-        return float(result.x[-1]), np.asarray(result.x[:-1]), marginals, eq_marginal
-
-    def optimise(self, rows: _Rows, x_cost: float) -> tuple[float, FloatArray, FloatArray]:
+    def optimise(self, rows: MasterRows, x_cost: float) -> tuple[float, FloatArray, FloatArray]:
         """Column generation to convergence; returns (X, pi, row marginals).
 
         A column c has reduced cost -(G^T lambda) . c - lambda_eq, where G maps seats to the
@@ -146,8 +100,12 @@ class _Master:
         """
         constraints = self.problem.constraints()
         known = {tuple(c.tolist()) for c in self.columns}
+        lp = self.lp
+        if lp is None or lp.x_cost != x_cost or not lp.retarget(rows):
+            lp = self.lp = MasterLP(rows, x_cost, self.scale)
         for _ in range(MAX_PRICING_ROUNDS):
-            x, pi, marginals, eq_marginal = self.solve(rows, x_cost)
+            lp.add(self.columns[lp.columns :])
+            x, pi, marginals, eq_marginal = lp.solve()
             values = np.zeros(self.scale.size)
             np.add.at(values, rows.profile, rows.sigma * marginals)
             values *= self.scale
@@ -230,7 +188,7 @@ def _optimise(master: _Master, seatable: list[int], method: str) -> FloatArray:
     fixed: dict[int, float] = {}
     while True:
         # Maximise z with every open profile >= z and every fixed one >= its level.
-        rows = _Rows.of(
+        rows = MasterRows.of(
             [
                 (p, -1.0, 0.0, FIX_SLACK - fixed[p]) if p in fixed else (p, -1.0, 1.0, 0.0)
                 for p in seatable
@@ -248,7 +206,7 @@ def _optimise(master: _Master, seatable: list[int], method: str) -> FloatArray:
             break
     if method == MAXIMIN_MINIMAX:
         # Minimise the largest probability M with every profile still >= the maximin level.
-        rows = _Rows.of(
+        rows = MasterRows.of(
             [(p, -1.0, 0.0, FIX_SLACK - level) for p in seatable]
             + [(p, 1.0, -1.0, 0.0) for p in seatable]
         )
