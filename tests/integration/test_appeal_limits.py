@@ -27,6 +27,7 @@ from isegoria.http.deps import Services
 from isegoria.law import proposals as law_proposals
 from isegoria.log.signing import LogSigner
 from isegoria.people import accounts as people
+from isegoria.security import hash_password
 from isegoria.store.models_cases import DecisionRow, Juror, Jury
 from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, pass_proposal, report_request, run_jobs
@@ -129,7 +130,7 @@ def _final(uow: UnitOfWork, case_id: int) -> Final:
 def _login_name(uow: UnitOfWork, account: int) -> str:
     with uow.begin():
         person = people.get_account(uow, account)
-        people.set_password(uow, person, PASSWORD)
+        person.password_hash = hash_password(PASSWORD)
         return person.login
 
 

@@ -22,14 +22,17 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from isegoria.algorithms import sortition
-from isegoria.api.deps import Services
+from isegoria.cases import intake as cases_intake
+from isegoria.cases import jury_verify
+from isegoria.cases import views as cases_views
 from isegoria.cli import app as cli
 from isegoria.clock import ManualClock
 from isegoria.domain.identity import Role
+from isegoria.http.deps import Services
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
-from isegoria.services import cases_intake, cases_views, jury_verify, people
-from isegoria.store.uow import UnitOfWork
+from isegoria.people import accounts as people
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, report_request, run_jobs
 from tests.support.world import account_id
 
