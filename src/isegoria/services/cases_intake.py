@@ -25,6 +25,7 @@ from isegoria.domain.rulebook import RulebookError, RuleVersion
 from isegoria.domain.sanctions import HarmCategory, SanctionStep
 from isegoria.errors import InvalidInput, InvalidItems, IsegoriaError, ItemProblem
 from isegoria.log.entries import format_instant
+from isegoria.notifications import hooks as notification_hooks
 from isegoria.services import jobs, law_cache
 from isegoria.services.cases_common import FIRST, CaseStatus, case_constitution
 from isegoria.services.jurisdictions import unknown_jurisdiction
@@ -385,6 +386,7 @@ def _impose_interim(uow: UnitOfWork, case: Case) -> None:
     case.interim_state, case.interim_until = "active", deadline
     uow.log.append(InterimMeasureImposed(case_id=case.id, lapses_at=format_instant(deadline)))
     jobs.schedule(uow, JOB_INTERIM_LAPSE, deadline, {"case_id": case.id})
+    notification_hooks.interim_imposed(uow, case)
 
 
 __all__ = [

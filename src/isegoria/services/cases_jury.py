@@ -28,6 +28,7 @@ from isegoria.domain.identity import Role
 from isegoria.errors import Conflict, Forbidden, NotFound
 from isegoria.log import read as log_read
 from isegoria.log import timer as log_timer
+from isegoria.notifications import hooks as notification_hooks
 from isegoria.services import jobs
 from isegoria.services.cases_common import (
     APPEAL,
@@ -356,6 +357,7 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     )
     jobs.schedule(uow, JOB_REPLY_DEADLINE, jury.reply_deadline, {"jury_id": jury.id, "round": 0})
     jobs.schedule(uow, JOB_BALLOT_DEADLINE, jury.ballot_deadline, {"jury_id": jury.id})
+    notification_hooks.jury_summoned(uow, jury, jury.reply_deadline)
     if stage == FIRST:
         from isegoria.services.cases_retrial import maybe_draw_retrial  # it calls draw_jury
 
@@ -495,6 +497,7 @@ def replace_jurors(uow: UnitOfWork, jury_id: int) -> list[Juror]:
         )
     )
     jobs.schedule(uow, JOB_REPLY_DEADLINE, reply_by, {"jury_id": jury.id, "round": jury.rounds})
+    notification_hooks.jury_summoned(uow, jury, reply_by)
     return added
 
 

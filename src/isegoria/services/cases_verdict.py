@@ -22,6 +22,7 @@ from isegoria.domain.rulebook import RuleVersion
 from isegoria.domain.sanctions import Sanction, SanctionError, SanctionStep
 from isegoria.domain.verdict import Ballot, Outcome, Verdict, VerdictError, check_ballot, decide
 from isegoria.errors import Conflict, InvalidInput
+from isegoria.notifications import hooks as notification_hooks
 from isegoria.services import cases_appeal, cases_decisions, jobs, notes_jury
 from isegoria.services.cases_ballot_seat import ballot_seat
 from isegoria.services.cases_common import (
@@ -354,6 +355,7 @@ def _record_verdict(
         )
     else:
         _settle_interim(uow, case, step)
+    notification_hooks.verdict_recorded(uow, case, appeal=appeal)
 
 
 def record_verdict(

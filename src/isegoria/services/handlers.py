@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from isegoria.notifications import hooks as notification_hooks
 from isegoria.services import cases_jobs, law_votes, notes_scoring
 
-MODULES = (cases_jobs, law_votes, notes_scoring)
+MODULES = (cases_jobs, law_votes, notes_scoring, notification_hooks)

@@ -35,6 +35,7 @@ from isegoria.domain.events import ProposalTallied, VotingOpened
 from isegoria.domain.tally import TallyResult, Threshold, Vote, exact_share, tally_counts
 from isegoria.errors import Conflict, Forbidden, InvalidInput
 from isegoria.log.entries import format_instant
+from isegoria.notifications import hooks as notification_hooks
 from isegoria.services import jobs
 from isegoria.services.law_enact import apply_adopted
 from isegoria.services.law_proposals import (
@@ -123,6 +124,7 @@ def open_voting(uow: UnitOfWork, proposal_id: int) -> bool:
             voting_closes_at=format_instant(proposal.voting_closes_at),
         )
     )
+    notification_hooks.voting_opened(uow, proposal)
     return True
 
 
@@ -276,6 +278,7 @@ def close_voting(uow: UnitOfWork, proposal_id: int) -> TallyResult | None:
         )
     )
     proposal.tally_log_index = appended.index
+    notification_hooks.voting_closed(uow, proposal, adopted=result.adopted)
     if result.adopted:
         apply_adopted(uow, proposal, effective_time(proposal, now))
     return result

@@ -1,0 +1,3 @@
+"""Notifications: the citizen's inbox, and e-mail and Matrix messages sent through an outbox."""
+
+__all__ = ["delivery", "hooks", "inbox", "mail", "messages", "tokens"]
