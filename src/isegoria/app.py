@@ -43,6 +43,7 @@ from isegoria.identity import pages as identity_pages
 from isegoria.log.coalesce import CheckpointPolicy, LogMemory
 from isegoria.log.signing import load_signer
 from isegoria.log.timer import CheckpointTimer
+from isegoria.notifications import pages as notification_pages
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
 from isegoria.web import pages, pages_cases, pages_law, pages_log, pages_reports, pages_triage
@@ -122,6 +123,7 @@ def create_app(
     )
     for module in modules:
         api.include_router(module.router)
+    api.include_router(notification_pages.api)
     app.include_router(meta.router, responses=PROBLEM_RESPONSES)
     app.include_router(api)
     app.include_router(activitypub.router, responses=PROBLEM_RESPONSES)
@@ -135,6 +137,7 @@ def create_app(
     app.include_router(notes_pages.router)
     app.include_router(pages_reports.router)
     app.include_router(identity_pages.router)
+    app.include_router(notification_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app)
     overload.install(app)

@@ -28,6 +28,7 @@ from isegoria.config import Settings
 from isegoria.domain.identity import Role, Scope, parse_scopes
 from isegoria.errors import IsegoriaError
 from isegoria.log.signing import load_signer
+from isegoria.notifications import delivery as notification_delivery
 from isegoria.ops.logs import logging_config
 from isegoria.security import SecretBox
 from isegoria.services import jurisdictions, notes_scoring, people, platforms
@@ -210,6 +211,7 @@ def _start_worker(settings: Settings) -> None:
         SecretBox(settings.secret_key),
         allow_private=settings.webhook_allow_private,
     ).start_thread()
+    notification_delivery.start_worker(database, clock, settings)
     from isegoria.services import activitypub_delivery
 
     activitypub_delivery.start_worker(database, clock, settings)
@@ -259,6 +261,7 @@ def worker(
         allow_private=settings.webhook_allow_private,
     )
     delivery.start_thread()
+    notification_delivery.start_worker(uow.database, clock, settings)
     from isegoria.services import activitypub_delivery
 
     flag_outcomes = activitypub_delivery.start_worker(uow.database, clock, settings)

@@ -23,7 +23,9 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select
 
 from isegoria.clock import Clock
+from isegoria.config import Settings
 from isegoria.integrations import webhooks
+from isegoria.integrations.matrix_client import SynapseAdminClient
 from isegoria.notifications import mail, messages, tokens
 from isegoria.notifications.inbox import EMAIL, MATRIX, PENDING, enabled_channels
 from isegoria.store.db import Database
@@ -265,3 +267,29 @@ class NotificationSender:
     def stop(self) -> None:
         """Ask the loop to end after the current pass."""
         self.stopping.set()
+
+
+def channels_from(settings: Settings) -> Channels:
+    """The channels ``settings`` configure (none: the inbox alone)."""
+    smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else ""
+    matrix: MatrixNotices | None = None
+    if settings.matrix_notify_url and settings.matrix_notify_token:
+        matrix = SynapseAdminClient(
+            settings.matrix_notify_url, settings.matrix_notify_token.get_secret_value()
+        )
+    return Channels(
+        public_url=settings.effective_public_url,
+        secret=settings.secret_key,
+        smtp=mail.smtp_settings(smtp_url, settings.mail_from),
+        matrix=matrix,
+    )
+
+
+def start_worker(database: Database, clock: Clock, settings: Settings) -> NotificationSender | None:
+    """Start the sending thread when a channel is configured."""
+    channels = channels_from(settings)
+    if not channels.configured():
+        return None
+    sender = NotificationSender(database, clock, channels)
+    sender.start_thread()
+    return sender
