@@ -83,11 +83,11 @@ def compose(
     message["Subject"] = subject
     message["Message-ID"] = message_id(settings, notification_id)
     message["Date"] = formatdate(usegmt=True)
-    message["Content-Language"] = language
     message["Auto-Submitted"] = "auto-generated"
     message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(body)
+    message["Content-Language"] = language  # after set_content, which clears Content-*
     return message
 
 
