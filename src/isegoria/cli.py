@@ -29,6 +29,7 @@ from isegoria.domain.identity import Role, Scope, parse_scopes
 from isegoria.errors import IsegoriaError
 from isegoria.log.signing import load_signer
 from isegoria.notifications import delivery as notification_delivery
+from isegoria.notifications import demo as notification_demo
 from isegoria.ops.logs import logging_config
 from isegoria.security import SecretBox
 from isegoria.services import jurisdictions, notes_scoring, people, platforms
@@ -295,7 +296,7 @@ def demo(
     """Build (or reuse) the demo world, print its logins, and serve it."""
     from isegoria.demo import world
 
-    settings = _settings()
+    settings = notification_demo.with_demo_mail(_settings())
     database = _database(settings)
     migrate.upgrade(database)
     uow = UnitOfWork(
@@ -313,6 +314,7 @@ def demo(
         with console.status(f"building the demo world with {citizens:,} citizens..."):
             with uow.begin():
                 logins = world.build(uow, box, citizens=citizens)
+                notification_demo.opt_in(uow, logins.people)
             world.save_logins(settings.data_dir, logins)
         if cases:
             from isegoria.demo.cases import seed_cases
@@ -338,6 +340,7 @@ def demo(
             table.add_row(login, password)
         console.print(table)
         console.print(f"platform {logins.platform!r} API key: {logins.platform_key}")
+    console.print(notification_demo.where_mail_goes(settings))
     if serve_after:
         _serve(settings, upgrade=False, workers=1)
 

@@ -1,18 +1,21 @@
 """E-mail over SMTP: settings from one URL, one message per notification, a stable Message-ID.
 
 ``ISEGORIA_SMTP_URL`` is ``smtp://[user:password@]host[:port][?starttls=true]`` (or
-``smtps://`` for TLS from the first byte); ``ISEGORIA_MAIL_FROM`` is the sender. Without
-both, e-mail is off. The Message-ID is derived from the notification, so a message sent
-again after a crash carries the same id and mail clients show it once.
+``smtps://`` for TLS from the first byte), or ``file:///a/folder`` to write each message as
+an ``.eml`` file there instead (the demo's outgoing mail; tests); ``ISEGORIA_MAIL_FROM`` is
+the sender. Without both, e-mail is off. The Message-ID is derived from the notification,
+so a message sent again after a crash carries the same id and mail clients show it once.
 """
 
 from __future__ import annotations
 
+import os
 import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from isegoria.errors import InvalidInput
@@ -32,6 +35,7 @@ class SmtpSettings:
     password: str | None = None
     starttls: bool = False
     tls: bool = False
+    folder: Path | None = None  # file:// URL: write .eml files here instead of sending
 
     @property
     def domain(self) -> str:
@@ -44,6 +48,10 @@ def smtp_settings(url: str, sender: str) -> SmtpSettings | None:
     if not url or not sender:
         return None
     parts = urlsplit(url)
+    if parts.scheme == "file" and parts.path:
+        return SmtpSettings(
+            host="localhost", port=0, sender=sender, folder=Path(unquote(parts.path))
+        )
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         raise InvalidInput(
             "ISEGORIA_SMTP_URL must look like smtp://user:pass@host:587?starttls=true"
@@ -93,6 +101,9 @@ def compose(
 
 def send(settings: SmtpSettings, message: EmailMessage) -> None:
     """Hand one message to the SMTP server (raises on any failure, for a retry)."""
+    if settings.folder is not None:
+        _write(settings.folder, message)
+        return
     context = ssl.create_default_context()
     smtp: smtplib.SMTP
     if settings.tls:
@@ -107,3 +118,12 @@ def send(settings: SmtpSettings, message: EmailMessage) -> None:
         if settings.username:
             smtp.login(settings.username, settings.password or "")
         smtp.send_message(message)
+
+
+def _write(folder: Path, message: EmailMessage) -> None:
+    """Write the message as ``<Message-ID>.eml``: a resend replaces the file, never adds one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = str(message["Message-ID"]).strip("<>").replace("/", "_") + ".eml"
+    partial = folder / f".{name}.partial"
+    partial.write_bytes(bytes(message))
+    os.replace(partial, folder / name)
