@@ -1,4 +1,4 @@
-"""``isegoria demo`` says where its mail goes, and its citizens' mail lands there in their language."""
+"""`isegoria demo` says where its mail goes; its citizens' mail lands there in their language."""
 
 from __future__ import annotations
 
