@@ -18,7 +18,7 @@ from isegoria.notifications import delivery, inbox, mail, messages
 from isegoria.security import hash_password
 from isegoria.services import cases_intake, cases_jury, cases_verdict
 from isegoria.store.models import Account
-from isegoria.store.models_cases import Juror, Jury
+from isegoria.store.models_cases import Case, Juror, Jury, PlatformIdentity
 from isegoria.store.models_notifications import Notification, NotificationDelivery
 from isegoria.store.uow import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, report_request, run_jobs
@@ -192,6 +192,18 @@ def test_notifications_never_reveal_other_jurors_or_votes(
 ) -> None:
     case_id = _summon(uow, clock, signer, world)
     seats = _seats(uow, case_id)
+    author = next(a for a in world.volunteers if a not in {s.account_id for s in seats})
+    with uow.begin():  # a volunteer wrote the post: they linked the platform account
+        case = uow.session.get(Case, case_id)
+        assert case is not None
+        uow.session.add(
+            PlatformIdentity(
+                platform_id=case.platform_id,
+                pseudonym=case.author,
+                account_id=author,
+                linked_at=uow.now(),
+            )
+        )
     for seat in seats:
         with uow.begin():
             cases_jury.reply(uow, account_id=seat.account_id, case_id=case_id, accept=True)
@@ -217,6 +229,8 @@ def test_notifications_never_reveal_other_jurors_or_votes(
             if account is not None
             for value in (account.login, account.display_name, seat.pseudonym)
         }
+        kinds = {n.kind for n in uow.session.scalars(select(Notification))}
+        assert {"jury_summons", "decision_on_my_post"} <= kinds
         texts = []
         for note in uow.session.scalars(select(Notification)):
             params = json.loads(note.params)
@@ -231,3 +245,63 @@ def test_notifications_never_reveal_other_jurors_or_votes(
             assert not re.search(rf"\b{re.escape(name)}\b", text), (name, text)
         for vote_word in ("violation", "ballot: yes", "voted yes", "voted no"):
             assert vote_word not in text.lower()
+
+
+def test_jurors_who_accepted_and_have_not_voted_are_reminded_once(
+    uow: UnitOfWork, clock: ManualClock, signer: LogSigner, world: CasesWorld
+) -> None:
+    case_id = _summon(uow, clock, signer, world)
+    seats = _seats(uow, case_id)
+    accepted, silent = seats[:3], seats[3:]
+    for seat in accepted:
+        with uow.begin():
+            cases_jury.reply(uow, account_id=seat.account_id, case_id=case_id, accept=True)
+    with uow.begin():
+        cases_verdict.cast_ballot(
+            uow,
+            account_id=accepted[0].account_id,
+            case_id=case_id,
+            violation=True,
+            sanction="remove",
+            suspension_days=None,
+            reason="A threat against a named person, said plainly.",
+        )
+    with uow.begin(readonly=True):
+        jury = uow.session.scalars(select(Jury).where(Jury.case_id == case_id)).one()
+        due = max(jury.ballot_deadline - timedelta(hours=24), jury.reply_deadline)
+    clock.set(due + timedelta(seconds=1))
+    run_jobs(uow, clock, signer)
+    run_jobs(uow, clock, signer)
+
+    def reminded(account_id: int) -> int:
+        query = select(Notification).where(
+            Notification.account_id == account_id, Notification.kind == "ballot_reminder"
+        )
+        return len(list(uow.session.scalars(query)))
+
+    with uow.begin(readonly=True):
+        assert [reminded(s.account_id) for s in accepted] == [0, 1, 1]
+        assert [reminded(s.account_id) for s in silent] == [0] * len(silent)
+
+
+def test_electors_hear_a_vote_open_and_close_and_the_proposer_its_outcome(
+    uow: UnitOfWork, world: CasesWorld
+) -> None:
+    with uow.begin(readonly=True):
+        notes = list(uow.session.scalars(select(Notification)))
+        proposals = {json.loads(n.params)["proposal"] for n in notes if n.kind == "vote_opened"}
+        assert len(proposals) == 2  # the world passed two proposals
+        for proposal in proposals:
+            opened = {
+                n.account_id
+                for n in notes
+                if n.kind == "vote_opened" and json.loads(n.params)["proposal"] == proposal
+            }
+            closed = {
+                n.account_id
+                for n in notes
+                if n.kind == "vote_closed" and json.loads(n.params)["proposal"] == proposal
+            }
+            assert set(world.voters) <= opened and opened == closed
+        outcome = [n for n in notes if n.kind == "proposal_adopted"]
+        assert len(outcome) == 2 and all(n.link.startswith("/proposals/") for n in outcome)

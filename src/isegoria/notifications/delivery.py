@@ -39,7 +39,8 @@ from isegoria.store.uow import UnitOfWork
 logger = logging.getLogger("isegoria.notifications")
 
 SENDING, SENT, DEAD, SKIPPED = "sending", "sent", "dead", "skipped"
-MAX_ATTEMPTS = 12
+#: With pauses growing to 6 hours (webhooks' schedule), 20 attempts span a day or more.
+MAX_ATTEMPTS = 20
 BATCH = 50
 LEASE = timedelta(minutes=5)
 MAX_ERROR = 1000

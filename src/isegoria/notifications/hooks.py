@@ -42,7 +42,8 @@ def jury_summoned(uow: UnitOfWork, jury: Jury, reply_by: datetime) -> None:
             "/jury",
         )
     if jury.rounds == 0:
-        remind_at = max(jury.ballot_deadline - BALLOT_REMINDER_BEFORE, uow.now())
+        # A day before; in a shorter window, once the time to accept is over.
+        remind_at = max(jury.ballot_deadline - BALLOT_REMINDER_BEFORE, jury.reply_deadline)
         jobs.enqueue(uow, JOB_BALLOT_REMINDER, remind_at, {"jury_id": jury.id})
 
 
