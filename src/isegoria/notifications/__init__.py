@@ -1,3 +1,3 @@
 """Notifications: the citizen's inbox, and e-mail and Matrix messages sent through an outbox."""
 
-__all__ = ["delivery", "hooks", "inbox", "mail", "messages", "tokens"]
+__all__ = ["delivery", "demo", "hooks", "inbox", "mail", "messages", "pages", "tokens"]
