@@ -49,6 +49,9 @@ def test_the_inbox_lists_my_notifications_and_marks_them_read(
     )
     assert read.status_code == 200
     assert client.get("/api/v1/me/notifications").json()["unread"] == 1
+    for junk in ("²", "9" * 12, "-1"):
+        bad = client.post("/notifications/read", data={"csrf_token": csrf, "notification": junk})
+        assert bad.status_code == 422, junk
     forged = client.post("/notifications/read", data={"csrf_token": "x" * 30})
     assert forged.status_code == 403
     client.post("/notifications/read", data={"csrf_token": csrf})

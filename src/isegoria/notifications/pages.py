@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,7 @@ router = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["notifications"])
 CITIZEN = people(Role.CITIZEN)
 LANGUAGES = tuple(i18n.LANGUAGES)
+NotificationId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Notification number")]
 
 
 class NotificationOut(BaseModel):
@@ -102,12 +103,12 @@ def read_page(
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
     csrf_token: Annotated[str, Form(max_length=256)] = "",
-    notification: Annotated[str, Form(max_length=20)] = "",
+    notification: Annotated[str, Form(max_length=9)] = "",
 ) -> Response:
     """Mark one notification (or, without a number, all) as read."""
     check_form_csrf(request, csrf_token)
     account = _citizen(principal)
-    if notification and not notification.isdigit():
+    if notification and not (notification.isascii() and notification.isdigit()):
         raise InvalidInput(i18n.gettext("Unknown notification."), field="notification")
     with uow.begin():
         inbox.mark_read(uow, account, int(notification) if notification else None)
@@ -203,7 +204,9 @@ def my_notifications(principal: PrincipalDep, uow: UnitOfWorkDep) -> InboxOut:
 
 
 @api.post("/me/notifications/{notification_id}/read", status_code=204, **access(CITIZEN))
-def mark_read(notification_id: int, principal: PrincipalDep, uow: UnitOfWorkDep) -> Response:
+def mark_read(
+    notification_id: NotificationId, principal: PrincipalDep, uow: UnitOfWorkDep
+) -> Response:
     """Mark one of my notifications as read."""
     assert principal.account_id is not None  # noqa: S101 - the policy admits people only
     with uow.begin():
