@@ -1,4 +1,4 @@
-"""notifications
+"""notifications: the inbox, its e-mail and Matrix outbox, and each citizen's channels
 
 Revision ID: 0009
 Revises: 0008
