@@ -27,6 +27,7 @@ from isegoria.api.routes import (
     reports,
 )
 from isegoria.api.routes import notes as notes_api
+from isegoria.api.routes import notifications as notification_routes
 from isegoria.clock import Clock
 from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
@@ -45,7 +46,15 @@ from isegoria.log.coalesce import CheckpointPolicy, LogMemory
 from isegoria.log.signing import load_signer
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
-from isegoria.web import pages, pages_cases, pages_law, pages_log, pages_reports, pages_triage
+from isegoria.web import (
+    pages,
+    pages_cases,
+    pages_law,
+    pages_log,
+    pages_notifications,
+    pages_reports,
+    pages_triage,
+)
 from isegoria.web import pages_identity as identity_pages
 from isegoria.web import pages_notes as notes_pages
 
@@ -123,6 +132,7 @@ def create_app(
     )
     for module in modules:
         api.include_router(module.router)
+    api.include_router(notification_routes.router)
     app.include_router(meta.router, responses=PROBLEM_RESPONSES)
     app.include_router(api)
     app.include_router(activitypub.router, responses=PROBLEM_RESPONSES)
@@ -136,6 +146,7 @@ def create_app(
     app.include_router(notes_pages.router)
     app.include_router(pages_reports.router)
     app.include_router(identity_pages.router)
+    app.include_router(pages_notifications.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app, pages.render_error)
     overload.install(app)

@@ -136,6 +136,15 @@ class Settings(BaseSettings):
     oidc_issuer: str = Field(default="", description="OpenID Connect issuer URL.")
     oidc_client_id: str = ""
     oidc_client_secret: SecretStr | None = None
+    # Notifications (docs/operators.md): e-mail is off without both; the inbox always works.
+    smtp_url: SecretStr | None = Field(
+        default=None, description="smtp://user:password@host:port?starttls=true (or smtps://)."
+    )
+    mail_from: str = Field(default="", description="Sender address of notification e-mails.")
+    matrix_notify_url: str = Field(
+        default="", description="Homeserver that sends Matrix notices; empty: no Matrix messages."
+    )
+    matrix_notify_token: SecretStr | None = None
     # Federation (docs/integrations/activitypub.md, docs/integrations/atproto.md).
     activitypub_platform: str = Field(
         default="", description="Platform whose posts federated Flags report; empty: no inbox."

@@ -5,5 +5,6 @@ from __future__ import annotations
 from isegoria.cases import jobs as cases_jobs
 from isegoria.law import votes as law_votes
 from isegoria.notes import scoring as notes_scoring
+from isegoria.notifications import hooks as notification_hooks
 
-MODULES = (cases_jobs, law_votes, notes_scoring)
+MODULES = (cases_jobs, law_votes, notes_scoring, notification_hooks)

@@ -160,6 +160,10 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/notes/{note_id}", None, set(CALLERS) - {"bad_key"}),
     ("PUT", "/api/v1/notes/{note_id}/rating", {"helpfulness": "helpful"}, {"citizen"}),
     ("GET", "/api/v1/me/notes/queue", None, {"citizen"}),
+    ("GET", "/api/v1/me/notifications", None, {"citizen"}),
+    ("POST", "/api/v1/me/notifications/{notification_id}/read", None, {"citizen"}),
+    ("GET", "/api/v1/me/notification-preferences", None, {"citizen"}),
+    ("PUT", "/api/v1/me/notification-preferences", {"language": "es"}, {"citizen"}),
     # Transparency reports (issue 8): public, like the log they are computed from.
     ("GET", "/api/v1/reports/transparency", None, set(CALLERS) - {"bad_key"}),
     ("GET", "/api/v1/reports/transparency.csv", None, set(CALLERS) - {"bad_key"}),
@@ -192,6 +196,7 @@ STATEFUL = {
     ("GET", "/api/v1/notes/{note_id}"),
     ("PUT", "/api/v1/notes/{note_id}/rating"),
     ("POST", "/api/v1/reports/batch"),
+    ("POST", "/api/v1/me/notifications/{notification_id}/read"),
 }
 
 
@@ -250,6 +255,7 @@ def test_role_endpoint_table(app: FastAPI, world: World, law: LawWorld, caller: 
                 connector_id=1,
                 content_id=1,
                 note_id=1,
+                notification_id=1,
                 **law.ids_for(path),
             )
             response = client.request(method, url, json=body, headers=headers)

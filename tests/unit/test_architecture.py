@@ -47,6 +47,7 @@ CONTEXTS = (
     "identity",
     "law",
     "notes",
+    "notifications",
     "ops",
     "people",
     "reports",

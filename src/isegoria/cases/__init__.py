@@ -5,6 +5,7 @@ __all__ = [
     "ballots",
     "common",
     "intake",
+    "interim",
     "jobs",
     "jury",
     "jury_verify",

@@ -9,8 +9,9 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, bindparam, insert, select
 
-from isegoria.cases.common import FIRST, case_constitution
-from isegoria.domain.case_events import CaseOpened, InterimMeasureImposed, ReportFiled
+from isegoria.cases.common import FIRST
+from isegoria.cases.interim import impose_interim
+from isegoria.domain.case_events import CaseOpened, ReportFiled
 from isegoria.domain.content import (
     MAX_CONTENT_TEXT,
     MAX_EXCLUDED_ACCOUNTS,
@@ -39,7 +40,6 @@ INTERIM_CATEGORIES = frozenset(
     {HarmCategory.VIOLENCE, HarmCategory.PROTECTION_OF_MINORS, HarmCategory.PUBLIC_SECURITY}
 )
 JOB_DRAW_JURY = "cases.draw_jury"
-JOB_INTERIM_LAPSE = "cases.interim_lapse"
 
 
 _CONTENTS: Table = cast(Table, Content.__table__)
@@ -303,7 +303,7 @@ def _file_checked(
     if not is_new:
         uow.log.append(ReportFiled(case_id=case.id, report_id=report.id, source=report.source))
     if request.interim_restriction:
-        _impose_interim(uow, case)
+        impose_interim(uow, case)
     return Filed(case, report, is_new)
 
 
@@ -380,18 +380,8 @@ def _look_up(uow: UnitOfWork, platform_id: int, requests: Sequence[ReportRequest
     return known
 
 
-def _impose_interim(uow: UnitOfWork, case: Case) -> None:
-    if case.interim_state is not None:
-        return  # already restricted pending this verdict
-    deadline = uow.now() + case_constitution(uow, case).interim_measure_deadline
-    case.interim_state, case.interim_until = "active", deadline
-    uow.log.append(InterimMeasureImposed(case_id=case.id, lapses_at=format_instant(deadline)))
-    jobs.schedule(uow, JOB_INTERIM_LAPSE, deadline, {"case_id": case.id})
-
-
 __all__ = [
     "JOB_DRAW_JURY",
-    "JOB_INTERIM_LAPSE",
     "Filed",
     "file_report",
     "file_reports",

@@ -9,7 +9,8 @@ from isegoria.cases import jury as cases_jury
 from isegoria.cases import replacements as cases_replacements
 from isegoria.cases import verdict as cases_verdict
 from isegoria.cases.common import FIRST, get_case
-from isegoria.cases.intake import JOB_DRAW_JURY, JOB_INTERIM_LAPSE
+from isegoria.cases.intake import JOB_DRAW_JURY
+from isegoria.cases.interim import JOB_INTERIM_LAPSE
 from isegoria.jobs import queue as jobs
 from isegoria.unit_of_work import UnitOfWork
 

@@ -47,6 +47,7 @@ from isegoria.domain.case_events import JurorReplied, JuryDrawn
 from isegoria.domain.states import JurorStatus
 from isegoria.errors import Conflict, Forbidden, NotFound
 from isegoria.jobs import queue as jobs
+from isegoria.notifications import hooks as notification_hooks
 from isegoria.store.models_cases import Case, Juror, Jury
 from isegoria.unit_of_work import UnitOfWork
 
@@ -167,6 +168,7 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     )
     jobs.schedule(uow, JOB_REPLY_DEADLINE, jury.reply_deadline, {"jury_id": jury.id, "round": 0})
     jobs.schedule(uow, JOB_BALLOT_DEADLINE, jury.ballot_deadline, {"jury_id": jury.id})
+    notification_hooks.jury_summoned(uow, jury, jury.reply_deadline)
     if stage == FIRST:
         share = constitution.consistency_retrial_share
         maybe_draw_retrial(uow, case_id, seed, share, after_index)

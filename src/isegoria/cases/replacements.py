@@ -20,6 +20,7 @@ from isegoria.domain.case_events import JurorsReplaced
 from isegoria.domain.states import JurorStatus
 from isegoria.jobs import queue as jobs
 from isegoria.log import read as log_read
+from isegoria.notifications import hooks as notification_hooks
 from isegoria.store.models_cases import Juror, Jury
 from isegoria.unit_of_work import UnitOfWork
 
@@ -99,6 +100,7 @@ def replace_jurors(uow: UnitOfWork, jury_id: int) -> list[Juror]:
         )
     )
     jobs.schedule(uow, JOB_REPLY_DEADLINE, reply_by, {"jury_id": jury.id, "round": jury.rounds})
+    notification_hooks.jury_summoned(uow, jury, reply_by)
     return added
 
 

@@ -33,6 +33,7 @@ from isegoria.domain.states import CaseStatus
 from isegoria.domain.verdict import Ballot, Outcome, Verdict, decide
 from isegoria.jobs import queue as jobs
 from isegoria.notes import jury as notes_jury
+from isegoria.notifications import hooks as notification_hooks
 from isegoria.store.models_cases import Case, CaseBallot, DecisionRow, Jury, Report
 from isegoria.unit_of_work import UnitOfWork
 
@@ -239,6 +240,7 @@ def _record_verdict(
         )
     else:
         _settle_interim(uow, case, step)
+    notification_hooks.verdict_recorded(uow, case, appeal=appeal)
 
 
 def record_verdict(

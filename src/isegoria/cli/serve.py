@@ -28,6 +28,8 @@ from isegoria.http.request_log import logging_config
 from isegoria.jobs import checkpoint_timer as timer
 from isegoria.jobs import queue as jobs
 from isegoria.notes import scoring as notes_scoring
+from isegoria.notifications import delivery as notification_delivery
+from isegoria.notifications import demo as notification_demo
 from isegoria.people import platforms
 from isegoria.security import SecretBox
 from isegoria.store import migrate
@@ -86,6 +88,7 @@ def _start_worker(settings: Settings) -> None:
         SecretBox(settings.secret_key),
         allow_private=settings.webhook_allow_private,
     ).start_thread()
+    notification_delivery.start_worker(database, clock, settings)
     activitypub_delivery.start_worker(database, clock, settings)
 
 
@@ -140,6 +143,7 @@ def worker(
         allow_private=settings.webhook_allow_private,
     )
     delivery.start_thread()
+    notification_delivery.start_worker(uow.database, clock, settings)
     flag_outcomes = activitypub_delivery.start_worker(uow.database, clock, settings)
     try:
         loop.run_forever()
@@ -185,7 +189,7 @@ def demo(
     ] = True,
 ) -> None:
     """Build (or reuse) the demo world, print its logins, and serve it."""
-    settings = boot.settings()
+    settings = notification_demo.with_demo_mail(boot.settings())
     database = boot.database(settings)
     migrate.upgrade(database)
     uow = UnitOfWork(
@@ -203,6 +207,7 @@ def demo(
         with console.status(f"building the demo world with {citizens:,} citizens..."):
             with uow.begin():
                 logins = world.build(uow, box, citizens=citizens)
+                notification_demo.opt_in(uow, logins.people)
             world.save_logins(settings.data_dir, logins)
         if cases:
             with console.status("running the demo's reports through juries..."):
@@ -226,5 +231,6 @@ def demo(
             table.add_row(login, password)
         console.print(table)
         console.print(f"platform {logins.platform!r} API key: {logins.platform_key}")
+    console.print(notification_demo.where_mail_goes(settings))
     if serve_after:
         _serve(settings, upgrade=False, workers=1)

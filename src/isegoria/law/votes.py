@@ -50,6 +50,7 @@ from isegoria.law.proposals import (
 )
 from isegoria.law.read import latest_constitution, open_version
 from isegoria.log.entries import format_instant
+from isegoria.notifications import hooks as notification_hooks
 from isegoria.store.models import Ballot, Elector, Proposal
 from isegoria.unit_of_work import UnitOfWork
 
@@ -125,6 +126,7 @@ def open_voting(uow: UnitOfWork, proposal_id: int) -> bool:
             voting_closes_at=format_instant(proposal.voting_closes_at),
         )
     )
+    notification_hooks.voting_opened(uow, proposal)
     return True
 
 
@@ -294,6 +296,7 @@ def close_voting(uow: UnitOfWork, proposal_id: int) -> TallyResult | None:
         )
     )
     proposal.tally_log_index = appended.index
+    notification_hooks.voting_closed(uow, proposal, adopted=result.adopted)
     if result.adopted:
         apply_adopted(uow, proposal, effective_time(proposal, now))
     return result

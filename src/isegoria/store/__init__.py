@@ -8,5 +8,6 @@ __all__ = [
     "models_connectors",
     "models_federation",
     "models_notes",
+    "models_notifications",
     "types",
 ]

@@ -8,8 +8,16 @@ from isegoria.store import (
     models_connectors,
     models_federation,
     models_notes,
+    models_notifications,
 )
 from isegoria.store.models import Base
 
 metadata = Base.metadata
-MODULES = (models, models_cases, models_connectors, models_federation, models_notes)
+MODULES = (
+    models,
+    models_cases,
+    models_connectors,
+    models_federation,
+    models_notes,
+    models_notifications,
+)

@@ -7,6 +7,7 @@ __all__ = [
     "pages_law",
     "pages_log",
     "pages_notes",
+    "pages_notifications",
     "pages_reports",
     "pages_triage",
 ]

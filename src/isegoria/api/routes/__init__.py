@@ -11,6 +11,7 @@ __all__ = [
     "log_keys",
     "meta",
     "notes",
+    "notifications",
     "people",
     "platforms",
     "reports",
