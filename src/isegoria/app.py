@@ -45,7 +45,15 @@ from isegoria.log.signing import load_signer
 from isegoria.log.timer import CheckpointTimer
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
-from isegoria.web import pages, pages_cases, pages_law, pages_log, pages_reports, pages_triage
+from isegoria.web import (
+    pages,
+    pages_cases,
+    pages_law,
+    pages_log,
+    pages_mfa,
+    pages_reports,
+    pages_triage,
+)
 from isegoria.web import pages_notes as notes_pages
 
 API_PREFIX = "/api/v1"
@@ -135,6 +143,7 @@ def create_app(
     app.include_router(notes_pages.router)
     app.include_router(pages_reports.router)
     app.include_router(identity_pages.router)
+    app.include_router(pages_mfa.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app)
     overload.install(app)

@@ -7,9 +7,10 @@ from isegoria.store import (
     models_cases,
     models_connectors,
     models_federation,
+    models_mfa,
     models_notes,
 )
 from isegoria.store.models import Base
 
 metadata = Base.metadata
-MODULES = (models, models_cases, models_connectors, models_federation, models_notes)
+MODULES = (models, models_cases, models_connectors, models_federation, models_mfa, models_notes)
