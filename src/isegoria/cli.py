@@ -17,6 +17,7 @@ from isegoria.cli_connectors import register as register_connectors
 from isegoria.cli_export import export_app
 from isegoria.cli_federation import federation_app
 from isegoria.cli_log import log_app
+from isegoria.cli_mfa import register as register_second_factor
 from isegoria.cli_notes import notes_app
 from isegoria.cli_ops import ops_app
 from isegoria.cli_report import report_app
@@ -59,6 +60,7 @@ app.add_typer(notes_app, name="notes")
 app.add_typer(federation_app, name="federation")
 app.add_typer(ops_app)  # no name: `isegoria backup` and `isegoria restore` at the top level
 register_connectors(platforms_app)  # `isegoria platforms connect-matrix ...`
+register_second_factor(staff_app)  # `isegoria staff totp operator` (demo), reset-second-factor
 
 console = Console()
 err = Console(stderr=True)
@@ -334,6 +336,11 @@ def demo(
         for login, password in logins.people.items():
             table.add_row(login, password)
         console.print(table)
+        for login, secret in logins.totp.items():
+            console.print(
+                f"{login} signs in with a second factor: add the key {secret} to an "
+                f"authenticator app, or run `isegoria staff totp {login}` for the current code"
+            )
         console.print(f"platform {logins.platform!r} API key: {logins.platform_key}")
     if serve_after:
         _serve(settings, upgrade=False, workers=1)
