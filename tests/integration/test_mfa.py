@@ -14,7 +14,7 @@ from isegoria.api.deps import Services
 from isegoria.clock import ManualClock
 from isegoria.domain.identity import Role
 from isegoria.identity import mfa
-from isegoria.services import people
+from isegoria.services import people, sessions
 from isegoria.store.models import WebSession
 from isegoria.store.models_mfa import RecoveryCode, SecondFactor
 from tests.support.world import PASSWORD, STAFF_TOTP, World, csrf_from, seed
@@ -265,3 +265,19 @@ def test_staff_may_not_turn_their_factor_off(app: FastAPI, world: World) -> None
             follow_redirects=False,
         )
         assert refused.status_code == 403
+
+
+def test_a_staff_session_verified_by_password_alone_is_no_ones(app: FastAPI, world: World) -> None:
+    services: Services = app.state.services
+    uow = services.uow()
+    with uow.begin():
+        olga = people.get_account_by_login(uow, world.operator)
+        ana = people.get_account_by_login(uow, world.citizen)
+        staff_token, _ = sessions.start_session(uow, olga, hours=1, factor="password")
+        citizen_token, _ = sessions.start_session(uow, ana, hours=1, factor="password")
+        pending_token, _ = sessions.start_session(uow, ana, hours=1, factor=None)
+    with uow.begin(readonly=True):
+        assert sessions.resolve_session(uow, staff_token) is None
+        assert sessions.resolve_session(uow, pending_token) is None
+        assert sessions.pending_session(uow, pending_token) is not None
+        assert sessions.resolve_session(uow, citizen_token) is not None

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, select
 
+from isegoria.identity.mfa import must_have_factor
 from isegoria.security import new_token, token_digest
 from isegoria.store.models import Account, WebSession
 from isegoria.store.uow import UnitOfWork
 
 # A session waiting for its second factor is short-lived: the code is typed within minutes.
 PENDING_HOURS = 0.25
-STAFF_ROLES = ("operator", "auditor")
 
 
 def start_session(
@@ -91,7 +91,7 @@ def resolve_session(uow: UnitOfWork, token: str) -> SessionCaller | None:
     if expires_at <= uow.now() or disabled:
         return None
     # Awaiting its second factor, or a staff session without one: it speaks for no one.
-    if factor is None or (factor == "password" and role in STAFF_ROLES):
+    if factor is None or (factor == "password" and must_have_factor(role)):
         return None
     return SessionCaller(account_id, login, display_name, role, csrf_token, expires_at)
 
