@@ -51,6 +51,7 @@ from isegoria.web import (
     pages_cases,
     pages_law,
     pages_log,
+    pages_mfa,
     pages_notifications,
     pages_reports,
     pages_triage,
@@ -147,6 +148,7 @@ def create_app(
     app.include_router(pages_reports.router)
     app.include_router(identity_pages.router)
     app.include_router(pages_notifications.router)
+    app.include_router(pages_mfa.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app, pages.render_error)
     overload.install(app)

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
         description="Behind HTTPS: cookies Secure and named __Host-isegoria_* (ASVS 3.4.4).",
     )
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    staff_session_hours: int = Field(
+        default=4, ge=1, le=24, description="Lifetime of an operator's or auditor's session."
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="Request and error logs: one JSON object a line, or text."
     )
@@ -65,6 +68,9 @@ class Settings(BaseSettings):
     ratelimit_login_address: str = Field(default="20/1m", description="Login tries per address.")
     ratelimit_login_failures: str = Field(
         default="5/15m", description="Failed logins per login name (then one per 3 minutes)."
+    )
+    ratelimit_login_address_failures: str = Field(
+        default="50/1h", description="Failed logins from one address, whatever the login."
     )
     ratelimit_api_address: str = Field(default="300/1m", description="Anonymous API calls.")
     ratelimit_api_person: str = Field(default="600/1m", description="API calls per person.")
@@ -188,6 +194,7 @@ class Settings(BaseSettings):
     @field_validator(
         "ratelimit_login_address",
         "ratelimit_login_failures",
+        "ratelimit_login_address_failures",
         "ratelimit_api_address",
         "ratelimit_api_person",
         "ratelimit_api_platform",
@@ -254,6 +261,7 @@ class Settings(BaseSettings):
             "log_level": self.log_level,
             "secure_cookies": str(self.secure_cookies).lower(),
             "session_hours": str(self.session_hours),
+            "staff_session_hours": str(self.staff_session_hours),
             "log_format": self.log_format,
             "ratelimit_enabled": str(self.ratelimit_enabled).lower(),
             "checkpoint_interval_ms": str(self.checkpoint_interval_ms),

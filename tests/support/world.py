@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from isegoria.clock import ManualClock
 from isegoria.domain.identity import Role, Scope
+from isegoria.identity import mfa
 from isegoria.people import accounts as people
 from isegoria.people import jurisdictions, platforms
 from isegoria.security import SecretBox
@@ -19,6 +20,11 @@ from isegoria.store.models import Account
 from isegoria.unit_of_work import UnitOfWork
 
 PASSWORD = "correct horse battery"
+# The seeded staff's authenticator secrets (staff must use a second factor, identity/mfa.py).
+STAFF_TOTP = {
+    "olga": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    "audrey": "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU",
+}
 
 
 @dataclass
@@ -56,12 +62,14 @@ def seed(uow: UnitOfWork, box: SecretBox) -> World:
             strata=people.Strata(region="Jalisco", age_band="30-44"),
             jury_opt_in=True,
         )
-        people.add_account(
+        olga = people.add_account(
             uow, login="olga", display_name="Olga", role=Role.OPERATOR, password=PASSWORD
         )
-        people.add_account(
+        audrey = people.add_account(
             uow, login="audrey", display_name="Audrey", role=Role.AUDITOR, password=PASSWORD
         )
+        for staff in (olga, audrey):
+            mfa.enrol_known_secret(uow, box, staff, STAFF_TOTP[staff.login])
         platform, key_all = platforms.add_platform(uow, box, name="Forum", scopes=list(Scope))
         _, key_reports = platforms.add_platform(
             uow, box, name="Reports only", scopes=[Scope.REPORTS_WRITE]
@@ -85,10 +93,41 @@ def login(client: TestClient, login_name: str, password: str = PASSWORD) -> str:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+    if response.headers["location"].startswith("/login/second-factor"):
+        answer_second_factor(client, login_name)
     me = client.get("/api/v1/me")
     assert me.status_code == 200
     token: str = me.json()["csrf_token"]
     return token
+
+
+def totp_code(client: TestClient, login_name: str) -> str:
+    """The code the seeded staff member's authenticator shows now (on the app's clock)."""
+    now = client.app.state.services.clock.now()  # type: ignore[attr-defined]
+    return mfa.current_code(STAFF_TOTP[login_name], now.timestamp())
+
+
+def answer_second_factor(client: TestClient, login_name: str) -> None:
+    """Type the authenticator's code on the second-factor page.
+
+    The tests' clock stands still, so a second login in the same 30 seconds would replay
+    the code (refused, as it should be); the remembered step is forgotten first. Only this
+    helper does so: the tests of the second factor itself (test_mfa.py) never do.
+    """
+    services = client.app.state.services  # type: ignore[attr-defined]
+    uow = services.uow()
+    with uow.begin():
+        account = people.get_account_by_login(uow, login_name)
+        factor = mfa.confirmed_factor(uow, account.id)
+        assert factor is not None, f"{login_name} has no second factor"
+        factor.last_used_step = None
+    page = client.get("/login/second-factor")
+    response = client.post(
+        "/login/second-factor",
+        data={"code": totp_code(client, login_name), "csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
 
 
 # -- The law (issue 4) ------------------------------------------------------------------------

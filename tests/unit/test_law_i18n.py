@@ -30,6 +30,11 @@ METHODS = [
     ("web/pages_notes.py", "python"),
     ("web/report_charts.py", "python"),
     ("web/charts.py", "python"),
+    ("web/templates/second_factor.html", "jinja2.ext:babel_extract"),
+    ("web/templates/_code_form.html", "jinja2.ext:babel_extract"),
+    ("web/templates/recovery_codes.html", "jinja2.ext:babel_extract"),
+    ("web/templates/account_security.html", "jinja2.ext:babel_extract"),
+    ("web/pages_mfa.py", "python"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 

@@ -17,6 +17,7 @@ from isegoria.cli.export import export_app
 from isegoria.cli.federation import federation_app
 from isegoria.cli.instance import db_app, instance_app
 from isegoria.cli.log import log_app
+from isegoria.cli.mfa import register as register_second_factor
 from isegoria.cli.notes import notes_app
 from isegoria.cli.ops import ops_app
 from isegoria.cli.people import citizens_app, staff_app
@@ -52,6 +53,7 @@ app.add_typer(notes_app, name="notes")
 app.add_typer(federation_app, name="federation")
 app.add_typer(ops_app)  # no name: `isegoria backup` and `isegoria restore` at the top level
 register_connectors(platforms_app)  # `isegoria platforms connect-matrix ...`
+register_second_factor(staff_app)  # `isegoria staff totp operator` (demo), reset-second-factor
 
 
 @app.callback()

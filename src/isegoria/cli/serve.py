@@ -230,6 +230,11 @@ def demo(
         for login, password in logins.people.items():
             table.add_row(login, password)
         console.print(table)
+        for login, secret in logins.totp.items():
+            console.print(
+                f"{login} signs in with a second factor: add the key {secret} to an "
+                f"authenticator app, or run `isegoria staff totp {login}` for the current code"
+            )
         console.print(f"platform {logins.platform!r} API key: {logins.platform_key}")
     console.print(notification_demo.where_mail_goes(settings))
     if serve_after:

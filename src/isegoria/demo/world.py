@@ -10,14 +10,16 @@ import json
 import random
 import secrets
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pyotp
 from sqlalchemy import func, insert, select
 
 from isegoria.config import write_private_file
 from isegoria.demo.law import seed_law
 from isegoria.domain.identity import STRATA, Role, Scope
+from isegoria.identity import mfa
 from isegoria.people import accounts as people
 from isegoria.people import jurisdictions, platforms
 from isegoria.security import SecretBox
@@ -133,6 +135,8 @@ class DemoLogins:
     platform: str
     platform_key: str
     webhook_secret: str
+    # Staff must use a second factor: the demo's TOTP secrets (`isegoria staff totp LOGIN`).
+    totp: dict[str, str] = field(default_factory=dict)
 
 
 def _weighted(rng: random.Random, weights: Mapping[str, float]) -> str:
@@ -199,6 +203,7 @@ def build(uow: UnitOfWork, box: SecretBox, *, citizens: int) -> DemoLogins:
             )
     rng = random.Random(DEMO_SEED + 1)  # noqa: S311 - synthetic strata only
     passwords: dict[str, str] = {}
+    secrets_totp: dict[str, str] = {}
     for login, name, role, residence in NAMED:
         password = secrets.token_urlsafe(9)  # 9 random bytes: 12 characters, the minimum
         strata = None
@@ -209,7 +214,7 @@ def build(uow: UnitOfWork, box: SecretBox, *, citizens: int) -> DemoLogins:
                 age_band=rng.choice(STRATA["age_band"]),
                 leaning=rng.choice(STRATA["leaning"][:5]),
             )
-        people.add_account(
+        account = people.add_account(
             uow,
             login=login,
             display_name=name,
@@ -220,6 +225,9 @@ def build(uow: UnitOfWork, box: SecretBox, *, citizens: int) -> DemoLogins:
             jury_opt_in=role is Role.CITIZEN,
         )
         passwords[login] = password
+        if mfa.must_have_factor(role.value):
+            secrets_totp[login] = pyotp.random_base32()
+            mfa.enrol_known_secret(uow, box, account, secrets_totp[login])
     _seed_citizens(uow, citizens)
     seed_law(uow)
     platform, issued = platforms.add_platform(uow, box, name="Demo Forum", scopes=list(Scope))
@@ -228,5 +236,6 @@ def build(uow: UnitOfWork, box: SecretBox, *, citizens: int) -> DemoLogins:
         platform=platform.name,
         platform_key=issued.key,
         webhook_secret=platforms.webhook_secret(box, platform),
+        totp=secrets_totp,
     )
     return logins

@@ -135,6 +135,7 @@ class Rules:
 
     login_address: Rule
     login_failures: Rule
+    login_address_failures: Rule
     api_address: Rule
     api_person: Rule
     api_platform: Rule
@@ -147,6 +148,9 @@ def rules_from(settings: Settings) -> Rules:
     return Rules(
         login_address=Rule.parse("login_address", settings.ratelimit_login_address),
         login_failures=Rule.parse("login_failures", settings.ratelimit_login_failures),
+        login_address_failures=Rule.parse(
+            "login_address_failures", settings.ratelimit_login_address_failures
+        ),
         api_address=Rule.parse("api_address", settings.ratelimit_api_address),
         api_person=Rule.parse("api_person", settings.ratelimit_api_person),
         api_platform=Rule.parse("api_platform", settings.ratelimit_api_platform),
@@ -264,15 +268,19 @@ def before_login(request: Request, login: str) -> None:
     rules = get_rules(request)
     limiter.limit(f"address:{client_address(request)}", rules.login_address)
     limiter.require(login_key(login), rules.login_failures)
+    # Failures from one address across many logins (password spraying) have their own bucket.
+    limiter.require(f"failures:{client_address(request)}", rules.login_address_failures)
 
 
 def after_login(request: Request, login: str, *, succeeded: bool) -> None:
-    """A failure spends a token of the login's bucket; a success refills it."""
+    """A failure spends a token of the login's and the address's buckets; a success refills
+    the login's (a wrong password or second-factor code counts the same)."""
     limiter: RateLimiter | None = getattr(request.app.state, "ratelimiter", None)
     if limiter is None:
         return
-    rule = get_rules(request).login_failures
+    rules = get_rules(request)
     if succeeded:
-        limiter.reset(login_key(login), rule)
+        limiter.reset(login_key(login), rules.login_failures)
     else:
-        limiter.hit(login_key(login), rule)
+        limiter.hit(login_key(login), rules.login_failures)
+        limiter.hit(f"failures:{client_address(request)}", rules.login_address_failures)

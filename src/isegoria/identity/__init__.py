@@ -21,6 +21,7 @@ __all__ = [
     "VerificationFailed",
     "VerifiedPerson",
     "flow",
+    "mfa",
     "protocol",
     "registration",
 ]

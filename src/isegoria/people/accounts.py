@@ -126,6 +126,14 @@ def get_account(uow: UnitOfWork, account_id: int) -> Account:
     return account
 
 
+def get_account_by_login(uow: UnitOfWork, login: str) -> Account:
+    """The account with this login."""
+    account = uow.session.scalar(select(Account).where(Account.login == login))
+    if account is None:
+        raise NotFound(f"no account with login {login!r}", field="login")
+    return account
+
+
 def authenticate(uow: UnitOfWork, login: str, password: str) -> Account | None:
     """The enabled account whose login and password match, else None (same time either way)."""
     account = None

@@ -7,13 +7,28 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, select
 
+from isegoria.identity.mfa import must_have_factor
 from isegoria.security import new_token, token_digest
 from isegoria.store.models import Account, WebSession
 from isegoria.unit_of_work import UnitOfWork
 
+# A session waiting for its second factor is short-lived: the code is typed within minutes.
+PENDING_HOURS = 0.25
 
-def start_session(uow: UnitOfWork, account: Account, *, hours: int) -> tuple[str, WebSession]:
-    """Open a new session for ``account``; returns the cookie token and the row."""
+
+def start_session(
+    uow: UnitOfWork,
+    account: Account,
+    *,
+    hours: float,
+    factor: str | None = "password",
+    factor_id: int | None = None,
+) -> tuple[str, WebSession]:
+    """Open a new session for ``account``; returns the cookie token and the row.
+
+    ``factor`` says how it was verified; None opens a session that awaits its second factor
+    and speaks for no one until then (identity/mfa.py).
+    """
     token = new_token()
     now = uow.now()
     row = WebSession(
@@ -22,6 +37,8 @@ def start_session(uow: UnitOfWork, account: Account, *, hours: int) -> tuple[str
         csrf_token=new_token(),
         created_at=now,
         expires_at=now + timedelta(hours=hours),
+        factor=factor,
+        factor_id=factor_id,
     )
     uow.session.add(row)
     # Expired sessions of anyone are swept here, so the table cannot grow without bound.
@@ -52,6 +69,7 @@ _CALLER = (
         Account.display_name,
         Account.role,
         Account.disabled,
+        WebSession.factor,
     )
     .join(Account, Account.id == WebSession.account_id)
     .where(WebSession.token_hash == bindparam("token_hash"))
@@ -69,10 +87,23 @@ def resolve_session(uow: UnitOfWork, token: str) -> SessionCaller | None:
     found = uow.session.execute(_CALLER, {"token_hash": token_digest(token)}).first()
     if found is None:
         return None
-    csrf_token, expires_at, account_id, login, display_name, role, disabled = found
+    csrf_token, expires_at, account_id, login, display_name, role, disabled, factor = found
     if expires_at <= uow.now() or disabled:
         return None
+    # Awaiting its second factor, or a staff session without one: it speaks for no one.
+    if factor is None or (factor == "password" and must_have_factor(role)):
+        return None
     return SessionCaller(account_id, login, display_name, role, csrf_token, expires_at)
+
+
+def pending_session(uow: UnitOfWork, token: str) -> WebSession | None:
+    """The live session of a cookie token that still awaits its second factor, else None."""
+    if not token or len(token) > 128:
+        return None
+    row = uow.session.get(WebSession, token_digest(token))
+    if row is None or row.factor is not None or row.expires_at <= uow.now():
+        return None
+    return row
 
 
 def end_session(uow: UnitOfWork, token: str) -> None:

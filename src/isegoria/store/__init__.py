@@ -7,6 +7,7 @@ __all__ = [
     "models_cases",
     "models_connectors",
     "models_federation",
+    "models_mfa",
     "models_notes",
     "models_notifications",
     "types",

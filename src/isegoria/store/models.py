@@ -95,6 +95,11 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # How the session was verified: NULL while it awaits its second factor (it is then no
+    # one's session), "password" where none is needed, "totp" or "recovery".
+    factor: Mapped[str | None] = mapped_column(String(16), default=None)
+    # The second factor it is bound to: removing or resetting that factor ends the session.
+    factor_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
 
 
 class Platform(Base):

@@ -7,6 +7,7 @@ from isegoria.store import (
     models_cases,
     models_connectors,
     models_federation,
+    models_mfa,
     models_notes,
     models_notifications,
 )
@@ -18,6 +19,7 @@ MODULES = (
     models_cases,
     models_connectors,
     models_federation,
+    models_mfa,
     models_notes,
     models_notifications,
 )

@@ -6,6 +6,7 @@ __all__ = [
     "pages_identity",
     "pages_law",
     "pages_log",
+    "pages_mfa",
     "pages_notes",
     "pages_notifications",
     "pages_reports",

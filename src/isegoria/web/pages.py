@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,6 +21,7 @@ from isegoria.http.deps import (
     UnitOfWorkDep,
     resolve_principal,
 )
+from isegoria.identity import mfa
 from isegoria.people import accounts as people
 from isegoria.people import jurisdictions, sessions
 from isegoria.security import new_token
@@ -116,7 +117,7 @@ def render_error(
     )
 
 
-def _safe_next(target: str) -> str:
+def safe_next(target: str) -> str:
     """Only same-site paths are followed after login (no open redirect)."""
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -138,7 +139,7 @@ def home(request: Request, uow: UnitOfWorkDep) -> HTMLResponse:
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
     """The login form."""
-    return render(request, "login.html", {"next": _safe_next(next[:MAX_FORM_FIELD])})
+    return render(request, "login.html", {"next": safe_next(next[:MAX_FORM_FIELD])})
 
 
 @router.post("/login", response_model=None)
@@ -154,24 +155,34 @@ def login(
     """Check the credentials and open a fresh session (a new token defeats session fixation)."""
     check_form_csrf(request, csrf_token)
     ratelimit.before_login(request, login)  # 429 before spending argon2 time on a guess
+    pending = False
     with uow.begin():
         account = people.authenticate(uow, login.strip(), password)
         if account is None:
             token = None
+        elif pending := mfa.needs_second_factor(uow, account):
+            # The password was right; the session speaks for no one until the second factor.
+            token, _row = sessions.start_session(
+                uow, account, hours=sessions.PENDING_HOURS, factor=None
+            )
         else:
             token, _row = sessions.start_session(
                 uow, account, hours=services.settings.session_hours
             )
-    ratelimit.after_login(request, login, succeeded=token is not None)
+    if not pending:  # a right password alone must not refill the bucket second-factor guesses use
+        ratelimit.after_login(request, login, succeeded=token is not None)
     if token is None:
         # One message for unknown login and wrong password: no account enumeration.
         return render(
             request,
             "login.html",
-            {"next": _safe_next(next), "error": "Wrong login or password.", "login": login},
+            {"next": safe_next(next), "error": "Wrong login or password.", "login": login},
             status=401,
         )
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    target = safe_next(next)
+    if pending:
+        target = "/login/second-factor?" + urlencode({"next": target})
+    response = RedirectResponse(target, status_code=303)
     cookies.set_session_cookie(response, services.settings, token)
     return response
 
