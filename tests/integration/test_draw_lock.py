@@ -202,3 +202,30 @@ def test_a_pool_changed_after_preparation_is_prepared_again(
     pool_size = sum(len(p["members"]) for p in json.loads(jury.pool)["profiles"])
     assert pool_size == len(world.volunteers) + LARGE_POOL + 2  # + the base citizen, + late
     _verify(uow, case_id, signer)
+
+
+def test_a_job_prepared_in_vain_gets_slow_work_in_its_last_round(
+    uow: UnitOfWork, clock: ManualClock, signer: LogSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kind = "tests.always_stale"
+    prepared: list[int] = []
+    tries: list[bool] = []
+
+    def prepare(_uow: UnitOfWork, payload: dict[str, Any]) -> None:
+        prepared.append(int(payload["n"]))
+        raise RuntimeError("a failing preparation is logged, never fatal")
+
+    def run(_uow: UnitOfWork, _payload: dict[str, Any]) -> None:
+        tries.append(jobs.slow_work_allowed())
+        if not jobs.slow_work_allowed():
+            raise jobs.PrepareAgain("the inputs moved")
+
+    monkeypatch.setitem(jobs._PREPARERS, kind, prepare)
+    monkeypatch.setitem(jobs._HANDLERS, kind, run)
+    with uow.begin():
+        jobs.schedule(uow, kind, clock.now(), {"n": 7})
+    report = jobs.run_due(uow.database, clock, signer, kinds=[kind])
+    assert report == jobs.RunReport(done=1, failed=0)
+    assert prepared == [7] * jobs.MAX_PREPARE_ROUNDS
+    assert tries == [False] * jobs.MAX_PREPARE_ROUNDS + [True]
+    assert jobs.slow_work_allowed()  # outside the runner, as before
