@@ -177,7 +177,9 @@ def run_one(
     ``kinds``: otherwise it would also run other people's deadlines before their time.
     """
     kind = _next_due_kind(database, clock, kinds)
-    prepare = _PREPARERS.get(kind) if kind is not None else None
+    if kind is None:
+        return None  # an idle poll reads; it never takes the write lock
+    prepare = _PREPARERS.get(kind)
     rounds = MAX_PREPARE_ROUNDS if prepare is not None else 0
     for round_ in range(rounds + 1):
         if prepare is not None and round_ < rounds:
