@@ -23,6 +23,12 @@ def _draw(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     cases_jury.draw_jury(uow, case.id, stage, after)
 
 
+@jobs.preparer(JOB_DRAW_JURY)
+def _prepare_draw(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    # The slow part of a draw, before its write transaction (jobs.queue.run_one).
+    cases_jury.prepare_draw(uow, int(payload["case_id"]), str(payload.get("stage", FIRST)))
+
+
 @jobs.handler(cases_jury.JOB_REPLY_DEADLINE)
 def _reply_deadline(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     cases_jury.expire_replies(uow, int(payload["jury_id"]))

@@ -12,7 +12,7 @@ can re-run the draw (``isegoria jury verify``).
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import TypeVar
@@ -31,15 +31,9 @@ from isegoria.cases.common import (
     new_pseudonym_key,
 )
 from isegoria.cases.lottery import (
-    _CITIZEN_COLUMN,
-    STRATUM_COLUMNS,
-    _citizens,
-    _conflicted_accounts,
     _draw_with_fallback,
-    _over_load,
-    _profiles,
     _seed_checkpoint,
-    _strata,
+    volunteer_register,
 )
 from isegoria.cases.retrial import selected_for_retrial
 from isegoria.cases.verdict import lapse_without_jury
@@ -56,6 +50,8 @@ JOB_REPLACE = "cases.replace_jurors"
 JOB_BALLOT_DEADLINE = "cases.ballot_deadline"
 MAX_REPLACEMENT_ROUNDS = 3
 T = TypeVar("T")  # a seat, as each caller loads it
+# A preparation draws once to learn which lotteries the draw needs; its jury is thrown away.
+_NO_SEED = sortition.derive_seed("preparation")
 
 
 def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Jury | None:
@@ -67,30 +63,19 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     constitution = case_constitution(uow, case)
     size = constitution.effective_appeal_jury_size if stage == APPEAL else constitution.jury_size
     now = uow.now()
-    strata = _strata(constitution)
-    citizens = _citizens(uow, case.jurisdiction)
-    # Plain tuples and one keyed HMAC: a draw touches every citizen of the jurisdiction, so
-    # per-row attribute lookups and per-name HMAC keying are most of its cost.
-    columns = [_CITIZEN_COLUMN[STRATUM_COLUMNS[s]] for s in strata]
-    profiles = _profiles(citizens, columns)
-    shares: dict[str, dict[str, float]] = {}
-    for index, stratum in enumerate(strata):
-        counts = Counter(p[index] for p in profiles)
-        shares[stratum] = {v: n / len(citizens) for v, n in sorted(counts.items())}
-    unavailable = _over_load(uow, constitution, now)
-    conflicted = _conflicted_accounts(uow, case_id)
-    volunteers = [(c[0], p) for c, p in zip(citizens, profiles, strict=True) if c[4]]
+    register = volunteer_register(uow, case, constitution)
+    strata, shares = register.strata, register.shares
     pseudonym_key = new_pseudonym_key()  # erased when the jury closes (cases/secrecy.py)
     names = juror_pseudonyms(
-        bytes.fromhex(pseudonym_key), case_id, stage, (a for a, _ in volunteers)
+        bytes.fromhex(pseudonym_key), case_id, stage, (a for a, _ in register.volunteers)
     )
     members: dict[tuple[str, ...], list[str]] = defaultdict(list)
     account_of: dict[str, int] = {}
     excluded: list[str] = []
-    for (account, profile), name in zip(volunteers, names, strict=True):
+    for (account, profile), name in zip(register.volunteers, names, strict=True):
         members[profile].append(name)
         account_of[name] = account
-        if account in conflicted or account in unavailable:
+        if account in register.barred:
             excluded.append(name)  # in the pool, so the lottery stays the cached one
     excluded.sort()
     checkpoint = _seed_checkpoint(uow, after_index)
@@ -173,6 +158,37 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
         share = constitution.consistency_retrial_share
         maybe_draw_retrial(uow, case_id, seed, share, after_index)
     return jury
+
+
+def prepare_draw(uow: UnitOfWork, case_id: int, stage: str) -> None:
+    """Prepare the lotteries a draw of the stage will use, in a read-only transaction.
+
+    The job runner calls this before the draw's write transaction: the LP runs without the
+    write lock, and the draw then finds its lottery in the cache under the digest of the
+    inputs it re-reads (or, if the pool changed meanwhile, asks for another preparation).
+    Member names do not matter to a preparation, so account ids stand in for pseudonyms.
+    """
+    if get_jury(uow, case_id, stage) is not None:
+        return
+    case = get_case(uow, case_id)
+    constitution = case_constitution(uow, case)
+    size = constitution.effective_appeal_jury_size if stage == APPEAL else constitution.jury_size
+    register = volunteer_register(uow, case, constitution)
+    members: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    excluded: list[str] = []
+    for account, profile in register.volunteers:
+        members[profile].append(str(account))
+        if account in register.barred:
+            excluded.append(str(account))
+    if len(register.volunteers) - len(excluded) < size:
+        return
+    strata, shares = register.strata, register.shares
+    try:
+        _draw_with_fallback(
+            sortition.JuryPool(strata, members), excluded, strata, shares, size, _NO_SEED
+        )
+    except sortition.SortitionError:
+        return  # the draw itself lapses the case or gives up the retrial
 
 
 # The caller's seats on a case's juries of the given stages: one statement, built once.

@@ -3,8 +3,9 @@ seed checkpoint, and the prepared lottery kept per pool shape (a process-wide ca
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,9 +22,10 @@ from isegoria.domain.constitution import Constitution
 from isegoria.domain.identity import Role
 from isegoria.domain.states import JurorStatus
 from isegoria.jobs import checkpoint_timer as log_timer
+from isegoria.jobs import queue as jobs
 from isegoria.people.jurisdictions import descendants
 from isegoria.store.models import Account, LogCheckpoint, Residence
-from isegoria.store.models_cases import Juror, Jury, PlatformIdentity, Report
+from isegoria.store.models_cases import Case, Juror, Jury, PlatformIdentity, Report
 from isegoria.unit_of_work import UnitOfWork
 
 UNDECLARED = "undeclared"
@@ -111,6 +113,35 @@ def _conflicted_accounts(uow: UnitOfWork, case_id: int) -> set[int]:
     return accounts
 
 
+@dataclass(frozen=True)
+class VolunteerRegister:
+    """A draw's inputs from the database: volunteers by strata profile, and who is barred."""
+
+    strata: list[str]
+    shares: dict[str, dict[str, float]]
+    volunteers: list[tuple[int, tuple[str, ...]]]  # (account, profile), by account
+    barred: set[int]  # conflicted with the case, or at their service load
+
+
+def volunteer_register(
+    uow: UnitOfWork, case: Case, constitution: Constitution
+) -> VolunteerRegister:
+    """Read the volunteers of the case's jurisdiction, the strata shares and the barred."""
+    strata = _strata(constitution)
+    citizens = _citizens(uow, case.jurisdiction)
+    # Plain tuples and one keyed HMAC: a draw touches every citizen of the jurisdiction, so
+    # per-row attribute lookups and per-name HMAC keying are most of its cost.
+    columns = [_CITIZEN_COLUMN[STRATUM_COLUMNS[s]] for s in strata]
+    profiles = _profiles(citizens, columns)
+    shares: dict[str, dict[str, float]] = {}
+    for index, stratum in enumerate(strata):
+        counts = Counter(p[index] for p in profiles)
+        shares[stratum] = {v: n / len(citizens) for v, n in sorted(counts.items())}
+    barred = _over_load(uow, constitution, uow.now()) | _conflicted_accounts(uow, case.id)
+    volunteers = [(c[0], p) for c, p in zip(citizens, profiles, strict=True) if c[4]]
+    return VolunteerRegister(strata, shares, volunteers, barred)
+
+
 def _seed_checkpoint(uow: UnitOfWork, after_index: int) -> LogCheckpoint:
     checkpoint = uow.session.scalars(
         select(LogCheckpoint)
@@ -133,28 +164,47 @@ def _seed_checkpoint(uow: UnitOfWork, after_index: int) -> LogCheckpoint:
 # Portfolios depend only on the pool's strata profiles and their sizes, the quotas and the
 # jury size, which stay the same from one case to the next in a jurisdiction until someone
 # opts in or out; preparing one is the slow step (an LP per pricing round), so the last few
-# are kept. Each process keeps its own; a miss only costs time.
-_PORTFOLIOS: OrderedDict[tuple[Any, ...], sortition.Portfolio] = OrderedDict()
+# are kept. Each process keeps its own; a miss only costs time. The key is a digest of those
+# exact inputs, so a changed pool can never find a stale lottery: nothing is invalidated.
+_PORTFOLIOS: OrderedDict[bytes, sortition.Portfolio] = OrderedDict()
 
 
 PORTFOLIO_CACHE_SIZE = 32
 
 
+def preparation_key(
+    pool: sortition.JuryPool, size: int, quotas: Mapping[str, Mapping[str, sortition.SeatRange]]
+) -> bytes:
+    """SHA-256 of everything a prepared lottery depends on: strata, profiles, sizes, quotas."""
+    inputs = {
+        "strata": list(pool.strata),
+        "profiles": [list(p) for p in pool.profiles],
+        "sizes": list(pool.sizes),
+        "size": size,
+        "quotas": {
+            s: {v: [r.min_seats, r.max_seats] for v, r in sorted(q.items())}
+            for s, q in sorted(quotas.items())
+        },
+    }
+    canonical = json.dumps(inputs, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).digest()
+
+
 def prepare_cached(
     pool: sortition.JuryPool, size: int, quotas: Mapping[str, Mapping[str, sortition.SeatRange]]
 ) -> sortition.Portfolio:
-    """The lottery for this pool shape, prepared once per jurisdiction and pool shape."""
-    key = (
-        pool.strata,
-        pool.profiles,
-        pool.sizes,
-        size,
-        tuple(sorted((s, tuple(sorted(q.items()))) for s, q in quotas.items())),
-    )
+    """The lottery for this pool shape, prepared once per jurisdiction and pool shape.
+
+    Inside a job whose preparation runs before its write transaction (``jobs.queue``), a miss
+    raises ``PrepareAgain`` instead of holding the write lock through the LP.
+    """
+    key = preparation_key(pool, size, quotas)
     cached = _PORTFOLIOS.get(key)
     if cached is not None:
         _PORTFOLIOS.move_to_end(key)
         return cached
+    if not jobs.slow_work_allowed():
+        raise jobs.PrepareAgain("the jury pool changed since its lottery was prepared")
     portfolio = sortition.prepare_portfolio(pool, size, quotas)
     _PORTFOLIOS[key] = portfolio
     while len(_PORTFOLIOS) > PORTFOLIO_CACHE_SIZE:

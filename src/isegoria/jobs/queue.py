@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -55,6 +56,23 @@ DEFAULT_POLL_SECONDS = 1.0
 MAX_ERROR_LENGTH = 2000
 
 _HANDLERS: dict[str, Handler] = {}
+_PREPARERS: dict[str, Handler] = {}
+#: Preparations a job gets outside its write transaction before it may do the slow work inside.
+MAX_PREPARE_ROUNDS = 3
+# False while a handler with a preparer runs a round that must not do slow work in its
+# transaction (it raises PrepareAgain instead); True everywhere else.
+_SLOW_WORK_ALLOWED: ContextVar[bool] = ContextVar("isegoria_slow_work_allowed", default=True)
+
+
+class PrepareAgain(Exception):  # noqa: N818 - a request to the runner, not a failure
+    """Raised in a job's transaction when its preparation is stale: roll back, prepare, retry."""
+
+
+def slow_work_allowed() -> bool:
+    """Whether the running code may do slow work inside its write transaction."""
+    return _SLOW_WORK_ALLOWED.get()
+
+
 # Built once, values bound at execution: its cache key is computed once per process.
 _INSERT_JOB = insert(cast(Table, Job.__table__))
 
@@ -75,6 +93,16 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
         if existing is not None and existing is not function:
             raise RuntimeError(f"a handler for job kind {kind!r} is already registered")
         _HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+def preparer(kind: str) -> Callable[[Handler], Handler]:
+    """Register slow read-only work run before each try of a ``kind`` job's transaction."""
+
+    def register(function: Handler) -> Handler:
+        _PREPARERS[kind] = function
         return function
 
     return register
@@ -117,15 +145,18 @@ class RunReport:
     failed: int
 
 
-def _claim(uow: UnitOfWork, kinds: Collection[str] | None = None) -> Job | None:
+def _claim(
+    uow: UnitOfWork, kinds: Collection[str] | None = None, *, lock: bool = True
+) -> Job | None:
     """Lock the oldest due pending job (of ``kinds``), skipping those another worker holds."""
     query = (
         select(Job)
         .where(Job.status == JobStatus.PENDING.value, Job.due_at <= uow.now())
         .order_by(Job.due_at, Job.id)
         .limit(1)
-        .with_for_update(skip_locked=True)  # rendered as nothing on SQLite
     )
+    if lock:
+        query = query.with_for_update(skip_locked=True)  # rendered as nothing on SQLite
     if kinds is not None:
         query = query.where(Job.kind.in_(list(kinds)))
     return uow.session.scalars(query).first()
@@ -145,6 +176,57 @@ def run_one(
     A caller that moves a clock of its own into the future (a back-dated demo) must pass
     ``kinds``: otherwise it would also run other people's deadlines before their time.
     """
+    kind = _next_due_kind(database, clock, kinds)
+    if kind is None:
+        return None  # an idle poll reads; it never takes the write lock
+    prepare = _PREPARERS.get(kind)
+    rounds = MAX_PREPARE_ROUNDS if prepare is not None else 0
+    for round_ in range(rounds + 1):
+        if prepare is not None and round_ < rounds:
+            _prepare(database, clock, secret, prepare, kinds)
+        token = _SLOW_WORK_ALLOWED.set(round_ == rounds)
+        try:
+            return _run_claimed(database, clock, signer, secret, kinds)
+        except PrepareAgain:
+            continue  # rolled back: nothing was written; prepare with the new inputs
+        finally:
+            _SLOW_WORK_ALLOWED.reset(token)
+    raise AssertionError("unreachable: the last round allows slow work")
+
+
+def _next_due_kind(database: Database, clock: Clock, kinds: Collection[str] | None) -> str | None:
+    """The kind of the job ``_claim`` would take now, read without taking the write lock."""
+    uow = UnitOfWork(database, clock)
+    with uow.begin(readonly=True):
+        job = _claim(uow, kinds, lock=False)
+        return None if job is None else job.kind
+
+
+def _prepare(
+    database: Database,
+    clock: Clock,
+    secret: bytes | None,
+    prepare: Handler,
+    kinds: Collection[str] | None,
+) -> None:
+    """Run the due job's preparer in a read-only transaction (no write lock held)."""
+    uow = UnitOfWork(database, clock, secret=secret)
+    try:
+        with uow.begin(readonly=True):
+            job = _claim(uow, kinds, lock=False)
+            if job is not None and _PREPARERS.get(job.kind) is prepare:
+                prepare(uow, json.loads(job.payload))
+    except Exception:  # noqa: BLE001 - the job's own try reports what is wrong
+        logger.exception("preparing a job failed; its transaction will do the work")
+
+
+def _run_claimed(
+    database: Database,
+    clock: Clock,
+    signer: LogSigner | None,
+    secret: bytes | None,
+    kinds: Collection[str] | None,
+) -> bool | None:
     uow = UnitOfWork(database, clock, signer, secret)
     job_id: int | None = None
     try:
@@ -161,6 +243,8 @@ def run_one(
             job.attempts += 1
             job.finished_at = uow.now()
         return True
+    except PrepareAgain:
+        raise
     except Exception as error:  # noqa: BLE001 - any failure is recorded on the job
         logger.exception("job %s failed", job_id)
         if job_id is None:
