@@ -143,19 +143,15 @@ def adapter_for(
         names = connectors.pseudonyms(uow.secret, connector)
         token = connectors.admin_token(box, connector)
         base_url = connector.base_url
-        if connector.kind == connectors.MASTODON:
+        kind = connector.kind
+        if kind == connectors.MASTODON:
             config = connectors.mastodon_config(connector, box)
-            api = (mastodon or partial(mastodon_client, allow_private=allow_private))(
-                base_url, token
-            )
-            masto: MastodonAdapter | None = MastodonAdapter(
-                api, config, names, ledger, clock=uow.now
-            )
         else:
             matrix = connectors.matrix_config(connector)
-            masto = None
-    if masto is not None:
-        yield masto
+    if kind == connectors.MASTODON:
+        # Made after the transaction: the outbound guard resolves the server's name (DNS).
+        api = (mastodon or partial(mastodon_client, allow_private=allow_private))(base_url, token)
+        yield MastodonAdapter(api, config, names, ledger, clock=uow.now)
     elif synapse is not None:
         yield MatrixAdapter(synapse(base_url, token), matrix, names, ledger)
     else:
