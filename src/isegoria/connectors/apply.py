@@ -6,7 +6,9 @@ calls (``cases_decisions.confirm``), so the ``DecisionConfirmed`` log entry and 
 compliance figures follow. Like the webhook outbox: at least once, ordered per subject (a
 decision waits while an earlier one about the same content is unconfirmed), exponential
 backoff with jitter between attempts, and after ``MAX_ATTEMPTS`` the decision is confirmed
-as ``failed`` with the last reason. Suspensions that run out are lifted by ``lift_expired``.
+as ``failed`` with the last reason. Each attempt is claimed in a short transaction (a lease
+on the decision's ``connector_actions`` row), made with no transaction open, and recorded
+in another. Suspensions that run out are lifted by ``lift_expired``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ logger = logging.getLogger("isegoria.connectors")
 MAX_ATTEMPTS = webhooks.MAX_ATTEMPTS
 BATCH = 50
 MAX_REASON = cases_decisions.MAX_FAILURE_REASON
+#: A claimed decision is not due again for this long (far more than one attempt takes), so
+#: two workers never apply it at once; a worker that dies mid-call leaves it to the next.
+LEASE = timedelta(minutes=5)
 #: How often ``serve`` and ``worker`` apply due decisions and lift expired suspensions.
 APPLY_INTERVAL_SECONDS = 5.0
 
@@ -138,19 +143,15 @@ def adapter_for(
         names = connectors.pseudonyms(uow.secret, connector)
         token = connectors.admin_token(box, connector)
         base_url = connector.base_url
-        if connector.kind == connectors.MASTODON:
+        kind = connector.kind
+        if kind == connectors.MASTODON:
             config = connectors.mastodon_config(connector, box)
-            api = (mastodon or partial(mastodon_client, allow_private=allow_private))(
-                base_url, token
-            )
-            masto: MastodonAdapter | None = MastodonAdapter(
-                api, config, names, ledger, clock=uow.now
-            )
         else:
             matrix = connectors.matrix_config(connector)
-            masto = None
-    if masto is not None:
-        yield masto
+    if kind == connectors.MASTODON:
+        # Made after the transaction: the outbound guard resolves the server's name (DNS).
+        api = (mastodon or partial(mastodon_client, allow_private=allow_private))(base_url, token)
+        yield MastodonAdapter(api, config, names, ledger, clock=uow.now)
     elif synapse is not None:
         yield MatrixAdapter(synapse(base_url, token), matrix, names, ledger)
     else:
@@ -180,10 +181,11 @@ def apply_due(
         due = _due(uow)
     applied = retried = failed = 0
     for decision_id, connector_id in due:
-        with uow.begin(readonly=True):
-            row = uow.session.get(DecisionRow, decision_id)
-            assert row is not None  # noqa: S101 - selected above
-            decision = Decision.from_dict(json.loads(row.body))
+        with uow.begin():
+            claimed = _claim(uow, decision_id, connector_id)
+        if claimed is None:
+            continue  # confirmed meanwhile, or another worker holds the lease
+        decision = claimed
         if public_url and decision.statement_url.startswith("/"):
             # The user reads the statement on the platform: a path alone leads nowhere.
             decision = replace(
@@ -207,6 +209,21 @@ def apply_due(
         retried += outcome == "retry"
         failed += outcome == "failed"
     return ApplyRound(applied, retried, failed)
+
+
+def _claim(uow: UnitOfWork, decision_id: int, connector_id: int) -> Decision | None:
+    """Lease one due decision (its next attempt moves ``LEASE`` ahead) and read it."""
+    row = uow.session.get(DecisionRow, decision_id, with_for_update=True)
+    if row is None or row.status != DecisionStatus.PENDING:
+        return None
+    action = action_row(uow, decision_id, connector_id)
+    now = uow.now()
+    if action.status != PENDING or (
+        action.next_attempt_at is not None and action.next_attempt_at > now
+    ):
+        return None
+    action.next_attempt_at = now + LEASE
+    return Decision.from_dict(json.loads(row.body))
 
 
 def _record(

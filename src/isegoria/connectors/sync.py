@@ -151,8 +151,10 @@ def receive_mastodon_webhook(
             raise NotFound(f"connector {connector_id} is not a Mastodon connector")
         config = connectors.mastodon_config(connector, box)
         names = connectors.pseudonyms(uow.secret, connector)
-        factory = mastodon or partial(mastodon_client, allow_private=allow_private)
-        api = factory(connector.base_url, connectors.admin_token(box, connector))
+        base_url, token = connector.base_url, connectors.admin_token(box, connector)
+    # Made after the transaction: the outbound guard resolves the server's name (DNS).
+    factory = mastodon or partial(mastodon_client, allow_private=allow_private)
+    api = factory(base_url, token)
     # Authenticity first (401), then freshness and form (400): Mastodon.py's adapter checks
     # the signature too, but a forged delivery deserves a different answer than a late one.
     _check_signature(config.webhook_secret, body, headers)

@@ -2,13 +2,15 @@
 
 A decision row is created in the same transaction as the verdict that causes it, so a
 decision exists if and only if its cause committed. The worker delivers due rows to the
-platform's webhook (signed; the decision id is the idempotency key), at least once: a crash
-after the POST but before the row is marked delivered means it is sent again, and the
-receiver drops the duplicate by its id. Decisions about the same post go out in order: a
+platform's webhook (signed; the decision id is the idempotency key), at least once, in three
+steps per row: claim it in a short transaction (its next attempt moves ``LEASE`` ahead, so no
+other pass takes it), POST with no transaction open (a slow receiver blocks no write), then
+record the outcome in another short transaction. A crash after the POST but before the record
+leaves the lease to run out: the row is sent again with the same id and the receiver drops
+the duplicate. Decisions about the same post go out in order: a
 row waits while an earlier one about the same content is undelivered (a dead letter blocks
 its subject until an operator requeues it). Failures back off exponentially with jitter;
-after ``MAX_ATTEMPTS`` the row is a dead letter, listed for the operator.
-"""
+after ``MAX_ATTEMPTS`` the row is a dead letter, listed for the operator."""
 
 from __future__ import annotations
 
@@ -37,6 +39,9 @@ PENDING, DELIVERED = "pending", "delivered"
 MAX_ATTEMPTS = webhooks.MAX_ATTEMPTS
 BATCH = 50
 MAX_ERROR = 1000
+#: A claimed row is not due again for this long: far more than one attempt's timeout, so a
+#: row is retried by another pass only when the worker that claimed it died mid-call.
+LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,63 @@ def _due(uow: UnitOfWork) -> list[tuple[DecisionRow, Platform]]:
     return list(uow.session.execute(query).tuples())
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """One decision claimed for delivery: all the call needs, read before the database closes."""
+
+    decision_id: int
+    url: str
+    secrets: list[str]  # current first, then the previous one in its grace
+    event: str
+    body: bytes
+
+
+def _claim(uow: UnitOfWork, box: SecretBox, decision_id: int, platform_id: int) -> Claimed | None:
+    """Lease one due row (its next attempt moves ``LEASE`` ahead) and read what to send."""
+    row = uow.session.get(DecisionRow, decision_id, with_for_update=True)
+    platform = uow.session.get(Platform, platform_id)
+    now = uow.now()
+    if row is None or platform is None or row.delivery != PENDING:
+        return None  # another worker got it
+    if platform.webhook_url is None or (
+        row.next_delivery_at is not None and row.next_delivery_at > now
+    ):
+        return None  # the webhook was removed, or another worker holds the lease
+    row.next_delivery_at = now + LEASE
+    body = json.dumps(
+        json.loads(row.body), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    ).encode()
+    secrets = platforms.webhook_signing_secrets(box, platform, now)
+    return Claimed(row.id, platform.webhook_url, secrets, f"decision.{row.kind}", body)
+
+
+def _record(
+    uow: UnitOfWork, decision_id: int, result: webhooks.DeliveryResult, rng: random.Random
+) -> str:
+    """Write one attempt's outcome: delivered, a dead letter, or the next try's time."""
+    row = uow.session.get(DecisionRow, decision_id, with_for_update=True)
+    if row is None or row.delivery != PENDING:
+        return "skipped"  # recorded meanwhile by a worker that took over an expired lease
+    row.delivery_attempts += 1
+    if result.delivered:
+        row.delivery, row.delivered_at, row.delivery_error = DELIVERED, uow.now(), None
+        row.next_delivery_at = None
+        return DELIVERED
+    if (
+        result.outcome is webhooks.DeliveryOutcome.PERMANENT
+        or row.delivery_attempts >= MAX_ATTEMPTS
+    ):
+        row.delivery, row.delivery_error = DEAD, result.error[:MAX_ERROR]
+        logger.warning("decision %s is a dead letter: %s", row.id, result.error)
+        return DEAD
+    delay = webhooks.next_attempt_delay(
+        row.delivery_attempts, jitter_rng=rng, retry_after=result.retry_after
+    )
+    row.next_delivery_at = uow.now() + timedelta(seconds=delay)
+    row.delivery_error = result.error[:MAX_ERROR]
+    return "retry"
+
+
 def deliver_due(
     database: Database,
     clock: Clock,
@@ -86,53 +148,33 @@ def deliver_due(
     rng: random.Random | None = None,
     timeout: float = webhooks.DEFAULT_TIMEOUT_SECONDS,
 ) -> DeliveryRound:
-    """Deliver what is due; each row's outcome commits in its own transaction."""
+    """Deliver what is due: per row, claim, POST with no transaction open, record."""
     rng = rng or random.Random()  # noqa: S311 - jitter, not security
     uow = UnitOfWork(database, clock)
     with uow.begin(readonly=True):
         due = [(row.id, platform.id) for row, platform in _due(uow)]
-    delivered = retried = dead = 0
+    outcomes: list[str] = []
     for decision_id, platform_id in due:
         with uow.begin():
-            row = uow.session.get(DecisionRow, decision_id, with_for_update=True)
-            platform = uow.session.get(Platform, platform_id)
-            if row is None or platform is None or row.delivery != PENDING:
-                continue  # another worker got it
-            assert platform.webhook_url is not None  # noqa: S101 - selected on it
-            body = json.dumps(
-                json.loads(row.body), ensure_ascii=False, sort_keys=True, separators=(",", ":")
-            ).encode()
-            current, *previous = platforms.webhook_signing_secrets(box, platform, uow.now())
-            result = webhooks.deliver_body(
-                platform.webhook_url,
-                current,
-                delivery_id=str(row.id),
-                event=f"decision.{row.kind}",
-                body=body,
-                client=client,
-                timeout=timeout,
-                now=uow.now(),
-                also_signed_with=previous,
-            )
-            row.delivery_attempts += 1
-            if result.delivered:
-                row.delivery, row.delivered_at, row.delivery_error = DELIVERED, uow.now(), None
-                delivered += 1
-            elif (
-                result.outcome is webhooks.DeliveryOutcome.PERMANENT
-                or row.delivery_attempts >= MAX_ATTEMPTS
-            ):
-                row.delivery, row.delivery_error = DEAD, result.error[:MAX_ERROR]
-                dead += 1
-                logger.warning("decision %s is a dead letter: %s", row.id, result.error)
-            else:
-                delay = webhooks.next_attempt_delay(
-                    row.delivery_attempts, jitter_rng=rng, retry_after=result.retry_after
-                )
-                row.next_delivery_at = uow.now() + timedelta(seconds=delay)
-                row.delivery_error = result.error[:MAX_ERROR]
-                retried += 1
-    return DeliveryRound(delivered, retried, dead)
+            claimed = _claim(uow, box, decision_id, platform_id)
+        if claimed is None:
+            continue
+        # No transaction is open here: a slow receiver holds no lock anyone else waits for.
+        current, *previous = claimed.secrets
+        result = webhooks.deliver_body(
+            claimed.url,
+            current,
+            delivery_id=str(claimed.decision_id),
+            event=claimed.event,
+            body=claimed.body,
+            client=client,
+            timeout=timeout,
+            now=clock.now(),
+            also_signed_with=previous,
+        )
+        with uow.begin():
+            outcomes.append(_record(uow, claimed.decision_id, result, rng))
+    return DeliveryRound(outcomes.count(DELIVERED), outcomes.count("retry"), outcomes.count(DEAD))
 
 
 def dead_letters(uow: UnitOfWork, platform_id: int | None = None) -> list[DecisionRow]:

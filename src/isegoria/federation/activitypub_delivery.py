@@ -1,7 +1,10 @@
 """The ActivityPub outbox: Flag outcomes signed and POSTed to the reporting servers' inboxes.
 
 Rows are written with the decision (federation/decisions.py); this worker sends
-them at least once. Each attempt is signed afresh (HTTP Signatures carry a Date that the
+them at least once: each row is claimed in a short transaction (a lease on its next
+attempt), POSTed with no transaction open, and its outcome recorded in another, so a slow
+inbox blocks no write; a crash between the POST and the record sends it again when the lease
+runs out. Each attempt is signed afresh (HTTP Signatures carry a Date that the
 receiver checks against its clock), but the activity is the same every time: its ``id`` is
 derived from the row, so a receiver that sees it twice can drop the duplicate. Outcomes
 for the same Flag go out in order. Failures back off exponentially with jitter, as the
@@ -13,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import httpx
@@ -23,7 +26,7 @@ from sqlalchemy import select
 from isegoria.clock import Clock
 from isegoria.config import Settings
 from isegoria.decisions.delivery import DEAD, DeliveryWorker, dead_letter
-from isegoria.decisions.outbox import DELIVERED, MAX_ERROR, PENDING, DeliveryRound
+from isegoria.decisions.outbox import DELIVERED, LEASE, MAX_ERROR, PENDING, DeliveryRound
 from isegoria.domain.decisions import Decision
 from isegoria.errors import InvalidInput
 from isegoria.integrations import egress, webhooks
@@ -121,6 +124,52 @@ def _attempt(
     return webhooks.DeliveryResult(webhooks.DeliveryOutcome.PERMANENT, status, excerpt)
 
 
+@dataclass(frozen=True)
+class _Claimed:
+    """One Flag outcome claimed for delivery, read before the database closes."""
+
+    delivery_id: int
+    inbox: str
+    activity: dict[str, object]
+
+
+def _claim(uow: UnitOfWork, delivery_id: int, public_url: str) -> _Claimed | None:
+    """Lease one due row (its next attempt moves ``LEASE`` ahead) and build its activity."""
+    row = uow.session.get(ActivityDelivery, delivery_id, with_for_update=True)
+    now = uow.now()
+    if row is None or row.delivery != PENDING:
+        return None  # another worker got it
+    if row.next_attempt_at is not None and row.next_attempt_at > now:
+        return None  # another worker holds the lease
+    flag = uow.session.get(FederatedFlag, row.flag_row_id)
+    decision = uow.session.get(DecisionRow, row.decision_id)
+    assert flag is not None and decision is not None  # noqa: S101 - foreign keys
+    row.next_attempt_at = now + LEASE
+    return _Claimed(row.id, row.inbox, activity_for(row, flag, decision, public_url))
+
+
+def _record(
+    uow: UnitOfWork, delivery_id: int, result: webhooks.DeliveryResult, rng: random.Random
+) -> str:
+    """Write one attempt's outcome: delivered, a dead letter, or the next try's time."""
+    row = uow.session.get(ActivityDelivery, delivery_id, with_for_update=True)
+    if row is None or row.delivery != PENDING:
+        return "skipped"  # recorded meanwhile by a worker that took over an expired lease
+    row.attempts += 1
+    if result.delivered:
+        row.delivery, row.delivered_at, row.error = DELIVERED, uow.now(), None
+        row.next_attempt_at = None
+        return DELIVERED
+    if result.outcome is webhooks.DeliveryOutcome.PERMANENT or row.attempts >= MAX_ATTEMPTS:
+        row.delivery, row.error = DEAD, result.error[:MAX_ERROR]
+        logger.warning("Flag outcome %s is a dead letter: %s", row.id, result.error)
+        return DEAD
+    delay = webhooks.next_attempt_delay(row.attempts, jitter_rng=rng)
+    row.next_attempt_at = uow.now() + timedelta(seconds=delay)
+    row.error = result.error[:MAX_ERROR]
+    return "retry"
+
+
 def deliver_due(
     database: Database,
     clock: Clock,
@@ -131,42 +180,27 @@ def deliver_due(
     rng: random.Random | None = None,
     timeout: float = TIMEOUT_SECONDS,
 ) -> DeliveryRound:
-    """Send the Flag outcomes that are due; each row's outcome commits on its own."""
+    """Send the Flag outcomes that are due: per row, claim, POST with no transaction, record."""
     rng = rng or random.Random()  # noqa: S311 - jitter, not security
     _, key_id, _ = actor_urls(public_url)
     uow = UnitOfWork(database, clock)
     with uow.begin(readonly=True):
         due = _due(uow)
-    delivered = retried = dead = 0
+    outcomes: list[str] = []
     for delivery_id in due:
         with uow.begin():
-            row = uow.session.get(ActivityDelivery, delivery_id, with_for_update=True)
-            if row is None or row.delivery != PENDING:
-                continue  # another worker got it
-            flag = uow.session.get(FederatedFlag, row.flag_row_id)
-            decision = uow.session.get(DecisionRow, row.decision_id)
-            assert flag is not None and decision is not None  # noqa: S101 - foreign keys
-            activity = activity_for(row, flag, decision, public_url)
-            body, headers = signed_delivery(
-                activity, row.inbox, key_id=key_id, private_key=key, now=uow.now()
-            )
-            result = _attempt(client, row.inbox, body, headers, timeout)
-            row.attempts += 1
-            if result.delivered:
-                row.delivery, row.delivered_at, row.error = DELIVERED, uow.now(), None
-                delivered += 1
-            elif (
-                result.outcome is webhooks.DeliveryOutcome.PERMANENT or row.attempts >= MAX_ATTEMPTS
-            ):
-                row.delivery, row.error = DEAD, result.error[:MAX_ERROR]
-                dead += 1
-                logger.warning("Flag outcome %s is a dead letter: %s", row.id, result.error)
-            else:
-                delay = webhooks.next_attempt_delay(row.attempts, jitter_rng=rng)
-                row.next_attempt_at = uow.now() + timedelta(seconds=delay)
-                row.error = result.error[:MAX_ERROR]
-                retried += 1
-    return DeliveryRound(delivered, retried, dead)
+            claimed = _claim(uow, delivery_id, public_url)
+        if claimed is None:
+            continue
+        # Signed at the moment of sending (the receiver checks the Date), with no
+        # transaction open: a slow inbox holds no lock anyone else waits for.
+        body, headers = signed_delivery(
+            claimed.activity, claimed.inbox, key_id=key_id, private_key=key, now=clock.now()
+        )
+        result = _attempt(client, claimed.inbox, body, headers, timeout)
+        with uow.begin():
+            outcomes.append(_record(uow, claimed.delivery_id, result, rng))
+    return DeliveryRound(outcomes.count(DELIVERED), outcomes.count("retry"), outcomes.count(DEAD))
 
 
 def outcomes(
