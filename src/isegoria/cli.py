@@ -25,6 +25,7 @@ from isegoria.cli_simulate import simulate_app
 from isegoria.clock import Clock
 from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
+from isegoria.demo import builder, keys, world
 from isegoria.domain.identity import Role, Scope, parse_scopes
 from isegoria.errors import IsegoriaError
 from isegoria.log.signing import load_signer
@@ -127,6 +128,9 @@ def config() -> None:
         table.add_row(key, value)
     signer = load_signer(settings.origin, settings.signing_key_path)
     table.add_row("log_verifier_key", signer.verifier_key)
+    demo_seed = keys.is_demo_key(settings.data_dir, signer.verifier_key)
+    if demo_seed is not None:
+        table.add_row("demo_keys", f"seed {demo_seed}: {keys.DEMO_KEY_LABEL}")
     console.print(table)
 
 
@@ -151,7 +155,7 @@ def db_current() -> None:
         raise typer.Exit(1)
 
 
-def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
+def _serve(settings: Settings, *, upgrade: bool, workers: int, clock: Clock | None = None) -> None:
     import uvicorn
 
     database = _database(settings)
@@ -163,7 +167,7 @@ def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
         err.print(f"[red]cannot serve:[/red] {error}")
         raise typer.Exit(1) from None
     database.dispose()
-    _start_worker(settings)
+    _start_worker(settings, clock)
     log_config = logging_config(settings.log_format, settings.log_level)  # uvicorn: per worker
     logging.config.dictConfig(log_config)
     console.print(f"serving on {settings.effective_public_url}  (Ctrl+C to stop)")
@@ -181,7 +185,7 @@ def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
         from isegoria.app import create_app
 
         uvicorn.run(
-            create_app(settings),
+            create_app(settings, clock=clock),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
@@ -189,14 +193,14 @@ def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
         )
 
 
-def _start_worker(settings: Settings) -> None:
+def _start_worker(settings: Settings, clock: Clock | None = None) -> None:
     """Run due deadline jobs in a background thread of this process."""
     from isegoria.log import timer
     from isegoria.services import connector_jobs, handlers, jobs, outbox  # noqa: F401
 
     database = _database(settings)
     signer = load_signer(settings.origin, settings.signing_key_path)
-    clock = clock_from_environment()
+    clock = clock or clock_from_environment()
     loop = jobs.Worker(database, clock, signer, secret=settings.secret_key)
     loop.every(timer.INTERVAL_SECONDS, lambda: timer.ensure_checkpoint(database, clock, signer))
     connector_jobs.add_to(
@@ -288,45 +292,41 @@ def demo(
     cases: Annotated[
         bool, typer.Option("--cases/--no-cases", help="Run demo reports through juries.")
     ] = True,
+    seed: Annotated[
+        int, typer.Option(min=0, help="The same seed builds the same world and log.")
+    ] = 0,
 ) -> None:
     """Build (or reuse) the demo world, print its logins, and serve it."""
-    from isegoria.demo import world
-
     settings = _settings()
     database = _database(settings)
     migrate.upgrade(database)
-    uow = UnitOfWork(
-        database,
-        signer=load_signer(settings.origin, settings.signing_key_path),
-        secret=settings.secret_key,
-    )
-    box = SecretBox(settings.secret_key)
-    with uow.begin(readonly=True):
-        built = world.exists(uow)
+    probe = UnitOfWork(database)
+    with probe.begin(readonly=True):
+        built = world.exists(probe)
     if built:
         logins = world.saved_logins(settings.data_dir)
         console.print("reusing the demo world in", settings.effective_database_url)
     else:
-        with console.status(f"building the demo world with {citizens:,} citizens..."):
-            with uow.begin():
-                logins = world.build(uow, box, citizens=citizens)
-            world.save_logins(settings.data_dir, logins)
+        try:
+            report = builder.build(
+                database,
+                settings,
+                seed=seed,
+                citizens=citizens,
+                cases=cases,
+                on_stage=lambda stage: console.print(f"{stage}..."),
+            )
+        except keys.DemoKeyConflict as error:
+            err.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(1) from None
+        logins = report.logins
         if cases:
-            from isegoria.demo.cases import seed_cases
-
-            with console.status("running the demo's reports through juries..."):
-                with uow.begin(readonly=True):
-                    platform_id = platforms.find_platform(uow, logins.platform).id
-                assert uow.signer is not None  # noqa: S101 - set above
-                opened = seed_cases(
-                    database, uow.signer, settings.secret_key, platform_id, uow.now()
-                )
-            console.print(f"{opened} demo cases decided, appealed, lapsed or pending")
-            from isegoria.demo.notes import seed_notes
-
-            with console.status("writing, rating and scoring the demo's notes..."):
-                written = seed_notes(database, uow.signer, settings.secret_key, uow.now())
-            console.print(f"{written} demo notes written, rated and scored")
+            console.print(f"{report.cases} demo cases decided, appealed, lapsed or pending")
+            console.print(f"{report.notes} demo notes written, rated and scored")
+        console.print(f"log: {report.tree_size} entries, root {report.root_hash}")
+    found = keys.marker(settings.data_dir)
+    if found is not None:
+        console.print(f"demo keys of seed {found.seed} ({keys.DEMO_KEY_LABEL})")
     if logins is None:
         err.print("[yellow]the demo logins file is missing; add accounts with the CLI[/yellow]")
     else:
@@ -336,7 +336,8 @@ def demo(
         console.print(table)
         console.print(f"platform {logins.platform!r} API key: {logins.platform_key}")
     if serve_after:
-        _serve(settings, upgrade=False, workers=1)
+        # On the demo's own clock: it goes on from the present the world was built for.
+        _serve(settings, upgrade=False, workers=1, clock=keys.demo_clock(settings.data_dir))
 
 
 @citizens_app.command("add")

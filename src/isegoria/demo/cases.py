@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from isegoria.clock import ManualClock
+from isegoria.demo.keys import rng as demo_rng
 from isegoria.domain.content import ContentSnapshot, ReportRequest
 from isegoria.domain.decisions import ReportSource
 from isegoria.domain.sanctions import SanctionStep
@@ -36,7 +37,6 @@ from isegoria.store.models import Account
 from isegoria.store.models_cases import Juror
 from isegoria.store.uow import UnitOfWork
 
-DEMO_CASES_SEED = 20261130
 HISTORY_DAYS = 150
 ACCEPT_RATE = 0.85
 # Only the draws run as jobs here; the demo drives the rest itself. Running every due job on
@@ -228,10 +228,15 @@ def _close(uow: UnitOfWork, clock: ManualClock, case_id: int, stage: str) -> Non
 
 
 def seed_cases(
-    database: Database, signer: LogSigner, secret: bytes, platform_id: int, now: datetime
+    database: Database,
+    signer: LogSigner,
+    secret: bytes,
+    platform_id: int,
+    now: datetime,
+    seed: int = 0,
 ) -> int:
     """Run the demo's reports through the whole path; returns how many cases were opened."""
-    rng = random.Random(DEMO_CASES_SEED)  # noqa: S311 - simulated jurors, not security
+    rng = demo_rng(seed, "cases")
     clock = ManualClock(now - timedelta(days=HISTORY_DAYS))
     uow = UnitOfWork(database, clock, signer, secret)
     with uow.begin(readonly=True):
