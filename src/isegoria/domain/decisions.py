@@ -76,6 +76,7 @@ class StatementOfReasons:
     content_url: str = ""
     content_language: str = ""
     content_posted_at: datetime | None = None
+    language: str = "en"  # the language the text fields are written in (the post's)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StatementOfReasons:
