@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from isegoria.config import Settings
 from isegoria.demo import builder, keys
 from isegoria.log import read
 from isegoria.store import migrate
 from isegoria.store.db import Database
+from isegoria.store.models_cases import Case
 from isegoria.store.uow import UnitOfWork
 from tests.conftest import fresh_postgres
 
@@ -18,15 +21,27 @@ from tests.conftest import fresh_postgres
 CITIZENS = 300
 
 
+def _cited(tmp_path: Path, name: str, url: str | None) -> list[tuple[str, str, str | None]]:
+    """(jurisdiction, rule id, statement JSON) of every demo case."""
+    database = Database(Settings(data_dir=tmp_path / name, database_url=url).effective_database_url)  # type: ignore[arg-type]
+    try:
+        uow = UnitOfWork(database)
+        with uow.begin(readonly=True):
+            rows = uow.session.execute(select(Case.jurisdiction, Case.rule_id, Case.statement))
+            return [(j, r, s) for j, r, s in rows]
+    finally:
+        database.dispose()
+
+
 def _build(
-    tmp_path: Path, name: str, url: str | None, seed: int
+    tmp_path: Path, name: str, url: str | None, seed: int, *, cases: bool = True
 ) -> tuple[builder.BuildReport, list[bytes]]:
     data = tmp_path / name
     settings = Settings(data_dir=data, database_url=url)  # type: ignore[arg-type]
     database = Database(settings.effective_database_url)
     try:
         migrate.upgrade(database)
-        report = builder.build(database, settings, seed=seed, citizens=CITIZENS)
+        report = builder.build(database, settings, seed=seed, citizens=CITIZENS, cases=cases)
         uow = UnitOfWork(database)
         with uow.begin(readonly=True):
             payloads = [e.payload for e in read.entries(uow.session, 0, report.tree_size)]
@@ -44,19 +59,29 @@ def _url(backend: str, request: pytest.FixtureRequest) -> str | None:
 def test_the_same_seed_builds_the_same_log(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    first, first_entries = _build(tmp_path, "a", _url(backend, request), seed=0)
+    url = _url(backend, request)
+    first, first_entries = _build(tmp_path, "a", url, seed=0)
     second, second_entries = _build(tmp_path, "b", _url(backend, request), seed=0)
-    assert first.cases > 0 and first.notes > 0  # the world has cases and notes, not just law
+    assert first.cases == 19 and first.notes > 0  # the world has cases and notes, not just law
     assert (second.tree_size, second.root_hash) == (first.tree_size, first.root_hash)
     assert second_entries == first_entries  # entry for entry, timestamps included
+    cited = _cited(tmp_path, "a", url)
+    # Every national jurisdiction's own law is cited by some demo report, not only intl's.
+    assert {"FR-1", "DE-1", "MX-1", "US-1"} <= {rule for _j, rule, _s in cited}
+    for jurisdiction, rule, statement in cited:
+        assert rule.startswith(("intl-", f"{jurisdiction}-")), (jurisdiction, rule)
+        if statement:
+            found = json.loads(statement)
+            assert found["language"] == found["content_language"]
+            assert "(s)" not in found["facts"] + found["explanation"]
     assert (tmp_path / "a" / "log-signing.key").read_bytes() == (
         tmp_path / "b" / "log-signing.key"
     ).read_bytes()
 
 
 def test_another_seed_builds_another_world(tmp_path: Path) -> None:
-    zero, _ = _build(tmp_path, "zero", None, seed=0)
-    one, _ = _build(tmp_path, "one", None, seed=1)
+    zero, _ = _build(tmp_path, "zero", None, seed=0, cases=False)
+    one, _ = _build(tmp_path, "one", None, seed=1, cases=False)
     assert one.root_hash != zero.root_hash
     assert keys.marker(tmp_path / "one") is not None
     assert keys.marker(tmp_path / "one").seed == 1  # type: ignore[union-attr]

@@ -25,13 +25,13 @@ from isegoria.store.uow import UnitOfWork
 
 RATERS_PER_CAMP: Final = 14
 #: (kind, language, text, post) per demo note: ``post`` indexes the demo posts
-#: (isegoria.demo.cases.POSTS, filed in that order); kinds as in tests/support/notes_world.py.
+#: (isegoria.demo.posts.POSTS, filed in that order); kinds as in tests/support/notes_world.py.
 NOTES: Final = (
     (
         "bridging",
         "en",
         "A known scam pattern: no wallet pays back tenfold. https://consumer.example.org/scams",
-        15,
+        18,
     ),
     (
         "bridging",
