@@ -56,6 +56,7 @@ def _url(backend: str, request: pytest.FixtureRequest) -> str | None:
     return fresh_postgres(request.getfixturevalue("pg_base_url"))
 
 
+@pytest.mark.timeout(1200)  # two whole (small) demo worlds: minutes on a busy machine
 def test_the_same_seed_builds_the_same_log(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
