@@ -35,9 +35,13 @@ _current: contextvars.ContextVar[str] = contextvars.ContextVar(
 
 
 @functools.cache
-def translations(language: str) -> gettext_module.NullTranslations:
-    """The compiled catalog of ``language`` (English is the source text itself)."""
-    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+def translations(language: str, domain: str = "messages") -> gettext_module.NullTranslations:
+    """The compiled catalog of ``language`` (English is the source text itself).
+
+    ``domain`` names the catalog: ``messages`` for the interface, ``reasons`` for the
+    statements of reasons (legal text, kept apart from the pages' words).
+    """
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
     if language == DEFAULT_LANGUAGE or not path.exists():
         return gettext_module.NullTranslations()
     with path.open("rb") as handle:

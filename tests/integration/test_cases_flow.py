@@ -84,7 +84,9 @@ def test_report_to_verdict_to_appeal_overturned(
         assert (case.status, case.outcome, case.sanction) == ("decided", "violation", "remove")
         statement = json.loads(case.statement or "{}")
         assert statement["rule_id"] == "MX-1" and statement["automated_decision"] is False
-        assert statement["tally"]["violation"] == 5 and "appeal" in statement["redress"]
+        # Written in the language of the post (Spanish here), which its author reads.
+        assert statement["tally"]["violation"] == 5 and statement["language"] == "es"
+        assert "apelar" in statement["redress"] and "(s)" not in statement["facts"]
         imposed = uow.session.scalars(
             select(DecisionRow).where(DecisionRow.case_id == case_id)
         ).one()

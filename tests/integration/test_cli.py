@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from isegoria.app import create_app
 from isegoria.cli import app
+from isegoria.config import Settings
 from isegoria.store import migrate
 
 runner = CliRunner()
@@ -118,6 +121,11 @@ def test_demo_builds_once_and_reuses(env: Path) -> None:
     logins = json.loads((env / "demo-logins.json").read_text())
     assert set(logins["people"]) == {"ana", "marie", "jonas", "sam", "operator", "auditor"}
     assert (env / "demo-logins.json").stat().st_mode & 0o077 == 0
+    assert "demo keys of seed 0 (DEMO KEY" in first.output
+    shown = runner.invoke(app, ["config"])
+    assert "demo_keys" in shown.output and "seed 0: DEMO KEY" in shown.output
+    with TestClient(create_app(Settings())) as client:
+        assert "demo key of seed 0" in client.get("/log").text
     second = runner.invoke(app, ["demo", "--no-serve"])
     assert "reusing the demo world" in second.output
     assert logins["people"]["ana"] in second.output

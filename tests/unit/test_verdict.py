@@ -153,7 +153,7 @@ def test_sanctions_never_exceed_the_cap() -> None:
     verdict = decide([yes(BAN)] * 9, MX, remove_only, 10)
     assert verdict.sanction == REMOVE
     assert VerdictRule.BALLOTS_CAPPED in applied(verdict)
-    assert "9 ballot(s) proposed more than rule MX-3 v2 allows" in verdict.applied[2].detail
+    assert "9 ballots proposed more than rule MX-3 v2 allows and were" in verdict.applied[2].detail
     short = make_rule(SanctionStep.SUSPEND, days=7)
     assert decide([yes(Sanction.suspend(60))] * 9, MX, short, 0).sanction == Sanction.suspend(7)
     # A ballot asking for more than the cap counts as asking for the most the rule allows.

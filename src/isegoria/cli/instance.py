@@ -7,6 +7,7 @@ from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
 from isegoria.cli import boot
+from isegoria.log import demo_keys as keys
 from isegoria.store import migrate
 
 instance_app = typer.Typer()
@@ -19,7 +20,11 @@ def config() -> None:
     """Print the effective settings (secrets masked) and the log's public key."""
     settings = boot.settings()
     rows = dict(settings.masked())
-    rows["log_verifier_key"] = boot.signer(settings).verifier_key
+    verifier_key = boot.signer(settings).verifier_key
+    rows["log_verifier_key"] = verifier_key
+    demo_seed = keys.is_demo_key(settings.data_dir, verifier_key)
+    if demo_seed is not None:
+        rows["demo_keys"] = f"seed {demo_seed}: {keys.DEMO_KEY_LABEL}"
     # Plain lines, never a table: a key or a URL cut at the terminal's edge cannot be copied.
     width = max(len(name) for name in rows)
     typer.echo("isegoria configuration")

@@ -14,23 +14,22 @@ from rich.console import Console
 from rich.table import Table
 
 from isegoria import worker as handlers  # noqa: F401 - importing it registers the job handlers
+from isegoria.app import create_app
 from isegoria.cli import boot
 from isegoria.clock import Clock
 from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
 from isegoria.connectors import jobs as connector_jobs
 from isegoria.decisions import outbox
-from isegoria.demo import world
-from isegoria.demo.cases import seed_cases
-from isegoria.demo.notes import seed_notes
+from isegoria.demo import builder, world
 from isegoria.federation import activitypub_delivery
 from isegoria.http.request_log import logging_config
 from isegoria.jobs import checkpoint_timer as timer
 from isegoria.jobs import queue as jobs
+from isegoria.log import demo_keys as keys
 from isegoria.notes import scoring as notes_scoring
 from isegoria.notifications import delivery as notification_delivery
 from isegoria.notifications import demo as notification_demo
-from isegoria.people import platforms
 from isegoria.security import SecretBox
 from isegoria.store import migrate
 from isegoria.store.db import Database
@@ -42,17 +41,26 @@ console = Console()
 APP_FACTORY = "isegoria.app:create_app"
 
 
-def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
+def _serve(settings: Settings, *, upgrade: bool, workers: int, clock: Clock | None = None) -> None:
     boot.secret(settings), boot.signer(settings)  # an unusable key: one line, before serving
     database = boot.database(settings)
     if upgrade:
         migrate.upgrade(database)
     boot.check_schema(settings, database)
     database.dispose()
-    _start_worker(settings)
+    _start_worker(settings, clock)
     log_config = logging_config(settings.log_format, settings.log_level)  # uvicorn: per worker
     logging.config.dictConfig(log_config)
     console.print(f"serving on {settings.effective_public_url}  (Ctrl+C to stop)")
+    if clock is not None:  # the demo's own clock: one process, handed the app itself
+        uvicorn.run(
+            create_app(settings, clock=clock),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            log_config=log_config,
+        )
+        return
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -64,11 +72,11 @@ def _serve(settings: Settings, *, upgrade: bool, workers: int) -> None:
     )
 
 
-def _start_worker(settings: Settings) -> None:
+def _start_worker(settings: Settings, clock: Clock | None = None) -> None:
     """Run due deadline jobs in a background thread of this process."""
     database = boot.database(settings)
     signer = boot.signer(settings)
-    clock = clock_from_environment()
+    clock = clock or clock_from_environment()
     loop = jobs.Worker(database, clock, signer, secret=settings.secret_key)
     loop.every(timer.INTERVAL_SECONDS, lambda: timer.ensure_checkpoint(database, clock, signer))
     connector_jobs.add_to(
@@ -187,40 +195,40 @@ def demo(
     cases: Annotated[
         bool, typer.Option("--cases/--no-cases", help="Run demo reports through juries.")
     ] = True,
+    seed: Annotated[
+        int, typer.Option(min=0, help="The same seed builds the same world and log.")
+    ] = 0,
 ) -> None:
     """Build (or reuse) the demo world, print its logins, and serve it."""
     settings = notification_demo.with_demo_mail(boot.settings())
     database = boot.database(settings)
     migrate.upgrade(database)
-    uow = UnitOfWork(
-        database,
-        signer=boot.signer(settings),
-        secret=boot.secret(settings),
-    )
-    box = SecretBox(settings.secret_key)
-    with uow.begin(readonly=True):
-        built = world.exists(uow)
+    probe = UnitOfWork(database)
+    with probe.begin(readonly=True):
+        built = world.exists(probe)
     if built:
         logins = world.saved_logins(settings.data_dir)
         console.print("reusing the demo world in", settings.effective_database_url)
     else:
-        with console.status(f"building the demo world with {citizens:,} citizens..."):
-            with uow.begin():
-                logins = world.build(uow, box, citizens=citizens)
-                notification_demo.opt_in(uow, logins.people)
-            world.save_logins(settings.data_dir, logins)
+        try:
+            report = builder.build(
+                database,
+                settings,
+                seed=seed,
+                citizens=citizens,
+                cases=cases,
+                on_stage=lambda stage: console.print(f"{stage}..."),
+            )
+        except keys.DemoKeyConflict as error:
+            raise boot.fail(str(error)) from None
+        logins = report.logins
         if cases:
-            with console.status("running the demo's reports through juries..."):
-                with uow.begin(readonly=True):
-                    platform_id = platforms.find_platform(uow, logins.platform).id
-                assert uow.signer is not None  # noqa: S101 - set above
-                opened = seed_cases(
-                    database, uow.signer, settings.secret_key, platform_id, uow.now()
-                )
-            console.print(f"{opened} demo cases decided, appealed, lapsed or pending")
-            with console.status("writing, rating and scoring the demo's notes..."):
-                written = seed_notes(database, uow.signer, settings.secret_key, uow.now())
-            console.print(f"{written} demo notes written, rated and scored")
+            console.print(f"{report.cases} demo cases decided, appealed, lapsed or pending")
+            console.print(f"{report.notes} demo notes written, rated and scored")
+        console.print(f"log: {report.tree_size} entries, root {report.root_hash}")
+    found = keys.marker(settings.data_dir)
+    if found is not None:
+        console.print(f"demo keys of seed {found.seed} ({keys.DEMO_KEY_LABEL})")
     if logins is None:
         boot.err.print(
             "[yellow]the demo logins file is missing; add accounts with the CLI[/yellow]"
@@ -238,4 +246,5 @@ def demo(
         console.print(f"platform {logins.platform!r} API key: {logins.platform_key}")
     console.print(notification_demo.where_mail_goes(settings))
     if serve_after:
-        _serve(settings, upgrade=False, workers=1)
+        # On the demo's own clock: it goes on from the present the world was built for.
+        _serve(settings, upgrade=False, workers=1, clock=keys.demo_clock(settings.data_dir))

@@ -1,3 +1,8 @@
 """The demo world: a seeding module that later capabilities extend."""
 
-__all__ = ["cases", "notes", "world"]
+__all__ = [
+    "builder",
+    "cases",
+    "notes",
+    "world",
+]

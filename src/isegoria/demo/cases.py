@@ -11,7 +11,6 @@ the named demo people (ana, marie, ...) are never made to act.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -25,18 +24,19 @@ from isegoria.cases import replacements as cases_replacements
 from isegoria.cases import verdict as cases_verdict
 from isegoria.cases.common import RETRIAL, get_case, get_jury
 from isegoria.clock import ManualClock
+from isegoria.demo.posts import POSTS, Post
 from isegoria.domain.content import ContentSnapshot, ReportRequest
 from isegoria.domain.decisions import ReportSource
 from isegoria.domain.sanctions import SanctionStep
 from isegoria.jobs import queue as jobs
 from isegoria.law import read as law_read
+from isegoria.log.demo_keys import rng as demo_rng
 from isegoria.log.signing import LogSigner
 from isegoria.store.db import Database
 from isegoria.store.models import Account
 from isegoria.store.models_cases import Juror
 from isegoria.unit_of_work import UnitOfWork
 
-DEMO_CASES_SEED = 20261130
 HISTORY_DAYS = 150
 ACCEPT_RATE = 0.85
 # Only the draws run as jobs here; the demo drives the rest itself. Running every due job on
@@ -44,91 +44,12 @@ ACCEPT_RATE = 0.85
 DEMO_JOBS = frozenset({cases_intake.JOB_DRAW_JURY})
 
 
-@dataclass(frozen=True)
-class Post:
-    """A demo post and what becomes of it."""
-
-    jurisdiction: str
-    language: str
-    text: str
-    propensity: float  # the chance a juror finds a violation
-    appeal: str | None = None  # None, "upheld" or "overturned"
-    lapse: bool = False  # jurors accept but too few vote
-    interim: bool = False
-    pending: bool = False  # reported now: the jury is still deciding
-
-
-POSTS = [
-    Post("MX", "es", "Sé dónde vives y esta noche vamos a ir por ti.", 0.95),
-    Post("MX", "es", "Te voy a matar de risa con este meme 😂", 0.05),
-    Post(
-        "MX",
-        "es",
-        "Gana 5.000 pesos diarios, sólo manda tu número de tarjeta.",
-        0.9,
-        appeal="upheld",
-    ),
-    Post(
-        "MX",
-        "es",
-        "Vamos todos a quemar la casa del diputado, hoy a las 8.",
-        0.92,
-        appeal="overturned",
-    ),
-    Post("MX", "es", "Ese árbitro merece que lo corran del estadio.", 0.5, lapse=True),
-    Post("FR", "fr", "Je connais ton adresse, 12 rue des Lilas, fais attention à toi.", 0.9),
-    Post("FR", "fr", "Cette réforme va tuer la culture française, manifestons samedi !", 0.08),
-    Post(
-        "FR",
-        "fr",
-        "Investissez 500 € et doublez-les en 24 heures, garanti.",
-        0.88,
-        appeal="overturned",
-    ),
-    Post("DE", "de", "Wir wissen, wo deine Kinder zur Schule gehen.", 0.93, interim=True),
-    Post("DE", "de", "Diese Partei ist eine Katastrophe für das Land.", 0.03),
-    Post("DE", "de", "Kauf jetzt! Kauf jetzt! Kauf jetzt! Link im Profil.", 0.7),
-    Post(
-        "US",
-        "en",
-        "Everyone should go to his house tonight and make him pay.",
-        0.9,
-        appeal="upheld",
-    ),
-    Post("US", "en", "The senator's speech was a disaster, vote him out.", 0.04),
-    Post("US", "en", "I'll kill it at the karaoke tonight!", 0.02, lapse=True),
-    Post(
-        "MX",
-        "es",
-        "Mañana publico la dirección de esa periodista para que sepan dónde está.",
-        0.85,
-        pending=True,
-    ),
-    Post(
-        "US",
-        "en",
-        "Send 0.1 BTC to this wallet and get 1 BTC back, limited offer.",
-        0.9,
-        pending=True,
-    ),
-]
-
-
 def _rule_for(uow: UnitOfWork, post: Post, at: datetime) -> str:
-    """The rule a reporter would cite: a national rule about threats or fraud, else intl."""
-    # National rules first: a national post is judged by a national jury (intl rules would
-    # draw from every citizen of the instance, which the demo keeps for the big rules only).
-    versions = sorted(
-        law_read.in_force(uow, post.jurisdiction, at),
-        key=lambda v: v.jurisdiction != post.jurisdiction,
-    )
-    words = post.text.lower()
-    fraud = any(w in words for w in ("btc", "€", "pesos", "kauf", "tarjeta", "invest"))
-    wanted = ("scams_and_fraud", "other_terms_violation") if fraud else ("violence",)
-    for v in versions:
-        if v.harm_category.value in wanted:
-            return v.rule_id
-    return versions[0].rule_id
+    """The rule the post cites, checked to be in force where the post was published."""
+    in_force = {v.rule_id for v in law_read.in_force(uow, post.jurisdiction, at)}
+    if post.rule not in in_force:
+        raise RuntimeError(f"demo post cites {post.rule}, not in force in {post.jurisdiction}")
+    return post.rule
 
 
 def _jurors(uow: UnitOfWork, case_id: int, stage: str) -> list[Juror]:
@@ -145,6 +66,7 @@ def _serve(
     case_id: int,
     stages: tuple[str, ...],
     propensity: float,
+    reasons: tuple[str, str],
     *,
     vote: bool,
 ) -> None:
@@ -200,11 +122,7 @@ def _serve(
                 violation=violation,
                 sanction=step.value if step else None,
                 suspension_days=days,
-                reason=(
-                    "It is a real threat to a person."
-                    if violation
-                    else "Read in context, this is not what the rule forbids."
-                ),
+                reason=reasons[0] if violation else reasons[1],
             )
 
 
@@ -226,10 +144,15 @@ def _close(uow: UnitOfWork, clock: ManualClock, case_id: int, stage: str) -> Non
 
 
 def seed_cases(
-    database: Database, signer: LogSigner, secret: bytes, platform_id: int, now: datetime
+    database: Database,
+    signer: LogSigner,
+    secret: bytes,
+    platform_id: int,
+    now: datetime,
+    seed: int = 0,
 ) -> int:
     """Run the demo's reports through the whole path; returns how many cases were opened."""
-    rng = random.Random(DEMO_CASES_SEED)  # noqa: S311 - simulated jurors, not security
+    rng = demo_rng(seed, "cases")
     clock = ManualClock(now - timedelta(days=HISTORY_DAYS))
     uow = UnitOfWork(database, clock, signer, secret)
     with uow.begin(readonly=True):
@@ -246,10 +169,12 @@ def seed_cases(
         if post.pending:
             if clock.now() > now:
                 raise RuntimeError("the demo's case history ran past the present; shorten it")
-            clock = ManualClock(now - timedelta(hours=2 * (number - 13)))
+            # The pending posts come last, reported two hours apart before the present.
+            waiting = sum(1 for later in POSTS[number - 1 :] if later.pending)
+            clock = ManualClock(now - timedelta(hours=2 * waiting))
             uow.clock = clock
         else:
-            clock.advance(timedelta(days=rng.randint(2, 6)))
+            clock.advance(timedelta(days=rng.randint(1, 3)))
         with uow.begin():
             rule_id = _rule_for(uow, post, clock.now())
             author = f"@user{number:03d}"
@@ -268,7 +193,7 @@ def seed_cases(
                     ),
                     rule_id=rule_id,
                     rule_version=None,
-                    reason="This post breaks the rule; please look at it.",
+                    reason=post.report,
                     source=rng.choice(
                         [ReportSource.USER, ReportSource.USER, ReportSource.TRUSTED_FLAGGER]
                     ),
@@ -292,7 +217,7 @@ def seed_cases(
             # Picked for a consistency retrial: a second jury serves alongside the first.
             retried = get_jury(uow, case_id, RETRIAL) is not None
         stages = ("first", RETRIAL) if retried else ("first",)
-        _serve(uow, clock, rng, case_id, stages, post.propensity, vote=not post.lapse)
+        _serve(uow, clock, rng, case_id, stages, post.propensity, post.reasons, vote=not post.lapse)
         for stage in stages:
             _close(uow, clock, case_id, stage)
         if post.appeal:
@@ -313,6 +238,6 @@ def seed_cases(
                 )
             jobs.run_due(database, clock, signer, secret=secret, kinds=DEMO_JOBS)
             propensity = post.propensity if post.appeal == "upheld" else 1 - post.propensity
-            _serve(uow, clock, rng, case_id, ("appeal",), propensity, vote=True)
+            _serve(uow, clock, rng, case_id, ("appeal",), propensity, post.reasons, vote=True)
             _close(uow, clock, case_id, "appeal")
     return opened

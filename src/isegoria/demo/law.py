@@ -4,22 +4,21 @@ Back-dating, deliberately: the demo needs a history, so this module runs the rea
 (propose, open voting, vote, tally) with a clock of its own that starts
 ``HISTORY_DAYS`` ago and moves forward through each deliberation and voting period. Every
 timestamp of the state (proposals, ballots' counts, rule versions' effective dates) is
-therefore in the past, while the transparency-log entries carry the time they were really
-written (the build), with the simulated dates inside their facts. Synthetic ballots are bulk
-inserts with the same receipts as real ones; nobody holds their secrets.
+therefore in the past, and so are the transparency-log entries they write. Synthetic
+ballots are bulk inserts with the same receipts as real ones, their ids and nonces drawn
+from the demo's seed (they are published in the tally); nobody holds their secrets.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
 
 from isegoria.clock import Clock, ManualClock
-from isegoria.demo.law_texts import (
+from isegoria.demo.bills import (
     FAILED_BILL,
     INTERNATIONAL_BASELINE,
     NATIONAL,
@@ -31,10 +30,10 @@ from isegoria.domain.constitution import ProposalKind
 from isegoria.law import proposals as law_proposals
 from isegoria.law import votes as law_votes
 from isegoria.law.read import latest_constitution
+from isegoria.log.demo_keys import rng as demo_rng
 from isegoria.store.models import Account, Ballot, Elector, Rule
 from isegoria.unit_of_work import UnitOfWork
 
-DEMO_LAW_SEED = 20261129
 #: How far back the demo's legislative history starts.
 HISTORY_DAYS = 200
 
@@ -63,8 +62,8 @@ def _simulate_votes(
     for account_id in voters:
         roll = rng.random()
         choice = "abstain" if roll < 0.08 else ("yes" if rng.random() < yes_share else "no")
-        ballot_id = secrets.token_hex(law_votes.BALLOT_ID_BYTES)
-        nonce = secrets.token_hex(law_votes.NONCE_BYTES)
+        ballot_id = rng.randbytes(law_votes.BALLOT_ID_BYTES).hex()
+        nonce = rng.randbytes(law_votes.NONCE_BYTES).hex()
         receipt = law_votes.receipt_for(proposal_id, ballot_id, choice, nonce)
         ballots.append(
             {"id": ballot_id, "proposal_id": proposal_id, "choice": choice, "receipt": receipt}
@@ -137,12 +136,12 @@ def _run_session(
         law_votes.close_voting(uow, pid)
 
 
-def seed_law(uow: UnitOfWork) -> None:
+def seed_law(uow: UnitOfWork, seed: int = 0) -> None:
     """Enact the demo's law through proposals and votes; leave one vote open and one failed."""
     real_clock: Clock = uow.clock
     now = real_clock.now()
     clock = ManualClock(now - timedelta(days=HISTORY_DAYS))
-    rng = random.Random(DEMO_LAW_SEED)  # noqa: S311 - synthetic votes, not security
+    rng = demo_rng(seed, "law")
     uow.clock = clock
     try:
         ids = _ids(uow)

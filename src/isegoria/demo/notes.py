@@ -9,13 +9,13 @@ a named citizen finds notes in their "rate notes" queue.
 
 from __future__ import annotations
 
-import random
 from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import select
 
 from isegoria.clock import ManualClock
+from isegoria.log.demo_keys import rng as demo_rng
 from isegoria.log.signing import LogSigner
 from isegoria.notes import scoring as notes_scoring
 from isegoria.notes import writing as notes
@@ -24,16 +24,15 @@ from isegoria.store.models import Account
 from isegoria.store.models_cases import Content
 from isegoria.unit_of_work import UnitOfWork
 
-DEMO_NOTES_SEED: Final = 20261207
 RATERS_PER_CAMP: Final = 14
 #: (kind, language, text, post) per demo note: ``post`` indexes the demo posts
-#: (isegoria.demo.cases.POSTS, filed in that order); kinds as in tests/support/notes_world.py.
+#: (isegoria.demo.posts.POSTS, filed in that order); kinds as in tests/support/notes_world.py.
 NOTES: Final = (
     (
         "bridging",
         "en",
         "A known scam pattern: no wallet pays back tenfold. https://consumer.example.org/scams",
-        15,
+        18,
     ),
     (
         "bridging",
@@ -97,9 +96,11 @@ def _camp(uow: UnitOfWork, leanings: tuple[str, ...]) -> list[int]:
     )
 
 
-def seed_notes(database: Database, signer: LogSigner, secret: bytes, now: datetime) -> int:
+def seed_notes(
+    database: Database, signer: LogSigner, secret: bytes, now: datetime, seed: int = 0
+) -> int:
     """Write, rate and score the demo notes; returns how many notes were written."""
-    rng = random.Random(DEMO_NOTES_SEED)  # noqa: S311 - simulated raters, not security
+    rng = demo_rng(seed, "notes")
     clock = ManualClock(now - timedelta(days=3))
     uow = UnitOfWork(database, clock, signer, secret)
     with uow.begin(readonly=True):

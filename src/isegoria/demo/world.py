@@ -1,7 +1,9 @@
 """Seed a plausible demo world: jurisdictions, thousands of citizens, staff and a platform.
 
-Idempotent: a second run reuses what is there and prints the same logins. The randomness
-is seeded so every demo world looks the same.
+Idempotent: a second run reuses what is there and prints the same logins. Every random
+choice comes from the demo's seed (``isegoria demo --seed N``), so every world built with
+the same seed is the same; only the login passwords and the platform key are fresh (they
+never reach the log, and a served demo should not have well-known passwords).
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from isegoria.config import write_private_file
 from isegoria.demo.law import seed_law
 from isegoria.domain.identity import STRATA, Role, Scope
 from isegoria.identity import mfa
+from isegoria.log.demo_keys import rng as demo_rng
 from isegoria.people import accounts as people
 from isegoria.people import jurisdictions, platforms
 from isegoria.security import SecretBox
 from isegoria.store.models import Account, Residence
 from isegoria.unit_of_work import UnitOfWork
 
-DEMO_SEED = 20261128
 LOGINS_FILE = "demo-logins.json"
 
 JURISDICTIONS: list[tuple[str, str, str | None, list[str]]] = [
@@ -143,9 +145,9 @@ def _weighted(rng: random.Random, weights: Mapping[str, float]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def _seed_citizens(uow: UnitOfWork, count: int) -> None:
+def _seed_citizens(uow: UnitOfWork, count: int, seed: int) -> None:
     """Insert ``count`` synthetic citizens (no password: they cannot log in)."""
-    rng = random.Random(DEMO_SEED)  # noqa: S311 - synthetic data, not security
+    rng = demo_rng(seed, "citizens")
     now = uow.now()
     accounts, residences = [], []
     start = int(uow.session.scalar(select(func.max(Account.id))) or 0) + 1
@@ -193,7 +195,7 @@ def exists(uow: UnitOfWork) -> bool:
     return any(j.code == "intl" for j in jurisdictions.list_jurisdictions(uow))
 
 
-def build(uow: UnitOfWork, box: SecretBox, *, citizens: int) -> DemoLogins:
+def build(uow: UnitOfWork, box: SecretBox, *, citizens: int, seed: int = 0) -> DemoLogins:
     """Create the demo world in an empty database; return the logins to use."""
     existing = {j.code for j in jurisdictions.list_jurisdictions(uow)}
     for code, name, parent, languages in JURISDICTIONS:
@@ -201,7 +203,7 @@ def build(uow: UnitOfWork, box: SecretBox, *, citizens: int) -> DemoLogins:
             jurisdictions.add_jurisdiction(
                 uow, code=code, name=name, parent=parent, languages=languages
             )
-    rng = random.Random(DEMO_SEED + 1)  # noqa: S311 - synthetic strata only
+    rng = demo_rng(seed, "named-people")
     passwords: dict[str, str] = {}
     secrets_totp: dict[str, str] = {}
     for login, name, role, residence in NAMED:
@@ -228,8 +230,8 @@ def build(uow: UnitOfWork, box: SecretBox, *, citizens: int) -> DemoLogins:
         if mfa.must_have_factor(role.value):
             secrets_totp[login] = pyotp.random_base32()
             mfa.enrol_known_secret(uow, box, account, secrets_totp[login])
-    _seed_citizens(uow, citizens)
-    seed_law(uow)
+    _seed_citizens(uow, citizens, seed)
+    seed_law(uow, seed)
     platform, issued = platforms.add_platform(uow, box, name="Demo Forum", scopes=list(Scope))
     logins = DemoLogins(
         people=passwords,

@@ -78,6 +78,7 @@ class StatementOfReasons:
     content_posted_at: datetime | None = None
     #: On appeal, the limit that applied (``domain.appeals.AppealLimit`` value), else None.
     appeal_limit: str | None = None
+    language: str = "en"  # the language the text fields are written in (the post's)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StatementOfReasons:

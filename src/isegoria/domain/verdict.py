@@ -29,8 +29,8 @@ The verdict records every one of these steps in words, for the statement of reas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 from fractions import Fraction
 from typing import Any, TypeVar
@@ -51,6 +51,7 @@ __all__ = [
     "check_ballot",
     "decide",
     "lower_median",
+    "votes_needed",
 ]
 
 T = TypeVar("T")
@@ -116,10 +117,15 @@ class VerdictRule(Enum):
 
 @dataclass(frozen=True, slots=True)
 class AppliedRule:
-    """One applied rule and a sentence explaining it with the case's numbers."""
+    """One applied rule, a sentence explaining it with the case's numbers, and the numbers.
+
+    ``values`` holds the figures the sentence is made of, so that a statement of reasons
+    can say the same thing in another language (``cases/reasons_text.py``).
+    """
 
     rule: VerdictRule
     detail: str
+    values: Mapping[str, int | str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +176,10 @@ class Verdict:
             if self.median_sanction is None
             else self.median_sanction.to_dict(),
             "prior_upheld_violations": self.prior_upheld_violations,
-            "applied": [{"rule": a.rule.value, "detail": a.detail} for a in self.applied],
+            "applied": [
+                {"rule": a.rule.value, "detail": a.detail, "values": dict(a.values)}
+                for a in self.applied
+            ],
         }
 
 
@@ -179,6 +188,11 @@ def lower_median(ordered: Sequence[T]) -> T:
     if not ordered:
         raise VerdictError("the median of nothing is undefined")
     return ordered[(len(ordered) - 1) // 2]
+
+
+def votes_needed(threshold: Threshold, cast: int) -> int:
+    """The fewest violation ballots among ``cast`` that meet ``threshold``."""
+    return next((y for y in range(cast + 1) if threshold.is_met(y, cast - y)), cast + 1)
 
 
 def check_ballot(ballot: Ballot, rule: RuleVersion) -> None:
@@ -197,6 +211,8 @@ def _ordinal(n: int) -> str:
 
 def _median_rule(count: int, what: str, value: str) -> tuple[bool, str]:
     """(is_lower_median, sentence) for a median taken over ``count`` items."""
+    if count == 1:
+        return False, f"the only proposed {what[:-1]} is {value}"
     if count % 2:
         return False, f"the middle of the {count} proposed {what}, mildest first, is {value}"
     k = count // 2
@@ -244,12 +260,14 @@ def decide(
         )
 
     nothing = Sanction.of(SanctionStep.NONE)
+    turnout = {"cast": cast, "jury": jury_size, "quorum": quorum}
     if cast < quorum:
         applied.append(
             AppliedRule(
                 VerdictRule.QUORUM_NOT_MET,
                 f"{cast} of {jury_size} jurors cast a ballot; at least {quorum} were needed, "
                 "so the case lapses and no action is taken",
+                turnout,
             )
         )
         return verdict(Outcome.LAPSED, nothing, None)
@@ -257,58 +275,71 @@ def decide(
         AppliedRule(
             VerdictRule.QUORUM_MET,
             f"{cast} of {jury_size} jurors cast a ballot; at least {quorum} were needed",
+            turnout,
         )
     )
-    found = f"{yes} of {cast} ballots ({Fraction(yes, cast)}) found a violation"
+    needed = votes_needed(threshold, cast)
+    counts = {"yes": yes, "cast": cast, "needed": needed}
+    found = (
+        f"{yes} of the {cast} ballots found a violation; {threshold.describe()} "
+        f"({needed} of {cast}) were needed"
+    )
     if not threshold.is_met(yes, cast - yes):
         applied.append(
             AppliedRule(
                 VerdictRule.SUPERMAJORITY_NOT_REACHED,
-                f"{found}; {threshold.describe()} were needed, so no action is taken "
-                "(doubt favours speech)",
+                f"{found}, so no action is taken (doubt favours speech)",
+                counts,
             )
         )
         return verdict(Outcome.NO_VIOLATION, nothing, None)
-    applied.append(
-        AppliedRule(
-            VerdictRule.SUPERMAJORITY_REACHED, f"{found}; {threshold.describe()} were needed"
-        )
-    )
+    applied.append(AppliedRule(VerdictRule.SUPERMAJORITY_REACHED, found, counts))
 
     proposed = [b.sanction for b in ballots if b.sanction is not None]
     capped = [rule.clamp(s) for s in proposed]
     over = sum(1 for s, c in zip(proposed, capped, strict=True) if s != c)
     if over:
+        noun = "ballot" if over == 1 else "ballots"
         applied.append(
             AppliedRule(
                 VerdictRule.BALLOTS_CAPPED,
-                f"{over} ballot(s) proposed more than rule {rule.label} allows and were counted "
-                f"as '{rule.ceiling.describe()}'",
+                f"{over} {noun} proposed more than rule {rule.label} allows and "
+                f"{'was' if over == 1 else 'were'} counted as '{rule.ceiling.describe()}'",
+                {
+                    "over": over,
+                    "rule": rule.label,
+                    "ceiling": rule.ceiling.step.value,
+                    "ceiling_days": rule.ceiling.suspension_days or 0,
+                },
             )
         )
     step = lower_median(sorted(s.step for s in capped))
     lower, sentence = _median_rule(len(capped), "sanctions", f"'{step.label}'")
     rule_used = VerdictRule.LOWER_MEDIAN_SANCTION if lower else VerdictRule.MEDIAN_SANCTION
-    applied.append(AppliedRule(rule_used, sentence))
+    applied.append(AppliedRule(rule_used, sentence, {"count": len(capped), "step": step.value}))
 
     if step is SanctionStep.SUSPEND:
         days = sorted(s.suspension_days for s in capped if s.suspension_days is not None)
         median = Sanction.suspend(lower_median(days))
         lower, sentence = _median_rule(len(days), "suspension lengths", median.describe())
         rule_used = VerdictRule.LOWER_MEDIAN_SUSPENSION if lower else VerdictRule.MEDIAN_SUSPENSION
-        applied.append(AppliedRule(rule_used, sentence))
+        values = {"count": len(days), "days": median.suspension_days or 0}
+        applied.append(AppliedRule(rule_used, sentence, values))
     else:
         median = Sanction.of(step)
 
     sanction = median
     if step is SanctionStep.BAN:
         needed = constitution.ban_min_prior_violations
+        violations = "violation" if needed == 1 else "violations"
+        earlier = {"needed": needed, "prior": prior_upheld_violations}
         if prior_upheld_violations >= needed:
             applied.append(
                 AppliedRule(
                     VerdictRule.BAN_ALLOWED,
-                    f"a ban needs at least {needed} earlier upheld violation(s); the author "
+                    f"a ban needs at least {needed} earlier upheld {violations}; the author "
                     f"has {prior_upheld_violations}",
+                    earlier,
                 )
             )
         else:
@@ -316,9 +347,10 @@ def decide(
             applied.append(
                 AppliedRule(
                     VerdictRule.BAN_NOT_ALLOWED,
-                    f"a ban needs at least {needed} earlier upheld violation(s); the author has "
+                    f"a ban needs at least {needed} earlier upheld {violations}; the author has "
                     f"{prior_upheld_violations}, so the sanction is the step below: "
                     f"'{sanction.describe()}', the longest suspension rule {rule.label} allows",
+                    {**earlier, "days": rule.max_suspension_days},
                 )
             )
     return verdict(Outcome.VIOLATION, sanction, median)

@@ -4,6 +4,7 @@ __all__ = [
     "append",
     "audit",
     "coalesce",
+    "demo_keys",
     "entries",
     "explain",
     "keyring",

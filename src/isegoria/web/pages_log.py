@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from isegoria.algorithms import merkle
 from isegoria.http.deps import ServicesDep, UnitOfWorkDep
 from isegoria.log import read
+from isegoria.log.demo_keys import is_demo_key
 from isegoria.log.entries import MalformedEntry, decode_entry
 from isegoria.store.models import LogEntry
 from isegoria.web.pages import render
@@ -81,6 +82,8 @@ def log_page(
             "checkpoint": checkpoint,
             "older": start if start > 0 else None,
             "verifier_key": services.signer.verifier_key,
+            # A demo world's key is derived from a public seed: say so next to the key.
+            "demo_seed": is_demo_key(services.settings.data_dir, services.signer.verifier_key),
         },
     )
 
