@@ -17,6 +17,7 @@ from isegoria.services import cases_views
 from isegoria.services.jury_verify import (
     DrawEvidence,
     JuryVerificationError,
+    check_seat_holders,
     fetch_evidence,
     verify_draw,
 )
@@ -111,6 +112,12 @@ def _local_evidence(case_id: int, stage: str) -> tuple[DrawEvidence, str]:
                 ),
                 None,
             )
+            replaced = tuple(
+                facts
+                for e in log_read.entries_about(uow.session, "case", str(case_id))
+                if e.kind == "JurorsReplaced"
+                and (facts := decode_entry(e.payload).facts)["stage"] == stage
+            )
             head = log_read.checkpoint_at(uow.session, record["seed_checkpoint_size"])
             if drawn is None or head is None:
                 raise JuryVerificationError("the draw's log entry or checkpoint is missing")
@@ -118,7 +125,17 @@ def _local_evidence(case_id: int, stage: str) -> tuple[DrawEvidence, str]:
     finally:
         uow.database.dispose()
     key = load_signer(settings.origin, settings.signing_key_path).verifier_key
-    return DrawEvidence(case_id, stage, record, drawn, note), key
+    return DrawEvidence(case_id, stage, record, drawn, note, replaced), key
+
+
+def _check_local_seats(case_id: int, stage: str) -> None:
+    """On the instance itself: the account in each seat is the one behind its pseudonym."""
+    uow, _settings = _uow()
+    try:
+        with uow.begin(readonly=True):
+            check_seat_holders(uow, case_id, stage)
+    finally:
+        uow.database.dispose()
 
 
 @jury_app.command("verify")
@@ -142,6 +159,8 @@ def jury_verify(
                         "warning: trusting the verifier key the server serves; pin it with --key"
                     )
         result = verify_draw(evidence, key)
+        if url is None:
+            _check_local_seats(case_id, stage)
     except (JuryVerificationError, httpx.HTTPError) as error:
         err.print(f"error: {error}")
         raise typer.Exit(1) from None

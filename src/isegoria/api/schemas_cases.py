@@ -151,6 +151,9 @@ class JuryDrawOut(BaseModel):
     portfolio: dict[str, Any]
     pool: dict[str, Any]
     jurors: list[str]
+    # The seats filled later, each {"juror": pseudonym, "replaces": pseudonym}, in the
+    # order they were filled (the log's JurorsReplaced entries must name the same pairs).
+    replacements: list[dict[str, str]] = []
 
 
 class SummonsOut(BaseModel):

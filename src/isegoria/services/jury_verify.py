@@ -7,7 +7,9 @@ the seed is derived from its root and the case, that the portfolio meets the quo
 re-checks every composition), that the pool, its exclusions (people who may not sit on this
 case, left in the pool so the lottery is the jurisdiction's) and the portfolio match the
 digests in the log entry, and that the draw run again yields exactly the jurors the log
-names.
+names. The published seats must be those jurors, and the replacements those the
+``JurorsReplaced`` entries name; on the instance, each seat's account must be the one behind
+its pseudonym (``check_seat_holders``).
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from isegoria.algorithms import checkpoint, sortition
+from isegoria.services.cases_common import juror_pseudonym
+from isegoria.store.models_cases import Juror, Jury
+from isegoria.store.uow import UnitOfWork
 
 
 class JuryVerificationError(Exception):
@@ -33,6 +39,7 @@ class DrawEvidence:
     record: dict[str, Any]  # GET /api/v1/cases/{id}/juries/{stage}
     drawn: dict[str, Any]  # the facts of the JuryDrawn log entry
     checkpoint_note: str  # the signed checkpoint at the seed size
+    replaced: tuple[dict[str, Any], ...] = ()  # the facts of its JurorsReplaced entries
 
 
 @dataclass(frozen=True)
@@ -92,8 +99,59 @@ def verify_draw(evidence: DrawEvidence, verifier_key: str) -> VerifiedDraw:
         raise JuryVerificationError(
             f"re-running the draw gives {list(jurors)}, the log names {sorted(drawn['jurors'])}"
         )
+    _check_seats(record, drawn, evidence.replaced)
     report = sortition.selection_report(portfolio, pool)
     return VerifiedDraw(jurors, sum(pool.sizes), seed.hex(), str(report.min_probability))
+
+
+def _check_seats(
+    record: dict[str, Any], drawn: dict[str, Any], replaced: tuple[dict[str, Any], ...]
+) -> None:
+    """The published seats must be the jurors the log drew, and the replacements it names."""
+    seated, logged = sorted(record.get("jurors", [])), sorted(drawn["jurors"])
+    if seated != logged:
+        raise JuryVerificationError(
+            f"the jury's seats name {seated}, but the log drew {logged}: a seat was changed"
+        )
+    if "replacements" not in record:
+        return  # an instance that does not publish its replacements yet
+    stored = sorted((str(r.get("replaces")), str(r.get("juror"))) for r in record["replacements"])
+    named = sorted(
+        (str(old), str(new))
+        for facts in replaced
+        for old, new in zip(facts.get("replaced", []), facts.get("replacements", []), strict=False)
+    )
+    if stored != named:
+        raise JuryVerificationError(
+            f"the jury's replacement seats (replaced, replacement) are {stored}, but the log "
+            f"names {named}: a seat was changed"
+        )
+
+
+def check_seat_holders(uow: UnitOfWork, case_id: int, stage: str) -> int:
+    """On the instance: each seated account must be the one behind its seat's pseudonym.
+
+    An account swapped into a seat keeps the seat's public pseudonym, so only the instance
+    secret can see it. Seats no longer linked to an account (after the jury closed) are
+    skipped. Returns the number of seats checked.
+    """
+    seats = uow.session.execute(
+        select(Juror.pseudonym, Juror.account_id)
+        .join(Jury, Jury.id == Juror.jury_id)
+        .where(Jury.case_id == case_id, Jury.stage == stage)
+        .order_by(Juror.id)
+    ).tuples()
+    checked = 0
+    for pseudonym, account in seats:
+        if account is None:
+            continue
+        if juror_pseudonym(uow.secret, case_id, stage, account) != pseudonym:
+            raise JuryVerificationError(
+                f"seat {pseudonym} is held by account {account}, which is not the account "
+                "behind that pseudonym: an account was swapped into the seat"
+            )
+        checked += 1
+    return checked
 
 
 def _exclusions(pool_record: dict[str, Any], drawn: dict[str, Any]) -> list[str]:
@@ -131,10 +189,15 @@ def fetch_evidence(url: str, case_id: int, stage: str, client: httpx.Client) -> 
         ),
         None,
     )
+    replaced = tuple(
+        item["facts"]
+        for item in case["timeline"]
+        if item["kind"] == "JurorsReplaced" and item["facts"].get("stage") == stage
+    )
     if drawn is None:
         raise JuryVerificationError(f"case {case_id} has no JuryDrawn entry for {stage}")
     page = get("/log/checkpoints", start_size=record["seed_checkpoint_size"], limit=1)
     rows = page["checkpoints"]
     if not rows or rows[0]["size"] != record["seed_checkpoint_size"]:
         raise JuryVerificationError("the seed checkpoint is not published")
-    return DrawEvidence(case_id, stage, record, drawn, rows[0]["note"])
+    return DrawEvidence(case_id, stage, record, drawn, rows[0]["note"], replaced)
