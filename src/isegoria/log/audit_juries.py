@@ -241,9 +241,12 @@ def _verdict(out: list[Mismatch], entries: Entries, case: Case, stage: str) -> N
     key = f"{case.id} ({stage})"
     outcome, sanction, days, verdict_json, statement_json = _stage_columns(case, stage)
     found = entries.verdicts.get((case.id, stage))
-    if found is None:
-        if verdict_json is not None:
-            out.append(Mismatch(None, "cases", key, "verdict", UNLOGGED, "a verdict"))
+    if found is None:  # undecided at this stage: nothing may claim otherwise
+        columns = {"outcome": outcome, "sanction": sanction, "suspension_days": days}
+        columns |= {"verdict": verdict_json, "statement": statement_json}
+        for name, value in columns.items():
+            if value is not None:
+                out.append(Mismatch(None, "cases", key, name, UNLOGGED, show(value)))
         return
     idx, facts = found.idx, found.facts
     if verdict_json is None:
