@@ -343,6 +343,12 @@ TAMPERINGS: dict[str, tuple[Tamper, str]] = {
         lambda c, t: _copy_row(c, "rule_versions", "version", 1, version=7, text="Forged."),
         "rule_versions",
     ),
+    "edit a constitution": (
+        lambda c, t: c.execute(
+            text("UPDATE constitution_versions SET params = REPLACE(params, '5', '7')")
+        ),
+        "constitution_versions",
+    ),
     "delete a citizen's vote": (
         lambda c, t: c.execute(
             text("DELETE FROM ballots WHERE id = (SELECT MIN(id) FROM ballots)")

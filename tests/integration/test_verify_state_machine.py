@@ -211,6 +211,7 @@ EDITS: tuple[Target, ...] = (
     ("proposals", "id", "yes", "tallied_at IS NOT NULL"),
     ("ballots", "id", "choice", TALLIED),
     ("rule_versions", "proposal_id", "text", "1 = 1"),
+    ("constitution_versions", "proposal_id", "params", "1 = 1"),
 )
 DELETES: tuple[Target, ...] = (
     ("case_ballots", "juror_id", "", "1 = 1"),

@@ -9,6 +9,7 @@ row was written and compares them field by field:
 * a rule version (``rule_versions``) with its ``RuleVersionEnacted`` entry, and its end
   (``effective_until``) with the ``RuleRepealed`` entry or the next version's start;
 * a counted proposal (``proposals`` and ``ballots``) with its ``ProposalTallied`` entry;
+* a constitution version (``constitution_versions``) with its ``ConstitutionChanged`` entry;
 * juries, their seats, ballots and the verdict columns of ``cases`` (``log.audit_juries``);
 * the decisions platforms apply (``log.audit_decisions``).
 
@@ -33,12 +34,20 @@ from isegoria.log.audit_base import (
     Mismatch,
     compare,
     load_entries,
+    loads,
     show,
 )
 from isegoria.log.audit_decisions import decision_mismatches
 from isegoria.log.audit_juries import SeatHolder, jury_mismatches
 from isegoria.log.entries import format_instant
-from isegoria.store.models import Ballot, LogEntry, Proposal, Rule, RuleVersionRow
+from isegoria.store.models import (
+    Ballot,
+    ConstitutionVersion,
+    LogEntry,
+    Proposal,
+    Rule,
+    RuleVersionRow,
+)
 from isegoria.store.models_cases import Case, DecisionRow
 
 __all__ = [
@@ -199,6 +208,37 @@ def proposal_mismatches(session: Session, proposal_id: int) -> list[Mismatch]:
     return _tallies(session, entries, proposals)
 
 
+# -- constitutions ---------------------------------------------------------------------------
+
+
+def _constitutions(session: Session, entries: Entries) -> list[Mismatch]:
+    """Each constitution version against the ``ConstitutionChanged`` entry that adopted it."""
+    out: list[Mismatch] = []
+    seen = set()
+    for row in session.scalars(select(ConstitutionVersion)):
+        key = (row.jurisdiction_code, row.version)
+        seen.add(key)
+        name = f"{row.jurisdiction_code} v{row.version}"
+        found = entries.constitutions.get(key)
+        if found is None:
+            out.append(Mismatch(None, "constitution_versions", name, "*", UNLOGGED, "a version"))
+            continue
+        facts = found.facts
+        stored: dict[str, tuple[Any, Any]] = {
+            "params": (facts.get("constitution"), loads(row.params)),
+            "effective_from": (facts.get("effective_from"), format_instant(row.effective_from)),
+            "proposal_id": (facts.get("proposal_id"), row.proposal_id),
+        }
+        compare(out, found.idx, "constitution_versions", name, stored)
+    for (code, version), logged in sorted(entries.constitutions.items()):
+        if (code, version) not in seen:
+            name = f"{code} v{version}"
+            out.append(
+                Mismatch(logged.idx, "constitution_versions", name, "*", "a version", MISSING)
+            )
+    return out
+
+
 # -- cases ----------------------------------------------------------------------------------
 
 
@@ -240,6 +280,7 @@ def audit_state(session: Session, *, holder: SeatHolder | None = None) -> Iterat
     yield from _rules(entries, _rule_rows(session))
     tallied = select(Proposal).where(Proposal.tallied_at.is_not(None)).order_by(Proposal.id)
     yield from _tallies(session, entries, list(session.scalars(tallied)))
+    yield from _constitutions(session, entries)
     cases = list(session.scalars(select(Case).order_by(Case.id)))
     yield from jury_mismatches(session, entries, cases, holder=holder)
     yield from decision_mismatches(session, entries)

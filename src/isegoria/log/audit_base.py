@@ -25,7 +25,9 @@ DRAWN, REPLACED, REPLIED, CAST = "JuryDrawn", "JurorsReplaced", "JurorReplied", 
 SETTLED = "ConsistencyRetrialSettled"
 ISSUED, NOTE_ISSUED, CONFIRMED = "DecisionIssued", "NoteDecisionIssued", "DecisionConfirmed"
 IMPOSED, LIFTED = "SanctionImposed", "SanctionLifted"
+CONSTITUTION = "ConstitutionChanged"
 AUDITED_KINDS = (
+    CONSTITUTION,
     RULE_ENACTED,
     RULE_REPEALED,
     TALLIED,
@@ -84,6 +86,7 @@ class Entries:
     enacted: dict[tuple[str, int], Logged] = field(default_factory=dict)
     repealed: dict[tuple[str, int], Logged] = field(default_factory=dict)
     tallied: dict[int, Logged] = field(default_factory=dict)
+    constitutions: dict[tuple[str, int], Logged] = field(default_factory=dict)
     verdicts: dict[Key, Logged] = field(default_factory=dict)
     settled: dict[int, Logged] = field(default_factory=dict)
     drawn: dict[Key, Logged] = field(default_factory=dict)
@@ -115,6 +118,8 @@ class Entries:
             (self.enacted if kind == RULE_ENACTED else self.repealed)[key] = logged
         elif kind == TALLIED:
             self.tallied[int(facts["proposal_id"])] = logged
+        elif kind == CONSTITUTION:
+            self.constitutions[(str(facts["jurisdiction"]), int(facts["version"]))] = logged
         elif kind in (VERDICT, DRAWN):
             target = self.verdicts if kind == VERDICT else self.drawn
             target[(int(facts["case_id"]), str(facts["stage"]))] = logged
