@@ -7,7 +7,8 @@ verify with the pinned key and its signed root must equal the recomputed root. B
 checkpoint's root is recomputed from the same sequence of entries, all checkpoints that pass
 are prefixes of one another: they are mutually consistent (RFC 9162 §2.1.4) without any
 consistency proof being needed. A local database is also checked node by node, since the
-proofs the API serves are built from the stored nodes (``_check_nodes``).
+proofs the API serves are built from the stored nodes (``LocalLog.check_nodes`` in
+``log.verify_sources``, with the remote source).
 
 After a key rotation (``log.keyring``) each checkpoint must be signed by the key whose
 range covers its size; the pinned key must be one of the log's keys, and the rotation
@@ -17,6 +18,9 @@ served by a remote instance cannot claim a rotation its log does not hold.
 A truncation that also deleted the later checkpoints leaves nothing inside the log to
 contradict it; an optional ``WitnessState`` (the witness's state file) remembers a checkpoint
 verified earlier, which the recomputed tree must still reproduce.
+
+``verify_instance`` verifies the local log and then, in the same snapshot, audits the tables
+against it (``log.audit``); its report gives the verdict first, then the details.
 """
 
 from __future__ import annotations
