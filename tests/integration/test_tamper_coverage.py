@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, select, text
 from typer.testing import CliRunner
 
@@ -429,3 +430,17 @@ def test_a_decision_row_can_be_checked_by_its_body_digest(tampered: Tampered) ->
     assert {m.field for m in found if m.table == "decisions"} == {"body (SHA-256)"}, found
     with tampered.uow.begin(readonly=True):
         assert tampered.uow.session.scalars(select(DecisionRow)).first() is not None
+
+
+def test_the_case_page_warns_of_a_changed_decision_and_seat(
+    tampered: Tampered, client: TestClient
+) -> None:
+    a = tampered.cases[0]
+    assert "tamper-warning" not in client.get(f"/cases/{a}").text
+    for name in ("turn a removal into no action", "swap a decliner's and a voter's pseudonyms"):
+        tamper, _table = TAMPERINGS[name]
+        with tampered.uow.database.engine.begin() as connection:
+            tamper(connection, tampered)
+    html = client.get(f"/cases/{a}").text
+    assert 'id="tamper-warning"' in html
+    assert "<code>decisions</code>" in html and "<code>jurors</code>" in html
