@@ -66,7 +66,7 @@ from tests.support.cases_world import THREATS, build, pass_proposal, report_requ
 from tests.support.world import account_id
 
 LONG = os.environ.get("ISEGORIA_LONG_PROPERTIES") == "1"
-EXAMPLES, STEPS = (60, 40) if LONG else (4, 10)
+EXAMPLES, STEPS = (60, 40) if LONG else (3, 10)
 SECRET = b"test-instance-secret-32-bytes!!!"
 AUTHOR = "@troll"
 _names = itertools.count()
