@@ -21,10 +21,8 @@ import functools
 import itertools
 import os
 import random
-import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +37,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from isegoria.clock import ManualClock
@@ -55,92 +52,18 @@ from isegoria.services import (
     cases_decisions,
     cases_intake,
     cases_jury,
-    cases_verdict,
     notes,
 )
 from isegoria.services.cases_common import juror_pseudonym
 from isegoria.store.db import Database
 from isegoria.store.uow import UnitOfWork
 from tests.conftest import TEST_ORIGIN
-from tests.support.cases_world import THREATS, build, pass_proposal, report_request, run_jobs
-from tests.support.world import account_id
+from tests.support import tampering
+from tests.support.cases_world import THREATS, pass_proposal, report_request, run_jobs
+from tests.support.verify_world import AUTHOR, SECRET, Template, make_template, vote
 
 LONG = os.environ.get("ISEGORIA_LONG_PROPERTIES") == "1"
 EXAMPLES, STEPS = (60, 40) if LONG else (3, 10)
-SECRET = b"test-instance-secret-32-bytes!!!"
-AUTHOR = "@troll"
-_names = itertools.count()
-
-
-@dataclass(frozen=True)
-class Template:
-    """A migrated database holding a built world, copied afresh for every example."""
-
-    copy: Callable[[], str]  # a new database URL holding the world
-    drop: Callable[[str], None]
-    now: datetime
-    platform_id: int
-    volunteers: tuple[int, ...]
-    voters: tuple[int, ...]
-    appellant: int  # the account linked to the author's platform pseudonym
-    signer: LogSigner  # the key the world was signed with
-
-
-def _build(url: str, clock: ManualClock, signer: LogSigner) -> dict[str, Any]:
-    database = Database(url)
-    uow = UnitOfWork(database, clock, signer, SECRET)
-    world = build(uow, clock, signer, volunteers=30)
-    pass_proposal(
-        uow,
-        clock,
-        signer,
-        voters=world.voters,
-        kind=ProposalKind.CONSTITUTION,
-        title="Try every case twice",
-        changes={"consistency_retrial_share": "1"},
-    )
-    # Two cases tried twice to start: in the first the retrial's milder verdict stands (the
-    # VerdictReached entry lists the retrial jury's ballots), in the second the first's does.
-    for first_finds in (True, False):
-        with uow.begin():
-            case, _ = cases_intake.file_report(
-                uow,
-                platform_id=world.base.platform_id,
-                request=report_request(clock.now() - timedelta(hours=1), author=AUTHOR),
-            )
-        run_jobs(uow, clock, signer)
-        with database.engine.connect() as connection:
-            seats = list(
-                connection.execute(
-                    text(
-                        "SELECT j.account_id, y.stage FROM jurors j JOIN juries y"
-                        " ON y.id = j.jury_id WHERE y.case_id = :c ORDER BY j.id"
-                    ),
-                    {"c": case.id},
-                )
-            )
-        assert {stage for _, stage in seats} == {"first", "retrial"}
-        for account, _stage in seats:
-            with uow.begin():
-                cases_jury.reply(uow, account_id=account, case_id=case.id, accept=True)
-        for account, stage in seats:
-            vote(uow, account, case.id, first_finds == (stage == "first"))
-        clock.advance(timedelta(hours=1))
-        run_jobs(uow, clock, signer)
-    appellant = account_id(uow, "ana")
-    with uow.begin():
-        code = cases_appeal.issue_link_code(
-            uow, platform_id=world.base.platform_id, pseudonym=AUTHOR
-        )
-        cases_appeal.redeem_link_code(uow, account_id=appellant, code=code)
-    database.dispose()
-    return {
-        "now": clock.now(),
-        "platform_id": world.base.platform_id,
-        "volunteers": tuple(world.volunteers),
-        "voters": tuple(world.voters),
-        "appellant": appellant,
-    }
 
 
 @pytest.fixture
@@ -153,150 +76,7 @@ def template(
     request: pytest.FixtureRequest,
 ) -> Template:
     """The world built once per test; each example starts from a copy of it."""
-    built = _build(database_url, clock, signer)
-    if backend == "sqlite":
-        source = Path(make_url(database_url).database or "")
-
-        def copy() -> str:
-            path = tmp_path / f"example-{next(_names)}.db"
-            shutil.copy(source, path)
-            return f"sqlite:///{path}"
-
-        def drop(url: str) -> None:
-            Path(make_url(url).database or "").unlink()
-
-    else:
-        base: str = request.getfixturevalue("pg_base_url")
-        world_name = make_url(database_url).database
-        admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-        request.addfinalizer(admin.dispose)
-
-        def copy() -> str:
-            name = f"example_{next(_names)}_{world_name}"
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{world_name}"'))
-            return f"{base}/{name}"
-
-        def drop(url: str) -> None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE "{make_url(url).database}"'))
-
-    return Template(copy=copy, drop=drop, signer=signer, **built)
-
-
-# -- tamperings -------------------------------------------------------------------------------
-
-PUBLISHED = (
-    "jury_id IN (SELECT y.id FROM juries y WHERE y.closed AND NOT EXISTS (SELECT 1 FROM juries z"
-    " WHERE z.case_id = y.case_id AND NOT z.closed AND z.stage IN ('first', 'retrial')"
-    " AND y.stage IN ('first', 'retrial')))"
-)  # ballots a closed jury published (a retrial's first jury waits for the second)
-NO_DEPENDENTS = (
-    "id NOT IN (SELECT decision_id FROM atproto_labels)"
-    " AND id NOT IN (SELECT decision_id FROM activity_deliveries)"
-    " AND id NOT IN (SELECT decision_id FROM connector_actions)"
-)
-TALLIED = "proposal_id IN (SELECT id FROM proposals WHERE tallied_at IS NOT NULL)"
-# (table, key column, column, where): rows a tampering may edit, delete or swap.
-Target = tuple[str, str, str, str]
-EDITS: tuple[Target, ...] = (
-    ("juries", "id", "seed", "1 = 1"),
-    ("jurors", "id", "pseudonym", "1 = 1"),
-    ("jurors", "id", "account_id", "account_id IS NOT NULL"),
-    ("case_ballots", "juror_id", "reason", PUBLISHED),
-    ("cases", "id", "outcome", "1 = 1"),
-    ("decisions", "id", "kind", "1 = 1"),
-    ("decisions", "id", "body", "1 = 1"),
-    ("decisions", "id", "status", "1 = 1"),
-    ("proposals", "id", "yes", "tallied_at IS NOT NULL"),
-    ("ballots", "id", "choice", TALLIED),
-    ("rule_versions", "proposal_id", "text", "1 = 1"),
-    ("constitution_versions", "proposal_id", "params", "1 = 1"),
-)
-DELETES: tuple[Target, ...] = (
-    ("case_ballots", "juror_id", "", "1 = 1"),
-    ("decisions", "id", "", NO_DEPENDENTS),
-    ("ballots", "id", "", TALLIED),
-    ("rule_versions", "proposal_id", "", "1 = 1"),
-    (
-        "jurors",
-        "id",
-        "",
-        "id NOT IN (SELECT replaces FROM jurors WHERE replaces IS NOT NULL)"
-        " AND id NOT IN (SELECT juror_id FROM case_ballots)"
-        " AND id NOT IN (SELECT juror_id FROM jury_note_drafts)",
-    ),
-)
-SWAPS: tuple[Target, ...] = (
-    ("juries", "id", "seed", "1 = 1"),
-    ("jurors", "id", "pseudonym", "1 = 1"),
-    ("case_ballots", "juror_id", "reason", PUBLISHED),
-    ("cases", "id", "outcome", "1 = 1"),
-    ("decisions", "id", "body", "1 = 1"),
-)
-
-
-def _changed(column: str, value: Any, spare_account: int) -> Any:
-    """A value for ``column`` that differs from ``value`` in a way the audit must notice."""
-    if column == "account_id":
-        return spare_account
-    if column == "outcome":
-        return "no_violation" if value == "violation" else "violation"
-    if column == "kind":
-        return "no_action" if value != "no_action" else "sanction_imposed"
-    if column == "status":
-        return "failed" if value != "failed" else "applied"
-    if column == "choice":
-        return "no" if value != "no" else "yes"
-    if column == "yes":
-        return int(value) + 1
-    if column == "seed":
-        return "f" * 64 if value != "f" * 64 else "e" * 64
-    return f"{value} (edited)"
-
-
-def _rows(c: Connection, target: Target) -> list[tuple[Any, Any]]:
-    table, key, column, where = target
-    selected = column or key
-    query = f"SELECT {key}, {selected} FROM {table} WHERE {where} ORDER BY {key}"  # noqa: S608
-    return [(r[0], r[1]) for r in c.execute(text(query))]
-
-
-def _set(c: Connection, target: Target, key_value: Any, value: Any) -> None:
-    table, key, column, _where = target
-    c.execute(
-        text(f"UPDATE {table} SET {column} = :v WHERE {key} = :k"), {"v": value, "k": key_value}
-    )
-
-
-def _payload(c: Connection, index: int) -> bytes:
-    return bytes(
-        c.execute(text("SELECT payload FROM log_entries WHERE idx = :i"), {"i": index}).scalar_one()
-    )
-
-
-def _set_payload(c: Connection, index: int, payload: bytes) -> None:
-    c.execute(
-        text("UPDATE log_entries SET payload = :p WHERE idx = :i"), {"p": payload, "i": index}
-    )
-
-
-def _edit_entry(c: Connection, index: int) -> None:
-    """Change one digit of the entry's time: still canonical JSON with the right index."""
-    payload = _payload(c, index)
-    at = payload.index(b'"at":"') + len(b'"at":"') + 3  # the year's last digit
-    digit = b"1" if payload[at : at + 1] != b"1" else b"2"
-    _set_payload(c, index, payload[:at] + digit + payload[at + 1 :])
-
-
-def _truncate(c: Connection, size: int) -> None:
-    c.execute(text("DELETE FROM log_entries WHERE idx >= :s"), {"s": size})
-    for level in range(40):
-        c.execute(
-            text("DELETE FROM log_nodes WHERE level = :l AND idx >= :i"),
-            {"l": level, "i": size >> level},
-        )
-    c.execute(text("UPDATE log_head SET size = :s"), {"s": size})
+    return make_template(backend, database_url, clock, signer, tmp_path, request)
 
 
 # -- the machine ------------------------------------------------------------------------------
@@ -311,23 +91,6 @@ _SEATS = (
     "SELECT j.account_id, y.case_id FROM jurors j JOIN juries y ON y.id = j.jury_id"
     " WHERE j.status = '{status}' AND y.id = :jury AND j.account_id IS NOT NULL ORDER BY j.id"
 )
-
-
-def vote(uow: UnitOfWork, account: int, case_id: int, violation: bool) -> None:
-    """One juror's ballot, in its own transaction; a documented refusal is fine."""
-    try:
-        with uow.begin():
-            cases_verdict.cast_ballot(
-                uow,
-                account_id=account,
-                case_id=case_id,
-                violation=violation,
-                sanction="remove" if violation else None,
-                suspension_days=None,
-                reason=f"Ballot of account {account} on case {case_id}.",
-            )
-    except IsegoriaError:
-        pass
 
 
 class VerifyMachine(RuleBasedStateMachine):
@@ -534,14 +297,14 @@ class VerifyMachine(RuleBasedStateMachine):
         def pick(options: Sequence[Any], label: str) -> Any:
             return data.draw(st.sampled_from(options), label=label)
 
-        kind = pick(KINDS, "kind")
-        self._tamper_and_check(kind, pick(_choices(kind), "target"), pick)
+        kind = pick(tampering.KINDS, "kind")
+        self._tamper_and_check(kind, pick(tampering.choices(kind), "target"), pick)
 
     def _final_tamperings(self) -> None:
         """At the end of a run: one tampering of every kind and target, each found and named."""
         rng = random.Random(self.seed)  # noqa: S311 - reproducible from the example's seed
-        for kind in KINDS:
-            for target in _choices(kind):
+        for kind in tampering.KINDS:
+            for target in tampering.choices(kind):
                 self._tamper_and_check(kind, target, lambda options, _label: rng.choice(options))
 
     def _tamper_and_check(self, kind: str, target: Any, pick: Pick) -> None:
@@ -561,35 +324,37 @@ class VerifyMachine(RuleBasedStateMachine):
             # The last entry's loss reads as a truncation: delete one before it.
             index = pick(range(1, size - 1), "index")
             if target == "edit":
-                _edit_entry(c, index)
+                tampering.edit_entry(c, index)
             elif target == "delete":
                 c.execute(text("DELETE FROM log_entries WHERE idx = :i"), {"i": index})
             elif target == "swap":
                 other = pick(range(index), "other")
-                first, second = _payload(c, index), _payload(c, other)
-                _set_payload(c, index, second)
-                _set_payload(c, other, first)
+                first, second = tampering.entry_payload(c, index), tampering.entry_payload(c, other)
+                tampering.set_payload(c, index, second)
+                tampering.set_payload(c, other, first)
                 return f"entry {other}"
             else:
-                _truncate(c, index)
+                tampering.truncate(c, index)
                 # Cut before a key rotation, the log no longer knows the key that signed later.
                 return "truncated|pinned key|trusted key"
             return f"entry {index}"
-        rows = _rows(c, target)
+        rows = tampering.target_rows(c, target)
         table, key, _column, _where = target
         if kind == "swap":
             pairs = [(a, b) for a, b in itertools.combinations(rows, 2) if a[1] != b[1]]
             if not pairs:
                 return None
             (k1, v1), (k2, v2) = pick(pairs, "rows")
-            _set(c, target, k1, v2)
-            _set(c, target, k2, v1)
+            tampering.set_value(c, target, k1, v2)
+            tampering.set_value(c, target, k2, v1)
             return str(table)
         if not rows:
             return None
         row_key, value = pick(rows, "row")
         if kind == "edit":
-            _set(c, target, row_key, _changed(target[2], value, self.template.appellant))
+            tampering.set_value(
+                c, target, row_key, tampering.changed(target[2], value, self.template.appellant)
+            )
         else:
             c.execute(text(f"DELETE FROM {table} WHERE {key} = :k"), {"k": row_key})  # noqa: S608
         return str(table)
@@ -599,28 +364,18 @@ class VerifyMachine(RuleBasedStateMachine):
         try:
             verify_log(LocalLog(session), self.signer.verifier_key)
         except LogVerificationError as error:
-            assert named not in TABLES, f"a row tampering broke the log itself: {error}"
+            assert named not in tampering.TABLES, f"a row tampering broke the log itself: {error}"
             assert any(n in str(error) for n in named.split("|")), (named, str(error))
             return
         finally:
             session.close()
-        assert named in TABLES, f"the log tampering ({named}) went unnoticed"
+        assert named in tampering.TABLES, f"the log tampering ({named}) went unnoticed"
         session = Session(bind=c)
         try:
             found = list(audit_state(session, holder=self.holder))
         finally:
             session.close()
         assert any(m.table == named for m in found), (named, [m.describe() for m in found])
-
-
-TABLES = {t[0] for t in (*EDITS, *DELETES, *SWAPS)}
-KINDS = ("edit", "delete", "swap", "entry")
-ENTRY_TAMPERINGS = ("edit", "delete", "swap", "truncate")
-
-
-def _choices(kind: str) -> Sequence[Any]:
-    """The targets of one kind of tampering: row targets, or ways to alter log entries."""
-    return {"edit": EDITS, "delete": DELETES, "swap": SWAPS, "entry": ENTRY_TAMPERINGS}[kind]
 
 
 @pytest.mark.slow
