@@ -352,9 +352,17 @@ class VerifyMachine(RuleBasedStateMachine):
             return None
         row_key, value = pick(rows, "row")
         if kind == "edit":
-            tampering.set_value(
-                c, target, row_key, tampering.changed(target[2], value, self.template.appellant)
-            )
+            # An account swapped in must not sit on that jury already (one seat per person).
+            spare = c.execute(
+                text(
+                    "SELECT MIN(id) FROM accounts WHERE id NOT IN (SELECT account_id FROM jurors"
+                    " WHERE account_id IS NOT NULL AND jury_id ="
+                    " (SELECT jury_id FROM jurors WHERE id = :k))"
+                ),
+                {"k": row_key if table == "jurors" else -1},
+            ).scalar_one()
+            value = tampering.changed(target[2], value, int(spare))
+            tampering.set_value(c, target, row_key, value)
         else:
             c.execute(text(f"DELETE FROM {table} WHERE {key} = :k"), {"k": row_key})  # noqa: S608
         return str(table)
