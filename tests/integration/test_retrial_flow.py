@@ -6,7 +6,8 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
 from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import intake as cases_intake
@@ -17,12 +18,13 @@ from isegoria.cases.common import get_case
 from isegoria.cases.retrial import retrial_draw_value
 from isegoria.clock import ManualClock
 from isegoria.domain.constitution import ProposalKind
+from isegoria.log import audit
 from isegoria.log import read as log_read
 from isegoria.log.entries import decode_entry
 from isegoria.log.signing import LogSigner
 from isegoria.reports import instance as reports
 from isegoria.reports.figures import Scope
-from isegoria.store.models_cases import DecisionRow, Juror, Jury
+from isegoria.store.models_cases import CaseBallot, DecisionRow, Juror, Jury
 from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, pass_proposal, report_request, run_jobs
 
@@ -202,3 +204,46 @@ def test_the_retrial_draw_can_be_rerun_from_public_data(
     evidence = jury_verify.DrawEvidence(case_id, "retrial", record, drawn, note)
     result = jury_verify.verify_draw(evidence, signer.verifier_key)
     assert sorted(result.jurors) == sorted(j.pseudonym for j in _jury(uow, case_id, "retrial"))
+
+
+@pytest.mark.parametrize("retrial_stands", [True, False])
+def test_a_settled_retrial_audits_clean_whichever_jury_stands(
+    uow: UnitOfWork, client: TestClient, paired: tuple[CasesWorld, int], retrial_stands: bool
+) -> None:
+    """The standing verdict lists its own jury's ballots; neither jury's rows look tampered."""
+    _world_, case_id = paired
+    _serve(uow, case_id, _jury(uow, case_id, "first"), violation=True)
+    _serve(uow, case_id, _jury(uow, case_id, "retrial"), violation=not retrial_stands)
+    [settled] = _facts(uow, case_id, "ConsistencyRetrialSettled")
+    assert settled["stands"] == ("retrial" if retrial_stands else "first")
+    with uow.begin(readonly=True):
+        assert list(audit.audit_state(uow.session)) == []
+        assert audit.case_mismatches(uow.session, case_id) == []
+    html = client.get(f"/cases/{case_id}").text
+    assert "tamper-warning" not in html and "no longer matches" not in html
+
+
+def test_a_changed_ballot_of_the_jury_that_did_not_stand_is_found(
+    uow: UnitOfWork, paired: tuple[CasesWorld, int]
+) -> None:
+    """Both juries' ballots are covered: the overruled jury's by the settlement entry."""
+    _world_, case_id = paired
+    _serve(uow, case_id, _jury(uow, case_id, "first"), violation=True)
+    _serve(uow, case_id, _jury(uow, case_id, "retrial"), violation=False)
+    first = _jury(uow, case_id, "first")[0]
+    with uow.database.engine.begin() as connection:
+        receipt = connection.execute(
+            select(CaseBallot.receipt)
+            .where(CaseBallot.jury_id == first.jury_id)
+            .order_by(CaseBallot.receipt)
+            .limit(1)
+        ).scalar_one()
+        connection.execute(
+            update(CaseBallot).where(CaseBallot.receipt == receipt).values(reason="forged")
+        )
+    with uow.begin(readonly=True):
+        found = list(audit.audit_state(uow.session))
+    assert [(m.table, m.field, m.stored) for m in found] == [
+        ("case_ballots", "reason", '"forged"')
+    ], found
+    assert f"{case_id} (first) ballot {receipt[:12]}" == found[0].row

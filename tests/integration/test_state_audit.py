@@ -107,7 +107,10 @@ def test_untouched_state_matches_the_log(decided: Decided, client: TestClient) -
     assert _audit(decided.uow) == []
     result = runner.invoke(cli, ["log", "verify"])
     assert result.exit_code == 0, result.output
-    assert "state audited: every rule version, tally and verdict matches" in result.output
+    assert result.output.startswith("log verified (local database)"), result.output
+    assert "state audited: every rule version, tally, jury, jury seat, ballot, verdict" in (
+        result.output
+    )
     for page in (f"/cases/{decided.case_id}", "/law/rules/MX-1"):
         html = client.get(page).text
         assert "Reason 1." in html or "MX-1" in html
@@ -161,7 +164,10 @@ def test_an_edited_row_is_reported_with_its_entry(
     )
     result = runner.invoke(cli, ["log", "verify"])
     assert result.exit_code == 1, result.output
-    assert "log verified (local database)" in result.output  # the log itself is intact
+    # The verdict comes first; "log verified" never heads a report of tampered tables.
+    assert result.output.startswith("error: log verification failed: "), result.output
+    assert "log verified" not in result.output
+    assert "the entries themselves check out (local database)" in result.output
     assert re.search(
         rf"state mismatch: {table} row [^\n]*, field {re.escape(field)}: stored [^\n]* but "
         rf"log entry #{index} recorded",

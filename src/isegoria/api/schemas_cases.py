@@ -158,6 +158,9 @@ class JuryDrawOut(BaseModel):
         "quotas that block them (the portfolio's `unseatable` list, which `isegoria jury "
         "verify` re-checks)",
     )
+    # The seats filled later, each {"juror": pseudonym, "replaces": pseudonym}, in the
+    # order they were filled (the log's JurorsReplaced entries must name the same pairs).
+    replacements: list[dict[str, str]] = []
 
 
 class SummonsOut(BaseModel):

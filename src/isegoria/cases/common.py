@@ -84,6 +84,19 @@ def juror_pseudonym(secret: bytes, case_id: int, stage: str, account_id: int) ->
     return "J-" + mac.hexdigest()[:10]
 
 
+def seat_pseudonym(secret: bytes, jury: Jury, account_id: int) -> str | None:
+    """The pseudonym an account must hold on a jury, or None once the jury closed.
+
+    Closing a jury erases its pseudonym key (ballot secrecy), so from then on nobody can
+    recompute which account is behind a seat; ``secret`` names the pool of a jury drawn
+    before per-jury keys existed.
+    """
+    if jury.closed:
+        return None
+    key = bytes.fromhex(jury.pseudonym_key) if jury.pseudonym_key else secret
+    return juror_pseudonym(key, jury.case_id, jury.stage, account_id)
+
+
 def juror_pseudonyms(
     secret: bytes, case_id: int, stage: str, account_ids: Iterable[int]
 ) -> list[str]:

@@ -8,7 +8,11 @@ re-checks every composition), that the volunteers it lists as unseatable truly c
 seated under the quotas and that nobody else is left without a chance, that the pool, its
 exclusions (people who may not sit on this case, left in the pool so the lottery is the
 jurisdiction's) and the portfolio match the digests in the log entry, and that the draw run
-again yields exactly the jurors the log names.
+again yields exactly the jurors the log names. The published seats must be those jurors,
+and the replacements those the ``JurorsReplaced`` entries name. On the instance, while the
+jury is open, each seat's account must be the one behind its pseudonym under the jury's own
+key (``check_seat_holders``); once it closed the key is erased (ballot secrecy) and nobody
+can make that check any more.
 """
 
 from __future__ import annotations
@@ -17,8 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from isegoria.algorithms import checkpoint, sortition
+from isegoria.cases.common import seat_pseudonym
+from isegoria.store.models_cases import Juror, Jury
+from isegoria.unit_of_work import UnitOfWork
 
 
 class JuryVerificationError(Exception):
@@ -34,6 +42,7 @@ class DrawEvidence:
     record: dict[str, Any]  # GET /api/v1/cases/{id}/juries/{stage}
     drawn: dict[str, Any]  # the facts of the JuryDrawn log entry
     checkpoint_note: str  # the signed checkpoint at the seed size
+    replaced: tuple[dict[str, Any], ...] = ()  # the facts of its JurorsReplaced entries
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,7 @@ def verify_draw(evidence: DrawEvidence, verifier_key: str) -> VerifiedDraw:
         raise JuryVerificationError(
             f"re-running the draw gives {list(jurors)}, the log names {sorted(drawn['jurors'])}"
         )
+    _check_seats(record, drawn, evidence.replaced)
     report = sortition.selection_report(portfolio, pool)
     return VerifiedDraw(
         jurors,
@@ -107,6 +117,58 @@ def verify_draw(evidence: DrawEvidence, verifier_key: str) -> VerifiedDraw:
         str(report.min_probability),
         tuple(u.describe() for u in portfolio.unseatable),
     )
+
+
+def _check_seats(
+    record: dict[str, Any], drawn: dict[str, Any], replaced: tuple[dict[str, Any], ...]
+) -> None:
+    """The published seats must be the jurors the log drew, and the replacements it names."""
+    seated, logged = sorted(record.get("jurors", [])), sorted(drawn["jurors"])
+    if seated != logged:
+        raise JuryVerificationError(
+            f"the jury's seats name {seated}, but the log drew {logged}: a seat was changed"
+        )
+    if "replacements" not in record:
+        return  # an instance that does not publish its replacements yet
+    stored = sorted((str(r.get("replaces")), str(r.get("juror"))) for r in record["replacements"])
+    named = sorted(
+        (str(old), str(new))
+        for facts in replaced
+        for old, new in zip(facts.get("replaced", []), facts.get("replacements", []), strict=False)
+    )
+    if stored != named:
+        raise JuryVerificationError(
+            f"the jury's replacement seats (replaced, replacement) are {stored}, but the log "
+            f"names {named}: a seat was changed"
+        )
+
+
+def check_seat_holders(uow: UnitOfWork, case_id: int, stage: str) -> int | None:
+    """On the instance: each seated account must be the one behind its seat's pseudonym.
+
+    An account swapped into a seat keeps the seat's public pseudonym, so only the jury's
+    pseudonym key can see it. That key is erased when the jury closes (ballot secrecy): a
+    closed jury cannot be checked and gives None. Otherwise, the number of seats checked.
+    """
+    jury = uow.session.scalars(
+        select(Jury).where(Jury.case_id == case_id, Jury.stage == stage)
+    ).first()
+    if jury is None or jury.closed:
+        return None
+    seats = uow.session.execute(
+        select(Juror.pseudonym, Juror.account_id).where(Juror.jury_id == jury.id).order_by(Juror.id)
+    ).tuples()
+    checked = 0
+    for pseudonym, account in seats:
+        if account is None:
+            continue
+        if seat_pseudonym(uow.secret, jury, account) != pseudonym:
+            raise JuryVerificationError(
+                f"seat {pseudonym} is held by account {account}, which is not the account "
+                "behind that pseudonym: an account was swapped into the seat"
+            )
+        checked += 1
+    return checked
 
 
 def _exclusions(pool_record: dict[str, Any], drawn: dict[str, Any]) -> list[str]:
@@ -146,10 +208,15 @@ def fetch_evidence(url: str, case_id: int, stage: str, client: httpx.Client) -> 
         ),
         None,
     )
+    replaced = tuple(
+        item["facts"]
+        for item in case["timeline"]
+        if item["kind"] == "JurorsReplaced" and item["facts"].get("stage") == stage
+    )
     if drawn is None:
         raise JuryVerificationError(f"case {case_id} has no JuryDrawn entry for {stage}")
     page = get("/log/checkpoints", start_size=record["seed_checkpoint_size"], limit=1)
     rows = page["checkpoints"]
     if not rows or rows[0]["size"] != record["seed_checkpoint_size"]:
         raise JuryVerificationError("the seed checkpoint is not published")
-    return DrawEvidence(case_id, stage, record, drawn, rows[0]["note"])
+    return DrawEvidence(case_id, stage, record, drawn, rows[0]["note"], replaced)

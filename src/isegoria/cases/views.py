@@ -111,10 +111,21 @@ def draw_record(uow: UnitOfWork, case_id: int, stage: str) -> dict[str, Any] | N
     jury = get_jury(uow, case_id, stage)
     if jury is None:
         return None
-    jurors = uow.session.scalars(
-        select(Juror.pseudonym).where(Juror.jury_id == jury.id, Juror.replaces.is_(None))
+    seats = list(
+        uow.session.execute(
+            select(Juror.id, Juror.pseudonym, Juror.replaces)
+            .where(Juror.jury_id == jury.id)
+            .order_by(Juror.id)
+        ).tuples()
     )
     portfolio = json.loads(jury.portfolio)
+    name_of = {seat_id: name for seat_id, name, _ in seats}
+    jurors = [name for _, name, replaces in seats if replaces is None]
+    replacements = [
+        {"juror": name, "replaces": name_of.get(replaces, "")}
+        for _, name, replaces in seats
+        if replaces is not None
+    ]
     return {
         "case_id": case_id,
         "stage": stage,
@@ -127,6 +138,7 @@ def draw_record(uow: UnitOfWork, case_id: int, stage: str) -> dict[str, Any] | N
         "jurors": sorted(jurors),
         # Issue 16: the volunteers the quotas leave without any chance, and why.
         "cannot_be_seated": [u.describe() for u in sortition.unseatable_in_record(portfolio)],
+        "replacements": replacements,
     }
 
 

@@ -15,6 +15,7 @@ from isegoria.cases import views as cases_views
 from isegoria.cases.jury_verify import (
     DrawEvidence,
     JuryVerificationError,
+    check_seat_holders,
     fetch_evidence,
     verify_draw,
 )
@@ -98,12 +99,25 @@ def _local_evidence(case_id: int, stage: str) -> tuple[DrawEvidence, str]:
             ),
             None,
         )
+        replaced = tuple(
+            facts
+            for e in log_read.entries_about(uow.session, "case", str(case_id))
+            if e.kind == "JurorsReplaced"
+            and (facts := decode_entry(e.payload).facts)["stage"] == stage
+        )
         head = log_read.checkpoint_at(uow.session, record["seed_checkpoint_size"])
         if drawn is None or head is None:
             raise JuryVerificationError("the draw's log entry or checkpoint is missing")
         note = head.note
     key = boot.signer(settings).verifier_key
-    return DrawEvidence(case_id, stage, record, drawn, note), key
+    return DrawEvidence(case_id, stage, record, drawn, note, replaced), key
+
+
+def _check_local_seats(case_id: int, stage: str) -> int | None:
+    """On the instance itself: the account in each seat is the one behind its pseudonym."""
+    uow, _settings = _uow()
+    with uow.begin(readonly=True):
+        return check_seat_holders(uow, case_id, stage)
 
 
 @jury_app.command("verify")
@@ -127,6 +141,7 @@ def jury_verify(
                         "warning: trusting the verifier key the server serves; pin it with --key"
                     )
         result = verify_draw(evidence, key)
+        seats_checked = _check_local_seats(case_id, stage) if url is None else None
     except IsegoriaError as error:
         raise boot.refused(error) from None
     except (JuryVerificationError, httpx.HTTPError) as error:
@@ -140,3 +155,9 @@ def jury_verify(
     console.print("jurors: " + ", ".join(result.jurors))
     for sentence in result.cannot_be_seated:
         console.print(sentence)
+    if url is None:
+        console.print(
+            f"seat holders: {seats_checked} seats hold the account behind their pseudonym"
+            if seats_checked is not None
+            else "seat holders: not checked, the jury is closed and its pseudonym key erased"
+        )

@@ -7,6 +7,7 @@ on a terminal.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,17 +18,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from isegoria.algorithms.checkpoint import NoteError, open_signed_note, parse_verifier_key
 from isegoria.algorithms.merkle import leaf_hash
+from isegoria.cases.common import seat_pseudonym
 from isegoria.cli import boot
 from isegoria.config import Settings
 from isegoria.errors import IsegoriaError
-from isegoria.log import audit, explain, keyring, read
+from isegoria.log import explain, keyring, read
 from isegoria.log.remote import RemoteLog, RemoteLogError, WitnessError
 from isegoria.log.rotation import rotate_signing_key
 from isegoria.log.verify import (
+    InstanceReport,
     LogVerificationError,
     ProgressFn,
     VerifyReport,
-    verify_database,
+    verify_instance,
     verify_remote,
 )
 from isegoria.log.witness import (
@@ -117,13 +120,17 @@ def verify(
     if held is not None and url is not None and held.url not in (None, url.rstrip("/")):
         raise _fail(f"state file {state} is for {held.url}, not {url}")
     pinned = key or (held.verifier_key if held is not None else None)
-    database: Database | None = None
+    audited: InstanceReport | None = None
     try:
         with _progress() as progress:
             if url is None:
                 settings, database = _local_database()
                 pinned = pinned or _instance_key(settings)
-                report = verify_database(database, pinned, state=held, progress=progress)
+                holder = functools.partial(seat_pseudonym, settings.secret_key)
+                audited = verify_instance(
+                    database, pinned, state=held, progress=progress, holder=holder
+                )
+                report = audited.log
             else:
                 remote = RemoteLog(url)
                 try:
@@ -135,26 +142,17 @@ def verify(
         raise _fail(f"log verification failed: {error}") from None
     if state is not None:
         _save_verified(state, held, url, pinned, report)
-    typer.echo(report.summary())
-    if database is not None:
-        _audit_state(database)
-
-
-def _audit_state(database: Database) -> None:
-    """Compare verdicts, tallies and rule texts with the entries that recorded them."""
-    session = database.session(readonly=True)
-    try:
-        mismatches = list(audit.audit_state(session))
-    finally:
-        session.close()
-    for mismatch in mismatches:
-        typer.echo(f"state mismatch: {mismatch.describe()}", err=True)
-    if mismatches:
-        raise _fail(
-            f"{len(mismatches)} field(s) of the database no longer match the log entries that "
-            "recorded them: someone edited the tables behind the log's back"
-        )
-    typer.echo("state audited: every rule version, tally and verdict matches its log entry")
+    if audited is None:
+        typer.echo(report.summary())
+    elif audited.ok:
+        typer.echo("\n".join(audited.lines()))
+    else:
+        # The verdict first, then the details: never "log verified" above a tampered table.
+        verdict, *details = audited.lines()
+        typer.echo(f"error: {verdict}", err=True)
+        for line in details:
+            typer.echo(line, err=True)
+        raise typer.Exit(1)
 
 
 def _save_verified(

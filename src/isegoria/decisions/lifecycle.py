@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 
@@ -100,6 +101,7 @@ def complete(
             platform_id=case.platform_id,
             decision_kind=row.kind,
             apply_by=format_instant(row.apply_by),
+            body_sha256=hashlib.sha256(row.body.encode()).hexdigest(),
         )
     )
 
@@ -165,7 +167,13 @@ def confirm(
     row.confirmed_at, row.failure_reason = now, None if applied else reason
     uow.log.append(
         DecisionConfirmed(
-            decision_id=row.id, case_id=row.case_id, status=row.status, on_time=now <= row.apply_by
+            decision_id=row.id,
+            case_id=row.case_id,
+            status=row.status,
+            on_time=now <= row.apply_by,
+            reason_sha256=""
+            if row.failure_reason is None
+            else hashlib.sha256(row.failure_reason.encode()).hexdigest(),
         )
     )
     return row

@@ -183,6 +183,9 @@ class DecisionConfirmed(Event):
     case_id: int | None
     status: str
     on_time: bool
+    # SHA-256 of the reason the platform gave for a failure ("" when it gave none), so
+    # ``log verify`` can check the stored reason; absent from entries written before.
+    reason_sha256: str = ""
 
     @property
     def subject_id(self) -> str:
@@ -199,6 +202,9 @@ class DecisionIssued(_CaseEvent):
     platform_id: int
     decision_kind: str
     apply_by: str
+    # SHA-256 of the decision's body as stored and delivered (the JSON the platform gets),
+    # so ``log verify`` can check the row; absent from entries written before.
+    body_sha256: str = ""
 
 
 @dataclass(frozen=True)

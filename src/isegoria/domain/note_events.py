@@ -84,6 +84,8 @@ class NoteDecisionIssued(Event):
     jurisdiction: str
     decision_kind: str
     apply_by: str
+    # SHA-256 of the decision's body as stored and delivered; absent from older entries.
+    body_sha256: str = ""
 
     @property
     def subject_id(self) -> str:

@@ -1,125 +1,77 @@
 """State audit: do the domain tables still say what the log recorded?
 
-The log proves its own history (``log.verify``), but verdicts, tallies and rule texts are
-also kept in ordinary tables that the pages and the API read. An operator with database
-access could edit those rows and leave the log alone. This module recomputes, from the
-rows, the facts each log entry recorded when the row was written and compares them field
-by field:
+The log proves its own history (``log.verify``), but verdicts, tallies, rule texts, jury
+seats and the decisions platforms apply are also kept in ordinary tables that the pages
+and the API read. An operator with database access could edit those rows and leave the log
+alone. This module recomputes, from the rows, the facts each log entry recorded when the
+row was written and compares them field by field:
 
 * a rule version (``rule_versions``) with its ``RuleVersionEnacted`` entry, and its end
   (``effective_until``) with the ``RuleRepealed`` entry or the next version's start;
 * a counted proposal (``proposals`` and ``ballots``) with its ``ProposalTallied`` entry;
-* a verdict (``cases``, ``case_ballots``) with its ``VerdictReached`` entry, the statement
-  of reasons by the SHA-256 the entry carries.
+* a constitution version (``constitution_versions``) with its ``ConstitutionChanged`` entry;
+* juries, their seats, ballots and the verdict columns of ``cases`` (``log.audit_juries``);
+* the decisions platforms apply (``log.audit_decisions``).
 
 A row that an entry describes but that is gone, and a row that no entry describes, are
-mismatches too. The audit trusts the entries, so run it after ``verify`` has checked them.
+mismatches too. The audit trusts the entries, so run it after ``verify`` has checked them
+(``log.verify.verify_instance`` does both). docs/security.md tabulates every table's cover.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from isegoria.log.audit_ballots import ballot_differences, stored_ballots
-from isegoria.log.entries import DecodedEntry, MalformedEntry, decode_entry, format_instant
-from isegoria.store.models import Ballot, LogEntry, Proposal, Rule, RuleVersionRow
-from isegoria.store.models_cases import Case
+from isegoria.log.audit_base import (
+    MISSING,
+    UNLOGGED,
+    Entries,
+    Mismatch,
+    compare,
+    load_entries,
+    loads,
+    show,
+)
+from isegoria.log.audit_decisions import decision_mismatches
+from isegoria.log.audit_juries import SeatHolder, jury_mismatches
+from isegoria.log.entries import format_instant
+from isegoria.store.models import (
+    Ballot,
+    ConstitutionVersion,
+    LogEntry,
+    Proposal,
+    Rule,
+    RuleVersionRow,
+)
+from isegoria.store.models_cases import Case, DecisionRow
 
-RULE_ENACTED, RULE_REPEALED = "RuleVersionEnacted", "RuleRepealed"
-TALLIED, VERDICT = "ProposalTallied", "VerdictReached"
-AUDITED_KINDS = (RULE_ENACTED, RULE_REPEALED, TALLIED, VERDICT)
-STAGES = ("first", "appeal")
-_MISSING = "(no row)"
-_UNLOGGED = "(no entry)"
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """One field of one row that differs from what a log entry recorded."""
-
-    entry_index: int | None  # None: no entry records this row at all
-    table: str
-    row: str  # the row's primary key, as people write it
-    field: str
-    logged: str
-    stored: str
-
-    def describe(self) -> str:
-        """One line for the operator: which entry, which row, what differs."""
-        where = f"log entry #{self.entry_index}" if self.entry_index is not None else "no entry"
-        return (
-            f"{self.table} row {self.row}, field {self.field}: stored {self.stored}, "
-            f"but {where} recorded {self.logged}"
-        )
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= 80 else f"{text[:77]}..."  # 80: one readable line
-
-
-class _Entries:
-    """The audited entries, keyed by what they describe."""
-
-    def __init__(self, rows: Iterable[tuple[int, bytes]]) -> None:
-        self.enacted: dict[tuple[str, int], tuple[int, dict[str, Any]]] = {}
-        self.repealed: dict[tuple[str, int], tuple[int, dict[str, Any]]] = {}
-        self.tallied: dict[int, tuple[int, dict[str, Any]]] = {}
-        self.verdicts: dict[tuple[int, str], tuple[int, dict[str, Any]]] = {}
-        for idx, payload in rows:
-            try:
-                entry = decode_entry(payload)
-            except MalformedEntry:
-                continue  # ``verify`` reports it; there is nothing to compare with
-            self._add(idx, entry)
-
-    def _add(self, idx: int, entry: DecodedEntry) -> None:
-        facts = entry.facts
-        try:
-            if entry.kind == RULE_ENACTED:
-                self.enacted[(str(facts["rule_id"]), int(facts["version"]))] = (idx, facts)
-            elif entry.kind == RULE_REPEALED:
-                self.repealed[(str(facts["rule_id"]), int(facts["version"]))] = (idx, facts)
-            elif entry.kind == TALLIED:
-                self.tallied[int(facts["proposal_id"])] = (idx, facts)
-            elif entry.kind == VERDICT:
-                self.verdicts[(int(facts["case_id"]), str(facts["stage"]))] = (idx, facts)
-        except (KeyError, TypeError, ValueError):
-            return  # an entry of an unexpected shape describes no row we can compare
-
-
-def _entries(session: Session, *conditions: Any) -> _Entries:
-    query = select(LogEntry.idx, LogEntry.payload).where(LogEntry.kind.in_(AUDITED_KINDS))
-    return _Entries(session.execute(query.where(*conditions)).tuples())
-
-
-def _compare(
-    out: list[Mismatch], idx: int | None, table: str, row: str, pairs: dict[str, tuple[Any, Any]]
-) -> None:
-    for field, (logged, stored) in pairs.items():
-        if logged != stored:
-            out.append(Mismatch(idx, table, row, field, _show(logged), _show(stored)))
+__all__ = [
+    "Mismatch",
+    "SeatHolder",
+    "audit_state",
+    "case_mismatches",
+    "proposal_mismatches",
+    "rule_mismatches",
+]
 
 
 # -- rule versions ---------------------------------------------------------------------------
 
 
 def _rule_version(
-    out: list[Mismatch], entries: _Entries, row: RuleVersionRow, jurisdiction: str | None
+    out: list[Mismatch], entries: Entries, row: RuleVersionRow, jurisdiction: str | None
 ) -> None:
     key = f"{row.rule_id} v{row.version}"
     found = entries.enacted.get((row.rule_id, row.version))
     if found is None:
-        out.append(Mismatch(None, "rule_versions", key, "*", _UNLOGGED, "a rule version"))
+        out.append(Mismatch(None, "rule_versions", key, "*", UNLOGGED, "a rule version"))
         return
-    idx, facts = found
+    idx, facts = found.idx, found.facts
     stored = {
         "title": row.title,
         "text": row.text,
@@ -133,20 +85,18 @@ def _rule_version(
         "proposal_id": row.proposal_id,
         "jurisdiction": jurisdiction,
     }
-    _compare(out, idx, "rule_versions", key, {k: (facts.get(k), v) for k, v in stored.items()})
+    compare(out, idx, "rule_versions", key, {k: (facts.get(k), v) for k, v in stored.items()})
     # The end of a version is written later, by a repeal or by the next version's enactment.
     ended_by = entries.repealed.get((row.rule_id, row.version))
     after = entries.enacted.get((row.rule_id, row.version + 1))
     stored_until = None if row.effective_until is None else format_instant(row.effective_until)
     if ended_by is not None:
-        logged_until, until_idx = ended_by[1].get("effective_until"), ended_by[0]
+        logged_until, until_idx = ended_by.facts.get("effective_until"), ended_by.idx
     elif after is not None:
-        logged_until, until_idx = after[1].get("effective_from"), after[0]
+        logged_until, until_idx = after.facts.get("effective_from"), after.idx
     else:
         logged_until, until_idx = None, idx
-    _compare(
-        out, until_idx, "rule_versions", key, {"effective_until": (logged_until, stored_until)}
-    )
+    compare(out, until_idx, "rule_versions", key, {"effective_until": (logged_until, stored_until)})
 
 
 def _rule_rows(session: Session, *conditions: Any) -> list[tuple[RuleVersionRow, str]]:
@@ -156,38 +106,38 @@ def _rule_rows(session: Session, *conditions: Any) -> list[tuple[RuleVersionRow,
     return list(session.execute(query.where(*conditions)).tuples())
 
 
-def _rules(entries: _Entries, rows: list[tuple[RuleVersionRow, str]]) -> list[Mismatch]:
+def _rules(entries: Entries, rows: list[tuple[RuleVersionRow, str]]) -> list[Mismatch]:
     out: list[Mismatch] = []
     seen = set()
     for row, jurisdiction in rows:
         seen.add((row.rule_id, row.version))
         _rule_version(out, entries, row, jurisdiction)
-    for (rule_id, version), (idx, _facts) in sorted(entries.enacted.items()):
+    for (rule_id, version), logged in sorted(entries.enacted.items()):
         if (rule_id, version) not in seen:
             key = f"{rule_id} v{version}"
-            out.append(Mismatch(idx, "rule_versions", key, "*", "a rule version", _MISSING))
+            out.append(Mismatch(logged.idx, "rule_versions", key, "*", "a rule version", MISSING))
     return out
 
 
 def rule_mismatches(session: Session, rule_id: str) -> list[Mismatch]:
     """Every difference between one rule's versions and the log (the rule page's warning)."""
-    entries = _entries(session, LogEntry.subject_type == "rule", LogEntry.subject_id == rule_id)
+    entries = load_entries(session, LogEntry.subject_type == "rule", LogEntry.subject_id == rule_id)
     return _rules(entries, _rule_rows(session, RuleVersionRow.rule_id == rule_id))
 
 
 # -- proposal tallies ------------------------------------------------------------------------
 
 
-def _tally(out: list[Mismatch], entries: _Entries, session: Session, proposal: Proposal) -> None:
+def _tally(out: list[Mismatch], entries: Entries, session: Session, proposal: Proposal) -> None:
     key = str(proposal.id)
     found = entries.tallied.get(proposal.id)
     if found is None:
-        out.append(Mismatch(None, "proposals", key, "tally", _UNLOGGED, "a counted vote"))
+        out.append(Mismatch(None, "proposals", key, "tally", UNLOGGED, "a counted vote"))
         return
-    idx, facts = found
+    idx, facts = found.idx, found.facts
     result = facts.get("result") or {}
     adopted = result.get("adopted")
-    _compare(
+    compare(
         out,
         idx,
         "proposals",
@@ -212,7 +162,7 @@ def _tally(out: list[Mismatch], entries: _Entries, session: Session, proposal: P
     logged = [list(pair) for pair in facts.get("ballots") or []]
     by_receipt = {r: c for r, c in stored}
     for receipt, choice in logged:
-        got = by_receipt.pop(receipt, _MISSING)
+        got = by_receipt.pop(receipt, MISSING)
         if got != choice:
             out.append(
                 Mismatch(
@@ -220,142 +170,117 @@ def _tally(out: list[Mismatch], entries: _Entries, session: Session, proposal: P
                     "ballots",
                     f"{proposal.id}/{receipt[:12]}",
                     "choice",
-                    _show(choice),
-                    _show(got),
+                    show(choice),
+                    show(got),
                 )
             )
     for receipt, choice in by_receipt.items():
         out.append(
             Mismatch(
-                idx, "ballots", f"{proposal.id}/{receipt[:12]}", "choice", _UNLOGGED, _show(choice)
+                idx, "ballots", f"{proposal.id}/{receipt[:12]}", "choice", UNLOGGED, show(choice)
             )
         )
 
 
-def _tallies(session: Session, entries: _Entries, proposals: list[Proposal]) -> list[Mismatch]:
+def _tallies(session: Session, entries: Entries, proposals: list[Proposal]) -> list[Mismatch]:
     out: list[Mismatch] = []
     for proposal in proposals:
         _tally(out, entries, session, proposal)
     counted = {p.id for p in proposals}
-    for pid, (idx, _facts) in sorted(entries.tallied.items()):
+    for pid, logged in sorted(entries.tallied.items()):
         if pid not in counted:
-            out.append(Mismatch(idx, "proposals", str(pid), "tally", "a counted vote", _MISSING))
-    return out
-
-
-# -- verdicts --------------------------------------------------------------------------------
-
-
-def _loads(text: str | None) -> dict[str, Any]:
-    """A stored JSON object, or {} when it is missing or no longer JSON (itself a mismatch)."""
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _stage_columns(case: Case, stage: str) -> tuple[Any, Any, Any, str | None, str | None]:
-    if stage == "appeal":
-        return (
-            case.appeal_outcome,
-            case.appeal_sanction,
-            case.appeal_suspension_days,
-            case.appeal_verdict,
-            case.appeal_statement,
-        )
-    return case.outcome, case.sanction, case.suspension_days, case.verdict, case.statement
-
-
-def _ballot_mismatches(
-    out: list[Mismatch], idx: int, where: str, logged: Any, stored: list[dict[str, Any]]
-) -> None:
-    for difference in ballot_differences(logged, stored):
-        row = f"{where} ballot {difference.ballot}"
-        if difference.field is None:  # a whole ballot: only in the rows, or only logged
-            got = (_UNLOGGED, "a ballot") if difference.unlogged else ("a ballot", _MISSING)
-            out.append(Mismatch(idx, "case_ballots", row, "*", *got))
-        else:
-            _compare(
-                out,
-                idx,
-                "case_ballots",
-                row,
-                {difference.field: (difference.logged, difference.stored)},
+            out.append(
+                Mismatch(logged.idx, "proposals", str(pid), "tally", "a counted vote", MISSING)
             )
-
-
-def _verdict(
-    out: list[Mismatch], entries: _Entries, session: Session, case: Case, stage: str
-) -> None:
-    key = f"{case.id} ({stage})"
-    outcome, sanction, days, verdict_json, statement_json = _stage_columns(case, stage)
-    found = entries.verdicts.get((case.id, stage))
-    if found is None:
-        if verdict_json is not None:
-            out.append(Mismatch(None, "cases", key, "verdict", _UNLOGGED, "a verdict"))
-        return
-    idx, facts = found
-    if verdict_json is None:
-        out.append(Mismatch(idx, "cases", key, "verdict", "a verdict", _MISSING))
-        return
-    statement = _loads(statement_json)
-    verdict = _loads(verdict_json)
-    tally = facts.get("tally") or {}
-    digest = hashlib.sha256((statement_json or "").encode()).hexdigest()
-    _compare(
-        out,
-        idx,
-        "cases",
-        key,
-        {
-            "outcome": (facts.get("outcome"), outcome),
-            "sanction": (facts.get("sanction"), sanction),
-            "suspension_days": (facts.get("suspension_days"), days),
-            "verdict.outcome": (facts.get("outcome"), verdict.get("outcome")),
-            "verdict.ballots_cast": (tally.get("cast"), verdict.get("ballots_cast")),
-            "verdict.violation_votes": (tally.get("violation"), verdict.get("violation_votes")),
-            "verdict.no_violation_votes": (
-                tally.get("no_violation"),
-                verdict.get("no_violation_votes"),
-            ),
-            "statement.tally": (tally, statement.get("tally")),
-            "statement (SHA-256)": (facts.get("statement_sha256"), digest),
-        },
-    )
-    stored = stored_ballots(session, case.id, stage)
-    _ballot_mismatches(out, idx, f"{case.id} ({stage})", facts.get("ballots") or [], stored)
-
-
-def _verdicts(session: Session, entries: _Entries, cases: list[Case]) -> list[Mismatch]:
-    out: list[Mismatch] = []
-    for case in cases:
-        for stage in STAGES:
-            _verdict(out, entries, session, case, stage)
-    present = {c.id for c in cases}
-    for (case_id, stage), (idx, _facts) in sorted(entries.verdicts.items()):
-        if case_id not in present:
-            out.append(Mismatch(idx, "cases", f"{case_id} ({stage})", "*", "a case", _MISSING))
     return out
+
+
+def proposal_mismatches(session: Session, proposal_id: int) -> list[Mismatch]:
+    """Every difference between one proposal's count and its ``ProposalTallied`` entry."""
+    entries = load_entries(
+        session, LogEntry.subject_type == "proposal", LogEntry.subject_id == str(proposal_id)
+    )
+    proposals = list(
+        session.scalars(
+            select(Proposal).where(Proposal.id == proposal_id, Proposal.tallied_at.is_not(None))
+        )
+    )
+    return _tallies(session, entries, proposals)
+
+
+# -- constitutions ---------------------------------------------------------------------------
+
+
+def _constitutions(session: Session, entries: Entries) -> list[Mismatch]:
+    """Each constitution version against the ``ConstitutionChanged`` entry that adopted it."""
+    out: list[Mismatch] = []
+    seen = set()
+    for row in session.scalars(select(ConstitutionVersion)):
+        key = (row.jurisdiction_code, row.version)
+        seen.add(key)
+        name = f"{row.jurisdiction_code} v{row.version}"
+        found = entries.constitutions.get(key)
+        if found is None:
+            out.append(Mismatch(None, "constitution_versions", name, "*", UNLOGGED, "a version"))
+            continue
+        facts = found.facts
+        stored: dict[str, tuple[Any, Any]] = {
+            "params": (facts.get("constitution"), loads(row.params)),
+            "effective_from": (facts.get("effective_from"), format_instant(row.effective_from)),
+            "proposal_id": (facts.get("proposal_id"), row.proposal_id),
+        }
+        compare(out, found.idx, "constitution_versions", name, stored)
+    for (code, version), logged in sorted(entries.constitutions.items()):
+        if (code, version) not in seen:
+            name = f"{code} v{version}"
+            out.append(
+                Mismatch(logged.idx, "constitution_versions", name, "*", "a version", MISSING)
+            )
+    return out
+
+
+# -- cases ----------------------------------------------------------------------------------
 
 
 def case_mismatches(session: Session, case_id: int) -> list[Mismatch]:
-    """Every difference between one case's verdicts and the log (the case page's warning)."""
-    entries = _entries(
+    """Every difference between one case's juries, verdicts, decisions and the log (its page)."""
+    decisions = [
+        str(d)
+        for d in session.scalars(select(DecisionRow.id).where(DecisionRow.case_id == case_id))
+    ]
+    case_entries = load_entries(
         session, LogEntry.subject_type == "case", LogEntry.subject_id == str(case_id)
     )
-    return _verdicts(
-        session, entries, list(session.scalars(select(Case).where(Case.id == case_id)))
+    decision_entries = load_entries(
+        session, LogEntry.subject_type == "decision", LogEntry.subject_id.in_(decisions)
     )
+    entries = _merged(case_entries, decision_entries)
+    cases = list(session.scalars(select(Case).where(Case.id == case_id)))
+    return jury_mismatches(session, entries, cases, case_id=case_id) + decision_mismatches(
+        session, entries, case_id=case_id
+    )
+
+
+def _merged(first: Entries, second: Entries) -> Entries:
+    """The case's own entries with those about its decisions (confirmations, notes' issues)."""
+    first.issued.update(second.issued)
+    first.confirmed.update(second.confirmed)
+    return first
 
 
 # -- everything ------------------------------------------------------------------------------
 
 
-def audit_state(session: Session) -> Iterator[Mismatch]:
-    """Every difference between the rule, tally and verdict tables and the log."""
-    entries = _entries(session)
+def audit_state(session: Session, *, holder: SeatHolder | None = None) -> Iterator[Mismatch]:
+    """Every difference between the audited tables and the log.
+
+    ``holder``: with the instance secret, who may sit in a seat (see ``log.audit_juries``).
+    """
+    entries = load_entries(session)
     yield from _rules(entries, _rule_rows(session))
     tallied = select(Proposal).where(Proposal.tallied_at.is_not(None)).order_by(Proposal.id)
     yield from _tallies(session, entries, list(session.scalars(tallied)))
-    yield from _verdicts(session, entries, list(session.scalars(select(Case).order_by(Case.id))))
+    yield from _constitutions(session, entries)
+    cases = list(session.scalars(select(Case).order_by(Case.id)))
+    yield from jury_mismatches(session, entries, cases, holder=holder)
+    yield from decision_mismatches(session, entries)

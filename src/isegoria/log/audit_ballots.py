@@ -11,10 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from isegoria.store.models_cases import CaseBallot, Jury
+from isegoria.store.models_cases import CaseBallot
 
 # What a published ballot says, besides the receipt that names it.
 VOTE_FIELDS = ("violation", "sanction", "suspension_days", "reason")
@@ -31,24 +28,15 @@ class BallotDifference:
     unlogged: bool = False  # a stored ballot no entry lists
 
 
-def stored_ballots(session: Session, case_id: int, stage: str) -> list[dict[str, Any]]:
-    """A jury's stored ballots as the verdict entry publishes them, in receipt order."""
-    rows = session.scalars(
-        select(CaseBallot)
-        .join(Jury, Jury.id == CaseBallot.jury_id)
-        .where(Jury.case_id == case_id, Jury.stage == stage)
-        .order_by(CaseBallot.receipt)
-    )
-    return [
-        {
-            "receipt": b.receipt,
-            "violation": b.violation,
-            "sanction": b.sanction,
-            "suspension_days": b.suspension_days,
-            "reason": b.reason,
-        }
-        for b in rows
-    ]
+def published_ballot(ballot: CaseBallot) -> dict[str, Any]:
+    """A stored ballot as a verdict entry publishes it."""
+    return {
+        "receipt": ballot.receipt,
+        "violation": ballot.violation,
+        "sanction": ballot.sanction,
+        "suspension_days": ballot.suspension_days,
+        "reason": ballot.reason,
+    }
 
 
 def _vote_key(ballot: dict[str, Any]) -> str:

@@ -7,7 +7,8 @@ verify with the pinned key and its signed root must equal the recomputed root. B
 checkpoint's root is recomputed from the same sequence of entries, all checkpoints that pass
 are prefixes of one another: they are mutually consistent (RFC 9162 §2.1.4) without any
 consistency proof being needed. A local database is also checked node by node, since the
-proofs the API serves are built from the stored nodes (``_check_nodes``).
+proofs the API serves are built from the stored nodes (``LocalLog.check_nodes`` in
+``log.verify_sources``, with the remote source).
 
 After a key rotation (``log.keyring``) each checkpoint must be signed by the key whose
 range covers its size; the pinned key must be one of the log's keys, and the rotation
@@ -17,21 +18,24 @@ served by a remote instance cannot claim a rotation its log does not hold.
 A truncation that also deleted the later checkpoints leaves nothing inside the log to
 contradict it; an optional ``WitnessState`` (the witness's state file) remembers a checkpoint
 verified earlier, which the recomputed tree must still reproduce.
+
+``verify_instance`` verifies the local log and then, in the same snapshot, audits the tables
+against it (``log.audit``); its report gives the verdict first, then the details.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
 
-from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from isegoria.algorithms import merkle
 from isegoria.algorithms.checkpoint import NoteError, NoteVerifier, open_signed_note
 from isegoria.algorithms.checkpoint import parse_verifier_key as _parse_key
+from isegoria.log.audit import Mismatch, SeatHolder, audit_state
 from isegoria.log.entries import MalformedEntry, decode_entry
 from isegoria.log.keyring import (
     KEY_ROTATED,
@@ -39,62 +43,39 @@ from isegoria.log.keyring import (
     KeyHistoryError,
     Rotation,
     build_history,
-    local_rotations,
     rotation_of,
 )
 from isegoria.log.remote import RemoteLog, RemoteLogError
+from isegoria.log.verify_sources import (
+    PAGE_SIZE,
+    LocalLog,
+    LogSource,
+    LogVerificationError,
+    RemoteSource,
+    SourcedCheckpoint,
+    SourcedEntry,
+)
 from isegoria.log.witness import WitnessState
 from isegoria.store.db import READONLY_OPTION, Database
-from isegoria.store.models import LogCheckpoint, LogEntry, LogHead, LogNode
 
-PAGE_SIZE = 1000  # rows per query: keyset pagination keeps memory constant
+__all__ = [
+    "PAGE_SIZE",
+    "InstanceReport",
+    "LocalLog",
+    "LogSource",
+    "LogVerificationError",
+    "ProgressFn",
+    "RemoteSource",
+    "SourcedCheckpoint",
+    "SourcedEntry",
+    "VerifyReport",
+    "verify_database",
+    "verify_instance",
+    "verify_log",
+    "verify_remote",
+]
 
 ProgressFn = Callable[[int, int], None]  # (entries checked, entries in the log)
-
-
-class LogVerificationError(Exception):
-    """The log failed verification; the message names the entry or checkpoint."""
-
-
-@dataclass(frozen=True)
-class SourcedEntry:
-    """One entry as a source holds it, with the leaf hash the source states for it."""
-
-    index: int
-    payload: bytes
-    stated_leaf: bytes | None
-
-
-@dataclass(frozen=True)
-class SourcedCheckpoint:
-    """One checkpoint as a source holds it: size, root hash column, signed note."""
-
-    size: int
-    root_hash: bytes
-    note: str
-
-
-class LogSource(Protocol):
-    """Where a log is read from: a local database or a remote instance."""
-
-    label: str
-    leaf_label: str  # what ``stated_leaf`` is, for messages; may use {index}
-    live: bool  # may grow while we read (then later checkpoints are not a truncation)
-
-    def head_size(self) -> int:
-        """The number of entries the source says it holds."""
-
-    def entries(self, stop: int) -> Iterator[SourcedEntry]:
-        """Entries in index order (a remote source stops before ``stop``)."""
-
-    def checkpoints(self) -> Iterator[SourcedCheckpoint]:
-        """Checkpoints in size order."""
-
-    def check_nodes(self, size: int) -> int:
-        """Check stored interior nodes, if the source has any; return how many."""
-
-    def rotations(self) -> list[Rotation]:
-        """The key rotations the source says its log records, oldest first."""
 
 
 @dataclass(frozen=True)
@@ -310,164 +291,9 @@ def _check_entry(expected: int, entry: SourcedEntry, leaf_label: str) -> str:
     return decoded.kind
 
 
-class LocalLog:
-    """A log in this instance's database, read in one snapshot transaction."""
-
-    live = False
-    leaf_label = "the stored tree node (0, {index})"
-
-    def __init__(self, session: Session, label: str = "local database") -> None:
-        self.session = session
-        self.label = label
-
-    def head_size(self) -> int:
-        """The size in the log_head row."""
-        return int(self.session.execute(select(LogHead.size)).scalar_one())
-
-    def entries(self, stop: int) -> Iterator[SourcedEntry]:
-        """Every stored entry joined with its level-0 node, by keyset pages."""
-        after = -1
-        join = and_(LogNode.level == 0, LogNode.idx == LogEntry.idx)
-        while True:
-            rows = self.session.execute(
-                select(LogEntry.idx, LogEntry.payload, LogNode.hash)
-                .outerjoin(LogNode, join)
-                .where(LogEntry.idx > after)
-                .order_by(LogEntry.idx)
-                .limit(PAGE_SIZE)
-            ).all()
-            for idx, payload, node in rows:
-                yield SourcedEntry(idx, payload, node)
-            if len(rows) < PAGE_SIZE:
-                return
-            after = rows[-1][0]
-
-    def checkpoints(self) -> Iterator[SourcedCheckpoint]:
-        """Every checkpoint row, by keyset pages."""
-        after = -1
-        while True:
-            rows = self.session.execute(
-                select(LogCheckpoint.size, LogCheckpoint.root_hash, LogCheckpoint.note)
-                .where(LogCheckpoint.size > after)
-                .order_by(LogCheckpoint.size)
-                .limit(PAGE_SIZE)
-            ).all()
-            for size, root_hash, note in rows:
-                yield SourcedCheckpoint(size, root_hash, note)
-            if len(rows) < PAGE_SIZE:
-                return
-            after = rows[-1][0]
-
-    def _nodes(self, from_level: int) -> Iterator[tuple[int, int, bytes]]:
-        # One level at a time, so every page is a range scan of the (level, idx) key.
-        top = self.session.execute(select(func.max(LogNode.level))).scalar_one()
-        for level in range(from_level, -1 if top is None else top + 1):
-            after = -1
-            while True:
-                rows = self.session.execute(
-                    select(LogNode.idx, LogNode.hash)
-                    .where(LogNode.level == level, LogNode.idx > after)
-                    .order_by(LogNode.idx)
-                    .limit(PAGE_SIZE)
-                ).all()
-                yield from ((level, idx, node) for idx, node in rows)
-                if len(rows) < PAGE_SIZE:
-                    break
-                after = rows[-1][0]
-
-    def check_nodes(self, size: int) -> int:
-        """Each stored node (L, i), L >= 1, must hash its children (L-1, 2i), (L-1, 2i+1).
-
-        Level 0 was compared with the entries already, so by induction every stored node is
-        the MTH of its leaves; nodes must exist exactly for i < size >> L (none missing,
-        none extra). Two keyset-paged streams over the (level, idx) primary key, one a
-        level behind the other, keep memory constant.
-        """
-        children, parents = self._nodes(0), self._nodes(1)
-
-        def take(stream: Iterator[tuple[int, int, bytes]], level: int, idx: int) -> bytes:
-            got = next(stream, None)
-            if got is None or (got[0], got[1]) > (level, idx):
-                raise LogVerificationError(
-                    f"tree node ({level}, {idx}) is missing from a log of {size} entries"
-                )
-            if (got[0], got[1]) != (level, idx):
-                raise LogVerificationError(
-                    f"unexpected tree node ({got[0]}, {got[1]}) in a log of {size} entries"
-                )
-            return got[2]
-
-        top = size.bit_length() - 1  # the highest level with a node; -1 for the empty log
-        count = size  # the number of children at level - 1
-        for level in range(1, top + 1):
-            for idx in range(size >> level):
-                left = take(children, level - 1, 2 * idx)
-                right = take(children, level - 1, 2 * idx + 1)
-                if take(parents, level, idx) != merkle.node_hash(left, right):
-                    raise LogVerificationError(
-                        f"tree node ({level}, {idx}) is not the hash of its children "
-                        f"({level - 1}, {2 * idx}) and ({level - 1}, {2 * idx + 1}): "
-                        "a stored node was altered"
-                    )
-            if count & 1:
-                take(children, level - 1, count - 1)  # the unpaired last node of its level
-            count >>= 1
-        if top >= 0:
-            take(children, top, 0)  # the top level holds exactly one node
-        for stream in (children, parents):
-            extra = next(stream, None)
-            if extra is not None:
-                raise LogVerificationError(
-                    f"unexpected tree node ({extra[0]}, {extra[1]}) in a log of {size} entries"
-                )
-        return 2 * size - size.bit_count()  # sum over levels of size >> L
-
-    def rotations(self) -> list[Rotation]:
-        """The rotation entries, read in the same snapshot."""
-        return local_rotations(self.session)
-
-
-class RemoteSource:
-    """A remote instance's public log API."""
-
-    live = True
-    leaf_label = "the leaf_hash the API states"
-
-    def __init__(self, remote: RemoteLog) -> None:
-        self.remote = remote
-        self.label = remote.url
-
-    def head_size(self) -> int:
-        """The tree size the API reports."""
-        return self.remote.tree_size()
-
-    def entries(self, stop: int) -> Iterator[SourcedEntry]:
-        """Entries below ``stop``, page by page."""
-        for index, payload, leaf in self.remote.entries(stop):
-            yield SourcedEntry(index, payload, leaf)
-
-    def checkpoints(self) -> Iterator[SourcedCheckpoint]:
-        """Checkpoints, page by page."""
-        for size, root_hash, note in self.remote.checkpoints():
-            yield SourcedCheckpoint(size, root_hash, note)
-
-    def check_nodes(self, size: int) -> int:
-        """The API exposes no raw nodes; its proofs are checked by the witness instead."""
-        return 0
-
-    def rotations(self) -> list[Rotation]:
-        """The key history the instance serves; checked against the entries as they stream."""
-        return self.remote.rotations()
-
-
-def verify_database(
-    database: Database,
-    verifier_key: str,
-    *,
-    state: WitnessState | None = None,
-    progress: ProgressFn | None = None,
-) -> VerifyReport:
-    """Verify the log stored in ``database`` within one consistent snapshot."""
+@contextmanager
+def _snapshot(database: Database) -> Iterator[Session]:
+    """A read-only session that sees one consistent snapshot for all its queries."""
     if database.is_sqlite:
         # A read transaction in WAL mode already sees one snapshot for all its queries.
         session = database.session(readonly=True)
@@ -478,10 +304,73 @@ def verify_database(
             execution_options={"isolation_level": "REPEATABLE READ", READONLY_OPTION: True}  # type: ignore[misc]
         )
     try:
-        return verify_log(LocalLog(session), verifier_key, state=state, progress=progress)
+        yield session
     finally:
         session.rollback()
         session.close()
+
+
+def verify_database(
+    database: Database,
+    verifier_key: str,
+    *,
+    state: WitnessState | None = None,
+    progress: ProgressFn | None = None,
+) -> VerifyReport:
+    """Verify the log stored in ``database`` within one consistent snapshot."""
+    with _snapshot(database) as session:
+        return verify_log(LocalLog(session), verifier_key, state=state, progress=progress)
+
+
+@dataclass(frozen=True)
+class InstanceReport:
+    """A verified log and what the audited tables say against it."""
+
+    log: VerifyReport
+    mismatches: tuple[Mismatch, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when the tables match the entries too."""
+        return not self.mismatches
+
+    def lines(self) -> list[str]:
+        """For people: the verdict first, then the details."""
+        if self.ok:
+            return [
+                self.log.summary(),
+                "state audited: every rule version, tally, jury, jury seat, ballot, verdict "
+                "and decision matches its log entry",
+            ]
+        log = self.log
+        return [
+            f"log verification failed: {len(self.mismatches)} field(s) of the database no "
+            "longer match the log entries that recorded them: someone edited the tables "
+            "behind the log's back",
+            f"the entries themselves check out ({log.source}): {log.size} entries, root "
+            f"{log.root_hash.hex()}, {log.checkpoints} signed checkpoints, {log.nodes} "
+            "stored nodes; trust them over the tables",
+            *(f"state mismatch: {m.describe()}" for m in self.mismatches),
+        ]
+
+
+def verify_instance(
+    database: Database,
+    verifier_key: str,
+    *,
+    state: WitnessState | None = None,
+    progress: ProgressFn | None = None,
+    holder: SeatHolder | None = None,
+) -> InstanceReport:
+    """Verify the local log, then audit the tables against it, in one snapshot.
+
+    Raises LogVerificationError when the log itself fails; mismatches of the tables are in
+    the report. ``holder``: with the instance secret, the keyed check of jury seats.
+    """
+    with _snapshot(database) as session:
+        report = verify_log(LocalLog(session), verifier_key, state=state, progress=progress)
+        mismatches = tuple(audit_state(session, holder=holder))
+    return InstanceReport(report, mismatches)
 
 
 def verify_remote(

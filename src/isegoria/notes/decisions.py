@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from sqlalchemy import select
@@ -79,6 +80,7 @@ def issue_note_decision(
             jurisdiction=note.jurisdiction,
             decision_kind=kind.value,
             apply_by=format_instant(row.apply_by),
+            body_sha256=hashlib.sha256(row.body.encode()).hexdigest(),
         )
     )
     return row
