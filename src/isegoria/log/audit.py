@@ -55,7 +55,6 @@ __all__ = [
     "SeatHolder",
     "audit_state",
     "case_mismatches",
-    "proposal_mismatches",
     "rule_mismatches",
 ]
 
@@ -193,19 +192,6 @@ def _tallies(session: Session, entries: Entries, proposals: list[Proposal]) -> l
                 Mismatch(logged.idx, "proposals", str(pid), "tally", "a counted vote", MISSING)
             )
     return out
-
-
-def proposal_mismatches(session: Session, proposal_id: int) -> list[Mismatch]:
-    """Every difference between one proposal's count and its ``ProposalTallied`` entry."""
-    entries = load_entries(
-        session, LogEntry.subject_type == "proposal", LogEntry.subject_id == str(proposal_id)
-    )
-    proposals = list(
-        session.scalars(
-            select(Proposal).where(Proposal.id == proposal_id, Proposal.tallied_at.is_not(None))
-        )
-    )
-    return _tallies(session, entries, proposals)
 
 
 # -- constitutions ---------------------------------------------------------------------------
