@@ -49,14 +49,19 @@ BATCH_EXTRA = 4
 # A ballot finding no violation: the case locked, the seat (jury, juror and the jury's earlier
 # votes in one), the ballot, the juror (4), and the log (6); one proposing a sanction also
 # reads the rule that caps it. It was 14 before the seat became one query, and 12 before the
-# seat counted the votes and a ballot without a sanction stopped reading the rule.
-BALLOT = 10
+# seat counted the votes and a ballot without a sanction stopped reading the rule. Secret
+# ballots (issue 21) add one: the juror's strata, kept on the ballot only while the jury is
+# open.
+BALLOT = 11
 # The jury's last ballot: the ballot's 4 and the jury closed; the rule, whether a retrial
 # jury exists, the constitution, the opened ballots, the author's earlier upheld cases, the
 # post, the reports; the decision numbered, inserted and its body written; the labeler
 # identity, the Flags; the appeal-window job and the case (19), and the log (6). It was 33
-# before the case, rule and constitution were read once and each decision's body once.
-CLOSING_BALLOT = 25
+# before the case, rule and constitution were read once and each decision's body once. Secret
+# ballots add 5 whatever the jury's size (the ballots read, the stratum counters in one
+# upsert, the ballots deleted and inserted again in receipt order in one statement, the key
+# erased) and the verdict's notification 1 (the author's account).
+CLOSING_BALLOT = 31
 VOTE = 4  # the proposal, the elector (locked), the ballot, the elector; votes are not logged
 
 

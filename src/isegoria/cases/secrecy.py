@@ -143,9 +143,8 @@ def seal_jury(uow: UnitOfWork, jury: Jury, case: Case) -> None:
     for row in rows:
         for _dimension, column in STRATA:
             row[column] = None
-    # Inserted one by one in receipt order: the new rows' physical order is that order.
-    for row in rows:
-        connection.execute(insert(_BALLOTS), row)
+    # Inserted in receipt order, in one statement: the new rows' physical order is that order.
+    connection.execute(insert(_BALLOTS), rows)
 
 
 def _count_strata(uow: UnitOfWork, jurisdiction: str, rows: list[dict[str, Any]]) -> None:
@@ -160,25 +159,29 @@ def _count_strata(uow: UnitOfWork, jurisdiction: str, rows: list[dict[str, Any]]
     connection = uow.session.connection()
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     table = _TALLIES
-    for (dimension, value), (ballots, violations) in sorted(counts.items()):
-        statement = dialect.insert(table).values(
-            jurisdiction=jurisdiction,
-            day=day,
-            dimension=dimension,
-            value=value,
-            ballots=ballots,
-            violations=violations,
-        )
-        # Two juries of one jurisdiction may close at once (PostgreSQL): add, never overwrite.
-        connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=["jurisdiction", "day", "dimension", "value"],
-                set_={
-                    "ballots": table.c.ballots + statement.excluded.ballots,
-                    "violations": table.c.violations + statement.excluded.violations,
-                },
-            )
-        )
+    statement = dialect.insert(table)
+    # One statement for every counter (executemany), whatever the jury's size or its strata.
+    # Two juries of one jurisdiction may close at once (PostgreSQL): add, never overwrite.
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["jurisdiction", "day", "dimension", "value"],
+            set_={
+                "ballots": table.c.ballots + statement.excluded.ballots,
+                "violations": table.c.violations + statement.excluded.violations,
+            },
+        ),
+        [
+            {
+                "jurisdiction": jurisdiction,
+                "day": day,
+                "dimension": dimension,
+                "value": value,
+                "ballots": ballots,
+                "violations": violations,
+            }
+            for (dimension, value), (ballots, violations) in sorted(counts.items())
+        ],
+    )
 
 
 @dataclass(frozen=True)
