@@ -7,7 +7,8 @@ at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 #: How long a SQLite writer waits for its turn in this process: SQLite's own busy timeout.
 WRITE_TURN_TIMEOUT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
+#: Random hex of n bytes: ``secrets.token_hex`` unless a caller injects a seeded stream.
+Entropy = Callable[[int], str]
 
 
 class UnitOfWork:
@@ -38,8 +41,13 @@ class UnitOfWork:
         signer: LogSigner | None = None,
         secret: bytes | None = None,
         log_memory: LogMemory | None = None,
+        entropy: Entropy | None = None,
     ) -> None:
         self.database = database
+        # Randomness that reaches the log or the tables (ballot ids, receipts' nonces, jury
+        # pseudonym keys): the system's by default; the demo passes a stream of its seed so
+        # that the same seed builds the same log, as it injects its clock.
+        self.token_hex: Entropy = entropy or secrets.token_hex
         self.log_memory = log_memory
         self.clock: Clock = clock or SystemClock()
         self.signer = signer

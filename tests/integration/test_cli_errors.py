@@ -146,7 +146,7 @@ def test_serve_takes_host_and_port_and_the_environment_still_works(
 ) -> None:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(serve_module.uvicorn, "run", lambda *a, **k: calls.append(k))
-    monkeypatch.setattr(serve_module, "_start_worker", lambda settings: None)
+    monkeypatch.setattr(serve_module, "_start_worker", lambda settings, clock=None: None)
     monkeypatch.setattr(logging.config, "dictConfig", lambda config: None)  # pytest's stays
     monkeypatch.setenv("ISEGORIA_PORT", "8123")  # restored, with ISEGORIA_HOST, after the test
     monkeypatch.setenv("ISEGORIA_HOST", "127.0.0.1")

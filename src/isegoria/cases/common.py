@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -63,9 +62,9 @@ def get_jury(uow: UnitOfWork, case_id: int, stage: str) -> Jury | None:
     return uow.session.scalars(_JURY, {"case_id": case_id, "stage": stage}).first()
 
 
-def new_pseudonym_key() -> str:
+def new_pseudonym_key(uow: UnitOfWork) -> str:
     """A fresh random key (hex) for one jury's pseudonyms."""
-    return secrets.token_hex(PSEUDONYM_KEY_BYTES)
+    return uow.token_hex(PSEUDONYM_KEY_BYTES)
 
 
 def jury_pseudonym_key(uow: UnitOfWork, jury: Jury) -> bytes:

@@ -65,7 +65,7 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     now = uow.now()
     register = volunteer_register(uow, case, constitution)
     strata, shares = register.strata, register.shares
-    pseudonym_key = new_pseudonym_key()  # erased when the jury closes (cases/secrecy.py)
+    pseudonym_key = new_pseudonym_key(uow)  # erased when the jury closes (cases/secrecy.py)
     names = juror_pseudonyms(
         bytes.fromhex(pseudonym_key), case_id, stage, (a for a, _ in register.volunteers)
     )

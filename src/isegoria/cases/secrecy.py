@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, Final, cast
@@ -101,8 +100,8 @@ def seal_ballot(
     note_text: str | None,
 ) -> JuryReceipt:
     """Store a ballot under a random id and receipt, with no link to the juror's seat."""
-    ballot_id = secrets.token_hex(BALLOT_ID_BYTES)
-    nonce = secrets.token_hex(NONCE_BYTES)
+    ballot_id = uow.token_hex(BALLOT_ID_BYTES)
+    nonce = uow.token_hex(NONCE_BYTES)
     vote = vote_text(violation, sanction, suspension_days, reason)
     receipt = receipt_for(case_id, ballot_id, vote, nonce)
     connection = uow.session.connection()

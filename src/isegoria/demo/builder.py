@@ -62,7 +62,9 @@ def build(
     secret = keys.instance_secret(seed)
     signer = load_signer(settings.origin, settings.signing_key_path)
     present: datetime = keys.DEMO_PRESENT
-    uow = UnitOfWork(database, ManualClock(present), signer, secret)
+    uow = UnitOfWork(
+        database, ManualClock(present), signer, secret, entropy=keys.entropy(seed, "world")
+    )
     started = time.monotonic()
     on_stage(f"building the demo world (seed {seed}) with {citizens:,} citizens and its law")
     with uow.begin():

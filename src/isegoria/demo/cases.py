@@ -30,6 +30,7 @@ from isegoria.domain.decisions import ReportSource
 from isegoria.domain.sanctions import SanctionStep
 from isegoria.jobs import queue as jobs
 from isegoria.law import read as law_read
+from isegoria.log import demo_keys
 from isegoria.log.demo_keys import rng as demo_rng
 from isegoria.log.signing import LogSigner
 from isegoria.store.db import Database
@@ -154,7 +155,7 @@ def seed_cases(
     """Run the demo's reports through the whole path; returns how many cases were opened."""
     rng = demo_rng(seed, "cases")
     clock = ManualClock(now - timedelta(days=HISTORY_DAYS))
-    uow = UnitOfWork(database, clock, signer, secret)
+    uow = UnitOfWork(database, clock, signer, secret, entropy=demo_keys.entropy(seed, "cases"))
     with uow.begin(readonly=True):
         authors = list(
             uow.session.scalars(
@@ -204,7 +205,7 @@ def seed_cases(
             case_id, opened_index = case.id, case.opened_log_index
         opened += 1
         del opened_index  # the draw job waits for the checkpoint of the opening entry
-        jobs.run_due(database, clock, signer, secret=secret, kinds=DEMO_JOBS)
+        jobs.run_due(database, clock, signer, secret=secret, kinds=DEMO_JOBS, entropy=uow.token_hex)
         if post.pending:
             continue
         if post.interim:  # the jury is slow: the interim measure lapses before the verdict
@@ -236,7 +237,9 @@ def seed_cases(
                     case_id=case_id,
                     statement="The jury misread my post; please look again.",
                 )
-            jobs.run_due(database, clock, signer, secret=secret, kinds=DEMO_JOBS)
+            jobs.run_due(
+                database, clock, signer, secret=secret, kinds=DEMO_JOBS, entropy=uow.token_hex
+            )
             propensity = post.propensity if post.appeal == "upheld" else 1 - post.propensity
             _serve(uow, clock, rng, case_id, ("appeal",), propensity, post.reasons, vote=True)
             _close(uow, clock, case_id, "appeal")

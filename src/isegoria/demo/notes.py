@@ -15,6 +15,7 @@ from typing import Final
 from sqlalchemy import select
 
 from isegoria.clock import ManualClock
+from isegoria.log import demo_keys
 from isegoria.log.demo_keys import rng as demo_rng
 from isegoria.log.signing import LogSigner
 from isegoria.notes import scoring as notes_scoring
@@ -102,7 +103,7 @@ def seed_notes(
     """Write, rate and score the demo notes; returns how many notes were written."""
     rng = demo_rng(seed, "notes")
     clock = ManualClock(now - timedelta(days=3))
-    uow = UnitOfWork(database, clock, signer, secret)
+    uow = UnitOfWork(database, clock, signer, secret, entropy=demo_keys.entropy(seed, "notes"))
     with uow.begin(readonly=True):
         contents = list(uow.session.scalars(select(Content.id).order_by(Content.id)))
         left, right = _camp(uow, LEFT), _camp(uow, RIGHT)

@@ -40,7 +40,7 @@ from isegoria.clock import Clock
 from isegoria.log.signing import LogSigner
 from isegoria.store.db import Database
 from isegoria.store.models import Job
-from isegoria.unit_of_work import UnitOfWork
+from isegoria.unit_of_work import Entropy, UnitOfWork
 
 logger = logging.getLogger("isegoria.jobs")
 
@@ -169,9 +169,13 @@ def run_one(
     secret: bytes | None = None,
     *,
     kinds: Collection[str] | None = None,
+    entropy: Entropy | None = None,
 ) -> bool | None:
     """Run the next due job (of ``kinds``, default any); True if done, False if it failed,
     None if nothing was due.
+
+    ``entropy``: the randomness of the job's unit of work (default the system's; the demo's
+    seeded stream).
 
     A caller that moves a clock of its own into the future (a back-dated demo) must pass
     ``kinds``: otherwise it would also run other people's deadlines before their time.
@@ -186,7 +190,7 @@ def run_one(
             _prepare(database, clock, secret, prepare, kinds)
         token = _SLOW_WORK_ALLOWED.set(round_ == rounds)
         try:
-            return _run_claimed(database, clock, signer, secret, kinds)
+            return _run_claimed(database, clock, signer, secret, kinds, entropy=entropy)
         except PrepareAgain:
             continue  # rolled back: nothing was written; prepare with the new inputs
         finally:
@@ -226,8 +230,10 @@ def _run_claimed(
     signer: LogSigner | None,
     secret: bytes | None,
     kinds: Collection[str] | None,
+    *,
+    entropy: Entropy | None = None,
 ) -> bool | None:
-    uow = UnitOfWork(database, clock, signer, secret)
+    uow = UnitOfWork(database, clock, signer, secret, entropy=entropy)
     job_id: int | None = None
     try:
         with uow.begin():
@@ -277,12 +283,13 @@ def run_due(
     limit: int = 1000,
     secret: bytes | None = None,
     kinds: Collection[str] | None = None,
+    entropy: Entropy | None = None,
 ) -> RunReport:
     """Run every job due by ``clock.now()`` (at most ``limit``, only ``kinds`` if given),
     each in its own transaction."""
     done = failed = 0
     for _ in range(limit):
-        outcome = run_one(database, clock, signer, secret, kinds=kinds)
+        outcome = run_one(database, clock, signer, secret, kinds=kinds, entropy=entropy)
         if outcome is None:
             break
         if outcome:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -190,8 +189,8 @@ def cast_vote(
         old = uow.session.get(Ballot, old_id)
         if old is not None and old.choice == vote.value:
             raise Conflict(f"your vote on proposal {proposal_id} is already {vote.value}")
-    ballot_id = secrets.token_hex(BALLOT_ID_BYTES)
-    nonce = secrets.token_hex(NONCE_BYTES)
+    ballot_id = uow.token_hex(BALLOT_ID_BYTES)
+    nonce = uow.token_hex(NONCE_BYTES)
     receipt = receipt_for(proposal_id, ballot_id, vote.value, nonce)
     uow.session.add(
         Ballot(id=ballot_id, proposal_id=proposal_id, choice=vote.value, receipt=receipt)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +51,12 @@ def rng(seed: int, purpose: str) -> random.Random:
     """A random stream for one part of the demo, a pure function of the seed and ``purpose``."""
     # A str seed is hashed with SHA-512 by random.seed: the same stream on every machine.
     return random.Random(f"isegoria-demo/{purpose}/seed={seed}")  # noqa: S311 - synthetic
+
+
+def entropy(seed: int, purpose: str) -> Callable[[int], str]:
+    """Random hex for a demo unit of work (ballot ids, nonces, jury keys) from the seed."""
+    stream = rng(seed, f"entropy/{purpose}")
+    return lambda n: stream.randbytes(n).hex()
 
 
 def instance_secret(seed: int) -> bytes:
