@@ -19,27 +19,30 @@ CLOCK_FILE_ENV = "ISEGORIA_CLOCK_FILE"
 
 
 class FileClock:
-    """The instant written in a file, or the wall clock while there is none."""
+    """The instant written in a file, or the fallback clock (the wall clock) while there is none."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, fallback: Clock | None = None) -> None:
         self.path = path
-        self._system = SystemClock()
+        self._fallback = fallback or SystemClock()
 
     def now(self) -> datetime:
-        """The instant in the file, else the wall clock."""
+        """The instant in the file, else the fallback clock's."""
         try:
             text = self.path.read_text().strip()
         except FileNotFoundError:
             text = ""
         if not text:
-            return self._system.now()
+            return self._fallback.now()
         instant = datetime.fromisoformat(text)
         if instant.tzinfo is None:
             raise ValueError(f"{self.path} holds {text!r}, which has no timezone")
         return instant
 
 
-def clock_from_environment() -> Clock:
-    """The test-only file clock if ``ISEGORIA_CLOCK_FILE`` is set, else the wall clock."""
+def clock_from_environment(fallback: Clock | None = None) -> Clock:
+    """The test-only file clock if ``ISEGORIA_CLOCK_FILE`` is set, else ``fallback`` (default
+    the wall clock), which the file clock also reads while its file is empty."""
     path = os.environ.get(CLOCK_FILE_ENV)
-    return FileClock(Path(path)) if path else SystemClock()
+    if path:
+        return FileClock(Path(path), fallback)
+    return fallback or SystemClock()

@@ -246,5 +246,7 @@ def demo(
         console.print(f"platform {logins.platform!r} API key: {logins.platform_key}")
     console.print(notification_demo.where_mail_goes(settings))
     if serve_after:
-        # On the demo's own clock: it goes on from the present the world was built for.
-        _serve(settings, upgrade=False, workers=1, clock=keys.demo_clock(settings.data_dir))
+        # On the demo's own clock: it goes on from the present the world was built for (a
+        # test's clock file, when set, overrides it as it does for any server).
+        clock = clock_from_environment(keys.demo_clock(settings.data_dir))
+        _serve(settings, upgrade=False, workers=1, clock=clock)
