@@ -83,7 +83,7 @@ HOSTILE = st.one_of(
 
 def _stub_what_never_ends(patch: pytest.MonkeyPatch) -> None:
     patch.setattr(serve_module, "uvicorn", SimpleNamespace(run=lambda *a, **k: None))
-    patch.setattr(serve_module, "_start_worker", lambda settings: None)
+    patch.setattr(serve_module, "_start_worker", lambda settings, clock=None: None)
     patch.setattr(logging.config, "dictConfig", lambda config: None)  # keeps pytest's logging
     patch.setattr(jobs.Worker, "run_forever", lambda self: None)
     patch.setattr(outbox.OutboxWorker, "start_thread", lambda self: None)
