@@ -84,7 +84,8 @@ def test_a_summons_arrives_as_a_matrix_message_once_in_the_jurors_language(
             if j.account_id in users
         ]
     assert seats
-    with SynapseAdminClient(synapse.url, synapse.admin.access_token) as admin:
+    # The test homeserver listens on loopback, which the outbound guard refuses by default.
+    with SynapseAdminClient(synapse.url, synapse.admin.access_token, allow_private=True) as admin:
         channels = delivery.Channels(
             public_url="https://isegoria.example", secret=b"s" * 32, matrix=admin
         )

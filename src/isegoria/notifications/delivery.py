@@ -275,8 +275,11 @@ def channels_from(settings: Settings) -> Channels:
     smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else ""
     matrix: MatrixNotices | None = None
     if settings.matrix_notify_url and settings.matrix_notify_token:
+        # Guarded like every outbound call: a private homeserver needs the operator's consent.
         matrix = SynapseAdminClient(
-            settings.matrix_notify_url, settings.matrix_notify_token.get_secret_value()
+            settings.matrix_notify_url,
+            settings.matrix_notify_token.get_secret_value(),
+            allow_private=settings.webhook_allow_private,
         )
     return Channels(
         public_url=settings.effective_public_url,
