@@ -25,7 +25,7 @@ NEW_PASSWORD = "a brand new operator passphrase"
 def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A demo world without cases: its staff are all the sign-in needs, and it starts fast."""
     data_dir = tmp_path_factory.mktemp("mfa-demo")
-    with live_server(data_dir, "demo", "--citizens", "50", "--no-cases") as server:
+    with live_server(data_dir, "demo", "--citizens", "300", "--no-cases") as server:
         yield server
 
 
