@@ -34,16 +34,46 @@ _current: contextvars.ContextVar[str] = contextvars.ContextVar(
 )
 
 
+#: Catalogs that are not the interface's: the statements of reasons (legal text).
+SEPARATE_DOMAINS = frozenset({"reasons"})
+
+
 @functools.cache
 def translations(language: str, domain: str = "messages") -> gettext_module.NullTranslations:
     """The compiled catalog of ``language`` (English is the source text itself).
 
     ``domain`` names the catalog: ``messages`` for the interface, ``reasons`` for the
-    statements of reasons (legal text, kept apart from the pages' words).
+    statements of reasons (legal text, kept apart from the pages' words). The interface's
+    words may be split over several files (``messages.po``, ``staff.po``...), one per part of
+    the site, so that parts written side by side do not edit one file; they are read as one.
     """
-    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
-    if language == DEFAULT_LANGUAGE or not path.exists():
+    if language == DEFAULT_LANGUAGE:
         return gettext_module.NullTranslations()
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    if domain in SEPARATE_DOMAINS:
+        paths = [folder / f"{domain}.po"]
+    else:
+        paths = interface_catalogs(language)
+    merged = gettext_module.NullTranslations()
+    for path in reversed([p for p in paths if p.exists()]):
+        catalog = _compile(path, language)
+        catalog.add_fallback(merged)
+        merged = catalog
+    return merged
+
+
+def interface_catalogs(language: str) -> list[Path]:
+    """The ``.po`` files that hold the interface's words in ``language``, ``messages.po`` first."""
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    others = sorted(
+        path
+        for path in folder.glob("*.po")
+        if path.stem != "messages" and path.stem not in SEPARATE_DOMAINS
+    )
+    return [folder / "messages.po", *others]
+
+
+def _compile(path: Path, language: str) -> gettext_module.GNUTranslations:
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=language)
     buffer = io.BytesIO()

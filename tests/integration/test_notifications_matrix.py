@@ -34,7 +34,9 @@ def _notices(server: Homeserver, user: MatrixUser) -> list[str]:
     """The bodies of the server notices ``user`` received (joining the notices room)."""
     with server.client(user) as client:
         for _ in range(50):
-            rooms = client.get("/_matrix/client/v3/sync", params={"timeout": 0}).json()["rooms"]
+            # Synapse leaves "rooms" out of a sync that has nothing in any room yet.
+            sync = client.get("/_matrix/client/v3/sync", params={"timeout": 0}).json()
+            rooms = sync.get("rooms", {})
             invited = list(rooms.get("invite", {})) + list(rooms.get("join", {}))
             if invited:
                 break

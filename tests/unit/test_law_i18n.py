@@ -50,10 +50,14 @@ def _source_messages() -> set[str]:
 
 @pytest.mark.parametrize("language", ["es", "fr", "de"])
 def test_every_interface_message_is_translated(language: str) -> None:
-    path = SRC / "locale" / language / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
-    translated = {m.id: m.string for m in catalog if m.id and m.string}
+    translated = {}
+    for path in i18n.interface_catalogs(language):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        for message in catalog:
+            if message.id and message.string:
+                assert message.id not in translated, f"{message.id!r} twice in {language}"
+                translated[message.id] = message.string
     messages = _source_messages()
     assert len(messages) > 100
     missing = sorted(messages - set(translated))
@@ -91,3 +95,25 @@ def test_translations_load_without_a_compile_step() -> None:
 )
 def test_language_negotiation(cookie: str | None, header: str | None, expected: str) -> None:
     assert i18n.negotiate(cookie, header) == expected
+
+
+def test_the_interface_reads_every_catalog_of_a_language_as_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "es" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    entry = 'msgid "{0}"\nmsgstr "{1}"\n\n'
+    (folder / "messages.po").write_text(entry.format("The law", "La ley"))
+    (folder / "staff.po").write_text(entry.format("Pipeline", "Flujo"))
+    (folder / "reasons.po").write_text(entry.format("Reasons", "Motivos"))
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.translations.cache_clear()
+    try:
+        interface = i18n.translations("es")
+        assert interface.gettext("The law") == "La ley"
+        assert interface.gettext("Pipeline") == "Flujo"
+        # The statements of reasons stay a catalog of their own.
+        assert interface.gettext("Reasons") == "Reasons"
+        assert i18n.translations("es", "reasons").gettext("Reasons") == "Motivos"
+    finally:
+        i18n.translations.cache_clear()
