@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import os
+import time
 from collections.abc import Callable
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from rich.table import Table
 from isegoria import worker as handlers  # noqa: F401 - importing it registers the job handlers
 from isegoria.app import create_app
 from isegoria.cli import boot
+from isegoria.cli.progress import build_progress
 from isegoria.clock import Clock
 from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
@@ -36,7 +38,8 @@ from isegoria.store.db import Database
 from isegoria.unit_of_work import UnitOfWork
 
 serve_app = typer.Typer()
-console = Console()
+# Lines are never folded: a root hash or an API key must stay whole to be copied.
+console = Console(soft_wrap=True)
 #: The app factory uvicorn imports (in each worker process when there are several).
 APP_FACTORY = "isegoria.app:create_app"
 
@@ -211,14 +214,17 @@ def demo(
         console.print("reusing the demo world in", settings.effective_database_url)
     else:
         try:
-            report = builder.build(
-                database,
-                settings,
-                seed=seed,
-                citizens=citizens,
-                cases=cases,
-                on_stage=lambda stage: console.print(f"{stage}..."),
-            )
+            started = time.monotonic()
+            with build_progress(console) as progress:
+                report = builder.build(
+                    database,
+                    settings,
+                    seed=seed,
+                    citizens=citizens,
+                    cases=cases,
+                    progress=progress,
+                )
+            console.print(f"demo world built in {time.monotonic() - started:.0f} s")
         except keys.DemoKeyConflict as error:
             raise boot.fail(str(error)) from None
         logins = report.logins

@@ -9,15 +9,16 @@ rather than from the wall clock.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.demo import world
 from isegoria.demo.cases import seed_cases
-from isegoria.demo.notes import seed_notes
+from isegoria.demo.notes import NOTES, seed_notes
+from isegoria.demo.posts import POSTS
 from isegoria.log import demo_keys as keys
 from isegoria.log import read
 from isegoria.log.signing import load_signer
@@ -27,8 +28,25 @@ from isegoria.security import SecretBox
 from isegoria.store.db import Database
 from isegoria.unit_of_work import UnitOfWork
 
-#: Called when a stage starts, with its description.
-StageListener = Callable[[str], None]
+
+class BuildProgress(Protocol):
+    """Who is told how far a build has come: a progress bar, lines in a log, or nobody."""
+
+    def stage(self, description: str, steps: int) -> None:
+        """A stage of ``steps`` steps starts (0: its length is not known)."""
+
+    def step(self) -> None:
+        """One step of the current stage is done."""
+
+
+class Silent:
+    """A build nobody watches."""
+
+    def stage(self, description: str, steps: int) -> None:
+        """Say nothing."""
+
+    def step(self) -> None:
+        """Say nothing."""
 
 
 @dataclass
@@ -55,7 +73,7 @@ def build(
     seed: int,
     citizens: int,
     cases: bool = True,
-    on_stage: StageListener = lambda _stage: None,
+    progress: BuildProgress | None = None,
 ) -> BuildReport:
     """Build the demo world of ``seed`` into an empty database whose schema is current."""
     keys.install(settings, seed)
@@ -65,8 +83,10 @@ def build(
     uow = UnitOfWork(
         database, ManualClock(present), signer, secret, entropy=keys.entropy(seed, "world")
     )
+    progress = progress or Silent()
     started = time.monotonic()
-    on_stage(f"building the demo world (seed {seed}) with {citizens:,} citizens and its law")
+    world_stage = f"building the demo world (seed {seed}) with {citizens:,} citizens and its law"
+    progress.stage(world_stage, 0)
     with uow.begin():
         logins = world.build(uow, SecretBox(secret), citizens=citizens, seed=seed)
         notification_demo.opt_in(uow, logins.people)
@@ -75,14 +95,16 @@ def build(
     _timed(report, "world and law", started)
     if cases:
         started = time.monotonic()
-        on_stage("running the demo's reports through juries")
+        progress.stage("running the demo's reports through juries", len(POSTS))
         with uow.begin(readonly=True):
             platform_id = platforms.find_platform(uow, logins.platform).id
-        report.cases = seed_cases(database, signer, secret, platform_id, present, seed)
+        report.cases = seed_cases(
+            database, signer, secret, platform_id, present, seed, on_step=progress.step
+        )
         _timed(report, "cases", started)
         started = time.monotonic()
-        on_stage("writing, rating and scoring the demo's notes")
-        report.notes = seed_notes(database, signer, secret, present, seed)
+        progress.stage("writing, rating and scoring the demo's notes", len(NOTES))
+        report.notes = seed_notes(database, signer, secret, present, seed, on_step=progress.step)
         _timed(report, "notes", started)
     with uow.begin(readonly=True):
         report.tree_size = read.tree_size(uow.session)

@@ -11,6 +11,7 @@ the named demo people (ana, marie, ...) are never made to act.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -154,6 +155,7 @@ def seed_cases(
     platform_id: int,
     now: datetime,
     seed: int = 0,
+    on_step: Callable[[], None] = lambda: None,
 ) -> int:
     """Run the demo's reports through the whole path; returns how many cases were opened."""
     rng = demo_rng(seed, "cases")
@@ -170,6 +172,7 @@ def seed_cases(
         )
     opened = 0
     for number, post in enumerate(POSTS, start=1):
+        on_step()
         if post.pending:
             if clock.now() > now:
                 raise RuntimeError("the demo's case history ran past the present; shorten it")

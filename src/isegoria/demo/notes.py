@@ -9,6 +9,7 @@ a named citizen finds notes in their "rate notes" queue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -98,7 +99,12 @@ def _camp(uow: UnitOfWork, leanings: tuple[str, ...]) -> list[int]:
 
 
 def seed_notes(
-    database: Database, signer: LogSigner, secret: bytes, now: datetime, seed: int = 0
+    database: Database,
+    signer: LogSigner,
+    secret: bytes,
+    now: datetime,
+    seed: int = 0,
+    on_step: Callable[[], None] = lambda: None,
 ) -> int:
     """Write, rate and score the demo notes; returns how many notes were written."""
     rng = demo_rng(seed, "notes")
@@ -123,6 +129,7 @@ def seed_notes(
         return 0  # a demo without posts or with too few citizens gets no notes
     written: list[tuple[int, str]] = []
     for number, (kind, language, text, post) in enumerate(NOTES):
+        on_step()
         clock.advance(timedelta(hours=rng.randint(1, 5)))
         with uow.begin():
             note = notes.write_note(
