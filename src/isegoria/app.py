@@ -77,6 +77,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or Settings()
+    owns_database = database is None
     database = database or Database(
         settings.effective_database_url,
         pool_size=settings.database_pool_size,
@@ -113,6 +114,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = services
+    app.state.owns_database = owns_database
 
     services.read_cache.record = metrics.install(app, database, services.clock.now).count_read_cache
     ratelimit.install(app, settings)
@@ -185,24 +187,28 @@ def checkpoint_policy(settings: Settings) -> CheckpointPolicy | None:
 @asynccontextmanager
 async def checkpoint_timer(app: FastAPI) -> AsyncIterator[None]:
     """While the app serves under a checkpoint policy, sign the log's tail on a timer; at
-    shutdown, close the event loop's own database connection (http/read_cache.py)."""
+    shutdown, close the event loop's own database connection (http/read_cache.py) and the
+    database itself when the app opened it."""
     services: Services = app.state.services
     policy = services.log_memory.policy
-    if policy is None:
-        try:
-            yield
-        finally:
-            services.loop_version.close()
-        return
-    timer = CheckpointTimer(
-        services.database, services.clock, services.signer, services.log_memory, policy.interval
-    )
-    timer.start_thread()
+    timer = None
+    if policy is not None:
+        timer = CheckpointTimer(
+            services.database,
+            services.clock,
+            services.signer,
+            services.log_memory,
+            policy.interval,
+        )
+        timer.start_thread()
     try:
         yield
     finally:
-        timer.stop()
+        if timer is not None:
+            timer.stop()
         services.loop_version.close()
+        if app.state.owns_database:  # an app that opened its database closes it
+            services.database.dispose()
 
 
 def identity_verifier(settings: Settings) -> IdentityVerifier | None:
