@@ -161,6 +161,25 @@ def test_serve_takes_host_and_port_and_the_environment_still_works(
     assert bad.exit_code == ExitCode.USAGE
 
 
+def test_several_worker_processes_need_postgresql(
+    env: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(serve_module.uvicorn, "run", lambda *a, **k: calls.append(k))
+    monkeypatch.setattr(serve_module, "_start_worker", lambda settings, clock=None: None)
+    monkeypatch.setattr(logging.config, "dictConfig", lambda config: None)
+    result = runner.invoke(app, ["serve", "--workers", "2"])
+    if backend == "sqlite":
+        assert result.exit_code == ExitCode.USAGE, result.output
+        assert "--workers 2 needs PostgreSQL" in result.output
+        assert calls == []
+    else:
+        assert result.exit_code == 0, result.output
+        assert calls[-1]["workers"] == 2
+    one = runner.invoke(app, ["serve", "--workers", "1"])
+    assert one.exit_code == 0, one.output
+
+
 @pytest.mark.parametrize(
     ("language", "title", "chart"),
     [

@@ -186,7 +186,16 @@ def serve(
         os.environ["ISEGORIA_HOST"] = host
     if port is not None:
         os.environ["ISEGORIA_PORT"] = str(port)
-    _serve(boot.settings(), upgrade=upgrade, workers=workers)
+    settings = boot.settings()
+    if workers > 1 and settings.effective_database_url.startswith("sqlite"):
+        # SQLite has one writer, and each process would keep its own read cache and rate
+        # limits: a second process would serve stale pages and double every budget.
+        raise boot.fail(
+            f"--workers {workers} needs PostgreSQL (ISEGORIA_DATABASE_URL=postgresql+psycopg://"
+            "...); on SQLite serve with one process",
+            boot.ExitCode.USAGE,
+        )
+    _serve(settings, upgrade=upgrade, workers=workers)
 
 
 @serve_app.command()
