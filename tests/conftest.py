@@ -21,6 +21,7 @@ from isegoria.log.signing import LogSigner
 from isegoria.store import migrate
 from isegoria.store.db import Database
 from isegoria.unit_of_work import UnitOfWork
+from tests.support.demo_world import BuiltDemo, DemoCopy, build_demo, copy_demo
 from tests.support.postgres import throwaway_cluster
 
 START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
@@ -82,6 +83,35 @@ def database_url(
         return f"sqlite:///{path}"
     base: str = request.getfixturevalue("pg_base_url")
     return fresh_postgres(base)
+
+
+@pytest.fixture(scope="session")
+def built_demos() -> dict[str, BuiltDemo]:
+    """The demo worlds built so far in this run, one per engine (see demo_copy)."""
+    return {}
+
+
+@pytest.fixture
+def demo_copy(
+    backend: str,
+    built_demos: dict[str, BuiltDemo],
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> DemoCopy:
+    """This test's copy of the suite's one demo world on its engine (built on first use)."""
+    pg_base: str | None = None
+    if backend == "postgresql":
+        pg_base = request.getfixturevalue("pg_base_url")
+    if backend not in built_demos:
+        folder = tmp_path_factory.mktemp(f"demo-{backend}")
+        if pg_base is None:
+            url = f"sqlite:///{folder / 'demo.db'}"
+        else:
+            url = fresh_postgres(pg_base, migrated=False)
+        built_demos[backend] = build_demo(folder, url)
+    name = f"t{next(_counter)}_{datetime.now(UTC).strftime('%H%M%S%f')}"
+    return copy_demo(built_demos[backend], tmp_path, pg_base, name)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from isegoria.app import create_app
 from isegoria.cli import app
 from isegoria.config import Settings
 from isegoria.store import migrate
+from tests.support.demo_world import DemoCopy
 
 runner = CliRunner()
 
@@ -115,13 +116,18 @@ def test_platform_add_names_an_unknown_scope(env: Path) -> None:
     assert "unknown scope 'everything'" in result.output
 
 
-def test_demo_builds_once_and_reuses(env: Path) -> None:
-    first = runner.invoke(app, ["demo", "--no-serve", "--citizens", "300"])
-    assert first.exit_code == 0, first.output
-    logins = json.loads((env / "demo-logins.json").read_text())
+def test_demo_builds_once_and_reuses(
+    demo_copy: DemoCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The suite's one build of this engine's demo world (tests/support/demo_world.py).
+    built = demo_copy.built
+    logins = json.loads((built.data_dir / "demo-logins.json").read_text())
     assert set(logins["people"]) == {"ana", "marie", "jonas", "sam", "operator", "auditor"}
-    assert (env / "demo-logins.json").stat().st_mode & 0o077 == 0
-    assert "demo keys of seed 0 (DEMO KEY" in first.output
+    assert (built.data_dir / "demo-logins.json").stat().st_mode & 0o077 == 0
+    assert "demo keys of seed 0 (DEMO KEY" in built.output
+    monkeypatch.setenv("ISEGORIA_DATA_DIR", str(demo_copy.data_dir))
+    monkeypatch.setenv("ISEGORIA_DATABASE_URL", demo_copy.database_url)
+    monkeypatch.chdir(tmp_path)
     shown = runner.invoke(app, ["config"])
     assert "demo_keys" in shown.output and "seed 0: DEMO KEY" in shown.output
     with TestClient(create_app(Settings())) as client:

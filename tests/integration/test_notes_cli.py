@@ -24,8 +24,10 @@ from isegoria.integrations.community_notes_tsv import (
     write_user_enrollment,
 )
 from isegoria.integrations.community_notes_tsv_format import STATUS_LABELS
+from isegoria.store.db import Database
 from isegoria.store.models_notes import NoteRow, NoteRunRow
 from isegoria.unit_of_work import UnitOfWork
+from tests.support.demo_world import DemoCopy
 from tests.support.notes_world import build, planted
 
 runner = CliRunner()
@@ -139,13 +141,9 @@ def test_import_dir_names_a_missing_or_malformed_file(tmp_path: Path) -> None:
     assert no_out.exit_code == 2 and "--out" in no_out.output
 
 
-def test_demo_shows_notes_with_every_status(env: Path, database_url: str) -> None:
-    from isegoria.store.db import Database
-
-    result = runner.invoke(app, ["demo", "--no-serve", "--citizens", "300"])
-    assert result.exit_code == 0, result.output
-    assert "12 demo notes written, rated and scored" in result.output
-    database = Database(database_url)
+def test_demo_shows_notes_with_every_status(demo_copy: DemoCopy) -> None:
+    assert "12 demo notes written, rated and scored" in demo_copy.built.output
+    database = Database(demo_copy.database_url)
     try:
         with database.session(readonly=True) as session:
             statuses = list(session.scalars(select(NoteRow.status)))
