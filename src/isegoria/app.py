@@ -35,6 +35,7 @@ from isegoria.federation import atproto_labeler
 from isegoria.http import cookies, metrics, overload, problems, ratelimit
 from isegoria.http.access import undeclared_routes
 from isegoria.http.credential_cache import CredentialCache
+from isegoria.http.credential_events import CredentialEvents
 from isegoria.http.deps import Services
 from isegoria.http.middleware import HttpMiddleware
 from isegoria.http.problem_schema import PROBLEM_RESPONSES, add_problem_schema
@@ -115,6 +116,7 @@ def create_app(
     )
     app.state.services = services
     app.state.owns_database = owns_database
+    app.state.credential_events = None  # started by the lifespan on PostgreSQL
 
     services.read_cache.record = metrics.install(app, database, services.clock.now).count_read_cache
     ratelimit.install(app, settings)
@@ -201,9 +203,22 @@ async def checkpoint_timer(app: FastAPI) -> AsyncIterator[None]:
             policy.interval,
         )
         timer.start_thread()
+    events = None
+    if not services.database.is_sqlite and services.key_cache.enabled:
+        # Other processes and the CLI revoke credentials too: hear of it at once.
+        events = CredentialEvents(
+            services.database,
+            {"keys": services.key_cache.clear, "sessions": services.session_cache.clear},
+        )
+        events.start()
+        # Serve once it listens: what it forgets on connecting is then nothing yet served.
+        events.listening.wait(timeout=5)
+    app.state.credential_events = events
     try:
         yield
     finally:
+        if events is not None:
+            events.stop()
         if timer is not None:
             timer.stop()
         services.loop_version.close()

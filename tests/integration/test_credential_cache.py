@@ -1,24 +1,33 @@
 """Credentials remembered per process (http/credential_cache.py) are still revocable.
 
 A key rotated or a session logged out through this process is refused at once; one revoked
-elsewhere (the CLI, another worker) is refused within ``credential_cache_seconds``; an
+elsewhere (the CLI, another worker) is refused at once on PostgreSQL, which tells every
+process (http/credential_events.py), and within ``credential_cache_seconds`` where no one
+tells it (SQLite's single process, or a PostgreSQL listener whose connection is down); an
 expired session is refused the moment it expires.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
+from isegoria.http.credential_events import CredentialEvents
 from isegoria.http.deps import Services
 from isegoria.people import platforms, sessions
 from isegoria.security import token_digest
 from isegoria.store.db import Database
+from isegoria.unit_of_work import UnitOfWork
+from tests.conftest import fresh_postgres
 from tests.support.world import PASSWORD, World, csrf_from, login, seed
 
 
@@ -35,6 +44,13 @@ class Ticker:
 def _world(app: FastAPI) -> tuple[Services, World]:
     services: Services = app.state.services
     return services, seed(services.uow(), services.box)
+
+
+def _deaf(app: FastAPI) -> None:
+    """Stop the process hearing of other processes' changes (PostgreSQL's listener)."""
+    events: CredentialEvents | None = app.state.credential_events
+    if events is not None:
+        events.stop()
 
 
 def _as_platform(key: str) -> dict[str, str]:
@@ -67,6 +83,7 @@ def test_a_key_revoked_by_another_process_is_refused_within_the_bound(app: FastA
     bound = services.settings.credential_cache_seconds
     assert bound == 5.0  # the documented default (docs/security.md)
     with TestClient(app, raise_server_exceptions=False) as client:
+        _deaf(app)
         assert client.get("/api/v1/platform", headers=_as_platform(world.key_all)).is_success
         # The CLI rotates the keys in its own process: this one is not told.
         uow = services.uow()
@@ -140,6 +157,7 @@ def test_a_session_ended_by_another_process_is_refused_within_the_bound(app: Fas
     services.session_cache.now = ticker
     bound = services.settings.credential_cache_seconds
     with TestClient(app, raise_server_exceptions=False) as client:
+        _deaf(app)
         login(client, world.citizen)
         assert client.get("/api/v1/me").status_code == 200
         # Another worker logs the browser out: this process is not told.
@@ -164,3 +182,118 @@ def test_a_new_display_name_shows_at_once(app: FastAPI) -> None:
         )
         assert changed.status_code == 200
         assert "Renamed Citizen" in client.get("/").text  # the header names the caller
+
+
+def _told(app: FastAPI) -> CredentialEvents:
+    """The process's listener, once it listens (PostgreSQL only)."""
+    events: CredentialEvents | None = app.state.credential_events
+    assert events is not None
+    assert events.listening.wait(10), "the credential listener did not start"
+    return events
+
+
+def _refused_within(seconds: float, call: Callable[[], int]) -> float:
+    """How long until ``call`` answers 401; fails after ``seconds``."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if call() == 401:
+            return time.monotonic() - started
+        time.sleep(0.02)
+    raise AssertionError(f"still accepted after {seconds} s")
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_key_revoked_by_another_process_is_refused_at_once(
+    settings: Settings, pg_base_url: str, clock: ManualClock
+) -> None:
+    url = fresh_postgres(pg_base_url)
+    # A trust period far longer than the test: only the database's notice can end it.
+    long = settings.model_copy(update={"database_url": url, "credential_cache_seconds": 60.0})
+    here, there = Database(url), Database(url)
+    try:
+        app = create_app(long, database=here, clock=clock)
+        services, world = _world(app)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            _told(app)
+            ask = lambda: client.get("/api/v1/platform", headers=_as_platform(world.key_all))  # noqa: E731
+            assert ask().status_code == 200
+            assert services.key_cache.get(token_digest(world.key_all)) is not None
+            # Another process (the CLI) rotates the keys on its own connection.
+            other = UnitOfWork(there, clock, services.signer, long.secret_key)
+            with other.begin():
+                platforms.rotate_key(other, platforms.get_platform(other, world.platform_id))
+            waited = _refused_within(5.0, lambda: ask().status_code)
+            assert waited < 5.0
+    finally:
+        here.dispose()
+        there.dispose()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_session_ended_by_another_process_is_refused_at_once(
+    settings: Settings, pg_base_url: str, clock: ManualClock
+) -> None:
+    url = fresh_postgres(pg_base_url)
+    long = settings.model_copy(update={"database_url": url, "credential_cache_seconds": 60.0})
+    here, there = Database(url), Database(url)
+    try:
+        app = create_app(long, database=here, clock=clock)
+        services, world = _world(app)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            events = _told(app)
+            login(client, world.citizen)
+            assert client.get("/api/v1/me").status_code == 200
+            cookie = client.cookies.get("isegoria_session") or ""
+            assert services.session_cache.get(token_digest(cookie)) is not None
+            other = UnitOfWork(there, clock, services.signer, long.secret_key)
+            with other.begin():
+                sessions.end_session(other, cookie)
+            _refused_within(5.0, lambda: client.get("/api/v1/me").status_code)
+            # A listener that stops hearing is no longer told: the trust period holds again.
+            events.stop()
+            assert not events.listening.is_set()
+    finally:
+        here.dispose()
+        there.dispose()
+
+
+@pytest.mark.postgres
+def test_a_listener_whose_connection_drops_listens_again_and_forgets_what_it_missed(
+    settings: Settings, pg_base_url: str, clock: ManualClock
+) -> None:
+    url = fresh_postgres(pg_base_url)
+    long = settings.model_copy(update={"database_url": url, "credential_cache_seconds": 60.0})
+    here = Database(url)
+    try:
+        app = create_app(long, database=here, clock=clock)
+        services, world = _world(app)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            events = _told(app)
+            assert client.get("/api/v1/platform", headers=_as_platform(world.key_all)).is_success
+            assert len(services.key_cache) == 1
+            # The database ends the listener's connection (a restart, an operator's kill).
+            admin = create_engine(f"{pg_base_url}/postgres", isolation_level="AUTOCOMMIT")
+            try:
+                with admin.connect() as connection:
+                    ended = (
+                        connection.execute(
+                            text(
+                                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = :name AND query LIKE 'LISTEN%'"
+                            ),
+                            {"name": url.rsplit("/", 1)[1]},
+                        )
+                        .scalars()
+                        .all()
+                    )
+            finally:
+                admin.dispose()
+            assert ended == [True]
+            # It listens again, and forgets every credential: it cannot know what it missed.
+            deadline = time.monotonic() + 10
+            while len(services.key_cache) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(services.key_cache) == 0
+            assert events.listening.wait(10)
+    finally:
+        here.dispose()

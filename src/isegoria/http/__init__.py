@@ -4,6 +4,7 @@ __all__ = [
     "access",
     "cookies",
     "credential_cache",
+    "credential_events",
     "deps",
     "metrics",
     "middleware",
