@@ -20,6 +20,7 @@ from isegoria.errors import InvalidInput
 from isegoria.http.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.log import audit
 from isegoria.notes import views as notes_views
+from isegoria.web import forms
 from isegoria.web.pages import (
     CsrfField,
     citizen_form,
@@ -117,6 +118,15 @@ def reply(
     return see_other(target)
 
 
+def _file_context(uow: UnitOfWorkDep, account: int, case_id: int) -> dict[str, Any]:
+    file = cases_views.case_file(uow, account, case_id)
+    voted = cases_views.my_ballot(uow, account, case_id)
+    ladder = [
+        s for s in SanctionStep if SanctionStep.NONE < s <= SanctionStep(file["sanction_cap"])
+    ]
+    return {"file": file, "voted": voted, "ladder": ladder, "typed": {}, "errors": {}}
+
+
 @router.get("/cases/{case_id}/file", response_class=HTMLResponse)
 def case_file_page(
     request: Request, case_id: CaseId, uow: UnitOfWorkDep, principal: PrincipalDep
@@ -124,12 +134,8 @@ def case_file_page(
     """The case file and the ballot form, for a juror who accepted."""
     account = _citizen(principal)
     with uow.begin(readonly=True):
-        file = cases_views.case_file(uow, account, case_id)
-        voted = cases_views.my_ballot(uow, account, case_id)
-    ladder = [
-        s for s in SanctionStep if SanctionStep.NONE < s <= SanctionStep(file["sanction_cap"])
-    ]
-    return render(request, "cases/file.html", {"file": file, "voted": voted, "ladder": ladder})
+        context = _file_context(uow, account, case_id)
+    return render(request, "cases/file.html", context)
 
 
 @router.post("/cases/{case_id}/ballot", response_model=None)
@@ -145,24 +151,33 @@ def ballot(
     reason: Annotated[str, Form(max_length=MAX_FIELD)] = "",
     note_text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
 ) -> Response:
-    """Cast a sealed ballot."""
+    """Cast a sealed ballot; a mistake shows the form again with what was typed kept."""
     account = citizen_form(request, csrf_token, principal, _forbidden())
-    if violation not in ("yes", "no"):
-        raise InvalidInput(i18n.gettext("Say whether the post breaks the rule."), field="violation")
-    days = int(suspension_days) if suspension_days.isdigit() else None
-    with uow.begin():
-        receipt = cases_ballots.cast_ballot(
-            uow,
-            account_id=account,
-            case_id=case_id,
-            violation=violation == "yes",
-            sanction=(sanction or None) if violation == "yes" else None,
-            suspension_days=days,
-            reason=reason,
-            note_text=(note_text or None) if sanction == "note" else None,
-        )
-    # Shown this once: the nonce is not stored, so nobody can show it again.
-    return render(request, "cases/receipt.html", {"r": receipt})
+    typed = {"violation": violation, "sanction": sanction, "suspension_days": suspension_days}
+    typed |= {"reason": reason, "note_text": note_text}
+    with uow.begin(readonly=True):
+        context = _file_context(uow, account, case_id)
+    errors = forms.ballot_errors(typed, context["ladder"], context["file"]["max_suspension_days"])
+    if not errors:
+        try:
+            with uow.begin():
+                receipt = cases_ballots.cast_ballot(
+                    uow,
+                    account_id=account,
+                    case_id=case_id,
+                    violation=violation == "yes",
+                    sanction=(sanction or None) if violation == "yes" else None,
+                    suspension_days=int(suspension_days) if suspension_days else None,
+                    reason=reason,
+                    note_text=(note_text or None) if sanction == "note" else None,
+                )
+        except InvalidInput as error:
+            errors = forms.field_error(error, forms.BALLOT_FIELDS, "reason")
+        else:
+            # Shown this once: the nonce is not stored, so nobody can show it again.
+            return render(request, "cases/receipt.html", {"r": receipt})
+    context |= {"typed": typed, "errors": errors}
+    return render(request, "cases/file.html", context, status=422)
 
 
 @router.get("/me/cases", response_class=HTMLResponse)
