@@ -182,18 +182,14 @@ def test_a_ballot_with_a_mistake_comes_back_with_what_was_typed_and_casts_nothin
         "suspension_days": "7x",
         "reason": reasons,
     }
-    bad = client.post(
-        f"/cases/{case_id}/ballot", data=typo, headers={"accept-language": "es"}
-    )
+    bad = client.post(f"/cases/{case_id}/ballot", data=typo, headers={"accept-language": "es"})
     assert bad.status_code == 422
     assert "Amenaza directa &lt;con&gt; nombre y dirección." in bad.text
     assert 'value="7x"' in bad.text and 'value="suspend" selected' in bad.text
     assert 'id="error-suspension_days"' in bad.text and 'aria-invalid="true"' in bad.text
     assert "días" in bad.text  # the message beside the field is in Spanish
     assert _ballots(uow, case_id) == 0
-    missing = client.post(
-        f"/cases/{case_id}/ballot", data={"csrf_token": csrf, "reason": reasons}
-    )
+    missing = client.post(f"/cases/{case_id}/ballot", data={"csrf_token": csrf, "reason": reasons})
     assert missing.status_code == 422 and 'id="error-violation"' in missing.text
     assert _ballots(uow, case_id) == 0
     good = client.post(f"/cases/{case_id}/ballot", data={**typo, "suspension_days": "7"})

@@ -8,9 +8,11 @@ form is then rendered again with what the person typed, and nothing has changed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from isegoria import i18n
-from isegoria.domain.sanctions import SanctionStep
+from isegoria.domain.constitution import ProposalKind
+from isegoria.domain.sanctions import GroundKind, HarmCategory, SanctionStep
 from isegoria.domain.verdict import MAX_REASON_LENGTH
 from isegoria.errors import IsegoriaError
 
@@ -66,13 +68,23 @@ def vote_errors(choice: str) -> Errors:
     return {}
 
 
-def text_errors(text: str, longest: int) -> Errors:
-    """What is wrong with a written statement (an appeal, an answer to a report)."""
-    if not text.strip():
-        return {"text": i18n.gettext("Write what you have to say; the field is empty.")}
-    if len(text) > longest:
-        return {
-            "text": i18n.gettext("The text is %(n)d characters long; shorten it to %(max)d.")
-            % {"n": len(text), "max": longest}
-        }
-    return {}
+def unknown_jurisdiction(code: str) -> str:
+    """What a list says when asked for a jurisdiction that does not exist."""
+    return i18n.gettext("There is no jurisdiction “%(code)s”: the list below shows none.") % {
+        "code": code
+    }
+
+
+def proposal_vocabulary() -> dict[str, Any]:
+    """The choices the proposal form offers."""
+    return {
+        "kinds": [k.value for k in ProposalKind],
+        "categories": [c.value for c in HarmCategory],
+        "grounds": [g.value for g in GroundKind],
+        "caps": [s.value for s in SanctionStep],
+    }
+
+
+def lines(text: str) -> list[str]:
+    """The non-empty lines of a text area, trimmed (examples, one per line)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]

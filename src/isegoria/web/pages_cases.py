@@ -16,6 +16,7 @@ from isegoria.cases.common import case_constitution
 from isegoria.cases.common import get_case as get_case_row
 from isegoria.domain.identity import Role
 from isegoria.domain.sanctions import SanctionStep
+from isegoria.domain.states import CaseStatus
 from isegoria.errors import InvalidInput
 from isegoria.http.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.log import audit
@@ -43,12 +44,24 @@ def _citizen(principal: Any) -> int:
     return citizen_id(principal, _forbidden())
 
 
+#: The states /cases can be narrowed to.
+CASE_STATES = (CaseStatus.OPEN, CaseStatus.DECIDED, CaseStatus.APPEALED, CaseStatus.FINAL)
+
+
 @router.get("/cases", response_class=HTMLResponse)
-def cases_page(request: Request, uow: UnitOfWorkDep) -> HTMLResponse:
-    """Every case, newest first."""
+def cases_page(request: Request, uow: UnitOfWorkDep, status: str = "") -> HTMLResponse:
+    """Every case (or those in one state), the most recently opened first."""
+    status = status[:16]
+    if status and status not in CASE_STATES:
+        # Said, not ignored: an unknown filter would otherwise look like "every case".
+        problem = i18n.gettext("There is no case state called “%(value)s”; choose one below.")
+        context: dict[str, Any] = {"cases": [], "status": status, "states": CASE_STATES}
+        context["filter_error"] = problem % {"value": status}
+        return render(request, "cases/list.html", context, status=422)
     with uow.begin(readonly=True):
-        cases = cases_views.list_cases(uow, status=None, limit=100, before=None)
-    return render(request, "cases/list.html", {"cases": cases})
+        cases = cases_views.recent_cases(uow, status=status or None, limit=100)
+    context = {"cases": cases, "status": status, "states": CASE_STATES} | {"filter_error": None}
+    return render(request, "cases/list.html", context)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)

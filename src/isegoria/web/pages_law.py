@@ -20,7 +20,6 @@ from isegoria import i18n
 from isegoria.cases import secrecy as cases_secrecy
 from isegoria.domain.constitution import ProposalKind
 from isegoria.domain.identity import Role
-from isegoria.domain.sanctions import GroundKind, HarmCategory, SanctionStep
 from isegoria.errors import InvalidInput
 from isegoria.http.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.law import proposals as law_proposals
@@ -30,6 +29,7 @@ from isegoria.law import votes as law_votes
 from isegoria.law.read import DiffLine, diff_lines, version_as_text
 from isegoria.log import audit
 from isegoria.people import jurisdictions
+from isegoria.web import forms
 from isegoria.web.pages import (
     CsrfField,
     citizen_form,
@@ -176,20 +176,12 @@ def proposals_page(
     """Proposals, newest first."""
     code = (jurisdiction or "")[:32] or None
     with uow.begin(readonly=True):
-        rows = law_views.list_proposals(uow, jurisdiction=code)
+        known = code is None or code in {j.code for j in jurisdictions.list_jurisdictions(uow)}
+        rows = law_views.list_proposals(uow, jurisdiction=code) if known else []
         now = uow.now()
-    return render(
-        request, "law/proposals.html", {"rows": rows, "jurisdiction": code or "", "now": now}
-    )
-
-
-def _vocabulary() -> dict[str, Any]:
-    return {
-        "kinds": [k.value for k in ProposalKind],
-        "categories": [c.value for c in HarmCategory],
-        "grounds": [g.value for g in GroundKind],
-        "caps": [s.value for s in SanctionStep],
-    }
+    unknown = None if known else forms.unknown_jurisdiction(code or "")
+    context = {"rows": rows, "jurisdiction": code or "", "now": now, "unknown": unknown}
+    return render(request, "law/proposals.html", context, status=200 if known else 422)
 
 
 @router.get("/proposals/new", response_class=HTMLResponse)
@@ -199,11 +191,7 @@ def new_proposal_form(
     """The form to propose a change to the law."""
     _citizen(principal)
     form = {"jurisdiction": jurisdiction[:32], "rule_id": rule_id[:64], "kind": "enact"}
-    return render(request, "law/new_proposal.html", {"form": form, **_vocabulary()})
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return render(request, "law/new_proposal.html", {"form": form, **forms.proposal_vocabulary()})
 
 
 @router.post("/proposals/new", response_model=None)
@@ -242,8 +230,8 @@ def create_proposal(
             ground=ground,
             sanction_cap=sanction_cap,
             max_suspension_days=max_suspension_days,
-            covered_examples=_lines(covered),
-            not_covered_examples=_lines(not_covered),
+            covered_examples=forms.lines(covered),
+            not_covered_examples=forms.lines(not_covered),
         )
     parsed_changes = None
     if proposal_kind is ProposalKind.CONSTITUTION:
@@ -268,38 +256,35 @@ def create_proposal(
     return see_other(f"/proposals/{proposal.id}")
 
 
+def _proposal_context(uow: UnitOfWorkDep, principal: PrincipalDep, pid: int) -> dict[str, Any]:
+    view = law_views.proposal_view(uow, pid)
+    now = uow.now()
+    mine = None
+    if principal.is_person and principal.role is Role.CITIZEN:  # a citizen sees their vote
+        assert principal.account_id is not None  # noqa: S101
+        mine = {v.proposal.id: v for v in law_views.my_votes(uow, principal.account_id)}.get(pid)
+    p = view.proposal
+    return {
+        "view": view,
+        "p": p,
+        "now": now,
+        "voting_open": p.status == "voting" and now < p.voting_closes_at,
+        "opens_in": countdown(p.voting_opens_at, now),
+        "closes_in": countdown(p.voting_closes_at, now),
+        "mine": mine,
+        "may_vote": mine is not None,
+        "is_proposer": principal.is_person and principal.account_id == p.proposer_id,
+    }
+
+
 @router.get("/proposals/{proposal_id}", response_class=HTMLResponse)
 def proposal_page(
     request: Request, uow: UnitOfWorkDep, principal: PrincipalDep, proposal_id: int
 ) -> HTMLResponse:
     """A proposal: text, diff, comments, countdown, vote form and, after the close, result."""
     with uow.begin(readonly=True):
-        view = law_views.proposal_view(uow, proposal_id)
-        now = uow.now()
-        mine = None
-        may_vote = False
-        if principal.is_person and principal.role is Role.CITIZEN:
-            assert principal.account_id is not None  # noqa: S101
-            votes = {v.proposal.id: v for v in law_views.my_votes(uow, principal.account_id)}
-            mine = votes.get(proposal_id)
-            may_vote = mine is not None
-    p = view.proposal
-    voting_open = p.status == "voting" and now < p.voting_closes_at
-    return render(
-        request,
-        "law/proposal.html",
-        {
-            "view": view,
-            "p": p,
-            "now": now,
-            "voting_open": voting_open,
-            "opens_in": countdown(p.voting_opens_at, now),
-            "closes_in": countdown(p.voting_closes_at, now),
-            "mine": mine,
-            "may_vote": may_vote,
-            "is_proposer": principal.is_person and principal.account_id == p.proposer_id,
-        },
-    )
+        context = _proposal_context(uow, principal, proposal_id)
+    return render(request, "law/proposal.html", context)
 
 
 @router.post("/proposals/{proposal_id}/vote", response_class=HTMLResponse)
@@ -312,13 +297,25 @@ def vote(
     choice: Annotated[str, Form(max_length=8)] = "",
     change: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
-    """Cast or change a vote; the receipt is shown on this page only."""
+    """Cast or change a vote; the receipt is shown on this page only; a mistake, the form."""
     account_id = citizen_form(request, csrf_token, principal, _forbidden())
-    with uow.begin():
-        receipt = law_votes.cast_vote(
-            uow, account_id=account_id, proposal_id=proposal_id, choice=choice, change=change
-        )
-    return render(request, "law/receipt.html", {"r": receipt})
+    errors = forms.vote_errors(choice)
+    if not errors:
+        try:
+            with uow.begin():
+                receipt = law_votes.cast_vote(
+                    uow,
+                    account_id=account_id,
+                    proposal_id=proposal_id,
+                    choice=choice,
+                    change=change,
+                )
+            return render(request, "law/receipt.html", {"r": receipt})
+        except InvalidInput as error:
+            errors = forms.field_error(error, ("choice",), "choice")
+    with uow.begin(readonly=True):
+        context = _proposal_context(uow, principal, proposal_id) | {"errors": errors}
+    return render(request, "law/proposal.html", context, status=422)
 
 
 @router.post("/proposals/{proposal_id}/comment", response_model=None)

@@ -1,4 +1,4 @@
-""""My isegoria": the citizen's dashboard, where a citizen lands after logging in."""
+""" "My isegoria": the citizen's dashboard, where a citizen lands after logging in."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/me", response_class=HTMLResponse)
-def my_isegoria_page(
-    request: Request, uow: UnitOfWorkDep, principal: PrincipalDep
-) -> HTMLResponse:
+def my_isegoria_page(request: Request, uow: UnitOfWorkDep, principal: PrincipalDep) -> HTMLResponse:
     """Summons, juries, reports, decisions about my posts, votes, proposals, notifications."""
     account = citizen_id(principal, i18n.gettext("Only citizens have a dashboard."))
     with uow.begin(readonly=True):
