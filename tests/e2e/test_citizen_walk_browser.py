@@ -2,9 +2,11 @@
 mistake corrected in place, read the verdict.
 
 The demo's pending juries hold none of its named citizens, so the test reports posts under
-Mexico's rule through the platform API until a real draw summons ana (who lives in Mexico):
-the lottery is the server's own. The other jurors, simulated citizens without a password,
-accept and vote through the services on the demo's database, on the demo's own clock.
+Germany's rule through the platform API until a real draw summons jonas, who lives there
+(ana, in Mexico, has already sat on the most juries a citizen serves on in 90 days): the
+lottery is the server's own. First jonas chooses Spanish for his messages. The other jurors,
+simulated citizens without a password, accept and vote through the services on the demo's
+database, on the demo's own clock.
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.browser
 
-#: Reports filed at most before giving up on a draw that summons ana (each draw seats 12 of
-#: Mexico's few dozen volunteers, who then sit out further draws: ana's turn comes quickly).
-MAX_REPORTS = 8
+#: Reports filed at most before giving up on a draw that summons jonas: each draw seats 12 of
+#: Germany's few dozen volunteers, and who has sat on 3 juries sits out the next draws, so
+#: the chance that he is drawn grows with each draw until he is certain to be.
+MAX_REPORTS = 12
+WALKER, WHERE, RULE = "jonas", "DE", "DE-1"
 PHONE = {"width": 390, "height": 844}
 
 
@@ -68,8 +72,8 @@ def _wait_for_jury(uow: UnitOfWork, case_id: int) -> list[Juror]:
     raise AssertionError(f"no jury was drawn for case {case_id}")
 
 
-def _summon_ana(server: LiveServer, uow: UnitOfWork, ana: int) -> tuple[int, list[Juror]]:
-    """Report posts under MX-1 until the server's lottery draws ana; the case and its jury."""
+def _summon(server: LiveServer, uow: UnitOfWork, walker: int) -> tuple[int, list[Juror]]:
+    """Report posts under the rule until the server's lottery draws the walker."""
     saved = json.loads((server.data_dir / "demo-logins.json").read_text())
     key = {"Authorization": f"Bearer {saved['platform_key']}"}
     for n in range(MAX_REPORTS):
@@ -82,9 +86,9 @@ def _summon_ana(server: LiveServer, uow: UnitOfWork, ana: int) -> tuple[int, lis
                 "language": "es",
                 "author": f"@walker{n}",
                 "posted_at": posted,
-                "jurisdictions": ["MX"],
+                "jurisdictions": [WHERE],
             },
-            "rule": "MX-1",
+            "rule": RULE,
             "reason": "Una amenaza.",
             "source": "user",
             "reporter": f"@victim{n}",
@@ -93,9 +97,9 @@ def _summon_ana(server: LiveServer, uow: UnitOfWork, ana: int) -> tuple[int, lis
         assert filed.status_code == 201, filed.text
         case_id: int = filed.json()["case_id"]
         jurors = _wait_for_jury(uow, case_id)
-        if ana in {j.account_id for j in jurors}:
+        if walker in {j.account_id for j in jurors}:
             return case_id, jurors
-    raise AssertionError(f"{MAX_REPORTS} draws in Mexico never summoned ana")
+    raise AssertionError(f"{MAX_REPORTS} draws in {WHERE} never summoned {WALKER}")
 
 
 def _mail_about(folder: Path, to: str, subject: str) -> email.message.EmailMessage:
@@ -115,24 +119,29 @@ def test_a_summoned_citizen_is_told_accepts_votes_and_reads_the_verdict_in_spani
 ) -> None:
     uow = _demo_uow(demo_server)
     with uow.begin(readonly=True):
-        ana = people.get_account_by_login(uow, "ana").id
-    case_id, jurors = _summon_ana(demo_server, uow, ana)
-    subject = f"Has sido convocado a un jurado ciudadano (caso {case_id})"
-
-    # The summons reached ana's outgoing mail, in Spanish (the demo writes it to a folder).
-    mail = _mail_about(demo_server.data_dir / "demo-mail", "ana@demo.isegoria.invalid", subject)
-    assert "/jury" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-
+        walker = people.get_account_by_login(uow, WALKER).id
     context = browser.new_context(locale="es-ES", viewport=PHONE)
     page = context.new_page()
     # An anonymous visit to a citizen's page asks to log in, and comes back after.
     page.goto(f"{demo_server.url}/jury")
     expect(page.get_by_role("heading", name="Inicia sesión para ver esta página")).to_be_visible()
     page.locator("main").get_by_role("link", name="Iniciar sesión").click()
-    page.get_by_label("Usuario").fill("ana")
-    page.get_by_label("Contraseña").fill(demo_logins["ana"])
+    page.get_by_label("Usuario").fill(WALKER)
+    page.get_by_label("Contraseña").fill(demo_logins[WALKER])
     page.locator("main").get_by_role("button", name="Iniciar sesión").click()
     expect(page).to_have_url(f"{demo_server.url}/jury")
+    # He reads his messages in Spanish from now on.
+    page.goto(f"{demo_server.url}/notifications/preferences")
+    page.get_by_label("Idioma de los mensajes").select_option("es")
+    page.locator("main form button[type=submit]").click()
+    expect(page.get_by_role("status")).to_be_visible()
+
+    case_id, jurors = _summon(demo_server, uow, walker)
+    subject = f"Has sido convocado a un jurado ciudadano (caso {case_id})"
+    # The summons reached his outgoing mail, in Spanish (the demo writes it to a folder).
+    address = f"{WALKER}@demo.isegoria.invalid"
+    mail = _mail_about(demo_server.data_dir / "demo-mail", address, subject)
+    assert "/jury" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
     # My isegoria: the summons with its deadline, and the notification in the inbox.
     page.goto(f"{demo_server.url}/me")
@@ -162,7 +171,7 @@ def test_a_summoned_citizen_is_told_accepts_votes_and_reads_the_verdict_in_spani
 
     # The other jurors serve and vote; the jury closes with every ballot in.
     for juror in jurors:
-        if juror.account_id == ana:
+        if juror.account_id == walker:
             continue
         with uow.begin():
             cases_jury.reply(uow, account_id=juror.account_id, case_id=case_id, accept=True)

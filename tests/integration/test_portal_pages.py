@@ -14,13 +14,14 @@ from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
 from isegoria.clock import ManualClock
+from isegoria.law import views as law_views
 from isegoria.log.signing import LogSigner
 from isegoria.people import accounts as people
-from isegoria.security import hash_password
-from isegoria.store.models_cases import CaseBallot, Juror, Jury
+from isegoria.security import SecretBox, hash_password
+from isegoria.store.models_cases import Case, CaseBallot, Juror, Jury
 from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, report_request, run_jobs
-from tests.support.world import PASSWORD, csrf_from, login
+from tests.support.world import PASSWORD, account_id, csrf_from, law_world, login, seed
 
 HOUR = timedelta(hours=1)
 
@@ -195,3 +196,56 @@ def test_a_ballot_with_a_mistake_comes_back_with_what_was_typed_and_casts_nothin
     good = client.post(f"/cases/{case_id}/ballot", data={**typo, "suspension_days": "7"})
     assert good.status_code == 200 and 'id="receipt"' in good.text
     assert _ballots(uow, case_id) == 1
+
+
+def test_a_law_vote_without_a_choice_comes_back_and_changes_nothing(
+    client: TestClient, uow: UnitOfWork, clock: ManualClock
+) -> None:
+    seed(uow, SecretBox(b"k" * 32))
+    law = law_world(uow, clock)
+    login(client, "ana")
+    page = client.get(f"/proposals/{law.voting_id}")
+    csrf = csrf_from(page.text)
+    bad = client.post(
+        f"/proposals/{law.voting_id}/vote",
+        data={"csrf_token": csrf, "choice": "maybe", "change": "true"},
+        headers={"accept-language": "fr"},
+    )
+    assert bad.status_code == 422
+    assert 'id="error-choice"' in bad.text and "Choisissez oui, non ou abstention." in bad.text
+    votes = client.get("/me/votes", headers={"accept-language": "en"})
+    assert votes.status_code == 200 and "not yet voted" not in votes.text
+    ana = account_id(uow, "ana")
+    with uow.begin(readonly=True):
+        mine = {v.proposal.id: v for v in law_views.my_votes(uow, ana)}
+    assert mine[law.voting_id].choice == "yes"  # the vote she cast before stands
+    me = client.get("/me", headers={"accept-language": "en"})
+    assert f'href="/proposals/{law.voting_id}"' in me.text and "you have voted" in me.text
+    assert f'href="/proposals/{law.deliberation_id}"' in me.text  # her own proposals
+
+
+def test_unknown_filter_values_are_named_not_ignored(
+    client: TestClient, uow: UnitOfWork, clock: ManualClock, signer: LogSigner, world: CasesWorld
+) -> None:
+    case_id = _open_case(uow, clock, signer, world)
+    cases = client.get("/cases?status=closed", headers={"accept-language": "en"})
+    assert cases.status_code == 422
+    assert "There is no case state called “closed”" in cases.text
+    assert f'href="/cases/{case_id}"' not in cases.text
+    assert client.get("/cases?status=open").status_code == 200
+    proposals = client.get("/proposals?jurisdiction=ZZ", headers={"accept-language": "en"})
+    assert proposals.status_code == 422 and "There is no jurisdiction “ZZ”" in proposals.text
+    assert client.get("/proposals?jurisdiction=MX").status_code == 200
+
+
+def test_cases_are_listed_most_recently_opened_first_as_the_caption_says(
+    client: TestClient, uow: UnitOfWork, clock: ManualClock, signer: LogSigner, world: CasesWorld
+) -> None:
+    older = _open_case(uow, clock, signer, world)
+    clock.advance(HOUR)
+    newer = _open_case(uow, clock, signer, world)
+    with uow.begin():  # a back-dated case (as the demo's history is) opened after the other
+        uow.session.get(Case, older).opened_at = uow.now() + HOUR  # type: ignore[union-attr]
+    page = client.get("/cases", headers={"accept-language": "en"}).text
+    assert "The most recently opened first" in page
+    assert page.index(f'href="/cases/{older}"') < page.index(f'href="/cases/{newer}"')
