@@ -13,6 +13,7 @@ from isegoria.cases import appeal as cases_appeal
 from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import intake as cases_intake
 from isegoria.cases import jury as cases_jury
+from isegoria.cases.common import get_case
 from isegoria.clock import ManualClock
 from isegoria.law import views as law_views
 from isegoria.log.signing import LogSigner
@@ -249,3 +250,58 @@ def test_cases_are_listed_most_recently_opened_first_as_the_caption_says(
     page = client.get("/cases", headers={"accept-language": "en"}).text
     assert "The most recently opened first" in page
     assert page.index(f'href="/cases/{older}"') < page.index(f'href="/cases/{newer}"')
+
+
+def test_an_appeal_with_a_mistake_comes_back_with_the_reasons_kept_and_files_nothing(
+    client: TestClient, uow: UnitOfWork, clock: ManualClock, signer: LogSigner, world: CasesWorld
+) -> None:
+    case_id = _open_case(uow, clock, signer, world)
+    jurors = _jurors(uow, case_id)
+    author = next(v for v in world.volunteers if v not in {j.account_id for j in jurors})
+    with uow.begin():
+        code = cases_appeal.issue_link_code(
+            uow, platform_id=world.base.platform_id, pseudonym="@troll"
+        )
+    with uow.begin():
+        cases_appeal.redeem_link_code(uow, account_id=author, code=code)
+    name, _ = _as_citizen(uow, author)
+    login(client, name)
+    # Before the verdict the author answers the report; an empty answer is refused in place.
+    page = client.get(f"/cases/{case_id}")
+    csrf = csrf_from(page.text)
+    empty = client.post(
+        f"/cases/{case_id}/statement",
+        data={"csrf_token": csrf, "text": "   "},
+        headers={"accept-language": "de"},
+    )
+    assert empty.status_code == 422 and 'id="error-statement"' in empty.text
+    assert "das Feld ist leer" in empty.text
+    for juror in jurors:
+        with uow.begin():
+            cases_jury.reply(uow, account_id=juror.account_id, case_id=case_id, accept=True)
+        with uow.begin():
+            cases_ballots.cast_ballot(
+                uow,
+                account_id=juror.account_id,
+                case_id=case_id,
+                violation=True,
+                sanction="remove",
+                suspension_days=None,
+                reason="A threat.",
+            )
+    reasons = "Era una cita de una película. " * 300  # longer than an appeal may be
+    too_long = client.post(
+        f"/cases/{case_id}/appeal",
+        data={"csrf_token": csrf, "text": reasons},
+        headers={"accept-language": "es"},
+    )
+    assert too_long.status_code == 422
+    assert 'id="error-appeal"' in too_long.text and "Era una cita de una película." in too_long.text
+    with uow.begin(readonly=True):
+        assert cases_appeal.may_appeal(uow, author, get_case(uow, case_id)) is not None
+    filed = client.post(
+        f"/cases/{case_id}/appeal",
+        data={"csrf_token": csrf, "text": "Era una cita."},
+        follow_redirects=False,
+    )
+    assert filed.status_code == 303

@@ -68,6 +68,18 @@ def vote_errors(choice: str) -> Errors:
     return {}
 
 
+def text_errors(text: str, longest: int) -> Errors:
+    """What is wrong with a written text: an answer to a report, the reasons of an appeal."""
+    if not text.strip():
+        return {"text": i18n.gettext("Write what you have to say; the field is empty.")}
+    if len(text) > longest:
+        return {
+            "text": i18n.gettext("The text is %(n)d characters long; shorten it to %(max)d.")
+            % {"n": len(text), "max": longest}
+        }
+    return {}
+
+
 def unknown_jurisdiction(code: str) -> str:
     """What a list says when asked for a jurisdiction that does not exist."""
     return i18n.gettext("There is no jurisdiction “%(code)s”: the list below shows none.") % {

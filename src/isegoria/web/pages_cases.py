@@ -34,6 +34,8 @@ router = APIRouter(include_in_schema=False)
 
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_FIELD = 8000
+#: A written answer or appeal is read up to twice its limit, so that "too long" is told in place.
+LONG_TEXT = 2 * MAX_FIELD
 
 
 def _forbidden() -> str:
@@ -64,42 +66,56 @@ def cases_page(request: Request, uow: UnitOfWorkDep, status: str = "") -> HTMLRe
     return render(request, "cases/list.html", context)
 
 
+def _case_context(uow: UnitOfWorkDep, principal: PrincipalDep, case_id: int) -> dict[str, Any]:
+    view = cases_views.case_view(uow, case_id)
+    seat = None
+    appellant = None
+    is_author = False
+    case_row = get_case_row(uow, case_id)
+    if principal.is_person and principal.role is Role.CITIZEN:
+        account = principal.account_id
+        assert account is not None  # noqa: S101
+        seats = [s for s in cases_views.summons_for(uow, account) if s["case_id"] == case_id]
+        seat = seats[0] if seats else None
+        is_author = cases_appeal.is_author(uow, account, case_row)
+        # Offered only to who may appeal now: a decision that took no action (an interim
+        # measure that lapsed, no violation) leaves the author nothing to appeal.
+        appellant = cases_appeal.may_appeal(uow, account, case_row)
+    # Said before anyone files: how far this jurisdiction lets an author's appeal go.
+    no_harsher = appellant is not None and case_constitution(uow, case_row).no_harsher_on_own_appeal
+    return (
+        {"case": view, "seat": seat, "is_author": is_author, "now": uow.now()}
+        | {"can_appeal": appellant is not None, "no_harsher": no_harsher}
+        | {"appellant": None if appellant is None else appellant.value}
+        | {"mismatches": audit.case_mismatches(uow.session, case_id)}
+        | {"notes": notes_views.notes_of_case(uow, case_row), "content_id": case_row.content_id}
+        | {"errors": {}, "typed": {}}
+    )
+
+
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(
     request: Request, case_id: CaseId, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> HTMLResponse:
     """The public page of a case, with what the viewer may do about it."""
     with uow.begin(readonly=True):
-        view = cases_views.case_view(uow, case_id)
-        seat = None
-        appellant = None
-        is_author = False
-        case_row = get_case_row(uow, case_id)
-        if principal.is_person and principal.role is Role.CITIZEN:
-            account = principal.account_id
-            assert account is not None  # noqa: S101
-            seats = [s for s in cases_views.summons_for(uow, account) if s["case_id"] == case_id]
-            seat = seats[0] if seats else None
-            is_author = cases_appeal.is_author(uow, account, case_row)
-            # Offered only to who may appeal now: a decision that took no action (an interim
-            # measure that lapsed, no violation) leaves the author nothing to appeal.
-            appellant = cases_appeal.may_appeal(uow, account, case_row)
-        # Said before anyone files: how far this jurisdiction lets an author's appeal go.
-        no_harsher = (
-            appellant is not None and case_constitution(uow, case_row).no_harsher_on_own_appeal
-        )
-        now = uow.now()
-        case_notes = notes_views.notes_of_case(uow, case_row)
-        mismatches = audit.case_mismatches(uow.session, case_id)
-    return render(
-        request,
-        "cases/case.html",
-        {"case": view, "seat": seat, "is_author": is_author, "now": now}
-        | {"can_appeal": appellant is not None, "no_harsher": no_harsher}
-        | {"appellant": None if appellant is None else appellant.value}
-        | {"mismatches": mismatches}
-        | {"notes": case_notes, "content_id": case_row.content_id},
-    )
+        context = _case_context(uow, principal, case_id)
+    return render(request, "cases/case.html", context)
+
+
+def _case_again(
+    request: Request,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    case_id: int,
+    typed: dict[str, str],
+) -> HTMLResponse:
+    """The case page again after a mistake in one of its forms, what was typed kept."""
+    form, text, message = typed["form"], typed["text"], typed["error"]
+    with uow.begin(readonly=True):
+        context = _case_context(uow, principal, case_id)
+    context |= {"errors": {form: message}, "typed": {form: text}}
+    return render(request, "cases/case.html", context, status=422)
 
 
 @router.get("/jury", response_class=HTMLResponse)
@@ -225,12 +241,20 @@ def statement(
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
     csrf_token: CsrfField = "",
-    text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    text: Annotated[str, Form(max_length=LONG_TEXT)] = "",
 ) -> Response:
-    """The author answers the report."""
+    """The author answers the report; a mistake shows the page again, the text kept."""
     account = citizen_form(request, csrf_token, principal, _forbidden())
-    with uow.begin():
-        cases_appeal.submit_statement(uow, account_id=account, case_id=case_id, text=text)
+    errors = forms.text_errors(text, cases_appeal.MAX_STATEMENT)
+    try:
+        if not errors:
+            with uow.begin():
+                cases_appeal.submit_statement(uow, account_id=account, case_id=case_id, text=text)
+    except InvalidInput as error:
+        errors = forms.field_error(error, ("text",), "text")
+    if errors:
+        typed = {"form": "statement", "text": text, "error": errors["text"]}
+        return _case_again(request, uow, principal, case_id, typed)
     return see_other(f"/cases/{case_id}")
 
 
@@ -241,10 +265,18 @@ def appeal(
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
     csrf_token: CsrfField = "",
-    text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    text: Annotated[str, Form(max_length=LONG_TEXT)] = "",
 ) -> Response:
-    """Appeal to a new, larger jury."""
+    """Appeal to a new, larger jury; a mistake shows the page again, the reasons kept."""
     account = citizen_form(request, csrf_token, principal, _forbidden())
-    with uow.begin():
-        cases_appeal.file_appeal(uow, account_id=account, case_id=case_id, statement=text)
+    errors = forms.text_errors(text, cases_appeal.MAX_STATEMENT)
+    try:
+        if not errors:
+            with uow.begin():
+                cases_appeal.file_appeal(uow, account_id=account, case_id=case_id, statement=text)
+    except InvalidInput as error:
+        errors = forms.field_error(error, ("text",), "text")
+    if errors:
+        typed = {"form": "appeal", "text": text, "error": errors["text"]}
+        return _case_again(request, uow, principal, case_id, typed)
     return see_other(f"/cases/{case_id}")
