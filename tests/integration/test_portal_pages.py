@@ -305,3 +305,53 @@ def test_an_appeal_with_a_mistake_comes_back_with_the_reasons_kept_and_files_not
         follow_redirects=False,
     )
     assert filed.status_code == 303
+
+
+def test_the_proposal_form_offers_lists_and_constitution_fields_and_forgives(
+    client: TestClient, uow: UnitOfWork
+) -> None:
+    seed(uow, SecretBox(b"k" * 32))
+    login(client, "ana")
+    form = client.get("/proposals/new?jurisdiction=MX", headers={"accept-language": "en"})
+    assert form.status_code == 200
+    assert '<select id="jurisdiction"' in form.text and '<option value="MX" selected>' in form.text
+    assert 'id="c_jury_size"' in form.text and "JSON" not in form.text
+    csrf = csrf_from(form.text)
+    typed = {
+        "csrf_token": csrf,
+        "jurisdiction": "MX",
+        "kind": "constitution",
+        "title": "Juries of seven",
+        "rationale": "Smaller juries meet sooner.",
+        "c_jury_size": "siete",
+        "c_appeal_window": "14",
+    }
+    bad = client.post("/proposals/new", data=typed, headers={"accept-language": "es"})
+    assert bad.status_code == 422
+    assert 'value="Juries of seven"' in bad.text and 'value="siete"' in bad.text
+    assert 'id="error-c_jury_size"' in bad.text and "número entero" in bad.text
+    with uow.begin(readonly=True):
+        assert law_views.list_proposals(uow) == []
+    empty = client.post("/proposals/new", data={**typed, "c_jury_size": "", "c_appeal_window": ""})
+    assert empty.status_code == 422 and "at least one parameter" in empty.text
+    # The constitution's own checks are told too: a jury of 7 cannot keep a quorum of 9.
+    quorum = client.post("/proposals/new", data={**typed, "c_jury_size": "7"})
+    assert quorum.status_code == 422 and "jury_quorum" in quorum.text
+    good = client.post(
+        "/proposals/new",
+        data={**typed, "c_jury_size": "7", "c_jury_quorum": "5"},
+        follow_redirects=False,
+    )
+    assert good.status_code == 303, good.text
+    with uow.begin(readonly=True):
+        ((proposal, _title),) = law_views.list_proposals(uow)
+        content = law_views.proposal_view(uow, proposal.id).content
+    assert content["changes"] == {
+        "jury_size": 7,
+        "jury_quorum": 5,
+        "appeal_window_seconds": 14 * 86_400,
+    }
+    rule = {**typed, "kind": "enact", "rule_title": "No spam", "text": "Do not spam."}
+    days = client.post("/proposals/new", data={**rule, "max_suspension_days": "a week"})
+    assert days.status_code == 422 and 'id="error-max_suspension_days"' in days.text
+    assert "Do not spam." in days.text

@@ -41,6 +41,7 @@ METHODS = [
     ("web/templates/login_needed.html", "jinja2.ext:babel_extract"),
     ("web/forms.py", "python"),
     ("web/pages_portal.py", "python"),
+    ("web/proposal_form.py", "python"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 

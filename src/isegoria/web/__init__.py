@@ -14,4 +14,5 @@ __all__ = [
     "pages_portal",
     "pages_reports",
     "pages_triage",
+    "proposal_form",
 ]
