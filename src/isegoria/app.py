@@ -54,6 +54,7 @@ from isegoria.web import (
     pages_log,
     pages_mfa,
     pages_notifications,
+    pages_portal,
     pages_reports,
     pages_triage,
 )
@@ -152,6 +153,7 @@ def create_app(
     app.include_router(pages_reports.router)
     app.include_router(identity_pages.router)
     app.include_router(pages_notifications.router)
+    app.include_router(pages_portal.router)
     app.include_router(pages_mfa.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app, pages.render_error)

@@ -28,6 +28,7 @@ from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import CasesWorld, build, run_jobs
 from tests.support.connectors_world import appeal, case, decide, decisions
 from tests.support.mastodon_standin import Standin, running_standin
+from tests.support.world import csrf_from, login
 
 SECRET = "the-secret-mastodon-showed"
 
@@ -291,3 +292,52 @@ def test_a_report_mapped_to_a_rule_that_cannot_be_cited_goes_to_triage(
         (queued,) = connector_intake.triage_queue(c.uow)
         assert queued.why.startswith("rule MX-99 cannot be cited") and queued.candidates == "MX-99"
         assert log_read.entries_about(c.uow.session, "case", "1") == []
+
+
+def test_a_citizen_says_no_rule_applies_on_the_triage_page(
+    connected: Connected, client: TestClient
+) -> None:
+    c = connected
+    author = c.standin.add_account("rarito")
+    reporter = c.standin.add_account("quejoso")
+    status = c.standin.post(author, "<p>una opinión impopular</p>")
+    report = c.standin.report(reporter, author, status_ids=(status,), comment="no me gusta")
+    assert _post(client, c, *_delivery(c, report)).json()["triaged"] == 1
+    with c.uow.begin(readonly=True):
+        (queued,) = connector_intake.triage_queue(c.uow)
+    login(client, "v000")
+    page = client.get("/triage", headers={"accept-language": "es"})
+    # No rule is chosen for the citizen: the empty choice is selected, "no rule" is offered.
+    assert '<option value="" selected>' in page.text and 'value="none"' in page.text
+    csrf = csrf_from(page.text)
+    unchosen = client.post(
+        f"/triage/{queued.id}",
+        data={"csrf_token": csrf, "rule": "", "action": "file"},
+        headers={"accept-language": "es"},
+    )
+    assert unchosen.status_code == 422 and f'id="error-rule-{queued.id}"' in unchosen.text
+    assert "ninguna norma" in unchosen.text  # the message, in Spanish, beside the field
+    typo = client.post(
+        f"/triage/{queued.id}", data={"csrf_token": csrf, "rule": "MX-99", "action": "file"}
+    )
+    assert typo.status_code == 422 and f'id="error-rule-{queued.id}"' in typo.text
+    with c.uow.begin(readonly=True):
+        assert connector_intake.get_triage(c.uow, queued.id).status == connector_intake.TRIAGE
+    dismissed = client.post(
+        f"/triage/{queued.id}",
+        data={"csrf_token": csrf, "action": "none"},
+        follow_redirects=False,
+    )
+    assert dismissed.status_code == 303 and dismissed.headers["location"] == "/triage"
+    with c.uow.begin(readonly=True):
+        row = connector_intake.get_triage(c.uow, queued.id)
+        assert row.status == connector_intake.DISMISSED and row.case_id is None
+        assert row.filed_by == c.world.volunteers[0]
+        assert connector_intake.triage_queue(c.uow) == []
+        logged = log_read.entries_about(c.uow.session, "platform", str(c.world.base.platform_id))
+        assert "TriageDismissed" in [e.kind for e in logged]
+    assert _cases(c.uow) == 0
+    again = client.post(
+        f"/triage/{queued.id}", data={"csrf_token": csrf, "action": "none"}, follow_redirects=False
+    )
+    assert again.status_code == 409

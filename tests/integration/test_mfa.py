@@ -164,7 +164,9 @@ def test_staff_sessions_expire_sooner_than_citizens(
     ):
         _password(staff, world.operator)
         _answer(staff, code=_code(app, STAFF_TOTP[world.operator]))
-        assert _password(citizen, world.citizen) == "/"  # no second factor: straight in
+        assert (
+            _password(citizen, world.citizen) == "/me"
+        )  # no second factor: straight in, to My isegoria
         clock.advance(timedelta(hours=settings.staff_session_hours, minutes=1))
         assert staff.get("/api/v1/me").status_code == 401
         assert citizen.get("/api/v1/me").status_code == 200
@@ -213,7 +215,7 @@ def test_wrong_codes_lock_the_login(app: FastAPI, world: World) -> None:
 
 def test_a_citizen_may_opt_in_and_out(app: FastAPI, world: World, clock: ManualClock) -> None:
     with TestClient(app, raise_server_exceptions=False) as client:
-        assert _password(client, world.citizen) == "/"
+        assert _password(client, world.citizen) == "/me"  # a citizen lands on My isegoria
         page = client.get("/account/security")
         assert page.status_code == 200 and "<svg" in page.text
         found = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.text)
@@ -251,7 +253,7 @@ def test_a_citizen_may_opt_in_and_out(app: FastAPI, world: World, clock: ManualC
         )
         assert off.headers["location"] == "/login"
         assert client.get("/api/v1/me").status_code == 401  # every session ended
-        assert _password(client, world.citizen) == "/"  # and the password alone works again
+        assert _password(client, world.citizen) == "/me"  # and the password alone works again
 
 
 def test_staff_may_not_turn_their_factor_off(app: FastAPI, world: World) -> None:

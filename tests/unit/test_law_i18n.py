@@ -35,6 +35,13 @@ METHODS = [
     ("web/templates/recovery_codes.html", "jinja2.ext:babel_extract"),
     ("web/templates/account_security.html", "jinja2.ext:babel_extract"),
     ("web/pages_mfa.py", "python"),
+    ("web/templates/me.html", "jinja2.ext:babel_extract"),
+    ("web/templates/_portal_words.html", "jinja2.ext:babel_extract"),
+    ("web/templates/_field_error.html", "jinja2.ext:babel_extract"),
+    ("web/templates/login_needed.html", "jinja2.ext:babel_extract"),
+    ("web/forms.py", "python"),
+    ("web/pages_portal.py", "python"),
+    ("web/proposal_form.py", "python"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 

@@ -42,6 +42,18 @@ def list_cases(
     return list(uow.session.scalars(query))
 
 
+def recent_cases(uow: UnitOfWork, *, status: str | None, limit: int) -> list[Case]:
+    """Cases by the time they opened, newest first (ties: the later one first)."""
+    query = (
+        select(Case)
+        .order_by(Case.opened_at.desc(), Case.id.desc())
+        .limit(max(1, min(limit, MAX_LIST)))
+    )
+    if status:
+        query = query.where(Case.status == status)
+    return list(uow.session.scalars(query))
+
+
 #: Further reports a case's timeline lists; the others are counted (they stay in the log).
 TIMELINE_REPORTS = 20
 REPORT_FILED = "ReportFiled"

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from isegoria.cases import intake as cases_intake
+from isegoria.domain.connector_events import TriageDismissed
 from isegoria.domain.content import ContentSnapshot, ReportRequest
 from isegoria.domain.decisions import ReportSource
 from isegoria.errors import Conflict, InvalidInput, NotFound
@@ -25,7 +26,7 @@ from isegoria.integrations.matrix_mapping import TriageItem
 from isegoria.store.models_connectors import ConnectorReport, PlatformConnector
 from isegoria.unit_of_work import UnitOfWork
 
-FILED, TRIAGE = "filed", "triage"
+FILED, TRIAGE, DISMISSED = "filed", "triage", "dismissed"
 #: What a report says when the reporter gave no reason: the intake service requires one.
 NO_REASON = "(reported on the platform without a reason)"
 MAX_RULE_ID = 64
@@ -186,6 +187,24 @@ def file_from_triage(
     return row
 
 
+def dismiss_from_triage(uow: UnitOfWork, *, account_id: int, triage_id: int) -> ConnectorReport:
+    """A citizen finds that no rule applies: the report leaves the queue and opens no case."""
+    row = get_triage(uow, triage_id, lock=True)
+    if row.status != TRIAGE:
+        raise Conflict(f"platform report {triage_id} was already sorted ({row.status})")
+    connector = uow.session.get(PlatformConnector, row.connector_id)
+    assert connector is not None  # noqa: S101 - a foreign key
+    row.status, row.filed_at, row.filed_by = DISMISSED, uow.now(), account_id
+    uow.log.append(
+        TriageDismissed(
+            platform_id=connector.platform_id,
+            triage_id=row.id,
+            platform_content_id=row.platform_content_id,
+        )
+    )
+    return row
+
+
 def stored_snapshot(row: ConnectorReport) -> dict[str, Any]:
     """What the triage form shows of a queued report."""
     data: dict[str, Any] = json.loads(row.item)
@@ -206,9 +225,11 @@ def stored_snapshot(row: ConnectorReport) -> dict[str, Any]:
 
 
 __all__ = [
+    "DISMISSED",
     "FILED",
     "TRIAGE",
     "IntakeTally",
+    "dismiss_from_triage",
     "file_from_triage",
     "get_triage",
     "item_to_json",

@@ -41,3 +41,23 @@ class MeasureExpired(Event):
     def subject_id(self) -> str:
         """The id of the decision that imposed the measure."""
         return str(self.decision_id)
+
+
+@dataclass(frozen=True)
+class TriageDismissed(Event):
+    """A citizen found that no rule applies to a platform report waiting in triage.
+
+    It names no citizen: like a report filed from triage, the choice is the community's.
+    """
+
+    kind: ClassVar[str] = "TriageDismissed"
+    subject_type: ClassVar[str] = "platform"
+
+    platform_id: int
+    triage_id: int
+    platform_content_id: str
+
+    @property
+    def subject_id(self) -> str:
+        """The platform's id."""
+        return str(self.platform_id)

@@ -113,10 +113,16 @@ def proposal_view(uow: UnitOfWork, proposal_id: int) -> ProposalView:
 
 
 def list_proposals(
-    uow: UnitOfWork, *, jurisdiction: str | None = None, status: str | None = None
+    uow: UnitOfWork,
+    *,
+    jurisdiction: str | None = None,
+    status: str | None = None,
+    proposer: int | None = None,
 ) -> list[tuple[Proposal, str]]:
-    """Proposals, newest first, with their newest title."""
+    """Proposals, newest first, with their newest title (``proposer``: one citizen's)."""
     query = select(Proposal).order_by(Proposal.id.desc()).limit(MAX_PROPOSALS_LISTED)
+    if proposer is not None:
+        query = query.where(Proposal.proposer_id == proposer)
     if jurisdiction is not None:
         query = query.where(Proposal.jurisdiction_code == jurisdiction)
     if status is not None:

@@ -47,7 +47,7 @@ class ConnectorReport(Base):
     connector_id: Mapped[int] = mapped_column(ForeignKey("platform_connectors.id"))
     platform_report_id: Mapped[str] = mapped_column(String(128))
     platform_content_id: Mapped[str] = mapped_column(String(512))
-    status: Mapped[str] = mapped_column(String(12))  # "filed" or "triage"
+    status: Mapped[str] = mapped_column(String(12))  # "filed", "triage" or "dismissed"
     item: Mapped[str] = mapped_column(Text)  # JSON: the snapshot, reason and reporter
     why: Mapped[str] = mapped_column(Text)  # why it needs a citizen, in words
     candidates: Mapped[str] = mapped_column(String(400))  # comma-separated rule ids

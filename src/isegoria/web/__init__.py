@@ -1,6 +1,8 @@
 """Server-rendered pages (Jinja2): parse the form, call one service, render; charts as SVG."""
 
 __all__ = [
+    "forms",
+    "my_isegoria",
     "pages",
     "pages_cases",
     "pages_identity",
@@ -9,6 +11,8 @@ __all__ = [
     "pages_mfa",
     "pages_notes",
     "pages_notifications",
+    "pages_portal",
     "pages_reports",
     "pages_triage",
+    "proposal_form",
 ]

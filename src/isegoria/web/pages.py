@@ -22,6 +22,7 @@ from isegoria.http.deps import (
     resolve_principal,
 )
 from isegoria.identity import mfa
+from isegoria.notifications import inbox
 from isegoria.people import accounts as people
 from isegoria.people import jurisdictions, sessions
 from isegoria.security import new_token
@@ -94,7 +95,11 @@ def render(
         principal = resolve_principal(request, services)
     except Exception:  # noqa: BLE001 - an error page must render even if the database is down
         principal = None
-    data = {"principal": principal, "csrf_token": csrf_token_for(request)}
+    data = {
+        "principal": principal,
+        "csrf_token": csrf_token_for(request),
+        "unread_badge": _unread(services, principal),
+    }
     data.update(context or {})
     response = templates.TemplateResponse(request, template, data, status_code=status)
     for name, value in (headers or {}).items():
@@ -108,10 +113,31 @@ def render(
     return response
 
 
+def _unread(services: Any, principal: Any) -> int:
+    """A citizen's unread notifications, for the badge in the header (0 for anyone else)."""
+    if principal is None or not principal.is_person or principal.role is not Role.CITIZEN:
+        return 0
+    try:
+        uow = services.uow()
+        with uow.begin(readonly=True):
+            return inbox.unread_count(uow, principal.account_id)
+    except Exception:  # noqa: BLE001 - a badge must never keep a page (or an error page) away
+        return 0
+
+
 def render_error(
     request: Request, status: int, title: str, detail: str, *, headers: dict[str, str] | None
 ) -> HTMLResponse:
-    """A friendly error page."""
+    """A friendly error page; one that needs a login says so and links to it."""
+    if status == 401:
+        # Back to this page after login; a form's target cannot be fetched, so it goes home.
+        back = request.url.path if request.method == "GET" else "/me"
+        if request.method == "GET" and request.url.query:
+            back += "?" + request.url.query
+        login = "/login?" + urlencode({"next": safe_next(back[:MAX_FORM_FIELD])})
+        return render(
+            request, "login_needed.html", {"login": login}, status=status, headers=headers
+        )
     return render(
         request, "error.html", {"title": title, "detail": detail}, status=status, headers=headers
     )
@@ -180,6 +206,8 @@ def login(
             status=401,
         )
     target = safe_next(next)
+    if target == "/" and account is not None and account.role == Role.CITIZEN.value:
+        target = "/me"  # a citizen lands on "My isegoria" unless they were going elsewhere
     if pending:
         target = "/login/second-factor?" + urlencode({"next": target})
     response = RedirectResponse(target, status_code=303)

@@ -6,12 +6,11 @@ only the tally of a vote makes law.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -20,8 +19,7 @@ from isegoria import i18n
 from isegoria.cases import secrecy as cases_secrecy
 from isegoria.domain.constitution import ProposalKind
 from isegoria.domain.identity import Role
-from isegoria.domain.sanctions import GroundKind, HarmCategory, SanctionStep
-from isegoria.errors import InvalidInput
+from isegoria.errors import InvalidInput, NotFound
 from isegoria.http.deps import PrincipalDep, UnitOfWorkDep
 from isegoria.law import proposals as law_proposals
 from isegoria.law import read as law_read
@@ -30,6 +28,7 @@ from isegoria.law import votes as law_votes
 from isegoria.law.read import DiffLine, diff_lines, version_as_text
 from isegoria.log import audit
 from isegoria.people import jurisdictions
+from isegoria.web import forms, proposal_form
 from isegoria.web.pages import (
     CsrfField,
     citizen_form,
@@ -176,34 +175,28 @@ def proposals_page(
     """Proposals, newest first."""
     code = (jurisdiction or "")[:32] or None
     with uow.begin(readonly=True):
-        rows = law_views.list_proposals(uow, jurisdiction=code)
+        known = code is None or code in {j.code for j in jurisdictions.list_jurisdictions(uow)}
+        rows = law_views.list_proposals(uow, jurisdiction=code) if known else []
         now = uow.now()
-    return render(
-        request, "law/proposals.html", {"rows": rows, "jurisdiction": code or "", "now": now}
-    )
-
-
-def _vocabulary() -> dict[str, Any]:
-    return {
-        "kinds": [k.value for k in ProposalKind],
-        "categories": [c.value for c in HarmCategory],
-        "grounds": [g.value for g in GroundKind],
-        "caps": [s.value for s in SanctionStep],
-    }
+    unknown = None if known else forms.unknown_jurisdiction(code or "")
+    context = {"rows": rows, "jurisdiction": code or "", "now": now, "unknown": unknown}
+    return render(request, "law/proposals.html", context, status=200 if known else 422)
 
 
 @router.get("/proposals/new", response_class=HTMLResponse)
 def new_proposal_form(
-    request: Request, principal: PrincipalDep, jurisdiction: str = "", rule_id: str = ""
+    request: Request,
+    principal: PrincipalDep,
+    uow: UnitOfWorkDep,
+    jurisdiction: str = "",
+    rule_id: str = "",
 ) -> HTMLResponse:
     """The form to propose a change to the law."""
     _citizen(principal)
     form = {"jurisdiction": jurisdiction[:32], "rule_id": rule_id[:64], "kind": "enact"}
-    return render(request, "law/new_proposal.html", {"form": form, **_vocabulary()})
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    with uow.begin(readonly=True):
+        offered = proposal_form.choices(uow)
+    return render(request, "law/new_proposal.html", {"form": form, "errors": {}} | offered)
 
 
 @router.post("/proposals/new", response_model=None)
@@ -211,61 +204,61 @@ def create_proposal(
     request: Request,
     principal: PrincipalDep,
     uow: UnitOfWorkDep,
+    typed: Annotated[dict[str, str], Depends(proposal_form.typed_fields)],
     csrf_token: CsrfField = "",
-    jurisdiction: Annotated[str, Form(max_length=32)] = "",
-    kind: Annotated[str, Form(max_length=16)] = "enact",
-    rule_id: Annotated[str, Form(max_length=64)] = "",
-    title: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-    rationale: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-    rule_title: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-    text: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-    harm_category: Annotated[str, Form(max_length=64)] = "",
-    ground: Annotated[str, Form(max_length=32)] = "",
-    sanction_cap: Annotated[str, Form(max_length=16)] = "",
-    max_suspension_days: Annotated[int, Form(ge=0, le=365)] = 0,
-    covered: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-    not_covered: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-    changes: Annotated[str, Form(max_length=MAX_FIELD)] = "",
 ) -> Response:
-    """Make the proposal and show it."""
+    """Make the proposal and show it; a mistake shows the form again with what was typed."""
     account_id = citizen_form(request, csrf_token, principal, _forbidden())
+    typed = {k: v[:MAX_FIELD] for k, v in typed.items() if k != "csrf_token"}
+    draft, errors = proposal_form.rule_draft(typed)
+    changes, wrong = proposal_form.constitution_changes(typed)
+    errors |= wrong
     try:
-        proposal_kind = ProposalKind(kind)
+        kind = ProposalKind(typed.get("kind", ""))
     except ValueError:
-        raise InvalidInput(i18n.gettext("Choose what the proposal does."), field="kind") from None
-    draft = None
-    if proposal_kind in (ProposalKind.ENACT, ProposalKind.AMEND):
-        draft = law_proposals.RuleDraft(
-            title=rule_title,
-            text=text,
-            harm_category=harm_category,
-            ground=ground,
-            sanction_cap=sanction_cap,
-            max_suspension_days=max_suspension_days,
-            covered_examples=_lines(covered),
-            not_covered_examples=_lines(not_covered),
-        )
-    parsed_changes = None
-    if proposal_kind is ProposalKind.CONSTITUTION:
+        errors["kind"] = i18n.gettext("Choose what the proposal does.")
+    if not errors:
         try:
-            parsed_changes = json.loads(changes or "{}")
-        except json.JSONDecodeError:
-            raise InvalidInput(i18n.gettext("The changes must be a JSON object.")) from None
-        if not isinstance(parsed_changes, dict):
-            raise InvalidInput(i18n.gettext("The changes must be a JSON object."))
-    with uow.begin():
-        proposal = law_proposals.propose(
-            uow,
-            account_id=account_id,
-            jurisdiction=jurisdiction,
-            kind=proposal_kind,
-            title=title,
-            rationale=rationale,
-            rule_id=rule_id or None,
-            draft=draft,
-            changes=parsed_changes,
-        )
-    return see_other(f"/proposals/{proposal.id}")
+            with uow.begin():
+                proposal = law_proposals.propose(
+                    uow,
+                    account_id=account_id,
+                    jurisdiction=typed.get("jurisdiction", ""),
+                    kind=kind,
+                    title=typed.get("title", ""),
+                    rationale=typed.get("rationale", ""),
+                    rule_id=typed.get("rule_id") or None,
+                    draft=draft,
+                    changes=changes if kind is ProposalKind.CONSTITUTION else None,
+                )
+            return see_other(f"/proposals/{proposal.id}")
+        except (InvalidInput, NotFound) as error:
+            errors = {"form": error.detail} | ({error.field: error.detail} if error.field else {})
+    with uow.begin(readonly=True):
+        offered = proposal_form.choices(uow)
+    context = {"form": typed, "errors": errors} | offered
+    return render(request, "law/new_proposal.html", context, status=422)
+
+
+def _proposal_context(uow: UnitOfWorkDep, principal: PrincipalDep, pid: int) -> dict[str, Any]:
+    view = law_views.proposal_view(uow, pid)
+    now = uow.now()
+    mine = None
+    if principal.is_person and principal.role is Role.CITIZEN:  # a citizen sees their vote
+        assert principal.account_id is not None  # noqa: S101
+        mine = {v.proposal.id: v for v in law_views.my_votes(uow, principal.account_id)}.get(pid)
+    p = view.proposal
+    return {
+        "view": view,
+        "p": p,
+        "now": now,
+        "voting_open": p.status == "voting" and now < p.voting_closes_at,
+        "opens_in": countdown(p.voting_opens_at, now),
+        "closes_in": countdown(p.voting_closes_at, now),
+        "mine": mine,
+        "may_vote": mine is not None,
+        "is_proposer": principal.is_person and principal.account_id == p.proposer_id,
+    }
 
 
 @router.get("/proposals/{proposal_id}", response_class=HTMLResponse)
@@ -274,32 +267,8 @@ def proposal_page(
 ) -> HTMLResponse:
     """A proposal: text, diff, comments, countdown, vote form and, after the close, result."""
     with uow.begin(readonly=True):
-        view = law_views.proposal_view(uow, proposal_id)
-        now = uow.now()
-        mine = None
-        may_vote = False
-        if principal.is_person and principal.role is Role.CITIZEN:
-            assert principal.account_id is not None  # noqa: S101
-            votes = {v.proposal.id: v for v in law_views.my_votes(uow, principal.account_id)}
-            mine = votes.get(proposal_id)
-            may_vote = mine is not None
-    p = view.proposal
-    voting_open = p.status == "voting" and now < p.voting_closes_at
-    return render(
-        request,
-        "law/proposal.html",
-        {
-            "view": view,
-            "p": p,
-            "now": now,
-            "voting_open": voting_open,
-            "opens_in": countdown(p.voting_opens_at, now),
-            "closes_in": countdown(p.voting_closes_at, now),
-            "mine": mine,
-            "may_vote": may_vote,
-            "is_proposer": principal.is_person and principal.account_id == p.proposer_id,
-        },
-    )
+        context = _proposal_context(uow, principal, proposal_id)
+    return render(request, "law/proposal.html", context)
 
 
 @router.post("/proposals/{proposal_id}/vote", response_class=HTMLResponse)
@@ -312,13 +281,25 @@ def vote(
     choice: Annotated[str, Form(max_length=8)] = "",
     change: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
-    """Cast or change a vote; the receipt is shown on this page only."""
+    """Cast or change a vote; the receipt is shown on this page only; a mistake, the form."""
     account_id = citizen_form(request, csrf_token, principal, _forbidden())
-    with uow.begin():
-        receipt = law_votes.cast_vote(
-            uow, account_id=account_id, proposal_id=proposal_id, choice=choice, change=change
-        )
-    return render(request, "law/receipt.html", {"r": receipt})
+    errors = forms.vote_errors(choice)
+    if not errors:
+        try:
+            with uow.begin():
+                receipt = law_votes.cast_vote(
+                    uow,
+                    account_id=account_id,
+                    proposal_id=proposal_id,
+                    choice=choice,
+                    change=change,
+                )
+            return render(request, "law/receipt.html", {"r": receipt})
+        except InvalidInput as error:
+            errors = forms.field_error(error, ("choice",), "choice")
+    with uow.begin(readonly=True):
+        context = _proposal_context(uow, principal, proposal_id) | {"errors": errors}
+    return render(request, "law/proposal.html", context, status=422)
 
 
 @router.post("/proposals/{proposal_id}/comment", response_model=None)

@@ -37,18 +37,23 @@ def _rules_for(rulebook: Rulebook, item: dict[str, Any]) -> list[dict[str, str]]
     return list(seen.values())
 
 
+def _queue(uow: UnitOfWorkDep) -> list[dict[str, Any]]:
+    rulebook = law_read.load_rulebook(uow)
+    items = []
+    for row in connector_intake.triage_queue(uow, limit=PAGE):
+        item = connector_intake.stored_snapshot(row)
+        item["rules"] = _rules_for(rulebook, item)
+        items.append(item)
+    return items
+
+
 @router.get("/triage", response_class=HTMLResponse)
 def triage_page(request: Request, uow: UnitOfWorkDep, principal: PrincipalDep) -> HTMLResponse:
     """Platform reports waiting for a citizen to pick the rule they may break."""
     _citizen(principal)
     with uow.begin(readonly=True):
-        rulebook = law_read.load_rulebook(uow)
-        items = []
-        for row in connector_intake.triage_queue(uow, limit=PAGE):
-            item = connector_intake.stored_snapshot(row)
-            item["rules"] = _rules_for(rulebook, item)
-            items.append(item)
-    return render(request, "cases/triage.html", {"items": items})
+        items = _queue(uow)
+    return render(request, "cases/triage.html", {"items": items, "errors": {}, "typed": {}})
 
 
 @router.post("/triage/{triage_id}", response_model=None)
@@ -59,15 +64,30 @@ def pick_rule(
     principal: PrincipalDep,
     csrf_token: Annotated[str, Form(max_length=256)] = "",
     rule: Annotated[str, Form(max_length=64)] = "",
+    action: Annotated[str, Form(max_length=8)] = "file",
 ) -> Response:
-    """File a queued report under the rule the citizen picked."""
+    """File a queued report under the rule the citizen picked, or say that no rule applies."""
     check_form_csrf(request, csrf_token)
     account = _citizen(principal)
-    if not rule.strip():
-        raise InvalidInput(i18n.gettext("Pick the rule the post may break."), field="rule")
-    with uow.begin():
-        row = connector_intake.file_from_triage(
-            uow, account_id=account, triage_id=triage_id, rule_id=rule
-        )
-        case_id = row.case_id
+    if action == "none":
+        with uow.begin():
+            connector_intake.dismiss_from_triage(uow, account_id=account, triage_id=triage_id)
+        return RedirectResponse("/triage", status_code=303)
+    try:
+        if not rule.strip():
+            raise InvalidInput(
+                i18n.gettext("Pick the rule the post may break, or say that no rule applies."),
+                field="rule",
+            )
+        with uow.begin():
+            row = connector_intake.file_from_triage(
+                uow, account_id=account, triage_id=triage_id, rule_id=rule
+            )
+            case_id = row.case_id
+    except InvalidInput as error:
+        # The same queue again, the rule the citizen chose kept and the reason beside it.
+        with uow.begin(readonly=True):
+            items = _queue(uow)
+        context = {"items": items, "errors": {triage_id: error.detail}, "typed": {triage_id: rule}}
+        return render(request, "cases/triage.html", context, status=422)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
