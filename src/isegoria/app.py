@@ -54,6 +54,8 @@ from isegoria.web import (
     pages_mfa,
     pages_notifications,
     pages_reports,
+    pages_staff,
+    pages_staff_actions,
     pages_triage,
 )
 from isegoria.web import pages_identity as identity_pages
@@ -149,6 +151,8 @@ def create_app(
     app.include_router(identity_pages.router)
     app.include_router(pages_notifications.router)
     app.include_router(pages_mfa.router)
+    app.include_router(pages_staff.router)
+    app.include_router(pages_staff_actions.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app, pages.render_error)
     overload.install(app)

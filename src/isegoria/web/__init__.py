@@ -10,5 +10,7 @@ __all__ = [
     "pages_notes",
     "pages_notifications",
     "pages_reports",
+    "pages_staff",
+    "pages_staff_actions",
     "pages_triage",
 ]
