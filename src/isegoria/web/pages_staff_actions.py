@@ -193,7 +193,7 @@ def retry_dead_letter(
     principal: PrincipalDep,
     csrf_token: FormField = "",
     outbox: Annotated[str, Form(max_length=16)] = "",
-    row: Annotated[str, Form(max_length=10)] = "",
+    row: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
     """Queue a dead letter of one of the outboxes again."""
     operator = _operator_form(request, principal, csrf_token)
