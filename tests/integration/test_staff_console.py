@@ -117,7 +117,9 @@ def test_keys_are_created_rotated_and_revoked_and_shown_once(
     action, fields = _form(client, "/staff/platforms", f"/{platform_id}/keys/rotate")
     wrong = client.post(action, data={**fields, "current_password": "not it"})
     assert wrong.status_code == 200 and "missing or wrong" in wrong.text
-    old = client.get("/api/v1/platform", headers={"Authorization": f"Bearer {world.cases.base.key_all}"})
+    old = client.get(
+        "/api/v1/platform", headers={"Authorization": f"Bearer {world.cases.base.key_all}"}
+    )
     assert old.status_code == 200  # a wrong password changed nothing
     rotated = client.post(action, data={**fields, "current_password": PASSWORD})
     assert rotated.status_code == 200 and "shown this once" in rotated.text
@@ -139,14 +141,24 @@ def test_keys_are_created_rotated_and_revoked_and_shown_once(
             for k in uow.session.scalars(select(ApiKey).where(ApiKey.platform_id == platform_id))
             if k.revoked_at is None
         ]
-    assert sorted(k.scopes for k in live) == ["cases:read", *sorted({k.scopes for k in live} - {"cases:read"})]
+    assert sorted(k.scopes for k in live) == [
+        "cases:read",
+        *sorted({k.scopes for k in live} - {"cases:read"}),
+    ]
     assert len(live) == 2
     newest = max(live, key=lambda k: k.id)
     action, fields = _form(client, "/staff/platforms", f"/keys/{newest.id}/revoke")
-    revoked = client.post(action, data={**fields, "current_password": PASSWORD}, follow_redirects=False)
+    revoked = client.post(
+        action, data={**fields, "current_password": PASSWORD}, follow_redirects=False
+    )
     assert revoked.status_code == 303 and revoked.headers["location"].endswith("done=revoked")
-    assert client.get("/api/v1/platform", headers={"Authorization": f"Bearer {extra}"}).status_code == 401
-    again = client.post(action, data={**fields, "current_password": PASSWORD}, follow_redirects=False)
+    assert (
+        client.get("/api/v1/platform", headers={"Authorization": f"Bearer {extra}"}).status_code
+        == 401
+    )
+    again = client.post(
+        action, data={**fields, "current_password": PASSWORD}, follow_redirects=False
+    )
     assert again.headers["location"].endswith("problem=gone")
 
 
