@@ -35,6 +35,8 @@ METHODS = [
     ("web/templates/recovery_codes.html", "jinja2.ext:babel_extract"),
     ("web/templates/account_security.html", "jinja2.ext:babel_extract"),
     ("web/pages_mfa.py", "python"),
+    ("web/templates/staff/**.html", "jinja2.ext:babel_extract"),
+    ("web/pages_staff.py", "python"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
