@@ -28,9 +28,9 @@ REFUSAL = "The post had already been deleted by its author before the decision a
 OLD_RECEIVER = "https://forum.example/isegoria/decisions"
 
 
-def _confirm(
-    uow: UnitOfWork, platform_id: int, decision_id: int, *, applied: bool, key_id: int | None
-) -> None:
+def _confirm(uow: UnitOfWork, platform_id: int, decision_id: int, *, applied: bool) -> None:
+    # The key's last use is left alone: the history is back-dated to before the demo's
+    # platform key was issued, and a running demo records real uses.
     with uow.begin():
         lifecycle.confirm(
             uow,
@@ -39,8 +39,6 @@ def _confirm(
             applied=applied,
             reason=None if applied else REFUSAL,
         )
-        if key_id is not None:  # the API call would have authenticated with the key
-            platforms.note_key_use(uow, key_id)
 
 
 def platform_applies(
@@ -53,9 +51,6 @@ def platform_applies(
             for row in lifecycle.pending_for(uow, platform_id)
             if row.case_id == case_id
         ]
-        platform = platforms.get_platform(uow, platform_id)
-        live = [k.id for k in platform.api_keys if k.revoked_at is None]
-    key_id = max(live, default=None)
     for decision_id, apply_by in waiting:
         fate = rng.random()
         if fate >= REFUSED:
@@ -66,7 +61,7 @@ def platform_applies(
             clock.set(max(clock.now(), apply_by) + timedelta(hours=rng.randint(1, 12)))
         else:
             clock.advance(timedelta(hours=rng.randint(1, 6)))
-        _confirm(uow, platform_id, decision_id, applied=fate < LATE, key_id=key_id)
+        _confirm(uow, platform_id, decision_id, applied=fate < LATE)
 
 
 def webhook_gone(uow: UnitOfWork, platform_id: int) -> int | None:
