@@ -8,10 +8,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from isegoria.clock import ManualClock
+from isegoria.connectors import ledger
+from isegoria.decisions import outbox
+from isegoria.errors import Conflict, Forbidden
 from isegoria.log.signing import LogSigner
+from isegoria.notifications import delivery as notification_delivery
 from isegoria.people import platforms
-from isegoria.store.models import ApiKey, Platform
+from isegoria.store.models import Account, ApiKey, Platform
 from isegoria.store.models_cases import DecisionRow
+from isegoria.store.models_connectors import ConnectorAction, PlatformConnector
+from isegoria.store.models_notifications import Notification, NotificationDelivery
 from isegoria.unit_of_work import UnitOfWork
 from tests.support.staff_console import ConsoleWorld, build_console_world, forms_in
 from tests.support.world import PASSWORD, csrf_from, login
@@ -197,3 +203,98 @@ def test_a_dead_letter_is_retried_once(
     for bad in ({"outbox": "ballots"}, {"row": "1e9"}, {"row": "-1"}, {"row": "99999999999"}):
         refused = client.post(action, data={**fields, **bad}, follow_redirects=False)
         assert refused.headers["location"].endswith("problem=input"), bad
+
+
+def _dead_rows(uow: UnitOfWork, world: ConsoleWorld) -> tuple[int, int]:
+    """A connector action and a notification as their workers leave them after the last try."""
+    with uow.begin():
+        ana = uow.session.scalars(select(Account).where(Account.login == "ana")).one()
+        connector = PlatformConnector(
+            platform_id=world.cases.base.platform_id,
+            kind="mastodon",
+            base_url="https://social.example",
+            admin_token=b"sealed",
+            config="{}",
+            jurisdictions="MX",
+            language="es",
+            cursor="{}",
+            created_at=uow.now(),
+            last_polled_at=uow.now(),
+        )
+        uow.session.add(connector)
+        uow.session.flush()
+        uow.session.add(
+            ConnectorAction(
+                decision_id=world.dead_decision,
+                connector_id=connector.id,
+                status="dead",
+                attempts=8,
+                last_error="HTTP 403 from the Mastodon admin API",
+            )
+        )
+        note = Notification(
+            account_id=ana.id,
+            key="test:1",
+            kind="summons",
+            params="{}",
+            link="/jury",
+            created_at=uow.now(),
+        )
+        uow.session.add(note)
+        uow.session.flush()
+        sent = NotificationDelivery(
+            notification_id=note.id,
+            channel="email",
+            status="dead",
+            attempts=8,
+            error="SMTP 550 mailbox unavailable",
+        )
+        uow.session.add(sent)
+        uow.session.flush()
+        return world.dead_decision, sent.id
+
+
+def test_every_outbox_dead_letter_is_listed_and_retried_by_its_own_service(
+    client: TestClient, world: ConsoleWorld, uow: UnitOfWork
+) -> None:
+    action_id, delivery_id = _dead_rows(uow, world)
+    _operator(client, world)
+    page = client.get("/staff/connectors").text
+    assert "HTTP 403 from the Mastodon admin API" in page and "SMTP 550" in page
+    assert "Mastodon · Forum" in page and "failing" in page
+    retries = [f for f in forms_in(page).forms if f.action == "/staff/connectors/retry"]
+    assert sorted(f.fields["outbox"][0] for f in retries) == [
+        "connector",
+        "decisions",
+        "notifications",
+    ]
+    for form in retries:
+        done = client.post(form.action, data=form.fields, follow_redirects=False)
+        assert done.headers["location"].endswith("done=retried"), form.fields
+    with uow.begin(readonly=True):
+        action = uow.session.get(ConnectorAction, action_id)
+        delivery = uow.session.get(NotificationDelivery, delivery_id)
+        assert action is not None and (action.status, action.attempts) == ("pending", 0)
+        assert delivery is not None and (delivery.status, delivery.attempts) == ("pending", 0)
+    assert "No dead letter." in client.get("/staff/connectors").text
+
+
+@pytest.mark.parametrize("service", ["connector", "notifications", "decisions"])
+def test_the_retry_services_refuse_anyone_but_an_operator(
+    world: ConsoleWorld, uow: UnitOfWork, service: str
+) -> None:
+    action_id, delivery_id = _dead_rows(uow, world)
+    retry, row = {
+        "connector": (ledger.retry_dead_action, action_id),
+        "notifications": (notification_delivery.retry_dead_letter, delivery_id),
+        "decisions": (outbox.retry_dead_letter, world.dead_decision),
+    }[service]
+    for login_name in ("ana", "audrey"):
+        with pytest.raises(Forbidden), uow.begin():
+            staff = uow.session.scalars(select(Account).where(Account.login == login_name)).one()
+            retry(uow, row, staff=staff)
+    with uow.begin():
+        olga = uow.session.scalars(select(Account).where(Account.login == "olga")).one()
+        retry(uow, row, staff=olga)
+    with pytest.raises(Conflict), uow.begin():
+        retry(uow, row, staff=olga)  # no longer a dead letter
