@@ -56,6 +56,8 @@ from isegoria.web import (
     pages_notifications,
     pages_portal,
     pages_reports,
+    pages_staff,
+    pages_staff_actions,
     pages_triage,
 )
 from isegoria.web import pages_identity as identity_pages
@@ -155,6 +157,8 @@ def create_app(
     app.include_router(pages_notifications.router)
     app.include_router(pages_portal.router)
     app.include_router(pages_mfa.router)
+    app.include_router(pages_staff.router)
+    app.include_router(pages_staff_actions.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app, pages.render_error)
     overload.install(app)

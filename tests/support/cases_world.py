@@ -98,10 +98,19 @@ def pass_proposal(
 
 
 def build(
-    uow: UnitOfWork, clock: ManualClock, signer: LogSigner, *, volunteers: int = 24
+    uow: UnitOfWork,
+    clock: ManualClock,
+    signer: LogSigner,
+    *,
+    volunteers: int = 24,
+    box: SecretBox | None = None,
 ) -> CasesWorld:
-    """Seed the base world, add MX volunteers, shrink the jury, enact MX's threats rule."""
-    base = seed(uow, SecretBox(b"k" * 32))
+    """Seed the base world, add MX volunteers, shrink the jury, enact MX's threats rule.
+
+    ``box`` seals the staff's second factors and the platforms' secrets: the app's own box
+    when the staff sign in through its pages.
+    """
+    base = seed(uow, box or SecretBox(b"k" * 32))
     ids = []
     with uow.begin():
         for n in range(volunteers):

@@ -54,7 +54,8 @@ def live_server(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        # A demo build takes about a minute alone, several on a machine the tests share.
+        deadline = time.monotonic() + 300
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{log_path.read_text()}")

@@ -42,6 +42,8 @@ METHODS = [
     ("web/forms.py", "python"),
     ("web/pages_portal.py", "python"),
     ("web/proposal_form.py", "python"),
+    ("web/templates/staff/**.html", "jinja2.ext:babel_extract"),
+    ("web/pages_staff.py", "python"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 

@@ -1,3 +1,3 @@
 """Connected servers: Matrix and Mastodon, synced and applied."""
 
-__all__ = ["intake", "jobs", "setup", "sync"]
+__all__ = ["intake", "jobs", "ledger", "setup", "sync"]

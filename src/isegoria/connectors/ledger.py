@@ -15,8 +15,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from isegoria.errors import Conflict, NotFound
 from isegoria.integrations.matrix_mapping import AppliedResult
+from isegoria.people.platforms import require_operator
 from isegoria.store.db import Database
+from isegoria.store.models import Account
 from isegoria.store.models_connectors import ConnectorAction
 from isegoria.unit_of_work import UnitOfWork
 
@@ -144,12 +147,34 @@ def action_row(uow: UnitOfWork, decision_id: int, connector_id: int) -> Connecto
     return row
 
 
+def dead_actions(uow: UnitOfWork, connector_id: int | None = None) -> list[ConnectorAction]:
+    """Decisions a connector gave up applying, for the operator."""
+    query = select(ConnectorAction).where(ConnectorAction.status == DEAD)
+    if connector_id is not None:
+        query = query.where(ConnectorAction.connector_id == connector_id)
+    return list(uow.session.scalars(query.order_by(ConnectorAction.decision_id)))
+
+
+def retry_dead_action(uow: UnitOfWork, decision_id: int, *, staff: Account) -> ConnectorAction:
+    """An operator has a connector try a dead action again, with all its attempts."""
+    require_operator(staff)
+    row = uow.session.get(ConnectorAction, decision_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no connector action for decision {decision_id}", field="decision_id")
+    if row.status != DEAD:
+        raise Conflict(f"the action on decision {decision_id} is not a dead letter ({row.status})")
+    row.status, row.attempts, row.next_attempt_at = PENDING, 0, None
+    return row
+
+
 __all__ = [
     "APPLIED",
     "DEAD",
     "PENDING",
     "DatabaseLedger",
     "action_row",
+    "dead_actions",
     "result_from_json",
     "result_to_json",
+    "retry_dead_action",
 ]

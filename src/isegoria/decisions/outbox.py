@@ -29,7 +29,7 @@ from isegoria.integrations import webhooks
 from isegoria.people import platforms
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
-from isegoria.store.models import Platform
+from isegoria.store.models import Account, Platform
 from isegoria.store.models_cases import DecisionRow
 from isegoria.unit_of_work import UnitOfWork
 
@@ -112,7 +112,7 @@ def _claim(uow: UnitOfWork, box: SecretBox, decision_id: int, platform_id: int) 
     return Claimed(row.id, platform.webhook_url, secrets, f"decision.{row.kind}", body)
 
 
-def _record(
+def record_attempt(
     uow: UnitOfWork, decision_id: int, result: webhooks.DeliveryResult, rng: random.Random
 ) -> str:
     """Write one attempt's outcome: delivered, a dead letter, or the next try's time."""
@@ -173,7 +173,7 @@ def deliver_due(
             also_signed_with=previous,
         )
         with uow.begin():
-            outcomes.append(_record(uow, claimed.decision_id, result, rng))
+            outcomes.append(record_attempt(uow, claimed.decision_id, result, rng))
     return DeliveryRound(outcomes.count(DELIVERED), outcomes.count("retry"), outcomes.count(DEAD))
 
 
@@ -192,6 +192,12 @@ def requeue(uow: UnitOfWork, decision_id: int) -> DecisionRow:
     )
     row.delivery, row.delivery_attempts, row.next_delivery_at = PENDING, 0, None
     return row
+
+
+def retry_dead_letter(uow: UnitOfWork, decision_id: int, *, staff: Account) -> DecisionRow:
+    """An operator sends a dead letter again: it is queued afresh, with all its attempts."""
+    platforms.require_operator(staff)
+    return requeue(uow, decision_id)
 
 
 class OutboxWorker(DeliveryWorker):

@@ -3,6 +3,7 @@
 __all__ = [
     "builder",
     "cases",
+    "compliance",
     "notes",
     "world",
 ]

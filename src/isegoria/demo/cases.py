@@ -25,6 +25,7 @@ from isegoria.cases import replacements as cases_replacements
 from isegoria.cases import verdict as cases_verdict
 from isegoria.cases.common import RETRIAL, get_case, get_jury
 from isegoria.clock import ManualClock
+from isegoria.demo.compliance import platform_applies, webhook_gone
 from isegoria.demo.posts import POSTS, Post
 from isegoria.domain.content import ContentSnapshot, ReportRequest
 from isegoria.domain.decisions import ReportSource
@@ -159,6 +160,7 @@ def seed_cases(
 ) -> int:
     """Run the demo's reports through the whole path; returns how many cases were opened."""
     rng = demo_rng(seed, "cases")
+    compliance_rng = demo_rng(seed, "compliance")
     clock = ManualClock(now - timedelta(days=HISTORY_DAYS))
     uow = UnitOfWork(database, clock, signer, secret, entropy=demo_keys.entropy(seed, "cases"))
     with uow.begin(readonly=True):
@@ -229,6 +231,7 @@ def seed_cases(
         _serve(uow, clock, rng, case_id, stages, post.propensity, post.reasons, vote=not post.lapse)
         for stage in stages:
             _close(uow, clock, case_id, stage)
+        platform_applies(uow, clock, compliance_rng, platform_id, case_id)
         if post.appeal:
             account = authors[number % len(authors)]
             with uow.begin():
@@ -251,4 +254,6 @@ def seed_cases(
             propensity = post.propensity if post.appeal == "upheld" else 1 - post.propensity
             _serve(uow, clock, rng, case_id, ("appeal",), propensity, post.reasons, vote=True)
             _close(uow, clock, case_id, "appeal")
+            platform_applies(uow, clock, compliance_rng, platform_id, case_id)
+    webhook_gone(uow, platform_id)
     return opened

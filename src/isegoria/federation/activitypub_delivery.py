@@ -32,7 +32,9 @@ from isegoria.errors import InvalidInput
 from isegoria.integrations import egress, webhooks
 from isegoria.integrations.activitypub import FlagReport, build_flag_outcome, signed_delivery
 from isegoria.integrations.federation_identity import actor_key, actor_urls
+from isegoria.people.platforms import require_operator
 from isegoria.store.db import Database
+from isegoria.store.models import Account
 from isegoria.store.models_cases import DecisionRow
 from isegoria.store.models_federation import ActivityDelivery, FederatedFlag
 from isegoria.unit_of_work import UnitOfWork
@@ -43,6 +45,7 @@ __all__ = [
     "deliver_due",
     "outcomes",
     "requeue",
+    "retry_dead_letter",
     "start_worker",
 ]
 
@@ -225,6 +228,12 @@ def requeue(uow: UnitOfWork, delivery_id: int) -> ActivityDelivery:
     )
     row.delivery, row.attempts, row.next_attempt_at = PENDING, 0, None
     return row
+
+
+def retry_dead_letter(uow: UnitOfWork, delivery_id: int, *, staff: Account) -> ActivityDelivery:
+    """An operator sends a dead Flag outcome again, with all its attempts."""
+    require_operator(staff)
+    return requeue(uow, delivery_id)
 
 
 class ActivityDeliveryWorker(DeliveryWorker):

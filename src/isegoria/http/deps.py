@@ -194,6 +194,11 @@ def authenticate_key(services: Services, key: str) -> platforms.PlatformPrincipa
     uow = services.uow()
     with uow.begin(readonly=True):
         found = platforms.authenticate_key(uow, key)
+        stale = found is not None and platforms.use_is_stale(found.last_used_at, uow.now())
+    if found is not None and stale:
+        # Only on a cache miss, and at most every few minutes: "last use" for the console.
+        with uow.begin():
+            platforms.note_key_use(uow, found.key_id)
     if found is not None:
         cache.put(digest, found, ticket)
     return found

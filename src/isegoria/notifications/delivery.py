@@ -24,11 +24,14 @@ from sqlalchemy import and_, or_, select
 
 from isegoria.clock import Clock
 from isegoria.config import Settings
+from isegoria.errors import Conflict, NotFound
 from isegoria.integrations import webhooks
 from isegoria.integrations.matrix_client import SynapseAdminClient
 from isegoria.notifications import mail, messages, tokens
 from isegoria.notifications.inbox import EMAIL, MATRIX, PENDING, enabled_channels
+from isegoria.people.platforms import require_operator
 from isegoria.store.db import Database
+from isegoria.store.models import Account
 from isegoria.store.models_notifications import (
     Notification,
     NotificationDelivery,
@@ -238,6 +241,18 @@ def dead_letters(uow: UnitOfWork) -> list[NotificationDelivery]:
     """Deliveries given up on, for the operator."""
     query = select(NotificationDelivery).where(NotificationDelivery.status == DEAD)
     return list(uow.session.scalars(query.order_by(NotificationDelivery.id)))
+
+
+def retry_dead_letter(uow: UnitOfWork, delivery_id: int, *, staff: Account) -> NotificationDelivery:
+    """An operator sends a dead notification again (after fixing the mail or Matrix set-up)."""
+    require_operator(staff)
+    row = uow.session.get(NotificationDelivery, delivery_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no notification delivery {delivery_id}", field="delivery_id")
+    if row.status != DEAD:
+        raise Conflict(f"notification delivery {delivery_id} is not a dead letter ({row.status})")
+    row.status, row.attempts, row.next_attempt_at, row.claimed_until = PENDING, 0, None, None
+    return row
 
 
 class NotificationSender:

@@ -1,3 +1,3 @@
-"""Operating an instance: backups and restores."""
+"""Operating an instance: backups and restores, and what the operator console reads."""
 
-__all__ = ["backup"]
+__all__ = ["backup", "compliance", "connector_health", "pipeline"]

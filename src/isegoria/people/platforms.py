@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from isegoria.domain.events import PlatformRegistered
-from isegoria.domain.identity import MAX_PLATFORM_NAME_LENGTH, Scope
-from isegoria.errors import Conflict, InvalidInput, NotFound
+from isegoria.domain.identity import MAX_PLATFORM_NAME_LENGTH, Role, Scope
+from isegoria.errors import Conflict, Forbidden, InvalidInput, NotFound
 from isegoria.integrations.egress import literal_host_reason
 from isegoria.security import SecretBox, new_api_key, same_digest, split_api_key, token_digest
-from isegoria.store.models import ApiKey, Platform
+from isegoria.store.models import Account, ApiKey, Platform
 from isegoria.unit_of_work import UnitOfWork
 
 WEBHOOK_SECRET_BYTES = 32
@@ -40,6 +40,7 @@ class PlatformPrincipal:
     platform_name: str
     key_id: int
     scopes: frozenset[Scope]
+    last_used_at: datetime | None = None
 
 
 def check_webhook_url(url: str) -> str:
@@ -119,9 +120,19 @@ def list_platforms(uow: UnitOfWork) -> list[Platform]:
 
 
 def rotate_key(
-    uow: UnitOfWork, platform: Platform, *, scopes: Sequence[Scope] | None = None
+    uow: UnitOfWork,
+    platform: Platform,
+    *,
+    scopes: Sequence[Scope] | None = None,
+    staff: Account | None = None,
 ) -> IssuedKey:
-    """Issue a new key (same scopes as the newest live key unless given) and revoke the others."""
+    """Issue a new key (same scopes as the newest live key unless given) and revoke the others.
+
+    ``staff`` is the operator acting from the console or the API (None: the instance's own
+    command line, run by whoever holds the server).
+    """
+    if staff is not None:
+        require_operator(staff)
     now = uow.now()
     live = [k for k in platform.api_keys if k.revoked_at is None]
     if scopes is None:
@@ -154,7 +165,57 @@ def authenticate_key(uow: UnitOfWork, key: str) -> PlatformPrincipal | None:
         platform_name=platform_name,
         key_id=row.id,
         scopes=frozenset(Scope(s) for s in row.scopes.split(",")),
+        last_used_at=row.last_used_at,
     )
+
+
+#: A key's last use is written at most this often: a write per request would cost the
+#: platform's every call a write transaction, and the console needs minutes, not seconds.
+LAST_USE_GRANULARITY = timedelta(minutes=5)
+
+
+def use_is_stale(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a key's recorded last use is old enough to be written again."""
+    return last_used_at is None or now - last_used_at >= LAST_USE_GRANULARITY
+
+
+def note_key_use(uow: UnitOfWork, key_id: int) -> None:
+    """Record that a request authenticated with the key now."""
+    row = uow.session.get(ApiKey, key_id)
+    if row is not None:
+        row.last_used_at = uow.now()
+
+
+def require_operator(staff: Account) -> None:
+    """Refuse a console action (keys, secrets, dead letters) by anyone but an operator."""
+    if staff.role != Role.OPERATOR.value or staff.disabled:
+        raise Forbidden("only an operator may do this")
+
+
+def _platform_key(platform: Platform, key_id: int) -> ApiKey:
+    for key in platform.api_keys:
+        if key.id == key_id:
+            return key
+    raise NotFound(f"platform {platform.name!r} has no key {key_id}", field="key_id")
+
+
+def issue_key(
+    uow: UnitOfWork, platform: Platform, scopes: Sequence[Scope], *, staff: Account
+) -> IssuedKey:
+    """An operator issues the platform one more key (its others stay live)."""
+    require_operator(staff)
+    return _issue(uow, platform, scopes)
+
+
+def revoke_key(uow: UnitOfWork, platform: Platform, key_id: int, *, staff: Account) -> ApiKey:
+    """An operator revokes one key of the platform; a revoked key stays revoked."""
+    require_operator(staff)
+    key = _platform_key(platform, key_id)
+    if key.revoked_at is not None:
+        raise Conflict(f"key {key_id} was already revoked", field="key_id")
+    key.revoked_at = uow.now()
+    uow.session.flush()
+    return key
 
 
 def set_webhook(
@@ -185,12 +246,17 @@ def set_webhook(
 WEBHOOK_SECRET_GRACE = timedelta(hours=24)
 
 
-def rotate_webhook_secret(box: SecretBox, platform: Platform, *, now: datetime) -> str:
+def rotate_webhook_secret(
+    box: SecretBox, platform: Platform, *, now: datetime, staff: Account | None = None
+) -> str:
     """Replace the platform's webhook signing secret; return the new one (shown once).
 
     For :data:`WEBHOOK_SECRET_GRACE` after ``now`` every delivery carries a signature with
     the new secret and one with the replaced secret, so the platform verifies with either.
+    ``staff`` is the operator acting from the console (None: the command line).
     """
+    if staff is not None:
+        require_operator(staff)
     secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
     # A second rotation within the grace keeps only the secret just replaced: the older one
     # was announced as superseded a rotation ago.

@@ -134,6 +134,8 @@ class ApiKey(Base):
     scopes: Mapped[str] = mapped_column(Text)  # comma-separated Scope values
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # When a request last authenticated with the key, to a few minutes (people/platforms.py).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     platform: Mapped[Platform] = relationship(back_populates="api_keys")
 

@@ -13,6 +13,8 @@ __all__ = [
     "pages_notifications",
     "pages_portal",
     "pages_reports",
+    "pages_staff",
+    "pages_staff_actions",
     "pages_triage",
     "proposal_form",
 ]
