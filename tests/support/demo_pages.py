@@ -22,6 +22,16 @@ PUBLIC = ""
 CITIZEN = "ana"  # proposes, votes, reports and sat on a jury in the demo (MX)
 JUROR = "jonas"  # sat on a first and an appeal jury (DE)
 STAFF = ("operator", "auditor")
+#: The main citizen pages that docs/screenshots/ shows: tour page -> file name (before -phone.png).
+SCREENSHOTS = {
+    "citizen-home": "home",
+    "law": "law",
+    "rule": "rule",
+    "case": "case",
+    "jury": "jury",
+    "notifications": "notifications",
+    "report": "report",
+}
 
 
 @dataclass(frozen=True)
