@@ -36,6 +36,7 @@ SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 FAILING_IMPACTS = {"serious", "critical"}
 #: The smallest chart text a person should have to read, in CSS pixels as drawn.
 MIN_CHART_FONT = 8.0
+LANGUAGES = ("es", "fr", "de")
 
 # Links of each header navigation that start below the first one's top: a wrapped row.
 WRAPPED_NAV = """() => [...document.querySelectorAll('header.site nav')].flatMap(nav => {
@@ -127,6 +128,21 @@ def _check(page: Page, axe: Axe, demo: DemoPage, shots: Path) -> list[str]:
     return problems
 
 
+def _headers_in_every_language(page: Page, server: LiveServer) -> list[str]:
+    """The header's rows do not wrap, nor widen a phone, in the longer languages either."""
+    problems = []
+    for language in LANGUAGES:
+        page.set_viewport_size(DESKTOP)
+        page.goto(f"{server.url}/language/{language}?next=/")
+        wrapped = page.evaluate(WRAPPED_NAV)
+        problems += [f"home in {language}: the {nav} navigation wraps" for nav in wrapped]
+        page.set_viewport_size(PHONE)
+        if (width := page.evaluate("document.documentElement.scrollWidth")) > PHONE["width"]:
+            problems.append(f"home in {language}: the page is {width}px wide on a phone")
+    page.goto(f"{server.url}/language/en?next=/")
+    return problems
+
+
 @pytest.mark.parametrize("login", [PUBLIC, CITIZEN, JUROR, *STAFF])
 def test_every_page_on_desktop_and_phone(
     browser: Browser,
@@ -151,5 +167,6 @@ def test_every_page_on_desktop_and_phone(
             problems.append(f"{demo.name} ({demo.path}): HTTP {answer.status}")
             continue
         problems += _check(page, axe, demo, shots)
+    problems += _headers_in_every_language(page, demo_server)
     context.close()
     assert problems == [], "\n".join(problems)
