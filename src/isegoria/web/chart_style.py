@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 WIDTH: Final = 640
@@ -14,6 +15,8 @@ ROW_HEIGHT: Final = 28  # interval charts: one row per item
 LABEL_WIDTH: Final = 180  # interval charts: room for row labels left of the plot
 MAX_LABEL_CHARS: Final = 24  # longer labels are cut with an ellipsis; tables keep them whole
 TARGET_TICKS: Final = 5
+TICK_DROP: Final = 20  # x tick labels hang this far below the axis, clear of the lowest y tick
+CHAR_WIDTH: Final = 7  # a generous average advance of the 12-unit sans-serif, to plan room
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour
 # vision deficiency. Ordered for contrast on white; yellow, the weakest, comes last.
 PALETTE: Final = (
@@ -41,3 +44,19 @@ FLAG_COLOUR: Final = "#D55E00"
 INK: Final = "#222222"
 GRID: Final = "#DDDDDD"
 NO_DATA: Final = "No data for this period"
+
+
+def patterns(cid: str, count: int) -> str:
+    """The fill patterns of ``count`` series, as SVG defs with ids unique to chart ``cid``."""
+    defs = "".join(
+        f'<pattern id="{cid}-p{i}" width="8" height="8" patternUnits="userSpaceOnUse">'
+        f'<rect width="8" height="8" fill="{PALETTE[i]}"/>{_PATTERNS[i]}</pattern>'
+        for i in range(count)
+    )
+    return f"<defs>{defs}</defs>"
+
+
+def rotated_height(longest: int) -> int:
+    """The height at which labels of ``longest`` characters, turned 35°, clear the axis label."""
+    # sin 35° is 0.57: how far down a turned label reaches, per unit of its length.
+    return max(HEIGHT, PLOT_BOTTOM + TICK_DROP + math.ceil(longest * CHAR_WIDTH * 0.58) + 30)

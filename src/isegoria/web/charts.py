@@ -27,7 +27,6 @@ from isegoria.web.chart_data import IntervalChart as IntervalChart
 from isegoria.web.chart_data import Series as Series
 from isegoria.web.chart_data import TimeSeries as TimeSeries
 from isegoria.web.chart_style import (
-    _PATTERNS,
     DASHES,
     FLAG_COLOUR,
     GRID,
@@ -36,7 +35,10 @@ from isegoria.web.chart_style import (
     MAX_LABEL_CHARS,
     ROW_HEIGHT,
     TARGET_TICKS,
+    TICK_DROP,
     WIDTH,
+    patterns,
+    rotated_height,
 )
 from isegoria.web.chart_style import LABEL_WIDTH as LABEL_WIDTH
 from isegoria.web.chart_style import NO_DATA as NO_DATA
@@ -157,20 +159,22 @@ def _y_axis(ticks: Sequence[float], label: str) -> list[str]:
     return parts
 
 
-def _x_axis(ticks: Sequence[tuple[float, str]], label: str, rotate: bool = False) -> list[str]:
+def _x_axis(
+    ticks: Sequence[tuple[float, str]], label: str, rotate: bool = False, height: int = HEIGHT
+) -> list[str]:
     parts = [
         f'<g class="x-axis"><line x1="{PLOT_LEFT}" x2="{PLOT_RIGHT}" y1="{PLOT_BOTTOM}" '
         f'y2="{PLOT_BOTTOM}" stroke="{INK}"/>'
     ]
     for x, text in ticks:
-        y = PLOT_BOTTOM + 16
+        y = PLOT_BOTTOM + TICK_DROP
         turn = f' transform="rotate(-35 {_n(x)} {y})" text-anchor="end"' if rotate else ""
         anchor = "" if rotate else ' text-anchor="middle"'
         parts.append(
             f'<text class="tick" x="{_n(x)}" y="{y}"{anchor}{turn}>{escape(_short(text))}</text>'
         )
     parts.append(
-        f'<text class="axis-label" x="{(PLOT_LEFT + PLOT_RIGHT) // 2}" y="{HEIGHT - 8}" '
+        f'<text class="axis-label" x="{(PLOT_LEFT + PLOT_RIGHT) // 2}" y="{height - 8}" '
         f'text-anchor="middle">{escape(_short(label, 60))}</text></g>'
     )
     return parts
@@ -226,15 +230,6 @@ def time_series_svg(chart: TimeSeries) -> str:
     return "".join(parts)
 
 
-def _patterns(cid: str, count: int) -> str:
-    defs = "".join(
-        f'<pattern id="{cid}-p{i}" width="8" height="8" patternUnits="userSpaceOnUse">'
-        f'<rect width="8" height="8" fill="{PALETTE[i]}"/>{_PATTERNS[i]}</pattern>'
-        for i in range(count)
-    )
-    return f"<defs>{defs}</defs>"
-
-
 def bar_chart_svg(chart: BarChart) -> str:
     """Stacked or grouped bars, one colour and fill pattern per series."""
     cid = _chart_id(chart)
@@ -246,15 +241,21 @@ def bar_chart_svg(chart: BarChart) -> str:
     columns = list(zip(*(s.values for s in chart.series), strict=True))
     top = max(sum(c) for c in columns) if chart.stacked else max(max(c) for c in columns)
     ticks = nice_ticks(0.0, top)
-    parts = _open(cid, chart.title, chart.description)
-    parts.append(_patterns(cid, len(chart.series)))
+    band = (PLOT_RIGHT - PLOT_LEFT) / len(chart.categories)
+    turned = band < 70
+    height = rotated_height(max(len(_short(c)) for c in chart.categories)) if turned else HEIGHT
+    parts = _open(cid, chart.title, chart.description, height)
+    parts.append(patterns(cid, len(chart.series)))
     if len(chart.series) > 1:
         swatch = '<rect x="0" y="-6" width="16" height="12" fill="url(#{}-p{})"/>'
         parts += _legend([(swatch.format(cid, i), s.name) for i, s in enumerate(chart.series)])
     parts += _y_axis(ticks, chart.y_label)
-    band = (PLOT_RIGHT - PLOT_LEFT) / len(chart.categories)
     centres = [PLOT_LEFT + band * (j + 0.5) for j in range(len(chart.categories))]
-    parts += _x_axis(list(zip(centres, chart.categories, strict=True)), chart.x_label, band < 70)
+    # Turned labels stay apart while a band is wider than a line of text; past that, every
+    # other (third...) category is named: the table beside the chart names them all.
+    stride = math.ceil(24 / band)
+    named = list(zip(centres, chart.categories, strict=True))[::stride]
+    parts += _x_axis(named, chart.x_label, turned, height)
 
     def y(v: float) -> float:
         return _scale(v, ticks[0], ticks[-1], PLOT_BOTTOM, PLOT_TOP)
@@ -337,7 +338,7 @@ def interval_chart_svg(chart: IntervalChart) -> str:
     for t in ticks:
         parts.append(
             f'<line x1="{x(t)}" x2="{x(t)}" y1="{PLOT_TOP}" y2="{bottom}" stroke="{GRID}"/>'
-            f'<text class="tick" x="{x(t)}" y="{bottom + 16}" text-anchor="middle">'
+            f'<text class="tick" x="{x(t)}" y="{bottom + TICK_DROP}" text-anchor="middle">'
             f"{format_number(t, step)}</text>"
         )
     parts.append(
