@@ -35,6 +35,10 @@ METHODS = [
     ("web/templates/recovery_codes.html", "jinja2.ext:babel_extract"),
     ("web/templates/account_security.html", "jinja2.ext:babel_extract"),
     ("web/pages_mfa.py", "python"),
+    ("web/templates/audit/**.html", "jinja2.ext:babel_extract"),
+    ("web/pages_audit.py", "python"),
+    ("web/pages_audit_juries.py", "python"),
+    ("web/audit_proofs.py", "python"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 

@@ -35,6 +35,16 @@ def stage_name(stage: str) -> str:
     return names.get(stage, stage)
 
 
+def stratum_name(stratum: str) -> str:
+    """A stratum of the jury draw in the reader's words."""
+    names = {
+        "region": i18n.gettext("region"),
+        "age_band": i18n.gettext("age band"),
+        "leaning": i18n.gettext("leaning"),
+    }
+    return names.get(stratum, stratum.replace("_", " "))
+
+
 def _case_number(text: str | None) -> int | None:
     value = (text or "").strip().lstrip("#")
     if not value:
@@ -82,7 +92,12 @@ def audit_juries(
     stage: Annotated[str | None, Query(max_length=12)] = None,
 ) -> HTMLResponse:
     """Re-run a case's jury draw and show whether it gives the published jury."""
-    context: dict[str, Any] = {"case": case or "", "stage": stage or "", "stage_name": stage_name}
+    context: dict[str, Any] = {
+        "case": case or "",
+        "stage": stage or "",
+        "stage_name": stage_name,
+        "stratum_name": stratum_name,
+    }
     try:
         case_id = _case_number(case)
         if case_id is not None:
@@ -95,7 +110,9 @@ def audit_juries(
                 stages=stages,
                 quotas=_quota_rows(audit.record),
                 pool=_pool_rows(audit.record),
-                strata=(audit.record.get("pool") or {}).get("strata", []),
+                strata=[
+                    stratum_name(s) for s in (audit.record.get("pool") or {}).get("strata", [])
+                ],
                 stage=chosen,
             )
     except NotFound as error:
