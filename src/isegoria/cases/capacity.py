@@ -135,7 +135,8 @@ def _counts(uow: UnitOfWork, code: str, since: datetime) -> tuple[int, int, int]
     return int(reports or 0), int(cases or 0), int(appeals or 0)
 
 
-def _state(cases: int, volunteers: int, needed: float) -> PoolState:
+def pool_state(cases: int, volunteers: int, needed: float) -> PoolState:
+    """The state of a pool of ``volunteers`` when the model needs ``needed`` of them."""
     if cases == 0:
         return PoolState.IDLE
     if volunteers == 0:
@@ -215,7 +216,7 @@ def pool_capacity(uow: UnitOfWork, code: str, name: str) -> PoolCapacity:
         available_per_day=volunteers * cap / DAYS_PER_YEAR,
         volunteers_needed=result.volunteers_needed,
         max_services_per_year=cap,
-        state=_state(cases, volunteers, result.volunteers_needed),
+        state=pool_state(cases, volunteers, result.volunteers_needed),
     )
 
 

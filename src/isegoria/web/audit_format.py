@@ -24,7 +24,7 @@ def percent(value: float | None) -> str:
     """A share (0.25) as a percentage (25 %), in the reader's language."""
     if value is None or not math.isfinite(value):
         return "–"
-    return format_percent(value, format="#,##0.#%", locale=current_language())
+    return format_percent(value, locale=current_language())
 
 
 def instant(value: datetime | str | None) -> str:

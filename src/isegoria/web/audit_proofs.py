@@ -24,6 +24,7 @@ from isegoria.log.explain import InclusionTrace, trace_inclusion
 
 MAX_SIZE = 2**63 - 1  # sizes and indexes are BIGINT columns
 _HEX_ROOT = re.compile(r"[0-9a-fA-F]{64}")
+_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: str.isdigit() accepts "٣" and "²" too
 
 
 class ProofInput(ValueError):
@@ -84,7 +85,7 @@ def parse_count(text: str | None, field: str) -> int | None:
     value = (text or "").strip()
     if not value:
         return None
-    if not value.isdigit() or len(value) > len(str(MAX_SIZE)) or int(value) > MAX_SIZE:
+    if not _DIGITS.fullmatch(value) or int(value) > MAX_SIZE:
         raise ProofInput(
             _("%(field)s must be a whole number from 0 up, not “%(value)s”.")
             % {"field": field, "value": value[:40]}

@@ -8,12 +8,14 @@ every input is.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from isegoria import i18n
+from isegoria.algorithms import sortition
 from isegoria.cases import draw_audit
 from isegoria.errors import NotFound
 from isegoria.http.deps import ServicesDep, UnitOfWorkDep
@@ -49,13 +51,36 @@ def _case_number(text: str | None) -> int | None:
     value = (text or "").strip().lstrip("#")
     if not value:
         return None
-    if not value.isdigit() or not 1 <= int(value[:12]) <= MAX_CASE_ID:
+    if not re.fullmatch(r"[0-9]{1,10}", value) or not 1 <= int(value) <= MAX_CASE_ID:
         raise NotFound(
             i18n.gettext("“%(value)s” is not a case number: type a whole number such as 12.")
             % {"value": value[:40]},
             field="case",
         )
     return int(value)
+
+
+def _miss(miss: sortition.QuotaMiss) -> str:
+    names = {"stratum": stratum_name(miss.stratum), "value": miss.value}
+    numbers = {"limit": miss.limit, "by": miss.by}
+    if miss.bound == "minimum":  # sortition_model.MINIMUM, as the published record spells it
+        text = i18n.gettext("%(stratum)s “%(value)s”: at least %(limit)s seats, missed by %(by)s")
+    else:
+        text = i18n.gettext("%(stratum)s “%(value)s”: at most %(limit)s seats, missed by %(by)s")
+    return text % {**names, **numbers}
+
+
+def unseatable_lines(record: dict[str, Any]) -> list[str]:
+    """Each profile no quota-satisfying jury could seat, and the quotas that block it."""
+    try:
+        unseatable = sortition.unseatable_in_record(record.get("portfolio") or {})
+    except sortition.SortitionError:
+        return []  # a malformed record: the verification says so
+    return [
+        i18n.gettext("%(profile)s: the closest jury that seats one of them misses %(misses)s.")
+        % {"profile": " / ".join(u.profile), "misses": "; ".join(_miss(m) for m in u.blocked_by)}
+        for u in unseatable
+    ]
 
 
 def _pool_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -110,6 +135,7 @@ def audit_juries(
                 stages=stages,
                 quotas=_quota_rows(audit.record),
                 pool=_pool_rows(audit.record),
+                unseatable=unseatable_lines(audit.record),
                 strata=[
                     stratum_name(s) for s in (audit.record.get("pool") or {}).get("strata", [])
                 ],
