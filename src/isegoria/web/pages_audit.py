@@ -19,7 +19,7 @@ from isegoria import i18n
 from isegoria.cases.common import seat_pseudonym
 from isegoria.domain.identity import Role
 from isegoria.errors import Forbidden, Unauthenticated
-from isegoria.http.deps import Principal, PrincipalDep, ServicesDep, UnitOfWorkDep
+from isegoria.http.deps import Principal, PrincipalDep, Services, ServicesDep, UnitOfWorkDep
 from isegoria.log import checks, read
 from isegoria.log.entries import format_instant
 from isegoria.log.verify import LogVerificationError, verify_instance
@@ -99,7 +99,7 @@ def _consistency(
 
 
 @router.get("/audit/log", response_class=HTMLResponse)
-def audit_log(  # noqa: PLR0913 - the two forms' fields
+def audit_log(
     request: Request,
     uow: UnitOfWorkDep,
     services: ServicesDep,
@@ -136,7 +136,7 @@ def audit_log(  # noqa: PLR0913 - the two forms' fields
     return render(request, "audit/log.html", context, status=400 if failed else 200)
 
 
-def run_check(services: Any, by: str) -> checks.LogCheck:
+def run_check(services: Services, by: str) -> checks.LogCheck:
     """Verify the whole local log and the tables against it; record and return the run."""
     settings = services.settings
     holder = functools.partial(seat_pseudonym, settings.secret_key)

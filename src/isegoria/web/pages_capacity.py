@@ -32,9 +32,8 @@ def capacity_page(request: Request, uow: UnitOfWorkDep, principal: PrincipalDep)
         capacity.PoolState.IDLE: 4,
     }
     pools.sort(key=lambda p: (order[p.state], p.code))
-    warnings = [
-        p for p in pools if p.state in order and order[p.state] <= order[capacity.PoolState.LOW]
-    ]
+    alarming = (capacity.PoolState.EMPTY, capacity.PoolState.DRY, capacity.PoolState.LOW)
+    warnings = [p for p in pools if p.state in alarming]
     context = {
         "pools": pools,
         "warnings": warnings,
