@@ -188,6 +188,9 @@ def test_a_jury_draw_is_re_run_and_matches(
     assert "Quotas: seats per stratum value" in page.text
     assert "Volunteers who could not be seated" in page.text
     assert "seats hold the account behind their pseudonym" in page.text
+    # Strata in words, not as the constitution's keys.
+    assert "age band" in page.text and "leaning" in page.text
+    assert "political_leaning" not in page.text and "age_band" not in page.text
 
 
 def test_a_tampered_pool_makes_the_draw_fail(

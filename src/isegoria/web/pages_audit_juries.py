@@ -43,6 +43,7 @@ def stratum_name(stratum: str) -> str:
         "region": i18n.gettext("region"),
         "age_band": i18n.gettext("age band"),
         "leaning": i18n.gettext("leaning"),
+        "political_leaning": i18n.gettext("leaning"),  # the constitution's name of the stratum
     }
     return names.get(stratum, stratum.replace("_", " "))
 
