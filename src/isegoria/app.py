@@ -49,6 +49,10 @@ from isegoria.security import SecretBox
 from isegoria.store.db import Database
 from isegoria.web import (
     pages,
+    pages_audit,
+    pages_audit_juries,
+    pages_audit_reports,
+    pages_capacity,
     pages_cases,
     pages_law,
     pages_log,
@@ -159,6 +163,10 @@ def create_app(
     app.include_router(pages_mfa.router)
     app.include_router(pages_staff.router)
     app.include_router(pages_staff_actions.router)
+    app.include_router(pages_audit.router)
+    app.include_router(pages_audit_juries.router)
+    app.include_router(pages_audit_reports.router)
+    app.include_router(pages_capacity.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app, pages.render_error)
     overload.install(app)

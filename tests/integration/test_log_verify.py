@@ -14,7 +14,7 @@ from isegoria.cli import app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
 from isegoria.domain.events import JurisdictionCreated
-from isegoria.log import read
+from isegoria.log import checks, read
 from isegoria.log.explain import LEFT, RIGHT, render_proof, trace_inclusion
 from isegoria.log.signing import LogSigner, load_signer
 from isegoria.log.verify import verify_database
@@ -130,6 +130,19 @@ def test_cli_verify_prints_a_summary(instance: tuple[UnitOfWork, LogSigner]) -> 
     assert "log verified (local database): 36 entries" in result.output
     assert "6 signed checkpoints checked" in result.output
     assert "\x1b[" not in result.output  # no terminal codes when not on a TTY
+
+
+def test_cli_verify_records_each_run_for_the_audit_console(
+    instance: tuple[UnitOfWork, LogSigner], signer: LogSigner
+) -> None:
+    uow, _own = instance
+    fill_log(uow)
+    assert runner.invoke(app, ["log", "verify"]).exit_code == 0
+    assert runner.invoke(app, ["log", "verify", "--key", signer.verifier_key]).exit_code == 1
+    failed, passed = checks.recent_checks(Settings().data_dir)
+    assert passed.ok and passed.size == 36 and passed.by.endswith("(isegoria log verify)")
+    assert passed.summary.startswith("log verified (local database): 36 entries")
+    assert not failed.ok and "no signature by a trusted key" in failed.summary
 
 
 def test_cli_verify_refuses_another_pinned_key(

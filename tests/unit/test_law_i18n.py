@@ -44,6 +44,10 @@ METHODS = [
     ("web/proposal_form.py", "python"),
     ("web/templates/staff/**.html", "jinja2.ext:babel_extract"),
     ("web/pages_staff.py", "python"),
+    ("web/templates/audit/**.html", "jinja2.ext:babel_extract"),
+    ("web/pages_audit.py", "python"),
+    ("web/pages_audit_juries.py", "python"),
+    ("web/audit_proofs.py", "python"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 

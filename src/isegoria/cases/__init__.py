@@ -3,7 +3,9 @@
 __all__ = [
     "appeal",
     "ballots",
+    "capacity",
     "common",
+    "draw_audit",
     "intake",
     "interim",
     "jobs",

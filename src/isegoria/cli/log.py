@@ -8,6 +8,7 @@ on a terminal.
 from __future__ import annotations
 
 import functools
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,9 +21,12 @@ from isegoria.algorithms.checkpoint import NoteError, open_signed_note, parse_ve
 from isegoria.algorithms.merkle import leaf_hash
 from isegoria.cases.common import seat_pseudonym
 from isegoria.cli import boot
+from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
 from isegoria.errors import IsegoriaError
 from isegoria.log import explain, keyring, read
+from isegoria.log.checks import LogCheck, record_check
+from isegoria.log.entries import format_instant
 from isegoria.log.remote import RemoteLog, RemoteLogError, WitnessError
 from isegoria.log.rotation import rotate_signing_key
 from isegoria.log.verify import (
@@ -127,10 +131,16 @@ def verify(
                 settings, database = _local_database()
                 pinned = pinned or _instance_key(settings)
                 holder = functools.partial(seat_pseudonym, settings.secret_key)
-                audited = verify_instance(
-                    database, pinned, state=held, progress=progress, holder=holder
-                )
+                try:
+                    audited = verify_instance(
+                        database, pinned, state=held, progress=progress, holder=holder
+                    )
+                except LogVerificationError as error:
+                    _record(settings, ok=False, size=0, root="", summary=str(error))
+                    raise
                 report = audited.log
+                summary = audited.lines()[0]
+                _record(settings, audited.ok, report.size, report.root_hash.hex(), summary)
             else:
                 remote = RemoteLog(url)
                 try:
@@ -153,6 +163,22 @@ def verify(
         for line in details:
             typer.echo(line, err=True)
         raise typer.Exit(1)
+
+
+def _record(settings: Settings, ok: bool, size: int, root: str, summary: str) -> None:
+    """Keep the run for the audit console's "when the log was last checked" (log.checks)."""
+    at = format_instant(clock_from_environment().now())
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no name for this uid (a container): the command still counts
+        user = "?"
+    try:
+        record_check(
+            settings.data_dir,
+            LogCheck(at, f"{user} (isegoria log verify)", ok, size, root, summary),
+        )
+    except OSError as error:  # the verdict matters more than its record
+        _warn(f"this run could not be recorded in {settings.data_dir}: {error}")
 
 
 def _save_verified(

@@ -3,6 +3,7 @@
 __all__ = [
     "append",
     "audit",
+    "checks",
     "coalesce",
     "demo_keys",
     "entries",

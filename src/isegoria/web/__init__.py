@@ -1,9 +1,15 @@
 """Server-rendered pages (Jinja2): parse the form, call one service, render; charts as SVG."""
 
 __all__ = [
+    "audit_format",
+    "audit_proofs",
     "forms",
     "my_isegoria",
     "pages",
+    "pages_audit",
+    "pages_audit_juries",
+    "pages_audit_reports",
+    "pages_capacity",
     "pages_cases",
     "pages_identity",
     "pages_law",
