@@ -26,6 +26,7 @@ from sqlalchemy import and_, select
 from isegoria.clock import Clock
 from isegoria.decisions.delivery import DEAD, DeliveryWorker, dead_letter
 from isegoria.integrations import webhooks
+from isegoria.ops.staff_trail import Actor, record_staff_action
 from isegoria.people import platforms
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
@@ -185,12 +186,14 @@ def dead_letters(uow: UnitOfWork, platform_id: int | None = None) -> list[Decisi
     return list(uow.session.scalars(query))
 
 
-def requeue(uow: UnitOfWork, decision_id: int) -> DecisionRow:
+def requeue(uow: UnitOfWork, decision_id: int, *, actor: Actor | None = None) -> DecisionRow:
     """Put a dead letter back in the queue (after the platform fixed its receiver)."""
     row = dead_letter(
         uow.session.get(DecisionRow, decision_id), "decision", decision_id, "decision_id"
     )
     row.delivery, row.delivery_attempts, row.next_delivery_at = PENDING, 0, None
+    detail = {"platform_id": row.platform_id}
+    record_staff_action(uow, actor, "dead_letter.retried", f"decision:{row.id}", detail=detail)
     return row
 
 

@@ -32,6 +32,7 @@ from isegoria.errors import InvalidInput
 from isegoria.integrations import egress, webhooks
 from isegoria.integrations.activitypub import FlagReport, build_flag_outcome, signed_delivery
 from isegoria.integrations.federation_identity import actor_key, actor_urls
+from isegoria.ops.staff_trail import Actor, record_staff_action
 from isegoria.store.db import Database
 from isegoria.store.models_cases import DecisionRow
 from isegoria.store.models_federation import ActivityDelivery, FederatedFlag
@@ -215,7 +216,7 @@ def outcomes(
     return list(uow.session.scalars(query))
 
 
-def requeue(uow: UnitOfWork, delivery_id: int) -> ActivityDelivery:
+def requeue(uow: UnitOfWork, delivery_id: int, *, actor: Actor | None = None) -> ActivityDelivery:
     """Put a dead Flag outcome back in the queue (after the remote server was fixed)."""
     row = dead_letter(
         uow.session.get(ActivityDelivery, delivery_id),
@@ -224,6 +225,7 @@ def requeue(uow: UnitOfWork, delivery_id: int) -> ActivityDelivery:
         "delivery_id",
     )
     row.delivery, row.attempts, row.next_attempt_at = PENDING, 0, None
+    record_staff_action(uow, actor, "dead_letter.retried", f"flag_outcome:{row.id}")
     return row
 
 

@@ -1,3 +1,3 @@
-"""Operating an instance: backups and restores."""
+"""Operating an instance: backups and restores, the staff audit trail."""
 
-__all__ = ["backup"]
+__all__ = ["backup", "staff_trail"]

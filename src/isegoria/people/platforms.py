@@ -14,6 +14,7 @@ from isegoria.domain.events import PlatformRegistered
 from isegoria.domain.identity import MAX_PLATFORM_NAME_LENGTH, Scope
 from isegoria.errors import Conflict, InvalidInput, NotFound
 from isegoria.integrations.egress import literal_host_reason
+from isegoria.ops.staff_trail import Actor, record_staff_action
 from isegoria.security import SecretBox, new_api_key, same_digest, split_api_key, token_digest
 from isegoria.store.models import ApiKey, Platform
 from isegoria.unit_of_work import UnitOfWork
@@ -69,9 +70,14 @@ def _issue(uow: UnitOfWork, platform: Platform, scopes: Sequence[Scope]) -> Issu
 
 
 def add_platform(
-    uow: UnitOfWork, box: SecretBox, *, name: str, scopes: Sequence[Scope]
+    uow: UnitOfWork,
+    box: SecretBox,
+    *,
+    name: str,
+    scopes: Sequence[Scope],
+    actor: Actor | None = None,
 ) -> tuple[Platform, IssuedKey]:
-    """Register a platform and issue its first API key."""
+    """Register a platform and issue its first API key (recorded in the staff trail)."""
     name = name.strip()
     if not 0 < len(name) <= MAX_PLATFORM_NAME_LENGTH:
         raise InvalidInput(
@@ -87,7 +93,12 @@ def add_platform(
     uow.session.add(platform)
     uow.session.flush()
     uow.log.append(PlatformRegistered(platform_id=platform.id, name=platform.name))
-    return platform, _issue(uow, platform, scopes)
+    issued = _issue(uow, platform, scopes)
+    detail = {"name": platform.name, "key_id": issued.key_id}
+    record_staff_action(
+        uow, actor, "platform.created", f"platform:{platform.id}", detail=detail, public=True
+    )
+    return platform, issued
 
 
 MAX_PLATFORM_ID = 2**31 - 1  # platforms.id is a 32-bit INTEGER on PostgreSQL
@@ -119,7 +130,11 @@ def list_platforms(uow: UnitOfWork) -> list[Platform]:
 
 
 def rotate_key(
-    uow: UnitOfWork, platform: Platform, *, scopes: Sequence[Scope] | None = None
+    uow: UnitOfWork,
+    platform: Platform,
+    *,
+    scopes: Sequence[Scope] | None = None,
+    actor: Actor | None = None,
 ) -> IssuedKey:
     """Issue a new key (same scopes as the newest live key unless given) and revoke the others."""
     now = uow.now()
@@ -130,7 +145,43 @@ def rotate_key(
     issued = _issue(uow, platform, scopes)
     for key in live:
         key.revoked_at = now
+    detail = {"key_id": issued.key_id, "revoked": [key.id for key in live]}
+    record_staff_action(
+        uow, actor, "api_key.rotated", f"platform:{platform.id}", detail=detail, public=True
+    )
     return issued
+
+
+def issue_key(
+    uow: UnitOfWork, platform: Platform, *, scopes: Sequence[Scope], actor: Actor | None = None
+) -> IssuedKey:
+    """Issue one more key beside the live ones (a platform moving keys at its own pace)."""
+    issued = _issue(uow, platform, scopes)
+    detail = {"key_id": issued.key_id, "scopes": [s.value for s in issued.scopes]}
+    record_staff_action(
+        uow, actor, "api_key.created", f"platform:{platform.id}", detail=detail, public=True
+    )
+    return issued
+
+
+def revoke_key(
+    uow: UnitOfWork, platform: Platform, key_id: int, *, actor: Actor | None = None
+) -> ApiKey:
+    """Revoke one of the platform's keys now; revoking a revoked key changes nothing."""
+    key = next((k for k in platform.api_keys if k.id == key_id), None)
+    if key is None:
+        raise NotFound(f"platform {platform.id} has no API key {key_id}", field="key_id")
+    if key.revoked_at is None:
+        key.revoked_at = uow.now()
+        record_staff_action(
+            uow,
+            actor,
+            "api_key.revoked",
+            f"platform:{platform.id}",
+            detail={"key_id": key.id},
+            public=True,
+        )
+    return key
 
 
 def authenticate_key(uow: UnitOfWork, key: str) -> PlatformPrincipal | None:
@@ -158,7 +209,11 @@ def authenticate_key(uow: UnitOfWork, key: str) -> PlatformPrincipal | None:
 
 
 def set_webhook(
-    uow: UnitOfWork, platform: Platform, url: str | None, *, allow_private: bool = False
+    uow: UnitOfWork,
+    platform: Platform,
+    url: str | None,
+    *,
+    allow_private: bool = False,
 ) -> Platform:
     """Set (or clear) where decisions are delivered to the platform.
 
@@ -185,18 +240,24 @@ def set_webhook(
 WEBHOOK_SECRET_GRACE = timedelta(hours=24)
 
 
-def rotate_webhook_secret(box: SecretBox, platform: Platform, *, now: datetime) -> str:
+def rotate_webhook_secret(
+    uow: UnitOfWork, box: SecretBox, platform: Platform, *, actor: Actor | None = None
+) -> str:
     """Replace the platform's webhook signing secret; return the new one (shown once).
 
     For :data:`WEBHOOK_SECRET_GRACE` after ``now`` every delivery carries a signature with
     the new secret and one with the replaced secret, so the platform verifies with either.
     """
+    now = uow.now()
     secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
     # A second rotation within the grace keeps only the secret just replaced: the older one
     # was announced as superseded a rotation ago.
     platform.previous_webhook_secret = platform.webhook_secret
     platform.webhook_secret_rotated_at = now
     platform.webhook_secret = box.seal(secret)
+    record_staff_action(
+        uow, actor, "webhook_secret.rotated", f"platform:{platform.id}", public=True
+    )
     return secret
 
 

@@ -11,4 +11,5 @@ __all__ = [
     "pages_notifications",
     "pages_reports",
     "pages_triage",
+    "signin_limits",
 ]

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from isegoria import i18n
 from isegoria.domain.identity import Role
-from isegoria.errors import Forbidden, Unauthenticated
+from isegoria.errors import Forbidden, RateLimited, Unauthenticated
 from isegoria.http import cookies, ratelimit
 from isegoria.http.deps import PrincipalDep, Services, ServicesDep, UnitOfWorkDep
 from isegoria.identity import mfa
@@ -18,6 +18,7 @@ from isegoria.people import sessions
 from isegoria.store.models import Account
 from isegoria.unit_of_work import UnitOfWork
 from isegoria.web.pages import MAX_FORM_FIELD, check_form_csrf, render, safe_next
+from isegoria.web.signin_limits import retry_headers, retry_message
 
 router = APIRouter(include_in_schema=False)
 
@@ -82,7 +83,15 @@ def answer_challenge(
         login = people.get_account(uow, pending.account_id).login if pending else None
     if pending is None or login is None:
         return RedirectResponse("/login", status_code=303)
-    ratelimit.before_login(request, login)  # code guesses spend the login's failure bucket
+    try:
+        ratelimit.before_login(request, login)  # code guesses spend the login's failure bucket
+    except RateLimited as error:
+        with uow.begin():
+            account = people.get_account(uow, pending.account_id)
+            context = _challenge_page(request, uow, services, account, safe_next(next))
+        context["error"] = retry_message(error.retry_after)
+        headers = retry_headers(error.retry_after)
+        return render(request, "second_factor.html", context, status=429, headers=headers)
     recovery: list[str] = []
     new_token = None
     with uow.begin():
