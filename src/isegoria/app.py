@@ -53,6 +53,7 @@ from isegoria.web import (
     pages_log,
     pages_mfa,
     pages_notifications,
+    pages_passkeys,
     pages_reports,
     pages_triage,
 )
@@ -149,6 +150,7 @@ def create_app(
     app.include_router(identity_pages.router)
     app.include_router(pages_notifications.router)
     app.include_router(pages_mfa.router)
+    app.include_router(pages_passkeys.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app, pages.render_error)
     overload.install(app)

@@ -64,7 +64,10 @@ def confirmed_factor(uow: UnitOfWork, account_id: int) -> SecondFactor | None:
 
 def needs_second_factor(uow: UnitOfWork, account: Account) -> bool:
     """Whether a password alone does not open a session for this account."""
-    return must_have_factor(account.role) or confirmed_factor(uow, account.id) is not None
+    if must_have_factor(account.role) or confirmed_factor(uow, account.id) is not None:
+        return True
+    passkey = select(Passkey.id).where(Passkey.account_id == account.id).limit(1)
+    return uow.session.scalar(passkey) is not None
 
 
 def _enrolment(factor: SecondFactor, secret: str, login: str) -> Enrolment:

@@ -9,6 +9,7 @@ __all__ = [
     "pages_mfa",
     "pages_notes",
     "pages_notifications",
+    "pages_passkeys",
     "pages_reports",
     "pages_triage",
     "signin_limits",

@@ -12,7 +12,7 @@ from isegoria.domain.identity import Role
 from isegoria.errors import Forbidden, RateLimited, Unauthenticated
 from isegoria.http import cookies, ratelimit
 from isegoria.http.deps import PrincipalDep, Services, ServicesDep, UnitOfWorkDep
-from isegoria.identity import mfa
+from isegoria.identity import mfa, passkeys
 from isegoria.people import accounts as people
 from isegoria.people import sessions
 from isegoria.store.models import Account
@@ -41,11 +41,23 @@ def _hours(services: Services, account: Account) -> float:
 def _challenge_page(
     request: Request, uow: UnitOfWork, services: Services, account: Account, next_: str
 ) -> dict[str, object]:
-    """What the challenge page shows: a code form, and an enrolment if there is no factor."""
+    """What the challenge page shows: a code form, a passkey button, or an enrolment."""
     enrolment = None
-    if mfa.confirmed_factor(uow, account.id) is None:
+    has_passkey = passkeys.has_passkey(uow, account.id)
+    has_totp = mfa.confirmed_factor(uow, account.id) is not None
+    if not has_totp and not has_passkey:
         enrolment = mfa.begin_totp(uow, services.box, account)
-    return {"enrolment": enrolment, "next": next_, "action": CHALLENGE}
+    error = None
+    if request.query_params.get("error") == "passkey":
+        error = i18n.gettext("That passkey was not accepted. Try again.")
+    return {
+        "enrolment": enrolment,
+        "next": next_,
+        "action": CHALLENGE,
+        "has_passkey": has_passkey,
+        "has_totp": has_totp,
+        "error": error,
+    }
 
 
 @router.get(CHALLENGE, response_class=HTMLResponse, response_model=None)

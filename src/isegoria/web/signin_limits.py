@@ -1,10 +1,10 @@
-"""What a person reads when sign-in attempts are refused for a while (failed-login limits)."""
+"""What a person reads about signing in: when to retry after failed logins, and dates."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from babel.dates import format_timedelta
+from babel.dates import format_datetime, format_timedelta
 
 from isegoria import i18n
 
@@ -26,3 +26,10 @@ def retry_message(retry_after: int) -> str:
 def retry_headers(retry_after: int) -> dict[str, str]:
     """The header that tells a client when to come back."""
     return {"Retry-After": str(max(1, retry_after))}
+
+
+def when(moment: datetime | None) -> str:
+    """A moment in the reader's language (UTC), or a dash for never."""
+    if moment is None:
+        return "—"
+    return format_datetime(moment, format="medium", locale=i18n.current_language()) + " UTC"
