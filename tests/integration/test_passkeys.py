@@ -167,9 +167,7 @@ def test_a_counter_that_goes_backwards_is_refused(uow: UnitOfWork) -> None:
     with pytest.raises(InvalidInput, match="not accepted"):
         _sign_in(uow, account_id, lambda options: device.assert_(options, counter=10))
     with uow.begin(readonly=True):
-        stored = uow.session.scalars(
-            select(Passkey).where(Passkey.account_id == account_id)
-        ).one()
+        stored = uow.session.scalars(select(Passkey).where(Passkey.account_id == account_id)).one()
     assert stored.sign_count == 10
 
 

@@ -99,9 +99,7 @@ class SoftAuthenticator:
         """The browser's answer to ``navigator.credentials.get``; the counter moves on."""
         options: dict[str, Any] = json.loads(options_json)
         self.counter = self.counter + 1 if counter is None else counter
-        client_data = self._client_data(
-            "webauthn.get", challenge or options["challenge"], origin
-        )
+        client_data = self._client_data("webauthn.get", challenge or options["challenge"], origin)
         auth_data = (
             hashlib.sha256(self.rp_id.encode()).digest()
             + bytes([UP | UV])
