@@ -11,6 +11,8 @@ __all__ = [
     "pages_notifications",
     "pages_passkeys",
     "pages_reports",
+    "pages_staff_people",
+    "pages_staff_trail",
     "pages_triage",
     "signin_limits",
 ]
