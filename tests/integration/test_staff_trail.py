@@ -214,6 +214,7 @@ def _attempt(client: TestClient, name: str, password: str) -> object:
 def test_failed_logins_are_limited_per_account_with_a_translated_retry_time(
     app: FastAPI, world: World
 ) -> None:
+    app.state.ratelimiter.now = lambda: 1000.0  # frozen: the buckets do not refill meanwhile
     with TestClient(app, raise_server_exceptions=False) as client:
         client.cookies.set("isegoria_lang", "fr")
         statuses = [_attempt(client, world.citizen, "wrong").status_code for _ in range(6)]  # type: ignore[attr-defined]
@@ -231,6 +232,7 @@ def test_failed_logins_are_limited_per_account_with_a_translated_retry_time(
 def test_failed_logins_are_limited_per_address(app: FastAPI, world: World) -> None:
     services: Services = app.state.services
     limit = app.state.ratelimit_rules.login_address_failures.count
+    app.state.ratelimiter.now = lambda: 1000.0  # no refill while fifty argon2 checks run
     with TestClient(app, raise_server_exceptions=False) as client:
         # Spraying one password over many logins from one address: each login fails once.
         for n in range(limit):
