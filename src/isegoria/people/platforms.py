@@ -94,10 +94,9 @@ def add_platform(
     uow.session.flush()
     uow.log.append(PlatformRegistered(platform_id=platform.id, name=platform.name))
     issued = _issue(uow, platform, scopes)
+    # PlatformRegistered above is the public entry; the trail adds who did it.
     detail = {"name": platform.name, "key_id": issued.key_id}
-    record_staff_action(
-        uow, actor, "platform.created", f"platform:{platform.id}", detail=detail, public=True
-    )
+    record_staff_action(uow, actor, "platform.created", f"platform:{platform.id}", detail=detail)
     return platform, issued
 
 
