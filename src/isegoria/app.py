@@ -28,6 +28,7 @@ from isegoria.api.routes import (
 )
 from isegoria.api.routes import notes as notes_api
 from isegoria.api.routes import notifications as notification_routes
+from isegoria.api.routes import staff as staff_routes
 from isegoria.clock import Clock
 from isegoria.clockfile import clock_from_environment
 from isegoria.config import Settings
@@ -58,10 +59,13 @@ from isegoria.web import (
     pages_log,
     pages_mfa,
     pages_notifications,
+    pages_passkeys,
     pages_portal,
     pages_reports,
     pages_staff,
     pages_staff_actions,
+    pages_staff_people,
+    pages_staff_trail,
     pages_triage,
 )
 from isegoria.web import pages_identity as identity_pages
@@ -141,6 +145,7 @@ def create_app(
         notes_api,
         reports,
         log_keys,
+        staff_routes,
     )
     for module in modules:
         api.include_router(module.router)
@@ -167,6 +172,9 @@ def create_app(
     app.include_router(pages_audit_juries.router)
     app.include_router(pages_audit_reports.router)
     app.include_router(pages_capacity.router)
+    app.include_router(pages_passkeys.router)
+    app.include_router(pages_staff_people.router)
+    app.include_router(pages_staff_trail.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app, pages.render_error)
     overload.install(app)

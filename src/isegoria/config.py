@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     staff_session_hours: int = Field(
         default=4, ge=1, le=24, description="Lifetime of an operator's or auditor's session."
     )
+    staff_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="An operator's or auditor's session ends after this long without a request.",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="Request and error logs: one JSON object a line, or text."
     )
@@ -262,6 +268,7 @@ class Settings(BaseSettings):
             "secure_cookies": str(self.secure_cookies).lower(),
             "session_hours": str(self.session_hours),
             "staff_session_hours": str(self.staff_session_hours),
+            "staff_idle_minutes": str(self.staff_idle_minutes),
             "log_format": self.log_format,
             "ratelimit_enabled": str(self.ratelimit_enabled).lower(),
             "checkpoint_interval_ms": str(self.checkpoint_interval_ms),

@@ -120,6 +120,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
         {"key_all"},
     ),
     ("GET", "/api/v1/deliveries/dead", None, {"operator", "auditor"}),
+    ("GET", "/api/v1/staff/trail", None, {"operator", "auditor"}),
     ("POST", "/api/v1/deliveries/{decision_id}/requeue", None, {"operator"}),
     # Mastodon signs its webhooks: no caller identity, authenticity by the connector's secret.
     (

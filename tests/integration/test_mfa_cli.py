@@ -14,6 +14,7 @@ from isegoria.cli import app
 from isegoria.demo import world
 from isegoria.domain.identity import Role
 from isegoria.identity import mfa
+from isegoria.ops import staff_trail
 from isegoria.people import accounts as people
 from isegoria.security import SecretBox
 from isegoria.store.models import WebSession
@@ -74,3 +75,33 @@ def test_reset_second_factor_removes_it_and_ends_sessions(env: Path, uow: UnitOf
         assert uow.session.scalar(select(WebSession.token_hash)) is None
     unknown = runner.invoke(app, ["staff", "reset-second-factor", "nobody"])
     assert unknown.exit_code == 1 and "no account" in unknown.output
+
+
+def test_staff_commands_leave_the_shell_user_in_the_trail(env: Path, uow: UnitOfWork) -> None:
+    password = "a long staff passphrase for the cli"
+    for login in ("olga", "otto"):
+        added = runner.invoke(
+            app,
+            ["staff", "add", login, "--role", "operator", "--name", login, "--password-stdin"],
+            input=password + "\n",
+        )
+        assert added.exit_code == 0, added.output
+    reset = runner.invoke(app, ["staff", "reset-second-factor", "otto"])
+    assert reset.exit_code == 0, reset.output
+    removed = runner.invoke(app, ["staff", "remove", "otto"])
+    assert removed.exit_code == 0, removed.output
+    again = runner.invoke(app, ["staff", "remove", "otto"])
+    assert again.exit_code != 0 and "removed already" in again.output
+    assert "Traceback" not in again.output
+    last = runner.invoke(app, ["staff", "remove", "olga"])
+    assert last.exit_code != 0 and "last operator" in last.output
+    with uow.begin(readonly=True):
+        trail = staff_trail.staff_trail(uow)
+    assert [r.action for r in reversed(trail)] == [
+        "staff.added",
+        "staff.added",
+        "second_factor.reset",
+        "staff.removed",
+    ]
+    assert all(r.via == "cli" and r.actor.startswith("cli:") for r in trail)
+    assert [r.log_index is not None for r in reversed(trail)] == [True, True, False, True]

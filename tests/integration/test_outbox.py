@@ -23,6 +23,7 @@ from isegoria.errors import InvalidInput
 from isegoria.integrations import egress
 from isegoria.integrations.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, verify_signature
 from isegoria.log.signing import LogSigner
+from isegoria.ops import staff_trail
 from isegoria.people import platforms
 from isegoria.security import SecretBox
 from isegoria.store.models import Platform
@@ -210,11 +211,15 @@ def test_a_refused_delivery_is_a_dead_letter_that_blocks_its_subject_until_reque
             )
         ).all()
     assert all(r.delivery == "pending" for r in later)  # blocked behind the dead letter
+    operator = staff_trail.Actor(login="olga", via=staff_trail.CONSOLE, account_id=None)
     with uow.begin():
-        outbox.requeue(uow, dead[0].id)
+        outbox.requeue(uow, dead[0].id, actor=operator)
     _drain(uow, clock)
     with uow.begin(readonly=True):
         assert outbox.dead_letters(uow) == []
+        retried = staff_trail.staff_trail(uow, action="dead_letter.retried")
+    assert [(r.actor, r.subject) for r in retried] == [("olga", f"decision:{dead[0].id}")]
+    assert retried[0].log_index is None  # an operator's chore, not a public act
     assert sorted(len(v) for v in made.applied.values()) == [1, 2]
 
 

@@ -83,7 +83,7 @@ def test_after_rotation_both_secrets_verify_until_the_grace_period_ends(
         platform, _ = platforms.add_platform(uow, box, name="Forum", scopes=[Scope.REPORTS_WRITE])
         old = platforms.webhook_secret(box, platform)
         assert platforms.webhook_signing_secrets(box, platform, uow.now()) == [old]
-        new = platforms.rotate_webhook_secret(box, platform, now=uow.now())
+        new = platforms.rotate_webhook_secret(uow, box, platform)
         platform_id = platform.id
     rotated_at = clock.now()
 
@@ -118,9 +118,9 @@ def test_a_second_rotation_keeps_only_the_secret_it_replaced(
     with uow.begin():
         platform, _ = platforms.add_platform(uow, box, name="Forum", scopes=[Scope.REPORTS_WRITE])
         first = platforms.webhook_secret(box, platform)
-        second = platforms.rotate_webhook_secret(box, platform, now=uow.now())
+        second = platforms.rotate_webhook_secret(uow, box, platform)
         clock.advance(timedelta(hours=1))
-        third = platforms.rotate_webhook_secret(box, platform, now=uow.now())
+        third = platforms.rotate_webhook_secret(uow, box, platform)
         signing = platforms.webhook_signing_secrets(box, platform, uow.now())
     assert signing == [third, second]
     assert first not in signing

@@ -48,6 +48,14 @@ METHODS = [
     ("web/pages_audit.py", "python"),
     ("web/pages_audit_juries.py", "python"),
     ("web/audit_proofs.py", "python"),
+    ("web/templates/passkeys.html", "jinja2.ext:babel_extract"),
+    ("web/templates/_passkey_form.html", "jinja2.ext:babel_extract"),
+    ("web/templates/staff/staff_people.html", "jinja2.ext:babel_extract"),
+    ("web/templates/staff/staff_trail.html", "jinja2.ext:babel_extract"),
+    ("web/pages_passkeys.py", "python"),
+    ("web/pages_staff_people.py", "python"),
+    ("web/pages_staff_trail.py", "python"),
+    ("web/signin_limits.py", "python"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 

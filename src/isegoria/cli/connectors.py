@@ -19,6 +19,7 @@ from isegoria.config import Settings
 from isegoria.connectors import intake as connector_intake
 from isegoria.connectors import setup as connectors
 from isegoria.errors import IsegoriaError
+from isegoria.ops import staff_trail
 from isegoria.security import SecretBox
 
 console = Console()
@@ -73,6 +74,7 @@ def _connect(request: connectors.ConnectorRequest) -> tuple[int, Settings]:
                 SecretBox(settings.secret_key),
                 request,
                 allow_private=settings.webhook_allow_private,
+                actor=staff_trail.cli_actor(),
             )
             connector_id = connector.id
     except IsegoriaError as error:

@@ -12,6 +12,7 @@ from isegoria.cli import boot
 from isegoria.errors import IsegoriaError
 from isegoria.federation import activitypub_delivery
 from isegoria.integrations.federation_identity import actor_urls, labeler_key
+from isegoria.ops import staff_trail
 
 federation_app = typer.Typer(help="ActivityPub and AT Protocol.", no_args_is_help=True)
 console = Console()
@@ -63,7 +64,7 @@ def requeue(
     try:
         uow = boot.ready_uow(boot.settings(), signed=False)
         with uow.begin():
-            activitypub_delivery.requeue(uow, delivery_id)
+            activitypub_delivery.requeue(uow, delivery_id, actor=staff_trail.cli_actor())
     except IsegoriaError as error:
         raise boot.refused(error) from None
     console.print(f"Flag outcome {delivery_id} is queued again")

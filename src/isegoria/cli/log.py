@@ -44,6 +44,7 @@ from isegoria.log.witness import (
     run_witness,
     save_state,
 )
+from isegoria.ops.staff_trail import cli_actor, record_staff_action
 from isegoria.store.db import Database
 
 log_app = typer.Typer(
@@ -330,8 +331,14 @@ def rotate_key() -> None:
     if not path.exists():  # checked first: loading the signer would create a key
         raise _fail(f"no log signing key at {path}: there is nothing to rotate")
     uow = boot.ready_uow(settings)
+
+    def recorded(index: int) -> None:
+        # LogKeyRotated is the public entry; the trail names who ran the rotation.
+        detail = {"log_index": index}
+        record_staff_action(uow, cli_actor(), "log_key.rotated", "log-key", detail=detail)
+
     try:
-        rotation = rotate_signing_key(uow, settings.origin, path)
+        rotation = rotate_signing_key(uow, settings.origin, path, within=recorded)
     except IsegoriaError as error:
         raise _fail(error.detail) from None
     typer.echo(f"log key rotated at entry {rotation.index}")

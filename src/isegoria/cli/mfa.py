@@ -12,6 +12,7 @@ from isegoria.cli import boot
 from isegoria.demo import world
 from isegoria.errors import IsegoriaError
 from isegoria.identity import mfa
+from isegoria.ops import staff_trail
 from isegoria.people import accounts as people
 
 console = Console()
@@ -28,7 +29,9 @@ def reset_second_factor(
     uow = boot.ready_uow(boot.settings())
     try:
         with uow.begin():
-            removed = mfa.remove_second_factor(uow, people.get_account_by_login(uow, login))
+            removed = mfa.reset_second_factor(
+                uow, people.get_account_by_login(uow, login), actor=staff_trail.cli_actor()
+            )
     except IsegoriaError as error:
         raise boot.refused(error) from None
     console.print(

@@ -12,7 +12,9 @@ from rich.table import Table
 from isegoria.cli import boot
 from isegoria.domain.identity import Role
 from isegoria.errors import IsegoriaError
+from isegoria.ops import staff_trail
 from isegoria.people import accounts as people
+from isegoria.people import staff
 
 citizens_app = typer.Typer(help="Citizens.", no_args_is_help=True)
 staff_app = typer.Typer(help="Operators and auditors.", no_args_is_help=True)
@@ -98,9 +100,27 @@ def staff_add(
     password = read_password(password_stdin)
     try:
         with uow.begin():
-            account = people.add_account(
-                uow, login=login, display_name=name, role=Role(role), password=password
+            account = staff.add_staff(
+                uow,
+                login=login,
+                display_name=name,
+                role=Role(role),
+                password=password,
+                actor=staff_trail.cli_actor(),
             )
     except IsegoriaError as error:
         raise boot.refused(error) from None
     console.print(f"{role} {account.login} added (id {account.id})")
+
+
+@staff_app.command("remove")
+def staff_remove(login: str) -> None:
+    """Take an operator's or auditor's access away (the account is disabled, sessions end)."""
+    uow = boot.ready_uow(boot.settings())
+    try:
+        with uow.begin():
+            account = people.get_account_by_login(uow, login)
+            staff.remove_staff(uow, account, actor=staff_trail.cli_actor())
+    except IsegoriaError as error:
+        raise boot.refused(error) from None
+    console.print(f"{login} removed: they can no longer sign in")

@@ -11,6 +11,7 @@ from rich.table import Table
 from isegoria.cli import boot
 from isegoria.domain.identity import Scope, parse_scopes
 from isegoria.errors import IsegoriaError
+from isegoria.ops import staff_trail
 from isegoria.people import accounts as people
 from isegoria.people import jurisdictions, platforms
 from isegoria.security import SecretBox
@@ -33,7 +34,9 @@ def platforms_add(
     try:
         parsed = parse_scopes(scopes)
         with uow.begin():
-            platform, issued = platforms.add_platform(uow, box, name=name, scopes=parsed)
+            platform, issued = platforms.add_platform(
+                uow, box, name=name, scopes=parsed, actor=staff_trail.cli_actor()
+            )
             secret = platforms.webhook_secret(box, platform)
     except ValueError as error:
         raise boot.fail(str(error), boot.ExitCode.USAGE) from None
@@ -73,7 +76,10 @@ def platforms_rotate_key(
         parsed = parse_scopes(scopes) if scopes is not None else None
         with uow.begin():
             issued = platforms.rotate_key(
-                uow, platforms.find_platform(uow, platform), scopes=parsed
+                uow,
+                platforms.find_platform(uow, platform),
+                scopes=parsed,
+                actor=staff_trail.cli_actor(),
             )
     except ValueError as error:
         raise boot.fail(str(error), boot.ExitCode.USAGE) from None
@@ -90,9 +96,10 @@ def platforms_rotate_webhook_secret(platform: PlatformArgument) -> None:
     try:
         with uow.begin():
             secret = platforms.rotate_webhook_secret(
+                uow,
                 SecretBox(settings.secret_key),
                 platforms.find_platform(uow, platform),
-                now=uow.now(),
+                actor=staff_trail.cli_actor(),
             )
     except IsegoriaError as error:
         raise boot.refused(error) from None

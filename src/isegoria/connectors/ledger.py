@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from isegoria.errors import Conflict, NotFound
 from isegoria.integrations.matrix_mapping import AppliedResult
+from isegoria.ops.staff_trail import CONSOLE, account_actor, record_staff_action
 from isegoria.people.platforms import require_operator
 from isegoria.store.db import Database
 from isegoria.store.models import Account
@@ -164,6 +165,9 @@ def retry_dead_action(uow: UnitOfWork, decision_id: int, *, staff: Account) -> C
     if row.status != DEAD:
         raise Conflict(f"the action on decision {decision_id} is not a dead letter ({row.status})")
     row.status, row.attempts, row.next_attempt_at = PENDING, 0, None
+    record_staff_action(
+        uow, account_actor(staff, CONSOLE), "dead_letter.retried", f"connector_action:{decision_id}"
+    )
     return row
 
 

@@ -23,6 +23,7 @@ from isegoria.integrations.egress import literal_host_reason
 from isegoria.integrations.mastodon import MastodonConfig
 from isegoria.integrations.matrix_mapping import PSEUDONYM_KEY_BYTES, Pseudonyms, RuleMapping
 from isegoria.integrations.matrix_snapshot import MatrixConfig, MatrixCursor
+from isegoria.ops.staff_trail import Actor, record_staff_action
 from isegoria.people.jurisdictions import get_jurisdiction
 from isegoria.people.platforms import check_webhook_url, find_platform
 from isegoria.security import SecretBox
@@ -91,7 +92,12 @@ def _check_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def connect(
-    uow: UnitOfWork, box: SecretBox, request: ConnectorRequest, *, allow_private: bool = False
+    uow: UnitOfWork,
+    box: SecretBox,
+    request: ConnectorRequest,
+    *,
+    allow_private: bool = False,
+    actor: Actor | None = None,
 ) -> PlatformConnector:
     """Connect a platform to its server; every field is checked before anything is stored."""
     if request.kind not in KINDS:
@@ -168,6 +174,9 @@ def connect(
             jurisdictions=connector.jurisdictions.split(","),
         )
     )
+    # ConnectorAdded above is the public entry; the trail adds who did it.
+    detail = {"platform_id": platform.id, "kind": connector.kind, "base_url": base_url}
+    record_staff_action(uow, actor, "connector.added", f"connector:{connector.id}", detail=detail)
     return connector
 
 

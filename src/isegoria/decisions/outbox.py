@@ -26,6 +26,7 @@ from sqlalchemy import and_, select
 from isegoria.clock import Clock
 from isegoria.decisions.delivery import DEAD, DeliveryWorker, dead_letter
 from isegoria.integrations import webhooks
+from isegoria.ops.staff_trail import CONSOLE, Actor, account_actor, record_staff_action
 from isegoria.people import platforms
 from isegoria.security import SecretBox
 from isegoria.store.db import Database
@@ -185,19 +186,21 @@ def dead_letters(uow: UnitOfWork, platform_id: int | None = None) -> list[Decisi
     return list(uow.session.scalars(query))
 
 
-def requeue(uow: UnitOfWork, decision_id: int) -> DecisionRow:
+def requeue(uow: UnitOfWork, decision_id: int, *, actor: Actor | None = None) -> DecisionRow:
     """Put a dead letter back in the queue (after the platform fixed its receiver)."""
     row = dead_letter(
         uow.session.get(DecisionRow, decision_id), "decision", decision_id, "decision_id"
     )
     row.delivery, row.delivery_attempts, row.next_delivery_at = PENDING, 0, None
+    detail = {"platform_id": row.platform_id}
+    record_staff_action(uow, actor, "dead_letter.retried", f"decision:{row.id}", detail=detail)
     return row
 
 
 def retry_dead_letter(uow: UnitOfWork, decision_id: int, *, staff: Account) -> DecisionRow:
     """An operator sends a dead letter again: it is queued afresh, with all its attempts."""
     platforms.require_operator(staff)
-    return requeue(uow, decision_id)
+    return requeue(uow, decision_id, actor=account_actor(staff, CONSOLE))
 
 
 class OutboxWorker(DeliveryWorker):

@@ -16,6 +16,7 @@ __all__ = [
     "retrial",
     "rulebook",
     "sanctions",
+    "staff_events",
     "states",
     "tally",
     "verdict",

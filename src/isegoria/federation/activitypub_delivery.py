@@ -32,6 +32,7 @@ from isegoria.errors import InvalidInput
 from isegoria.integrations import egress, webhooks
 from isegoria.integrations.activitypub import FlagReport, build_flag_outcome, signed_delivery
 from isegoria.integrations.federation_identity import actor_key, actor_urls
+from isegoria.ops.staff_trail import CONSOLE, Actor, account_actor, record_staff_action
 from isegoria.people.platforms import require_operator
 from isegoria.store.db import Database
 from isegoria.store.models import Account
@@ -218,7 +219,7 @@ def outcomes(
     return list(uow.session.scalars(query))
 
 
-def requeue(uow: UnitOfWork, delivery_id: int) -> ActivityDelivery:
+def requeue(uow: UnitOfWork, delivery_id: int, *, actor: Actor | None = None) -> ActivityDelivery:
     """Put a dead Flag outcome back in the queue (after the remote server was fixed)."""
     row = dead_letter(
         uow.session.get(ActivityDelivery, delivery_id),
@@ -227,13 +228,14 @@ def requeue(uow: UnitOfWork, delivery_id: int) -> ActivityDelivery:
         "delivery_id",
     )
     row.delivery, row.attempts, row.next_attempt_at = PENDING, 0, None
+    record_staff_action(uow, actor, "dead_letter.retried", f"flag_outcome:{row.id}")
     return row
 
 
 def retry_dead_letter(uow: UnitOfWork, delivery_id: int, *, staff: Account) -> ActivityDelivery:
     """An operator sends a dead Flag outcome again, with all its attempts."""
     require_operator(staff)
-    return requeue(uow, delivery_id)
+    return requeue(uow, delivery_id, actor=account_actor(staff, CONSOLE))
 
 
 class ActivityDeliveryWorker(DeliveryWorker):

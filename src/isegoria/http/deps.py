@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ from isegoria.http.credential_cache import CredentialCache
 from isegoria.http.read_cache import LoopVersion, ReadCache
 from isegoria.log.coalesce import LogMemory
 from isegoria.log.signing import LogSigner
+from isegoria.ops.staff_trail import Actor
 from isegoria.people import platforms, sessions
 from isegoria.security import SecretBox, token_digest
 from isegoria.store.db import Database
@@ -150,6 +152,12 @@ class Principal:
 ANONYMOUS = Principal(PrincipalKind.ANONYMOUS)
 
 
+def staff_actor(principal: Principal, via: str) -> Actor:
+    """The staff trail's name for a signed-in person acting through the API or the console."""
+    role = principal.role.value if principal.role is not None else "unknown"
+    return Actor(login=principal.login or "", via=via, account_id=principal.account_id, role=role)
+
+
 def credentials(request: Request, settings: Settings) -> tuple[str | None, str | None]:
     """The bearer key and the session cookie token the request carries (a key wins).
 
@@ -213,8 +221,13 @@ def authenticate_session(services: Services, token: str) -> sessions.SessionCall
         return remembered if remembered.expires_at > services.clock.now() else None
     ticket = cache.ticket()
     uow = services.uow()
+    idle = timedelta(minutes=services.settings.staff_idle_minutes)
     with uow.begin(readonly=True):
-        caller = sessions.resolve_session(uow, token)
+        caller = sessions.resolve_session(uow, token, staff_idle=idle)
+    if caller is not None and caller.touch:
+        # A staff session's idle clock: one short write a minute at most (TOUCH_EVERY).
+        with uow.begin():
+            sessions.touch_session(uow, token)
     if caller is not None:
         cache.put(digest, caller, ticket)
     return caller

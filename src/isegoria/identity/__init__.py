@@ -22,6 +22,7 @@ __all__ = [
     "VerifiedPerson",
     "flow",
     "mfa",
+    "passkeys",
     "protocol",
     "registration",
 ]

@@ -18,9 +18,10 @@ import segno
 from sqlalchemy import delete, select
 
 from isegoria.domain.identity import Role
+from isegoria.ops.staff_trail import Actor, record_staff_action
 from isegoria.security import SecretBox, hash_password, verify_password
 from isegoria.store.models import Account, WebSession
-from isegoria.store.models_mfa import RecoveryCode, SecondFactor
+from isegoria.store.models_mfa import Passkey, RecoveryCode, SecondFactor
 from isegoria.unit_of_work import UnitOfWork
 
 TOTP = "totp"
@@ -63,7 +64,10 @@ def confirmed_factor(uow: UnitOfWork, account_id: int) -> SecondFactor | None:
 
 def needs_second_factor(uow: UnitOfWork, account: Account) -> bool:
     """Whether a password alone does not open a session for this account."""
-    return must_have_factor(account.role) or confirmed_factor(uow, account.id) is not None
+    if must_have_factor(account.role) or confirmed_factor(uow, account.id) is not None:
+        return True
+    passkey = select(Passkey.id).where(Passkey.account_id == account.id).limit(1)
+    return uow.session.scalar(passkey) is not None
 
 
 def _enrolment(factor: SecondFactor, secret: str, login: str) -> Enrolment:
@@ -213,11 +217,16 @@ def recovery_codes_left(uow: UnitOfWork, account_id: int) -> int:
 
 
 def _end_sessions_bound_to(uow: UnitOfWork, factor_id: int) -> None:
-    uow.session.execute(delete(WebSession).where(WebSession.factor_id == factor_id))
+    # Passkeys number their own rows: only sessions verified by this TOTP factor end here.
+    uow.session.execute(
+        delete(WebSession).where(
+            WebSession.factor_id == factor_id, WebSession.factor.in_((TOTP, RECOVERY))
+        )
+    )
 
 
 def remove_second_factor(uow: UnitOfWork, account: Account) -> int:
-    """Remove the account's factors and recovery codes and end all its sessions; how many.
+    """Remove the account's factors, passkeys and recovery codes, end its sessions; how many.
 
     A staff member must enrol again at their next login (what an operator does for a
     colleague who lost their phone and their recovery codes).
@@ -228,10 +237,19 @@ def remove_second_factor(uow: UnitOfWork, account: Account) -> int:
     for factor in factors:
         _end_sessions_bound_to(uow, factor.id)
         uow.session.delete(factor)
+    passkeys = uow.session.execute(delete(Passkey).where(Passkey.account_id == account.id))
     uow.session.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
     uow.session.execute(delete(WebSession).where(WebSession.account_id == account.id))
     uow.session.flush()
-    return len(factors)
+    return len(factors) + int(getattr(passkeys, "rowcount", 0) or 0)
+
+
+def reset_second_factor(uow: UnitOfWork, account: Account, *, actor: Actor | None = None) -> int:
+    """An operator resets a colleague's second factor (see ``remove_second_factor``); trailed."""
+    removed = remove_second_factor(uow, account)
+    detail = {"login": account.login, "removed": removed}
+    record_staff_action(uow, actor, "second_factor.reset", f"account:{account.id}", detail=detail)
+    return removed
 
 
 def current_code(secret: str, at_timestamp: float) -> str:

@@ -7,6 +7,7 @@ A failure before the commit leaves the old key in place and no staged file behin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +53,14 @@ def staged_path(path: Path) -> Path:
     return path.with_name(path.name + ".next")
 
 
-def rotate_signing_key(uow: UnitOfWork, origin: str, path: Path) -> KeyRotation:
-    """Rotate the key at ``path`` in one transaction of ``uow`` (which must sign with it)."""
+def rotate_signing_key(
+    uow: UnitOfWork, origin: str, path: Path, *, within: Callable[[int], object] | None = None
+) -> KeyRotation:
+    """Rotate the key at ``path`` in one transaction of ``uow`` (which must sign with it).
+
+    ``within`` runs in that transaction with the entry's index: what must commit with the
+    rotation (the staff trail's row, written by a context this layer cannot import).
+    """
     if not path.exists():
         raise NotFound(f"no log signing key at {path}: there is nothing to rotate")
     old = load_signer(origin, path)
@@ -76,6 +83,8 @@ def rotate_signing_key(uow: UnitOfWork, origin: str, path: Path) -> KeyRotation:
             appended = uow.log.append(
                 LogKeyRotated(previous_key=old.verifier_key, new_key=new.verifier_key)
             )
+            if within is not None:
+                within(appended.index)
     except BaseException:
         staged.unlink()
         raise

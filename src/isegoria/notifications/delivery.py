@@ -29,6 +29,7 @@ from isegoria.integrations import webhooks
 from isegoria.integrations.matrix_client import SynapseAdminClient
 from isegoria.notifications import mail, messages, tokens
 from isegoria.notifications.inbox import EMAIL, MATRIX, PENDING, enabled_channels
+from isegoria.ops.staff_trail import CONSOLE, account_actor, record_staff_action
 from isegoria.people.platforms import require_operator
 from isegoria.store.db import Database
 from isegoria.store.models import Account
@@ -252,6 +253,9 @@ def retry_dead_letter(uow: UnitOfWork, delivery_id: int, *, staff: Account) -> N
     if row.status != DEAD:
         raise Conflict(f"notification delivery {delivery_id} is not a dead letter ({row.status})")
     row.status, row.attempts, row.next_attempt_at, row.claimed_until = PENDING, 0, None, None
+    record_staff_action(
+        uow, account_actor(staff, CONSOLE), "dead_letter.retried", f"notification:{delivery_id}"
+    )
     return row
 
 

@@ -1,3 +1,3 @@
-"""Operating an instance: backups and restores, and what the operator console reads."""
+"""Operating an instance: backups and restores, the staff audit trail, what the console reads."""
 
-__all__ = ["backup", "compliance", "connector_health", "pipeline"]
+__all__ = ["backup", "compliance", "connector_health", "pipeline", "staff_trail"]

@@ -1,3 +1,3 @@
 """People: citizens, staff, platforms, their sessions and jurisdictions."""
 
-__all__ = ["accounts", "jurisdictions", "platforms", "sessions"]
+__all__ = ["accounts", "jurisdictions", "platforms", "sessions", "staff"]

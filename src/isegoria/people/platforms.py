@@ -14,6 +14,7 @@ from isegoria.domain.events import PlatformRegistered
 from isegoria.domain.identity import MAX_PLATFORM_NAME_LENGTH, Role, Scope
 from isegoria.errors import Conflict, Forbidden, InvalidInput, NotFound
 from isegoria.integrations.egress import literal_host_reason
+from isegoria.ops.staff_trail import CONSOLE, Actor, account_actor, record_staff_action
 from isegoria.security import SecretBox, new_api_key, same_digest, split_api_key, token_digest
 from isegoria.store.models import Account, ApiKey, Platform
 from isegoria.unit_of_work import UnitOfWork
@@ -70,9 +71,14 @@ def _issue(uow: UnitOfWork, platform: Platform, scopes: Sequence[Scope]) -> Issu
 
 
 def add_platform(
-    uow: UnitOfWork, box: SecretBox, *, name: str, scopes: Sequence[Scope]
+    uow: UnitOfWork,
+    box: SecretBox,
+    *,
+    name: str,
+    scopes: Sequence[Scope],
+    actor: Actor | None = None,
 ) -> tuple[Platform, IssuedKey]:
-    """Register a platform and issue its first API key."""
+    """Register a platform and issue its first API key (recorded in the staff trail)."""
     name = name.strip()
     if not 0 < len(name) <= MAX_PLATFORM_NAME_LENGTH:
         raise InvalidInput(
@@ -88,7 +94,11 @@ def add_platform(
     uow.session.add(platform)
     uow.session.flush()
     uow.log.append(PlatformRegistered(platform_id=platform.id, name=platform.name))
-    return platform, _issue(uow, platform, scopes)
+    issued = _issue(uow, platform, scopes)
+    # PlatformRegistered above is the public entry; the trail adds who did it.
+    detail = {"name": platform.name, "key_id": issued.key_id}
+    record_staff_action(uow, actor, "platform.created", f"platform:{platform.id}", detail=detail)
+    return platform, issued
 
 
 MAX_PLATFORM_ID = 2**31 - 1  # platforms.id is a 32-bit INTEGER on PostgreSQL
@@ -125,14 +135,14 @@ def rotate_key(
     *,
     scopes: Sequence[Scope] | None = None,
     staff: Account | None = None,
+    actor: Actor | None = None,
 ) -> IssuedKey:
     """Issue a new key (same scopes as the newest live key unless given) and revoke the others.
 
-    ``staff`` is the operator acting from the console or the API (None: the instance's own
-    command line, run by whoever holds the server).
+    ``staff`` is the operator acting from the console, checked here; ``actor`` names who acts
+    in the staff trail (the API's caller, the command line's user; default: ``staff``).
     """
-    if staff is not None:
-        require_operator(staff)
+    actor = _acting(staff, actor)
     now = uow.now()
     live = [k for k in platform.api_keys if k.revoked_at is None]
     if scopes is None:
@@ -141,7 +151,55 @@ def rotate_key(
     issued = _issue(uow, platform, scopes)
     for key in live:
         key.revoked_at = now
+    detail = {"key_id": issued.key_id, "revoked": [key.id for key in live]}
+    record_staff_action(
+        uow, actor, "api_key.rotated", f"platform:{platform.id}", detail=detail, public=True
+    )
     return issued
+
+
+def issue_key(
+    uow: UnitOfWork,
+    platform: Platform,
+    *,
+    scopes: Sequence[Scope],
+    staff: Account | None = None,
+    actor: Actor | None = None,
+) -> IssuedKey:
+    """Issue one more key beside the live ones (a platform moving keys at its own pace)."""
+    actor = _acting(staff, actor)
+    issued = _issue(uow, platform, scopes)
+    detail = {"key_id": issued.key_id, "scopes": [s.value for s in issued.scopes]}
+    record_staff_action(
+        uow, actor, "api_key.created", f"platform:{platform.id}", detail=detail, public=True
+    )
+    return issued
+
+
+def revoke_key(
+    uow: UnitOfWork,
+    platform: Platform,
+    key_id: int,
+    *,
+    staff: Account | None = None,
+    actor: Actor | None = None,
+) -> ApiKey:
+    """Revoke one of the platform's keys now; revoking a revoked key changes nothing."""
+    actor = _acting(staff, actor)
+    key = next((k for k in platform.api_keys if k.id == key_id), None)
+    if key is None:
+        raise NotFound(f"platform {platform.id} has no API key {key_id}", field="key_id")
+    if key.revoked_at is None:
+        key.revoked_at = uow.now()
+        record_staff_action(
+            uow,
+            actor,
+            "api_key.revoked",
+            f"platform:{platform.id}",
+            detail={"key_id": key.id},
+            public=True,
+        )
+    return key
 
 
 def authenticate_key(uow: UnitOfWork, key: str) -> PlatformPrincipal | None:
@@ -192,34 +250,20 @@ def require_operator(staff: Account) -> None:
         raise Forbidden("only an operator may do this")
 
 
-def _platform_key(platform: Platform, key_id: int) -> ApiKey:
-    for key in platform.api_keys:
-        if key.id == key_id:
-            return key
-    raise NotFound(f"platform {platform.name!r} has no key {key_id}", field="key_id")
-
-
-def issue_key(
-    uow: UnitOfWork, platform: Platform, scopes: Sequence[Scope], *, staff: Account
-) -> IssuedKey:
-    """An operator issues the platform one more key (its others stay live)."""
+def _acting(staff: Account | None, actor: Actor | None) -> Actor | None:
+    """Who the trail names: the console's operator (who must be one), else ``actor``."""
+    if staff is None:
+        return actor
     require_operator(staff)
-    return _issue(uow, platform, scopes)
-
-
-def revoke_key(uow: UnitOfWork, platform: Platform, key_id: int, *, staff: Account) -> ApiKey:
-    """An operator revokes one key of the platform; a revoked key stays revoked."""
-    require_operator(staff)
-    key = _platform_key(platform, key_id)
-    if key.revoked_at is not None:
-        raise Conflict(f"key {key_id} was already revoked", field="key_id")
-    key.revoked_at = uow.now()
-    uow.session.flush()
-    return key
+    return actor or account_actor(staff, CONSOLE)
 
 
 def set_webhook(
-    uow: UnitOfWork, platform: Platform, url: str | None, *, allow_private: bool = False
+    uow: UnitOfWork,
+    platform: Platform,
+    url: str | None,
+    *,
+    allow_private: bool = False,
 ) -> Platform:
     """Set (or clear) where decisions are delivered to the platform.
 
@@ -247,7 +291,12 @@ WEBHOOK_SECRET_GRACE = timedelta(hours=24)
 
 
 def rotate_webhook_secret(
-    box: SecretBox, platform: Platform, *, now: datetime, staff: Account | None = None
+    uow: UnitOfWork,
+    box: SecretBox,
+    platform: Platform,
+    *,
+    staff: Account | None = None,
+    actor: Actor | None = None,
 ) -> str:
     """Replace the platform's webhook signing secret; return the new one (shown once).
 
@@ -255,14 +304,17 @@ def rotate_webhook_secret(
     the new secret and one with the replaced secret, so the platform verifies with either.
     ``staff`` is the operator acting from the console (None: the command line).
     """
-    if staff is not None:
-        require_operator(staff)
+    actor = _acting(staff, actor)
+    now = uow.now()
     secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
     # A second rotation within the grace keeps only the secret just replaced: the older one
     # was announced as superseded a rotation ago.
     platform.previous_webhook_secret = platform.webhook_secret
     platform.webhook_secret_rotated_at = now
     platform.webhook_secret = box.seal(secret)
+    record_staff_action(
+        uow, actor, "webhook_secret.rotated", f"platform:{platform.id}", public=True
+    )
     return secret
 
 

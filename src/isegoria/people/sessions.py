@@ -14,6 +14,9 @@ from isegoria.unit_of_work import UnitOfWork
 
 # A session waiting for its second factor is short-lived: the code is typed within minutes.
 PENDING_HOURS = 0.25
+# A staff session's last request is written at most this often (one write a minute, not one
+# per request); the idle limit is therefore honoured to within a minute.
+TOUCH_EVERY = timedelta(seconds=60)
 
 
 def start_session(
@@ -56,6 +59,8 @@ class SessionCaller:
     role: str
     csrf_token: str
     expires_at: datetime
+    # Set for staff sessions whose last request should be written now (idle tracking).
+    touch: bool = False
 
 
 # The first request of every session (and every one after the credential cache forgets it)
@@ -70,30 +75,49 @@ _CALLER = (
         Account.role,
         Account.disabled,
         WebSession.factor,
+        WebSession.created_at,
+        WebSession.last_seen_at,
     )
     .join(Account, Account.id == WebSession.account_id)
     .where(WebSession.token_hash == bindparam("token_hash"))
 )
 
 
-def resolve_session(uow: UnitOfWork, token: str) -> SessionCaller | None:
+def resolve_session(
+    uow: UnitOfWork, token: str, *, staff_idle: timedelta | None = None
+) -> SessionCaller | None:
     """The live session's enabled account for a cookie token, else None.
 
     One query for the columns a request needs: this runs on every cookie-authenticated
-    request, so it loads neither ORM objects nor the account's residences.
+    request, so it loads neither ORM objects nor the account's residences. A staff session
+    idle for ``staff_idle`` has ended.
     """
     if not token or len(token) > 128:
         return None
     found = uow.session.execute(_CALLER, {"token_hash": token_digest(token)}).first()
     if found is None:
         return None
-    csrf_token, expires_at, account_id, login, display_name, role, disabled, factor = found
-    if expires_at <= uow.now() or disabled:
+    csrf_token, expires_at, account_id, login, display_name, role, disabled, factor = found[:8]
+    created_at, last_seen_at = found[8], found[9]
+    now = uow.now()
+    if expires_at <= now or disabled:
         return None
+    staff = must_have_factor(role)
     # Awaiting its second factor, or a staff session without one: it speaks for no one.
-    if factor is None or (factor == "password" and must_have_factor(role)):
+    if factor is None or (factor == "password" and staff):
         return None
-    return SessionCaller(account_id, login, display_name, role, csrf_token, expires_at)
+    seen = last_seen_at or created_at
+    if staff and staff_idle is not None and seen + staff_idle <= now:
+        return None
+    touch = staff and staff_idle is not None and seen + TOUCH_EVERY <= now
+    return SessionCaller(account_id, login, display_name, role, csrf_token, expires_at, touch)
+
+
+def touch_session(uow: UnitOfWork, token: str) -> None:
+    """Write that a session was used now (a staff session's idle clock starts again)."""
+    row = uow.session.get(WebSession, token_digest(token))
+    if row is not None:
+        row.last_seen_at = uow.now()
 
 
 def pending_session(uow: UnitOfWork, token: str) -> WebSession | None:

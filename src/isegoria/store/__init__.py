@@ -10,5 +10,6 @@ __all__ = [
     "models_mfa",
     "models_notes",
     "models_notifications",
+    "models_staff",
     "types",
 ]

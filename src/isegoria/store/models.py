@@ -100,6 +100,8 @@ class WebSession(Base):
     factor: Mapped[str | None] = mapped_column(String(16), default=None)
     # The second factor it is bound to: removing or resetting that factor ends the session.
     factor_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+    # The last request seen (to the minute): a staff session idle too long ends.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class Platform(Base):

@@ -36,3 +36,34 @@ class RecoveryCode(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(200))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class Passkey(Base):
+    """A WebAuthn credential (passkey or security key): the stronger second factor."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # The authenticator's id for the credential; the browser names it in every assertion.
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(1023), unique=True)
+    # A COSE public key: verifying an assertion needs nothing secret.
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # The authenticator's signature counter: one that does not grow betrays a cloned key.
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    name: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class PasskeyChallenge(Base):
+    """A WebAuthn challenge handed to one browser session: single use, short-lived."""
+
+    __tablename__ = "passkey_challenges"
+
+    # The SHA-256 of the session token it was issued to, and what it is for: one at a time.
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    challenge: Mapped[bytes] = mapped_column(LargeBinary(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

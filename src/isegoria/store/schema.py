@@ -10,6 +10,7 @@ from isegoria.store import (
     models_mfa,
     models_notes,
     models_notifications,
+    models_staff,
 )
 from isegoria.store.models import Base
 
@@ -22,4 +23,5 @@ MODULES = (
     models_mfa,
     models_notes,
     models_notifications,
+    models_staff,
 )

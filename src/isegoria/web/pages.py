@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from isegoria import i18n
 from isegoria.domain.identity import Role
-from isegoria.errors import Forbidden, Unauthenticated
+from isegoria.errors import Forbidden, RateLimited, Unauthenticated
 from isegoria.http import cookies, ratelimit
 from isegoria.http.deps import (
     PrincipalDep,
@@ -26,6 +26,7 @@ from isegoria.notifications import inbox
 from isegoria.people import accounts as people
 from isegoria.people import jurisdictions, sessions
 from isegoria.security import new_token
+from isegoria.web.signin_limits import retry_headers, retry_message
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -180,7 +181,12 @@ def login(
 ) -> Response:
     """Check the credentials and open a fresh session (a new token defeats session fixation)."""
     check_form_csrf(request, csrf_token)
-    ratelimit.before_login(request, login)  # 429 before spending argon2 time on a guess
+    try:
+        ratelimit.before_login(request, login)  # 429 before spending argon2 time on a guess
+    except RateLimited as error:
+        context = {"next": safe_next(next), "error": retry_message(error.retry_after)}
+        headers = retry_headers(error.retry_after)
+        return render(request, "login.html", context, status=429, headers=headers)
     pending = False
     with uow.begin():
         account = people.authenticate(uow, login.strip(), password)

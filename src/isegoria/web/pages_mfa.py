@@ -9,15 +9,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from isegoria import i18n
 from isegoria.domain.identity import Role
-from isegoria.errors import Forbidden, Unauthenticated
+from isegoria.errors import Forbidden, RateLimited, Unauthenticated
 from isegoria.http import cookies, ratelimit
 from isegoria.http.deps import PrincipalDep, Services, ServicesDep, UnitOfWorkDep
-from isegoria.identity import mfa
+from isegoria.identity import mfa, passkeys
 from isegoria.people import accounts as people
 from isegoria.people import sessions
 from isegoria.store.models import Account
 from isegoria.unit_of_work import UnitOfWork
 from isegoria.web.pages import MAX_FORM_FIELD, check_form_csrf, render, safe_next
+from isegoria.web.signin_limits import retry_headers, retry_message
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,11 +41,23 @@ def _hours(services: Services, account: Account) -> float:
 def _challenge_page(
     request: Request, uow: UnitOfWork, services: Services, account: Account, next_: str
 ) -> dict[str, object]:
-    """What the challenge page shows: a code form, and an enrolment if there is no factor."""
+    """What the challenge page shows: a code form, a passkey button, or an enrolment."""
     enrolment = None
-    if mfa.confirmed_factor(uow, account.id) is None:
+    has_passkey = passkeys.has_passkey(uow, account.id)
+    has_totp = mfa.confirmed_factor(uow, account.id) is not None
+    if not has_totp and not has_passkey:
         enrolment = mfa.begin_totp(uow, services.box, account)
-    return {"enrolment": enrolment, "next": next_, "action": CHALLENGE}
+    error = None
+    if request.query_params.get("error") == "passkey":
+        error = i18n.gettext("That passkey was not accepted. Try again.")
+    return {
+        "enrolment": enrolment,
+        "next": next_,
+        "action": CHALLENGE,
+        "has_passkey": has_passkey,
+        "has_totp": has_totp,
+        "error": error,
+    }
 
 
 @router.get(CHALLENGE, response_class=HTMLResponse, response_model=None)
@@ -82,7 +95,15 @@ def answer_challenge(
         login = people.get_account(uow, pending.account_id).login if pending else None
     if pending is None or login is None:
         return RedirectResponse("/login", status_code=303)
-    ratelimit.before_login(request, login)  # code guesses spend the login's failure bucket
+    try:
+        ratelimit.before_login(request, login)  # code guesses spend the login's failure bucket
+    except RateLimited as error:
+        with uow.begin():
+            account = people.get_account(uow, pending.account_id)
+            context = _challenge_page(request, uow, services, account, safe_next(next))
+        context["error"] = retry_message(error.retry_after)
+        headers = retry_headers(error.retry_after)
+        return render(request, "second_factor.html", context, status=429, headers=headers)
     recovery: list[str] = []
     new_token = None
     with uow.begin():

@@ -99,7 +99,7 @@ def create_key(
         reauth.confirm_password(request, services, principal, current_password or None)
         with uow.begin():
             platform = platforms.get_platform(uow, platform_id)
-            issued = platforms.issue_key(uow, platform, chosen, staff=_staff(uow, operator))
+            issued = platforms.issue_key(uow, platform, scopes=chosen, staff=_staff(uow, operator))
             name = platform.name
     except IsegoriaError as error:
         return see_other(PLATFORMS_PAGE + "?problem=" + _problem_code(error))
@@ -178,7 +178,7 @@ def rotate_webhook_secret(
         with uow.begin():
             platform = platforms.get_platform(uow, platform_id)
             secret = platforms.rotate_webhook_secret(
-                services.box, platform, now=uow.now(), staff=_staff(uow, operator)
+                uow, services.box, platform, staff=_staff(uow, operator)
             )
             name = platform.name
     except IsegoriaError as error:

@@ -15,4 +15,5 @@ __all__ = [
     "people",
     "platforms",
     "reports",
+    "staff",
 ]

@@ -20,7 +20,8 @@ from isegoria.decisions import outbox
 from isegoria.domain.identity import Role, Scope
 from isegoria.http import reauth
 from isegoria.http.access import access, people, platform_key
-from isegoria.http.deps import PrincipalDep, ServicesDep, UnitOfWorkDep
+from isegoria.http.deps import PrincipalDep, ServicesDep, UnitOfWorkDep, staff_actor
+from isegoria.ops import staff_trail
 from isegoria.people import platforms
 from isegoria.store.models import Platform
 from isegoria.store.models_cases import DecisionRow
@@ -61,11 +62,17 @@ def list_platforms(uow: UnitOfWorkDep) -> list[PlatformOut]:
     status_code=201,
     **access(people(Role.OPERATOR)),
 )
-def add_platform(body: PlatformIn, uow: UnitOfWorkDep, services: ServicesDep) -> PlatformCreatedOut:
+def add_platform(
+    body: PlatformIn, uow: UnitOfWorkDep, services: ServicesDep, principal: PrincipalDep
+) -> PlatformCreatedOut:
     """Register a platform; its API key and webhook secret are shown only in this answer."""
     with uow.begin():
         platform, issued = platforms.add_platform(
-            uow, services.box, name=body.name, scopes=body.scopes
+            uow,
+            services.box,
+            name=body.name,
+            scopes=body.scopes,
+            actor=staff_actor(principal, staff_trail.API),
         )
         return PlatformCreatedOut(
             platform=_out(platform),
@@ -93,7 +100,8 @@ def rotate_key(
     with uow.begin():
         platform = platforms.get_platform(uow, platform_id)
         scopes = body.scopes if body is not None else None
-        issued = _key_out(platforms.rotate_key(uow, platform, scopes=scopes))
+        actor = staff_actor(principal, staff_trail.API)
+        issued = _key_out(platforms.rotate_key(uow, platform, scopes=scopes, actor=actor))
     # After the commit: from now on this process asks the database for every key again,
     # so the revoked keys are refused here at once (http/credential_cache.py).
     services.key_cache.clear()
@@ -177,7 +185,10 @@ def dead_letters(uow: UnitOfWorkDep) -> list[DeadLetterOut]:
     response_model=DeadLetterOut,
     **access(people(Role.OPERATOR)),
 )
-def requeue(uow: UnitOfWorkDep, decision_id: int = Path(ge=1, le=2**31 - 1)) -> DeadLetterOut:
+def requeue(
+    uow: UnitOfWorkDep, principal: PrincipalDep, decision_id: int = Path(ge=1, le=2**31 - 1)
+) -> DeadLetterOut:
     """Try a dead letter again (after the platform fixed its receiver)."""
     with uow.begin():
-        return _dead_out(outbox.requeue(uow, decision_id))
+        actor = staff_actor(principal, staff_trail.API)
+        return _dead_out(outbox.requeue(uow, decision_id, actor=actor))
