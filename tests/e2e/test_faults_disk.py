@@ -22,9 +22,9 @@ import pytest
 from sqlalchemy import select
 
 from isegoria.store.models_cases import Content
-from tests.e2e.test_faults_kill import posted_at, report_body
 from tests.support import crash
 from tests.support.crash_world import CrashWorld, check_database
+from tests.support.faults import posted_at, report_body
 from tests.support.server import isegoria_command
 
 DISK = "24m"  # the world's database and keys take about 2 MiB

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from isegoria.store.models_cases import Content, Jury
-from tests.e2e.test_faults_kill import posted_at, report_body
 from tests.support import crash
 from tests.support.crash_world import WAIT_SECONDS, CrashWorld, check_database
+from tests.support.faults import posted_at, report_body
 from tests.support.postgres import restartable_cluster
 
 pytestmark = pytest.mark.postgres
