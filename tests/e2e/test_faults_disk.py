@@ -107,6 +107,7 @@ def test_a_full_disk_is_a_clear_503_and_the_instance_recovers(
             assert refused.headers["retry-after"] == "60"
             assert "disk is full" in refused.json()["detail"], refused.text
             assert "nothing was changed" in refused.json()["detail"]
+            assert client.get("/api/v1/cases?limit=5").status_code == 200  # reads go on
             cli = subprocess.run(  # noqa: S603 - our own CLI
                 [
                     *isegoria_command("citizens", "add", "newcomer", "--name", "Newcomer"),

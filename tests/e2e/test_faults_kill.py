@@ -16,13 +16,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from isegoria.cases import intake as cases_intake
 from isegoria.decisions import lifecycle, outbox
 from isegoria.domain.decisions import DecisionKind
 from isegoria.log import read as log_read
@@ -31,6 +32,7 @@ from isegoria.security import SecretBox
 from isegoria.store.models import LogCheckpoint, Platform
 from isegoria.store.models_cases import DecisionRow, Juror, Report
 from tests.support import crash
+from tests.support.cases_world import report_request, run_jobs
 from tests.support.crash_world import (
     WAIT_SECONDS,
     CrashWorld,
@@ -51,7 +53,7 @@ from tests.support.faults import (
 POOL, POOL_REGIONS = 480, 20
 BATCH = 100  # reports per batch: the API's largest
 BATCH_POSTS = 3  # the batches' reports join the open cases of these posts (no new draws)
-BATCH_KILLS = 3
+BATCH_KILLS = 2
 
 
 def test_kill_during_a_jury_draw_draws_it_exactly_once(tmp_path: Path) -> None:
@@ -197,11 +199,19 @@ def test_kill_during_batches_of_log_writes_keeps_each_batch_whole(tmp_path: Path
     # Checkpoints coalesced: entries wait for the timer's signature, so a kill also lands
     # between a commit and the checkpoint that covers it.
     env = {"ISEGORIA_CHECKPOINT_INTERVAL_MS": "200"}
-    server = made.start(env)
-    running = [server]
-    for n in range(BATCH_POSTS):  # open the cases the batches join, and let their draws run
-        wait_jury(made, file_report(made, server.url, f"batch-post-{n}"))
-    crash.kill(server.process)
+    with made.uow.begin():  # open the cases the batches join, and draw their juries
+        for n in range(BATCH_POSTS):
+            cases_intake.file_report(
+                made.uow,
+                platform_id=made.world.base.platform_id,
+                request=report_request(
+                    datetime.fromisoformat(posted_at(made)),
+                    content_id=f"batch-post-{n}",
+                    text="Sé dónde vives.",
+                ),
+            )
+    run_jobs(made.uow, made.clock, made.uow.signer)
+    running: list[crash.Crashable] = []
     checkpoints: dict[int, str] = {}
     acknowledged: list[int] = []
     killed_in_flight = 0
@@ -214,7 +224,10 @@ def test_kill_during_batches_of_log_writes_keeps_each_batch_whole(tmp_path: Path
             checkpoints[head["size"]] = head["root_hash"]
             filer = BatchFiler(made, server.url, next_batch)
             filer.thread.start()
-            time.sleep(0.3)  # let a batch or two commit first
+            deadline = time.monotonic() + WAIT_SECONDS
+            while not filer.acknowledged:  # one batch commits first, then the kill is armed
+                assert time.monotonic() < deadline, "no batch was acknowledged"
+                time.sleep(0.01)
             assert kill_inside_a_write(server, made.sqlite_path), (
                 "no write transaction was seen to kill"
             )
