@@ -71,7 +71,8 @@ def test_kill_during_a_jury_draw_draws_it_exactly_once(tmp_path: Path) -> None:
         crash.kill(server.process)
         check_database(made, {})
         # 2. Killed inside the draw's write transaction: the first write after a restart with
-        # nothing else due (the report is in; the draw is the one due job).
+        # nothing else due (the draw is the one due job, and the worker runs its periodic
+        # upkeep only after its first pass over due jobs).
         server = made.start()
         running.append(server)
         assert kill_inside_a_write(server, made.sqlite_path), (
