@@ -13,9 +13,13 @@ one after another beside it:
 * ``prepared_outside``: the job runner prepares the lottery in a read-only transaction and
   the draw's transaction finds it under the digest of the inputs it re-reads.
 
-For each: the longest draw transaction (write-lock hold on SQLite), the longest wait of the
-other writes, and how many of them failed for want of a turn (answered 503 by the API).
-Results are printed and written as JSON (default ``benchmarks/results/draw_lock_bench.json``).
+For each: the longest draw transaction, the longest write-lock hold of any write transaction
+while the draw and the writes ran (from ``BEGIN IMMEDIATE`` to its commit or rollback on
+SQLite; a write transaction's span on PostgreSQL, which locks rows instead), the longest
+wait of the other writes, and how many of them failed for want of a turn (answered 503 by
+the API). Results are printed, written as JSON (default
+``benchmarks/results/draw_lock_bench.json``), and summed up in one JSON object on the last
+line printed.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.support.* builds the world and the PostgreSQL cluster
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, event, text  # noqa: E402
+from sqlalchemy.engine import Connection  # noqa: E402
 from sqlalchemy.exc import TimeoutError as PoolTimeout  # noqa: E402
 from tests.support.cases_world import (  # noqa: E402
     AGES,
@@ -57,7 +62,7 @@ from isegoria.jobs import queue as jobs  # noqa: E402
 from isegoria.log.signing import LogSigner  # noqa: E402
 from isegoria.people import accounts as people  # noqa: E402
 from isegoria.store import migrate  # noqa: E402
-from isegoria.store.db import Database  # noqa: E402
+from isegoria.store.db import READONLY_OPTION, Database  # noqa: E402
 from isegoria.unit_of_work import UnitOfWork  # noqa: E402
 
 REGIONS = [f"region-{n:02d}" for n in range(32)]
@@ -99,9 +104,33 @@ def file_report(uow: UnitOfWork, world: CasesWorld, post: str) -> None:
         )
 
 
-def draw_beside_writes(uow: UnitOfWork, clock: ManualClock, signer: LogSigner) -> dict[str, Any]:
+class LockHolds:
+    """Times every write transaction of a database, from its BEGIN to its end."""
+
+    def __init__(self, database: Database) -> None:
+        self.holds: list[float] = []
+        # Registered after the database's own "begin" listener, which issues BEGIN IMMEDIATE
+        # on SQLite: the clock starts once the lock is held, not while waiting for it.
+        event.listen(database.engine, "begin", self._begin)
+        event.listen(database.engine, "commit", self._end)
+        event.listen(database.engine, "rollback", self._end)
+
+    def _begin(self, connection: Connection) -> None:
+        if not connection.get_execution_options().get(READONLY_OPTION):
+            connection.info["write_began"] = time.perf_counter()
+
+    def _end(self, connection: Connection) -> None:
+        began = connection.info.pop("write_began", None)
+        if began is not None:
+            self.holds.append(time.perf_counter() - began)
+
+
+def draw_beside_writes(
+    uow: UnitOfWork, clock: ManualClock, signer: LogSigner, locks: LockHolds
+) -> dict[str, Any]:
     """Run the due draw job with a cold cache while other writes run; time both."""
     cases_lottery._PORTFOLIOS.clear()
+    locks.holds.clear()
     holds: list[float] = []
     run_claimed = jobs._run_claimed
 
@@ -137,6 +166,8 @@ def draw_beside_writes(uow: UnitOfWork, clock: ManualClock, signer: LogSigner) -
         jobs._run_claimed = run_claimed  # type: ignore[assignment]
     return {
         "longest_draw_transaction_ms": max(holds) * 1000,
+        "longest_write_lock_hold_ms": max(locks.holds) * 1000,
+        "write_transactions": len(locks.holds),
         "draw_transactions": len(holds),
         "draw_job_seconds": elapsed,
         "longest_write_wait_ms": max(waits) * 1000,
@@ -153,15 +184,16 @@ def run_backend(url: str) -> dict[str, Any]:
     uow = UnitOfWork(database, clock, signer, INSTANCE_SECRET)
     world = build(uow, clock, signer)
     add_volunteers(uow)
+    locks = LockHolds(database)
     results: dict[str, Any] = {}
     file_report(uow, world, "bench-draw-old")
     preparer = jobs._PREPARERS.pop(JOB_DRAW_JURY)
     try:
-        results["in_transaction"] = draw_beside_writes(uow, clock, signer)
+        results["in_transaction"] = draw_beside_writes(uow, clock, signer, locks)
     finally:
         jobs._PREPARERS[JOB_DRAW_JURY] = preparer
     file_report(uow, world, "bench-draw-new")
-    results["prepared_outside"] = draw_beside_writes(uow, clock, signer)
+    results["prepared_outside"] = draw_beside_writes(uow, clock, signer, locks)
     database.dispose()
     return results
 
@@ -180,7 +212,8 @@ def report(backend: str, figures: dict[str, Any]) -> None:
     for mode, f in figures.items():
         print(
             f"{backend:10} {mode:16} longest draw transaction "
-            f"{f['longest_draw_transaction_ms']:8.1f} ms; longest other write "
+            f"{f['longest_draw_transaction_ms']:8.1f} ms; longest write-lock hold "
+            f"{f['longest_write_lock_hold_ms']:8.1f} ms; longest other write "
             f"{f['longest_write_wait_ms']:8.1f} ms; refused {f['writes_refused']}"
         )
 
@@ -215,6 +248,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")
+    summary = {
+        f"{backend}_{mode}_{measure}": round(figures[measure], 1)
+        for backend, modes in backends.items()
+        for mode, figures in modes.items()
+        for measure in ("longest_write_lock_hold_ms", "longest_write_wait_ms")
+    }
+    print(json.dumps({"benchmark": "draw_lock_bench", **summary}))
     return 0
 
 

@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 INSTALL_HINT = (
@@ -44,6 +45,26 @@ def _as_cluster_user(args: list[str], user: str | None) -> list[str]:
     return ["runuser", "-u", user, "--", *args] if user else args
 
 
+@dataclass
+class Cluster:
+    """A running throwaway cluster: its base URL, and how to restart it."""
+
+    url: str
+    bindir: Path
+    data: Path
+    log: Path
+    options: str
+    user: str | None
+
+    def restart(self) -> None:
+        """Restart the server ("fast": sessions are ended, transactions rolled back)."""
+        command = [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log)]
+        command += ["-o", self.options, "-m", "fast", "-w", "restart"]
+        subprocess.run(  # noqa: S603 - fixed argument list, no shell
+            _as_cluster_user(command, self.user), check=True, capture_output=True
+        )
+
+
 @contextmanager
 def throwaway_cluster(*, durable: bool = False) -> Iterator[str]:
     """Start a cluster; yield a base URL ``postgresql+psycopg://isegoria@127.0.0.1:PORT``.
@@ -51,6 +72,13 @@ def throwaway_cluster(*, durable: bool = False) -> Iterator[str]:
     Tests run without fsync (faster, and a crash of the test machine loses nothing of
     value); benchmarks of durable commits pass ``durable=True``.
     """
+    with restartable_cluster(durable=durable) as cluster:
+        yield cluster.url
+
+
+@contextmanager
+def restartable_cluster(*, durable: bool = False) -> Iterator[Cluster]:
+    """Start a cluster (as ``throwaway_cluster``); yield it with its ``restart``."""
     bindir = find_bindir()
     user = None
     base = Path(tempfile.mkdtemp(prefix="isegoria-pg-"))
@@ -104,7 +132,8 @@ def throwaway_cluster(*, durable: bool = False) -> Iterator[str]:
                     break
             except OSError:
                 time.sleep(0.1)
-        yield f"postgresql+psycopg://isegoria@127.0.0.1:{port}"
+        url = f"postgresql+psycopg://isegoria@127.0.0.1:{port}"
+        yield Cluster(url, bindir, data, log, options, user)
     finally:
         run(
             _as_cluster_user(

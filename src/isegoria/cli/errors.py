@@ -20,6 +20,7 @@ from isegoria.cli.boot import ExitCode, close_databases, err
 from isegoria.config import mask_url
 from isegoria.errors import IsegoriaError
 from isegoria.store import migrate
+from isegoria.store.db import is_disk_full
 
 #: Exceptions that already are an answer: Typer prints them and sets the exit code.
 _ANSWERS = (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt, EOFError)
@@ -31,6 +32,12 @@ def describe(error: BaseException) -> tuple[str, ExitCode]:
         return error.detail, ExitCode.REFUSED
     if isinstance(error, migrate.SchemaNotCurrent):
         return str(error), ExitCode.SCHEMA
+    if isinstance(error, DBAPIError) and is_disk_full(error):
+        return (
+            "the database's disk is full: nothing was changed; free space where the "
+            "database lives (the data folder, for SQLite), then run the command again",
+            ExitCode.DATABASE,
+        )
     if isinstance(error, DBAPIError):
         reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
         return (

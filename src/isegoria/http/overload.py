@@ -11,6 +11,9 @@ Two sources of overload, one answer:
   the busy timeout (``database is locked``), a dropped connection or a serialisation
   failure (all ``OperationalError``) roll the transaction back, change nothing, and are
   answered 503 with Retry-After: the client may safely try again.
+* **The database's disk is full.** SQLite's ``SQLITE_FULL`` or PostgreSQL's ``disk_full``:
+  the transaction is rolled back as well, so the answer is the same 503, saying so, with a
+  longer Retry-After (only an operator freeing space ends it), logged as an error.
 
 A per-identity excess is a different case: the rate limiter answers it with 429.
 """
@@ -27,11 +30,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from isegoria.http.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, problem
+from isegoria.store.db import is_disk_full
 
 logger = logging.getLogger("isegoria.overload")
 
 #: Seconds a client is asked to wait; short, since overload here lasts as long as a burst.
 RETRY_AFTER_SECONDS = 1
+#: Seconds a client is asked to wait when the database's disk is full.
+DISK_FULL_RETRY_AFTER_SECONDS = 60
 #: Paths that are never refused for load: probes must tell "busy" from "down".
 EXEMPT_PATHS = ("/healthz", "/metrics")
 
@@ -89,16 +95,21 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _database(request: Request, error: OperationalError) -> Response:
+        if is_disk_full(error):
+            logger.error("the database's disk is full; free space: %s", error.orig)
+            return _unavailable(
+                request, "the database's disk is full", DISK_FULL_RETRY_AFTER_SECONDS
+            )
         logger.warning("database refused the transaction: %s", error.orig)
         return _unavailable(request, "the database is busy or unreachable")
 
 
-def _unavailable(request: Request, why: str) -> Response:
+def _unavailable(request: Request, why: str, retry_after: int = RETRY_AFTER_SECONDS) -> Response:
     return problem(
         request,
         503,
         "Service unavailable",
-        f"{why}; nothing was changed, retry in {RETRY_AFTER_SECONDS} s",
+        f"{why}; nothing was changed, retry in {retry_after} s",
         kind="overloaded",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        headers={"Retry-After": str(retry_after)},
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from isegoria.config import make_private_dir
@@ -78,6 +80,20 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+# PostgreSQL's SQLSTATE for "could not extend file: No space left on device"
+# (https://www.postgresql.org/docs/current/errcodes-appendix.html, class 53).
+POSTGRES_DISK_FULL = "53100"
+
+
+def is_disk_full(error: DBAPIError) -> bool:
+    """Whether the database refused a write because its disk (or its size cap) is full."""
+    orig = error.orig
+    if isinstance(orig, sqlite3.Error):
+        # SQLITE_FULL: the unix VFS maps ENOSPC (and a reached max_page_count) to it.
+        return getattr(orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return getattr(orig, "sqlstate", None) == POSTGRES_DISK_FULL
 
 
 # SQLite's write-ahead log and its shared-memory index, next to the database file.
