@@ -152,6 +152,9 @@ def revoke_key(
         reauth.confirm_password(request, services, principal, current_password or None)
         with uow.begin():
             platform = platforms.get_platform(uow, platform_id)
+            if any(k.id == key_id and k.revoked_at is not None for k in platform.api_keys):
+                # Revoking is idempotent; a second press of the button is told it was done.
+                raise Conflict(f"key {key_id} was already revoked", field="key_id")
             platforms.revoke_key(uow, platform, key_id, staff=_staff(uow, operator))
     except IsegoriaError as error:
         return see_other(PLATFORMS_PAGE + "?problem=" + _problem_code(error))
