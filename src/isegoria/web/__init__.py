@@ -1,6 +1,8 @@
 """Server-rendered pages (Jinja2): parse the form, call one service, render; charts as SVG."""
 
 __all__ = [
+    "formatting",
+    "law_words",
     "pages",
     "pages_cases",
     "pages_identity",

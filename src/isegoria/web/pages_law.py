@@ -27,9 +27,10 @@ from isegoria.law import proposals as law_proposals
 from isegoria.law import read as law_read
 from isegoria.law import views as law_views
 from isegoria.law import votes as law_votes
-from isegoria.law.read import DiffLine, diff_lines, version_as_text
+from isegoria.law.read import DiffLine
 from isegoria.log import audit
 from isegoria.people import jurisdictions
+from isegoria.web import law_words
 from isegoria.web.pages import (
     CsrfField,
     citizen_form,
@@ -64,7 +65,7 @@ def countdown(until: datetime, now: datetime) -> str:
 
 
 templates.env.filters["markdown"] = markdown
-templates.env.filters["when"] = lambda d: "—" if d is None else d.strftime("%Y-%m-%d %H:%M UTC")
+templates.env.filters.update(ceiling=law_words.ceiling, threshold=law_words.threshold)
 
 
 def _forbidden() -> str:
@@ -116,9 +117,7 @@ def rule_page(request: Request, uow: UnitOfWorkDep, rule_id: str) -> HTMLRespons
     versions = []
     previous = None
     for v in history:
-        diff: list[DiffLine] = (
-            diff_lines(version_as_text(previous), version_as_text(v)) if previous else []
-        )
+        diff: list[DiffLine] = law_words.rule_diff(previous, v) if previous else []
         versions.append({"v": v, "diff": diff, "in_force": v.in_force_at(now)})
         previous = v
     return render(
@@ -165,7 +164,11 @@ def constitution_page(request: Request, uow: UnitOfWorkDep, code: str) -> HTMLRe
     return render(
         request,
         "law/constitution.html",
-        {"j": jurisdiction, "found": found, "params": found.constitution.to_dict()},
+        {
+            "j": jurisdiction,
+            "found": found,
+            "fields": law_words.constitution_fields(found.constitution),
+        },
     )
 
 
@@ -275,6 +278,7 @@ def proposal_page(
     """A proposal: text, diff, comments, countdown, vote form and, after the close, result."""
     with uow.begin(readonly=True):
         view = law_views.proposal_view(uow, proposal_id)
+        current = law_read.latest_constitution(uow, view.proposal.jurisdiction_code)
         now = uow.now()
         mine = None
         may_vote = False
@@ -290,6 +294,7 @@ def proposal_page(
         "law/proposal.html",
         {
             "view": view,
+            "diff": law_words.proposal_diff(view, current.constitution),
             "p": p,
             "now": now,
             "voting_open": voting_open,
