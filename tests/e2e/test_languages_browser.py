@@ -117,7 +117,7 @@ PROPER_NAMES = {
 }
 #: Words a language shares with English, so a label may rightly read the same.
 SAME_WORD = {
-    "es": {"total", "error", "no", "sí", "plan", "hash", "log", "id"},
+    "es": {"total", "error", "no", "sí", "plan", "hash", "log", "id", "original"},
     "fr": {
         "total",
         "jury",
@@ -140,6 +140,22 @@ SAME_WORD = {
         "transparence",
         "non",
         "verdict",
+        "verdicts",
+        "original",
+        "vote",
+        "votes",
+        "violation",
+        "violations",
+        "suspension",
+        "notification",
+        "notifications",
+        "centre",
+        "constitution",
+        "quotas",
+        "quorum",
+        "type",
+        "public",
+        "violence",
     },
     "de": {
         "status",
@@ -154,6 +170,11 @@ SAME_WORD = {
         "start",
         "login",
         "ende",
+        "original",
+        "quorum",
+        "parameter",
+        "body",
+        "schemas",
     },
 }
 #: Words of English that none of es, fr, de uses: one of them is English left behind.
@@ -171,15 +192,12 @@ ENGLISH_WORDS = {
     "found", "summons", "ballot", "inbox", "settings", "language", "channels", "email",
     "notification", "notifications", "period", "share", "majority", "quorum", "threshold",
 }  # fmt: skip
-for _shared in SAME_WORD.values():
-    ENGLISH_WORDS -= _shared
-ENGLISH_WORDS -= {"code", "version", "total", "plan", "start"}
 
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2})?")
-PYTHON_REPR = re.compile(r"[{\[]'|'[}\]]|': |\bNone\b|\bTrue\b|\bFalse\b")
+PYTHON_REPR = re.compile(r"\{'[^']*': |\['[^']*'[,\]]|\bNone\b|\bTrue\b|\bFalse\b")
 SECONDS = re.compile(r"\b\d+(\.\d+)?\s?(s|sec|secs|seconds)\b")
 WORD = re.compile(r"[^\W\d_]{2,}")
-PSEUDONYM = re.compile(r"https?://\S+|(?<!\w)/[\w/?=.-]+|@[\w.-]+|\b[a-zA-Z]+-\d+( v\d+)?\b|#\d+")
+PSEUDONYM = re.compile(r"https?://\S+|(?<!\w)/[\w/?=.-]+|@[\w.:-]+|\b[a-zA-Z]+-\d+( v\d+)?\b|#\d+")
 
 #: Collect every piece of text a person reads on the page, and the attributes read aloud.
 TEXT_PIECES = """() => {
@@ -273,6 +291,7 @@ class Reader:
 
 def _is_user_text(piece: str) -> bool:
     """Whether ``piece`` is what the demo's people wrote (or, when long enough, part of it)."""
+    piece = piece.replace("**", "")  # a rule's text as written, in a diff
     if piece in USER_TEXT:
         return True
     return len(piece) >= MIN_QUOTE and any(piece in text for text in USER_TEXT)
@@ -298,8 +317,9 @@ def raw_values_in(pieces: list[tuple[str, str]], language: str) -> list[str]:
             continue  # the API's reference names its own values
         elif any("_" in v and v in piece for v in RAW_VALUES):
             bad.append(piece)
-        elif language != "en" and piece.strip(" ()·:") in RAW_VALUES:
-            bad.append(piece)
+        elif language != "en" and (word := piece.strip(" ()·:")) in RAW_VALUES:
+            if word.lower() not in SAME_WORD[language]:  # French writes "violence" as the code
+                bad.append(piece)
     return bad
 
 

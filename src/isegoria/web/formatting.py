@@ -82,6 +82,23 @@ LABELS: dict[str, str] = {
     "trusted_flagger": _("a trusted flagger"),
     "platform": _("the platform's staff"),
     "automated": _("automated detection"),
+    # notes: statuses, classifications, what a platform is told
+    "helpful": _("helpful"),
+    "not_helpful": _("not helpful"),
+    "needs_more_ratings": _("needs more ratings"),
+    "misinformed_or_potentially_misleading": _("misinformed or potentially misleading"),
+    "not_misleading": _("not misleading"),
+    "sanction_imposed": _("sanction imposed"),
+    "no_action": _("no action"),
+    "interim_imposed": _("interim measure imposed"),
+    "interim_lapsed": _("interim measure lapsed"),
+    "sanction_lifted": _("sanction lifted"),
+    "note_shown": _("note shown"),
+    "note_hidden": _("note hidden"),
+    # the groups a jury is balanced over
+    "region": _("region"),
+    "age_band": _("age"),
+    "political_leaning": _("political leaning"),
     # roles
     "citizen": _("citizen"),
     "operator": _("operator"),
@@ -241,7 +258,7 @@ FACT_NAMES: dict[str, str] = {
 }
 ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 #: Digests, receipts and pseudonyms: shown as code, the way people compare them.
-IDENTIFIER = re.compile(r"[0-9a-f]{16,}|J-[0-9a-f]+|[A-Za-z0-9+/=_-]{40,}")
+IDENTIFIER = re.compile(r"[0-9a-f]{16,}|J-[0-9a-f]+|[A-Za-z0-9+/=_-]{40,}|[a-z]+(_[a-z]+)+")
 
 
 def subject(kind: str) -> str:
@@ -368,6 +385,11 @@ def codes(values: list[Any]) -> Markup:
     return Markup(", ").join(Markup("<code>%s</code>") % v for v in values)
 
 
+def language_names(codes: str | list[str]) -> str:
+    """Languages by name, in the reader's language: ``inglés, francés``."""
+    return ", ".join(language_name(c) for c in ([codes] if isinstance(codes, str) else codes))
+
+
 def install(env: Environment) -> None:
     """Make the filters available to every template."""
     env.filters.update(
@@ -378,6 +400,7 @@ def install(env: Environment) -> None:
         fact_name=fact_name,
         fact=fact,
         language_name=language_name,
+        language_names=language_names,
         when=when,
         day=day,
         number=number,

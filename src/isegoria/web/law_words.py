@@ -44,12 +44,6 @@ CONSTITUTION_FIELDS: dict[str, str] = {
     "juror_max_cases": _("Most cases a juror sits on in a window"),
     "juror_load_window": _("That window"),
 }
-#: The groups a jury is balanced over.
-STRATA: dict[str, str] = {
-    "region": _("region"),
-    "age_band": _("age"),
-    "political_leaning": _("political leaning"),
-}
 
 
 def ceiling(sanction: Sanction) -> str:
@@ -85,7 +79,7 @@ def _value(name: str, value: Any, constitution: Constitution) -> str:
     if name == "appeal_jury_size":
         return number(value or constitution.effective_appeal_jury_size)
     if isinstance(value, tuple | list):
-        return ", ".join(i18n.gettext(STRATA[s]) if s in STRATA else s for s in value) or NOTHING
+        return ", ".join(label(s) for s in value) or NOTHING
     return number(value) if isinstance(value, int) else str(value)
 
 
