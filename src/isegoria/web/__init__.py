@@ -3,6 +3,7 @@
 __all__ = [
     "formatting",
     "law_words",
+    "log_facts",
     "pages",
     "pages_cases",
     "pages_identity",

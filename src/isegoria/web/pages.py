@@ -25,7 +25,7 @@ from isegoria.identity import mfa
 from isegoria.people import accounts as people
 from isegoria.people import jurisdictions, sessions
 from isegoria.security import new_token
-from isegoria.web import formatting
+from isegoria.web import formatting, log_facts
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -33,6 +33,7 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 CsrfField = Annotated[str, Form(max_length=256)]
 i18n.install(templates.env)  # here, with the templates: every page and the CLI's report
 formatting.install(templates.env)
+log_facts.install(templates.env)
 router = APIRouter(include_in_schema=False)
 
 MAX_FORM_FIELD = 256
