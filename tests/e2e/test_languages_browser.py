@@ -15,9 +15,8 @@ import enum
 import importlib
 import pkgutil
 import re
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -275,16 +274,16 @@ def _choose_language(context: BrowserContext, url: str, language: str) -> None:
 
 @dataclass
 class Reader:
-    """One person's browser: the pages they read and their links' ids."""
+    """One person's browser, signed in once and switched between languages."""
 
     context: BrowserContext
     page: Page
-    found: list[str] = field(default_factory=list)
 
     def read(self, url: str, language: str) -> list[tuple[str, str]]:
         """The pieces of text of ``url`` in ``language``."""
         _choose_language(self.context, url, language)
-        self.page.goto(url)
+        response = self.page.goto(url)
+        assert response is not None and response.status < 500, f"{url} failed"
         pieces: list[list[str]] = self.page.evaluate(TEXT_PIECES)
         return [(text, lang) for text, lang in pieces]
 
@@ -411,7 +410,6 @@ def readers(
 def test_every_page_reads_in_every_language(
     readers: dict[str, Reader], demo_server: LiveServer
 ) -> None:
-    started = time.monotonic()
     ids = _ids(readers["citizen"].page, demo_server)
     plan = [
         ("anonymous", PUBLIC_PAGES),
@@ -441,7 +439,6 @@ def test_every_page_reads_in_every_language(
     assert visited >= 3 * (len(PUBLIC_PAGES) + len(CITIZEN_PAGES) + len(STAFF_PAGES))
     unique = list(dict.fromkeys(problems))
     assert unique == [], f"{len(unique)} problems, e.g.:\n" + "\n".join(unique[:MAX_SHOWN])
-    assert time.monotonic() - started < 150, "the language crawl should stay under 2 minutes"
 
 
 def test_the_checks_catch_english_and_raw_values() -> None:
