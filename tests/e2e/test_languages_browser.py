@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright._impl._api_structures import SetCookieParam
 from playwright.sync_api import Browser, BrowserContext, Page
@@ -461,3 +462,16 @@ def test_the_checks_catch_english_and_raw_values() -> None:
         ("1 de diciembre de 2026", ""),
     ]
     assert raw_values_in(raw, "es") == [p for p, _ in raw[:6]]
+
+
+def test_the_api_reference_reads_cleanly(demo_server: LiveServer) -> None:
+    spec = httpx.get(f"{demo_server.url}/api/v1/openapi.json").json()
+    summaries = [op["summary"] for item in spec["paths"].values() for op in item.values()]
+    # Each summary is its handler's docstring, not a name made up from the function.
+    assert "Did Json" not in summaries and "Transparency Json" not in summaries
+    assert any(s.startswith("The labeler's ``did:web`` document") for s in summaries)
+    page = httpx.get(f"{demo_server.url}/api/v1/docs").text
+    text = re.sub(r"<[^>]+>", " ", page)
+    assert "`" not in text and "&#96;" not in text, "reStructuredText or Markdown quotes left"
+    assert "Did Json" not in text
+    assert "<code>did:web</code>" in page  # a code span, rendered
