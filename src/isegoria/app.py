@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
+from isegoria.api import operation_docs
 from isegoria.api.routes import (
     activitypub,
     atproto,
@@ -147,6 +148,9 @@ def create_app(
         log_keys,
         staff_routes,
     )
+    documented = (notification_routes, meta, activitypub, atproto)
+    for router in [*(m.router for m in modules + documented), atproto.xrpc]:
+        operation_docs.summarize(router.routes)  # before FastAPI copies them
     for module in modules:
         api.include_router(module.router)
     api.include_router(notification_routes.router)

@@ -147,7 +147,7 @@ def test_report_jury_verdict_appeal_restore(
     made.serve_and_vote(case_id, first[1:], violation=True)
     page.reload()
     expect(page.get_by_role("heading", name="Statement of reasons")).to_be_visible()
-    expect(page.locator("dl.facts")).to_contain_text("remove")
+    expect(page.locator("dl.facts")).to_contain_text("removal")  # the sanction in words
     page.close()
 
     # The author links their account with a code from the platform, then appeals.

@@ -26,7 +26,7 @@ def test_log_page_lists_entries_and_the_signed_checkpoint(app: FastAPI, client: 
     page = client.get("/log")
     assert page.status_code == 200
     assert "Latest signed checkpoint" in page.text
-    assert "JurisdictionCreated" in page.text
+    assert "Jurisdiction created" in page.text  # the kind of entry, in words
     assert 'href="/api/v1/jurisdictions/J4"' in page.text
     services: Services = app.state.services
     assert services.signer.origin in page.text  # the origin line of the signed note

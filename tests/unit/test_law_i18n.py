@@ -2,91 +2,132 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from isegoria import i18n
 
 SRC = Path(i18n.__file__).parent
+#: The statements of reasons: their sentences live in ``reasons.po``, not the interface's.
+REASONS_MODULES = ["cases/reasons.py", "cases/reasons_text.py"]
+#: Every template and every Python module: a new page or module is covered without a list.
 METHODS = [
-    ("web/templates/base.html", "jinja2.ext:babel_extract"),
-    ("web/templates/home.html", "jinja2.ext:babel_extract"),
-    ("web/templates/law/**.html", "jinja2.ext:babel_extract"),
-    ("web/templates/cases/**.html", "jinja2.ext:babel_extract"),
-    ("web/templates/log.html", "jinja2.ext:babel_extract"),
-    ("web/templates/log_entry.html", "jinja2.ext:babel_extract"),
-    ("web/templates/login.html", "jinja2.ext:babel_extract"),
-    ("web/templates/error.html", "jinja2.ext:babel_extract"),
-    ("web/templates/api_docs.html", "jinja2.ext:babel_extract"),
-    ("web/templates/reports/**.html", "jinja2.ext:babel_extract"),
-    ("web/pages_law.py", "python"),
-    ("web/pages_cases.py", "python"),
-    ("web/pages_triage.py", "python"),
-    ("web/templates/notes/**.html", "jinja2.ext:babel_extract"),
-    ("web/pages_notes.py", "python"),
-    ("web/report_charts.py", "python"),
-    ("web/charts.py", "python"),
-    ("web/templates/second_factor.html", "jinja2.ext:babel_extract"),
-    ("web/templates/_code_form.html", "jinja2.ext:babel_extract"),
-    ("web/templates/recovery_codes.html", "jinja2.ext:babel_extract"),
-    ("web/templates/account_security.html", "jinja2.ext:babel_extract"),
-    ("web/pages_mfa.py", "python"),
-    ("web/templates/me.html", "jinja2.ext:babel_extract"),
-    ("web/templates/_portal_words.html", "jinja2.ext:babel_extract"),
-    ("web/templates/_field_error.html", "jinja2.ext:babel_extract"),
-    ("web/templates/login_needed.html", "jinja2.ext:babel_extract"),
-    ("web/forms.py", "python"),
-    ("web/pages_portal.py", "python"),
-    ("web/proposal_form.py", "python"),
-    ("web/templates/staff/**.html", "jinja2.ext:babel_extract"),
-    ("web/pages_staff.py", "python"),
-    ("web/templates/audit/**.html", "jinja2.ext:babel_extract"),
-    ("web/pages_audit.py", "python"),
-    ("web/pages_audit_juries.py", "python"),
-    ("web/audit_proofs.py", "python"),
-    ("web/templates/passkeys.html", "jinja2.ext:babel_extract"),
-    ("web/templates/_passkey_form.html", "jinja2.ext:babel_extract"),
-    ("web/templates/staff/staff_people.html", "jinja2.ext:babel_extract"),
-    ("web/templates/staff/staff_trail.html", "jinja2.ext:babel_extract"),
-    ("web/pages_passkeys.py", "python"),
-    ("web/pages_staff_people.py", "python"),
-    ("web/pages_staff_trail.py", "python"),
-    ("web/signin_limits.py", "python"),
+    *((module, "ignore") for module in REASONS_MODULES),
+    ("**/templates/**.html", "jinja2.ext:babel_extract"),
+    ("**.py", "python"),
 ]
+REASONS_METHODS = [(module, "python") for module in REASONS_MODULES]
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+LANGUAGES = ["es", "fr", "de"]
+#: The placeholders ngettext fills with the count itself.
+COUNTS = {"n", "num", "count"}
 
 
-def _source_messages() -> set[str]:
-    found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(SRC), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2)}
+def _source_messages(methods: list[tuple[str, str]]) -> dict[str, str]:
+    """Each message the source marks for translation, with the first place it is used."""
+    found: dict[str, str] = {}
+    for file, line, message, _comments, _context in extract_from_dir(
+        str(SRC), methods, keywords=KEYWORDS
     ):
-        found.add(message if isinstance(message, str) else message[0])
+        found.setdefault(message if isinstance(message, str) else message[0], f"{file}:{line}")
     return found
 
 
-@pytest.mark.parametrize("language", ["es", "fr", "de"])
-def test_every_interface_message_is_translated(language: str) -> None:
-    translated = {}
+def _read(path: Path, language: str) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle, locale=language)
+
+
+def _unfinished(catalog: Catalog, name: str) -> list[str]:
+    """Entries a reader would meet in English or half-translated: empty or fuzzy."""
+    bad = []
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.fuzzy or not all(strings):
+            bad.append(f"{name}: {message.id!r}{' (fuzzy)' if message.fuzzy else ''}")
+    bad += [f"{name}: obsolete {key!r}" for key in catalog.obsolete]
+    return bad
+
+
+def _key(message_id: str | tuple[str, ...]) -> str:
+    return message_id if isinstance(message_id, str) else message_id[0]
+
+
+@pytest.fixture(scope="module")
+def interface_messages() -> dict[str, str]:
+    """The interface's messages: every template and every module but the reasons'."""
+    return _source_messages(METHODS)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_interface_message_is_translated(
+    language: str, interface_messages: dict[str, str]
+) -> None:
+    translated: dict[str, str] = {}
+    unfinished: list[str] = []
     for path in i18n.interface_catalogs(language):
-        with path.open("rb") as handle:
-            catalog = read_po(handle, locale=language)
+        catalog = _read(path, language)
+        unfinished += _unfinished(catalog, f"{language}/{path.name}")
         for message in catalog:
-            if message.id and message.string:
-                assert message.id not in translated, f"{message.id!r} twice in {language}"
-                translated[message.id] = message.string
-    messages = _source_messages()
-    assert len(messages) > 100
-    missing = sorted(messages - set(translated))
-    assert missing == [], f"untranslated in {language}: {missing[:5]}"
-    for msgid, text in translated.items():
-        assert sorted(PLACEHOLDER.findall(str(msgid))) == sorted(PLACEHOLDER.findall(str(text))), (
-            f"{language}: placeholders differ in {msgid!r}"
-        )
+            if message.id:
+                key = _key(message.id)
+                assert key not in translated, f"{key!r} twice in the {language} catalogs"
+                translated[key] = str(message.string)
+    assert len(interface_messages) > 500
+    assert unfinished == [], f"untranslated, fuzzy or obsolete: {unfinished[:10]}"
+    missing = [f"{m!r} ({where})" for m, where in interface_messages.items() if m not in translated]
+    assert missing == [], f"untranslated in {language}: {missing[:10]}"
+    unused = sorted(set(translated) - set(interface_messages))
+    assert unused == [], f"{language}: catalog entries no source uses: {unused[:10]}"
+    for path in i18n.interface_catalogs(language):
+        _same_placeholders(_read(path, language), language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_sentence_of_a_statement_of_reasons_is_translated(language: str) -> None:
+    sentences = _source_messages(REASONS_METHODS)
+    catalog = _read(SRC / "locale" / language / "LC_MESSAGES" / "reasons.po", language)
+    assert len(sentences) > 40
+    assert _unfinished(catalog, f"{language}/reasons.po") == []
+    translated = {_key(m.id) for m in catalog if m.id}
+    assert sorted(set(sentences) - translated) == []
+    assert sorted(translated - set(sentences)) == []
+    _same_placeholders(catalog, language)
+
+
+def _same_placeholders(catalog: Catalog, language: str) -> None:
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        wanted = set(PLACEHOLDER.findall(" ".join(ids)))
+        # A plural form may write its count in words ("once"); it keeps every other value.
+        needed = wanted - COUNTS if len(ids) > 1 else wanted
+        for text in strings:
+            found = set(PLACEHOLDER.findall(str(text)))
+            assert needed <= found <= wanted, f"{language}: placeholders differ in {message.id!r}"
+
+
+def test_the_check_finds_fuzzy_empty_and_obsolete_entries() -> None:
+    po = (
+        'msgid ""\nmsgstr ""\n"Language: es\\n"\n\n'
+        'msgid "Done"\nmsgstr "Hecho"\n\n'
+        '#, fuzzy\nmsgid "Case"\nmsgstr "Caso"\n\n'
+        'msgid "Rule"\nmsgstr ""\n\n'
+        '#~ msgid "Old"\n#~ msgstr "Viejo"\n'
+    )
+    catalog = read_po(io.BytesIO(po.encode()), locale="es")
+    assert _unfinished(catalog, "x") == ["x: 'Case' (fuzzy)", "x: 'Rule'", "x: obsolete 'Old'"]
 
 
 def test_translations_load_without_a_compile_step() -> None:

@@ -17,6 +17,7 @@ import pyotp
 import segno
 from sqlalchemy import delete, select
 
+from isegoria import i18n
 from isegoria.domain.identity import Role
 from isegoria.ops.staff_trail import Actor, record_staff_action
 from isegoria.security import SecretBox, hash_password, verify_password
@@ -73,7 +74,7 @@ def needs_second_factor(uow: UnitOfWork, account: Account) -> bool:
 def _enrolment(factor: SecondFactor, secret: str, login: str) -> Enrolment:
     uri = pyotp.TOTP(secret).provisioning_uri(name=login, issuer_name=ISSUER)
     # Inline SVG: no image request and nothing the CSP has to allow (presentation attributes).
-    svg = segno.make(uri, error="m").svg_inline(scale=4, title="QR code", border=2)
+    svg = segno.make(uri, error="m").svg_inline(scale=4, title=i18n.gettext("QR code"), border=2)
     return Enrolment(factor.id, secret, uri, svg)
 
 

@@ -3,7 +3,10 @@
 __all__ = [
     "audit_format",
     "audit_proofs",
+    "formatting",
     "forms",
+    "law_words",
+    "log_facts",
     "my_isegoria",
     "pages",
     "pages_audit",

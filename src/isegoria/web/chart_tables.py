@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from isegoria.i18n import gettext
+from isegoria.web import formatting
 from isegoria.web.chart_data import BarChart, Histogram, IntervalChart, TimeSeries
 from isegoria.web.charts import _check_series, escape, format_number, histogram_bins
 
@@ -31,7 +32,7 @@ def time_series_table(chart: TimeSeries) -> str:
     """The data of a time-series chart as a table: one row per date."""
     _check_series(chart.series, len(chart.dates), "dates")
     rows = [
-        [d.isoformat(), *(format_number(s.values[i]) for s in chart.series)]
+        [formatting.day(d), *(format_number(s.values[i]) for s in chart.series)]
         for i, d in enumerate(chart.dates)
     ]
     return data_table(chart.title, [chart.x_label, *(s.name for s in chart.series)], rows)
@@ -50,7 +51,10 @@ def bar_chart_table(chart: BarChart) -> str:
 def histogram_table(chart: Histogram) -> str:
     """The bins of a histogram as a table: range and count."""
     rows = [
-        [f"{format_number(lo)} to {format_number(hi)}", format_number(c)]
+        [
+            gettext("%(low)s to %(high)s") % {"low": format_number(lo), "high": format_number(hi)},
+            format_number(c),
+        ]
         for lo, hi, c in histogram_bins(chart)
     ]
     return data_table(chart.title, [chart.x_label, chart.y_label], rows)

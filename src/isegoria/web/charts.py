@@ -20,6 +20,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 
 from isegoria.i18n import gettext
+from isegoria.web import formatting
 from isegoria.web.chart_data import BarChart as BarChart
 from isegoria.web.chart_data import Histogram as Histogram
 from isegoria.web.chart_data import Interval as Interval
@@ -81,15 +82,18 @@ def nice_ticks(low: float, high: float, target: int = TARGET_TICKS) -> list[floa
 
 
 def format_number(value: float, step: float | None = None) -> str:
-    """A readable number: thousands separators, decimals only as fine as ``step`` needs."""
+    """A readable number in the reader's language: digit grouping, decimals as ``step`` needs."""
     if step is None:
         if float(value).is_integer():
-            return f"{int(value):,}"
-        text = f"{value:,.3f}".rstrip("0").rstrip(".")
-        return "0" if text == "-0" else text
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
-    text = f"{value:,.{decimals}f}"
-    return text[1:] if text.startswith("-") and float(text[1:].replace(",", "")) == 0 else text
+            return formatting.number(int(value))
+        decimals = 3
+        pattern = "#,##0.###"
+    else:
+        decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    if round(value, decimals) == 0:
+        value = 0.0  # never "-0"
+    return formatting.pattern_number(value, pattern)
 
 
 def _scale(v: float, d0: float, d1: float, r0: float, r1: float) -> float:
@@ -216,7 +220,9 @@ def time_series_svg(chart: TimeSeries) -> str:
     count = min(len(days), 6)
     picks = sorted({round(i * (len(days) - 1) / max(count - 1, 1)) for i in range(count)})
     x_of = [_scale(d, d0, d1, PLOT_LEFT, PLOT_RIGHT) for d in days]
-    parts += _x_axis([(x_of[i], chart.dates[i].isoformat()) for i in picks], chart.x_label)
+    parts += _x_axis(
+        [(x_of[i], formatting.short_day(chart.dates[i])) for i in picks], chart.x_label
+    )
     for i, s in enumerate(chart.series):
         points = " ".join(
             f"{_n(x)},{_n(_scale(v, ticks[0], ticks[-1], PLOT_BOTTOM, PLOT_TOP))}"

@@ -26,6 +26,7 @@ from isegoria.notifications import inbox
 from isegoria.people import accounts as people
 from isegoria.people import jurisdictions, sessions
 from isegoria.security import new_token
+from isegoria.web import formatting, log_facts
 from isegoria.web.signin_limits import retry_headers, retry_message
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -33,6 +34,8 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 # The CSRF token every form posts back (docs/security.md, "CSRF").
 CsrfField = Annotated[str, Form(max_length=256)]
 i18n.install(templates.env)  # here, with the templates: every page and the CLI's report
+formatting.install(templates.env)
+log_facts.install(templates.env)
 router = APIRouter(include_in_schema=False)
 
 MAX_FORM_FIELD = 256
@@ -126,10 +129,44 @@ def _unread(services: Any, principal: Any) -> int:
         return 0
 
 
+#: The title of an error page, by HTTP status (RFC 9110 §15), in the reader's language.
+ERROR_TITLES = {
+    400: formatting._("Bad request"),
+    401: formatting._("Authentication required"),
+    403: formatting._("Forbidden"),
+    404: formatting._("Not found"),
+    405: formatting._("Method not allowed"),
+    409: formatting._("Conflict"),
+    413: formatting._("Too large"),
+    422: formatting._("Invalid input"),
+    429: formatting._("Too many requests"),
+    500: formatting._("Internal error"),
+    503: formatting._("Service unavailable"),
+}
+
+
+def _is_translation(text: str) -> bool:
+    """Whether ``text`` is a translation in one of the reader's catalogs."""
+    catalog: Any = i18n.translations(i18n.current_language())
+    while catalog is not None:
+        if text in getattr(catalog, "_catalog", {}).values():
+            return True
+        catalog = getattr(catalog, "_fallback", None)
+    return False
+
+
 def render_error(
     request: Request, status: int, title: str, detail: str, *, headers: dict[str, str] | None
 ) -> HTMLResponse:
-    """A friendly error page; one that needs a login says so and links to it."""
+    """A friendly error page, its title in the reader's language; one that needs a login
+    says so and links to it.
+
+    A detail written by a service in English (``no case 7``) is marked as English, so that
+    a screen reader pronounces it right; details the pages raise are already translated.
+    """
+    title = i18n.gettext(ERROR_TITLES.get(status, title))
+    detail = i18n.gettext(detail)
+    english = i18n.current_language() != i18n.DEFAULT_LANGUAGE and not _is_translation(detail)
     if status == 401:
         # Back to this page after login; a form's target cannot be fetched, so it goes home.
         back = request.url.path if request.method == "GET" else "/me"
@@ -140,7 +177,11 @@ def render_error(
             request, "login_needed.html", {"login": login}, status=status, headers=headers
         )
     return render(
-        request, "error.html", {"title": title, "detail": detail}, status=status, headers=headers
+        request,
+        "error.html",
+        {"title": title, "detail": detail, "detail_lang": "en" if english else None},
+        status=status,
+        headers=headers,
     )
 
 

@@ -25,10 +25,10 @@ from isegoria.law import proposals as law_proposals
 from isegoria.law import read as law_read
 from isegoria.law import views as law_views
 from isegoria.law import votes as law_votes
-from isegoria.law.read import DiffLine, diff_lines, version_as_text
+from isegoria.law.read import DiffLine
 from isegoria.log import audit
 from isegoria.people import jurisdictions
-from isegoria.web import forms, proposal_form
+from isegoria.web import forms, law_words, proposal_form
 from isegoria.web.pages import (
     CsrfField,
     citizen_form,
@@ -63,7 +63,7 @@ def countdown(until: datetime, now: datetime) -> str:
 
 
 templates.env.filters["markdown"] = markdown
-templates.env.filters["when"] = lambda d: "—" if d is None else d.strftime("%Y-%m-%d %H:%M UTC")
+templates.env.filters.update(ceiling=law_words.ceiling, threshold=law_words.threshold)
 
 
 def _forbidden() -> str:
@@ -115,9 +115,7 @@ def rule_page(request: Request, uow: UnitOfWorkDep, rule_id: str) -> HTMLRespons
     versions = []
     previous = None
     for v in history:
-        diff: list[DiffLine] = (
-            diff_lines(version_as_text(previous), version_as_text(v)) if previous else []
-        )
+        diff: list[DiffLine] = law_words.rule_diff(previous, v) if previous else []
         versions.append({"v": v, "diff": diff, "in_force": v.in_force_at(now)})
         previous = v
     return render(
@@ -164,7 +162,11 @@ def constitution_page(request: Request, uow: UnitOfWorkDep, code: str) -> HTMLRe
     return render(
         request,
         "law/constitution.html",
-        {"j": jurisdiction, "found": found, "params": found.constitution.to_dict()},
+        {
+            "j": jurisdiction,
+            "found": found,
+            "fields": law_words.constitution_fields(found.constitution),
+        },
     )
 
 
@@ -242,6 +244,7 @@ def create_proposal(
 
 def _proposal_context(uow: UnitOfWorkDep, principal: PrincipalDep, pid: int) -> dict[str, Any]:
     view = law_views.proposal_view(uow, pid)
+    current = law_read.latest_constitution(uow, view.proposal.jurisdiction_code)
     now = uow.now()
     mine = None
     if principal.is_person and principal.role is Role.CITIZEN:  # a citizen sees their vote
@@ -250,6 +253,7 @@ def _proposal_context(uow: UnitOfWorkDep, principal: PrincipalDep, pid: int) -> 
     p = view.proposal
     return {
         "view": view,
+        "diff": law_words.proposal_diff(view, current.constitution),
         "p": p,
         "now": now,
         "voting_open": p.status == "voting" and now < p.voting_closes_at,

@@ -13,7 +13,7 @@ from typing import Any
 
 from isegoria.algorithms import agreement
 from isegoria.i18n import gettext as _
-from isegoria.web import chart_tables, charts
+from isegoria.web import chart_tables, charts, formatting
 
 STEPS = ("note", "reduce_reach", "remove", "suspend", "ban")
 # Outcomes drawn as interval charts; severity (a mean rung) stays a table.
@@ -37,8 +37,37 @@ def _dimension_name(dimension: str) -> str:
         "age_band": _("age band"),
         "leaning": _("leaning"),
         "author_leaning": _("author's leaning"),
+        "juror_region": _("juror's region"),
+        "juror_age_band": _("juror's age band"),
+        "juror_leaning": _("juror's leaning"),
     }
     return names.get(dimension, dimension.replace("_", " "))
+
+
+def _group_name(dimension: str, group: str) -> str:
+    """A group as people name it: a language's name, a leaning in words; codes stay codes."""
+    if dimension == "language":
+        return formatting.language_name(group)
+    leanings = {
+        "left": _("left"),
+        "centre-left": _("centre-left"),
+        "centre": _("centre"),
+        "centre-right": _("centre-right"),
+        "right": _("right"),
+        "none": _("no leaning given"),
+    }
+    return leanings.get(group, group)
+
+
+def _agreement_text(status: str) -> str:
+    texts = {
+        "reliable": _("juries apply this rule consistently"),
+        "tentative": _("juries mostly agree; conclusions are tentative"),
+        "vague": _("too vague to be applied equally"),
+        "no_variation": _("every jury reached the same outcome; alpha is undefined"),
+        "not_enough_data": _("not enough data"),
+    }
+    return texts.get(status, status)
 
 
 @dataclass(frozen=True)
@@ -79,7 +108,9 @@ def _sanction_mix(report: dict[str, Any]) -> ChartBlock:
         description=_("Sanctions imposed in the period, by rule and rung of the sanction ladder."),
         categories=tuple(rules),
         series=tuple(
-            charts.Series(step, tuple(float(counts.get((r, step), 0)) for r in rules))
+            charts.Series(
+                formatting.label(step), tuple(float(counts.get((r, step), 0)) for r in rules)
+            )
             for step in STEPS
         ),
         y_label=_("Sanctions"),
@@ -115,7 +146,7 @@ def _agreement(report: dict[str, Any]) -> ChartBlock:
             low=row["ci_low"],
             high=row["ci_high"],
             note=_("%(explanation)s (%(pairs)s pairs)")
-            % {"explanation": row["explanation"], "pairs": row["pairs"]},
+            % {"explanation": _agreement_text(row["status"]), "pairs": row["pairs"]},
             flagged=row["flagged"],
         )
         for row in report["consistency"]["violation"]
@@ -148,7 +179,7 @@ def _disparity(table: dict[str, Any]) -> ChartBlock:
     names = {"outcome": outcome, "dimension": dimension}
     rows = tuple(
         charts.Interval(
-            label=g["group"],
+            label=_group_name(table["dimension"].removeprefix("juror_"), g["group"]),
             value=g["rate"],
             low=g["ci_low"],
             high=g["ci_high"],
