@@ -35,14 +35,17 @@ def _messages() -> set[str]:
 
 @pytest.mark.parametrize("language", ["es", "fr", "de"])
 def test_every_notification_message_is_translated_without_fuzzy_entries(language: str) -> None:
-    path = SRC / "locale" / language / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
-    translated = {
-        (m.id if isinstance(m.id, str) else m.id[0]): m
-        for m in catalog
-        if m.id and (m.string if isinstance(m.string, str) else all(m.string))
-    }
+    translated = {}
+    for path in i18n.interface_catalogs(language):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        translated.update(
+            {
+                (m.id if isinstance(m.id, str) else m.id[0]): m
+                for m in catalog
+                if m.id and (m.string if isinstance(m.string, str) else all(m.string))
+            }
+        )
     wanted = _messages()
     assert len(wanted) > 40
     missing = sorted(wanted - set(translated))

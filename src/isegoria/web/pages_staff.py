@@ -31,6 +31,8 @@ SECTIONS = (
     (CONSOLE, "pipeline"),
     (CONSOLE + "/platforms", "platforms"),
     (CONSOLE + "/connectors", "connectors"),
+    (CONSOLE + "/people", "people"),
+    (CONSOLE + "/capacity", "capacity"),
 )
 
 
