@@ -9,7 +9,7 @@ key or secret is shown once, on the answer to the form: never in a URL, never st
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
@@ -25,12 +25,13 @@ from isegoria.notifications import delivery as notification_delivery
 from isegoria.ops import connector_health
 from isegoria.people import accounts as people
 from isegoria.people import platforms
-from isegoria.store.models import Account
+from isegoria.store.models import Account, Platform
 from isegoria.unit_of_work import UnitOfWork
 from isegoria.web.pages import MAX_FORM_FIELD, check_form_csrf, see_other
 from isegoria.web.pages_staff import CONSOLE, console, operator_or_page
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 
 FormField = Annotated[str, Form(max_length=MAX_FORM_FIELD)]
 PasswordField = Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)]
@@ -49,6 +50,8 @@ RETRY: dict[str, Callable[..., object]] = {
 
 
 def _problem_code(error: IsegoriaError) -> str:
+    if isinstance(error, InvalidInput) and error.field == "scopes":
+        return "scopes"  # none ticked: the page says to tick one
     if isinstance(error, Forbidden):
         return "password"
     if isinstance(error, NotFound | Conflict):
@@ -74,6 +77,45 @@ def _shown_once(request: Request, what: str, platform: str, secret: str) -> HTML
     return console(request, "staff/shown_once.html", "platforms", context)
 
 
+def _on_platform(
+    request: Request,
+    uow: UnitOfWork,
+    services: Any,
+    principal: Any,
+    form: tuple[int, str, str],
+    act: Callable[[Platform, Account], T],
+) -> tuple[T, str] | Response:
+    """Check the form and the operator's password, then ``act`` on the platform at once.
+
+    ``form`` is (platform id, CSRF token, current password). Returns what ``act`` returned
+    and the platform's name, or the page to answer with (not an operator, a refusal).
+    """
+    platform_id, csrf_token, current_password = form
+    operator = _operator_form(request, principal, csrf_token)
+    if isinstance(operator, HTMLResponse):
+        return operator
+    try:
+        reauth.confirm_password(request, services, principal, current_password or None)
+        with uow.begin():
+            platform = platforms.get_platform(uow, platform_id)
+            done = act(platform, _staff(uow, operator))
+            name = platform.name
+    except IsegoriaError as error:
+        return see_other(PLATFORMS_PAGE + "?problem=" + _problem_code(error))
+    return done, name
+
+
+def _scopes(chosen: list[str] | None) -> list[Scope]:
+    """The ticked scopes, each once; none is a mistake the form names."""
+    try:
+        scopes = [Scope(s) for s in dict.fromkeys(chosen or [])]
+    except ValueError:
+        raise InvalidInput("unknown scope", field="scope") from None
+    if not scopes:
+        raise InvalidInput("tick at least one scope", field="scopes")
+    return scopes
+
+
 @router.post(PLATFORMS_PAGE + "/{platform_id}/keys", response_model=None)
 def create_key(
     request: Request,
@@ -86,23 +128,19 @@ def create_key(
     scopes: Annotated[list[str] | None, Form(max_length=64)] = None,
 ) -> Response:
     """Issue the platform one more key with the chosen scopes; shown once."""
-    operator = _operator_form(request, principal, csrf_token)
-    if isinstance(operator, HTMLResponse):
-        return operator
-    try:
-        chosen = [Scope(s) for s in dict.fromkeys(scopes or [])]
-    except ValueError:
-        return see_other(PLATFORMS_PAGE + "?problem=input")
-    if not chosen:
-        return see_other(PLATFORMS_PAGE + "?problem=scopes")
-    try:
-        reauth.confirm_password(request, services, principal, current_password or None)
-        with uow.begin():
-            platform = platforms.get_platform(uow, platform_id)
-            issued = platforms.issue_key(uow, platform, scopes=chosen, staff=_staff(uow, operator))
-            name = platform.name
-    except IsegoriaError as error:
-        return see_other(PLATFORMS_PAGE + "?problem=" + _problem_code(error))
+    done = _on_platform(
+        request,
+        uow,
+        services,
+        principal,
+        (platform_id, csrf_token, current_password),
+        lambda platform, staff: platforms.issue_key(
+            uow, platform, scopes=_scopes(scopes), staff=staff
+        ),
+    )
+    if isinstance(done, Response):
+        return done
+    issued, name = done
     return _shown_once(request, "key", name, issued.key)
 
 
@@ -117,20 +155,28 @@ def rotate_key(
     current_password: PasswordField = "",
 ) -> Response:
     """Issue a new key with the newest key's scopes and revoke the others; shown once."""
-    operator = _operator_form(request, principal, csrf_token)
-    if isinstance(operator, HTMLResponse):
-        return operator
-    try:
-        reauth.confirm_password(request, services, principal, current_password or None)
-        with uow.begin():
-            platform = platforms.get_platform(uow, platform_id)
-            issued = platforms.rotate_key(uow, platform, staff=_staff(uow, operator))
-            name = platform.name
-    except IsegoriaError as error:
-        return see_other(PLATFORMS_PAGE + "?problem=" + _problem_code(error))
+    done = _on_platform(
+        request,
+        uow,
+        services,
+        principal,
+        (platform_id, csrf_token, current_password),
+        lambda platform, staff: platforms.rotate_key(uow, platform, staff=staff),
+    )
+    if isinstance(done, Response):
+        return done
+    issued, name = done
     # After the commit: this process asks the database again for every key (revocations).
     services.key_cache.clear()
     return _shown_once(request, "key", name, issued.key)
+
+
+def _revoke_once(uow: UnitOfWork, platform: Platform, key_id: int, staff: Account) -> None:
+    """Revoke the key; a second press of the button is told it was already done."""
+    if any(k.id == key_id and k.revoked_at is not None for k in platform.api_keys):
+        # The service is idempotent (the API, the CLI); a person is told.
+        raise Conflict(f"key {key_id} was already revoked", field="key_id")
+    platforms.revoke_key(uow, platform, key_id, staff=staff)
 
 
 @router.post(PLATFORMS_PAGE + "/{platform_id}/keys/{key_id}/revoke", response_model=None)
@@ -145,19 +191,16 @@ def revoke_key(
     current_password: PasswordField = "",
 ) -> Response:
     """Revoke one of the platform's keys."""
-    operator = _operator_form(request, principal, csrf_token)
-    if isinstance(operator, HTMLResponse):
-        return operator
-    try:
-        reauth.confirm_password(request, services, principal, current_password or None)
-        with uow.begin():
-            platform = platforms.get_platform(uow, platform_id)
-            if any(k.id == key_id and k.revoked_at is not None for k in platform.api_keys):
-                # Revoking is idempotent; a second press of the button is told it was done.
-                raise Conflict(f"key {key_id} was already revoked", field="key_id")
-            platforms.revoke_key(uow, platform, key_id, staff=_staff(uow, operator))
-    except IsegoriaError as error:
-        return see_other(PLATFORMS_PAGE + "?problem=" + _problem_code(error))
+    done = _on_platform(
+        request,
+        uow,
+        services,
+        principal,
+        (platform_id, csrf_token, current_password),
+        lambda platform, staff: _revoke_once(uow, platform, key_id, staff),
+    )
+    if isinstance(done, Response):
+        return done
     services.key_cache.clear()
     return see_other(PLATFORMS_PAGE + "?done=revoked")
 
@@ -173,19 +216,19 @@ def rotate_webhook_secret(
     current_password: PasswordField = "",
 ) -> Response:
     """Seal a new webhook signing secret for the platform; shown once, on this answer only."""
-    operator = _operator_form(request, principal, csrf_token)
-    if isinstance(operator, HTMLResponse):
-        return operator
-    try:
-        reauth.confirm_password(request, services, principal, current_password or None)
-        with uow.begin():
-            platform = platforms.get_platform(uow, platform_id)
-            secret = platforms.rotate_webhook_secret(
-                uow, services.box, platform, staff=_staff(uow, operator)
-            )
-            name = platform.name
-    except IsegoriaError as error:
-        return see_other(PLATFORMS_PAGE + "?problem=" + _problem_code(error))
+    done = _on_platform(
+        request,
+        uow,
+        services,
+        principal,
+        (platform_id, csrf_token, current_password),
+        lambda platform, staff: platforms.rotate_webhook_secret(
+            uow, services.box, platform, staff=staff
+        ),
+    )
+    if isinstance(done, Response):
+        return done
+    secret, name = done
     return _shown_once(request, "webhook", name, secret)
 
 
