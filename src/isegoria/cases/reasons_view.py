@@ -17,6 +17,7 @@ from isegoria.cases.common import (
     case_constitution,
     case_content,
     case_rule,
+    dumps,
     get_jury,
     loads,
 )
@@ -116,3 +117,28 @@ def statement_for_reader(
         language=language,
         interim_state=None if appeal else _interim_at_verdict(uow, case, verdict_index),
     )
+
+
+def case_page_statements(
+    uow: UnitOfWork, case: Case, language: str, *, original: bool
+) -> dict[str, Any]:
+    """The statements a case page shows a reader of ``language``: theirs, or the original.
+
+    ``translated_from``: the post's language when the statements were said again in the
+    reader's; ``parts``: each explanation cut so that jurors' own words keep their language."""
+    shown: dict[str, Any] = {"translated_from": None, "original_language": None}
+    for key, appeal in (("statement", False), ("appeal_statement", True)):
+        stored = loads(case.appeal_statement if appeal else case.statement)
+        shown[key], shown[f"{key}_parts"] = stored, None
+        if stored is None or stored.get("language") == language:
+            continue
+        shown["original_language"] = stored.get("language")
+        again = None if original else statement_for_reader(uow, case, language, appeal=appeal)
+        if again is None:
+            continue
+        shown[key] = loads(dumps(again.to_dict()))
+        shown[f"{key}_parts"] = explanation_parts(
+            again.explanation, jurors_reasons(uow, case, appeal=appeal)
+        )
+        shown["translated_from"] = stored.get("language")
+    return shown
