@@ -26,7 +26,7 @@ from isegoria.cases.verdict import TOO_FEW_VOLUNTEERS, case_reports, no_jury_rea
 from isegoria.domain.decisions import StatementOfReasons
 from isegoria.domain.verdict import Verdict
 from isegoria.log import read as log_read
-from isegoria.log.entries import decode_entry
+from isegoria.log.entries import MalformedEntry, decode_entry
 from isegoria.store.models_cases import Case
 from isegoria.unit_of_work import UnitOfWork
 
@@ -133,12 +133,17 @@ def case_page_statements(
         if stored is None or stored.get("language") == language:
             continue
         shown["original_language"] = stored.get("language")
-        again = None if original else statement_for_reader(uow, case, language, appeal=appeal)
+        if original:
+            continue
+        try:
+            again = statement_for_reader(uow, case, language, appeal=appeal)
+            reasons = jurors_reasons(uow, case, appeal=appeal)
+        except (LookupError, MalformedEntry):
+            # Its log entry missing or damaged (the audit page says so): show what was sent.
+            continue
         if again is None:
             continue
         shown[key] = loads(dumps(again.to_dict()))
-        shown[f"{key}_parts"] = explanation_parts(
-            again.explanation, jurors_reasons(uow, case, appeal=appeal)
-        )
+        shown[f"{key}_parts"] = explanation_parts(again.explanation, reasons)
         shown["translated_from"] = stored.get("language")
     return shown
