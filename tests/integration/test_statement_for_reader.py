@@ -205,3 +205,17 @@ def _statement_in(body: dict[str, Any]) -> Any:
 def _post_of(uow: UnitOfWork, case_id: int) -> str:
     with uow.begin(readonly=True):
         return get_case(uow, case_id).platform_content_id
+
+
+def test_a_case_that_lapsed_without_a_jury_is_said_again_with_its_own_reason(
+    uow: UnitOfWork, clock: ManualClock, signer: LogSigner
+) -> None:
+    # Three volunteers cannot seat a jury of five: the case lapses, quoting why.
+    small = build(uow, clock, signer, volunteers=3)
+    case_id = _file(uow, small)
+    run_jobs(uow, clock, signer)
+    with uow.begin(readonly=True):
+        case = get_case(uow, case_id)
+        assert case.outcome == "lapsed"
+        assert "No jury could be drawn" in json.loads(case.statement or "{}")["explanation"]
+    _check(uow, case_id, appeal=False)
