@@ -11,6 +11,7 @@ __all__ = [
     "jobs",
     "jury",
     "jury_verify",
+    "reasons_view",
     "replacements",
     "secrecy",
     "verdict",

@@ -36,7 +36,7 @@ from isegoria.cases.lottery import (
     volunteer_register,
 )
 from isegoria.cases.retrial import selected_for_retrial
-from isegoria.cases.verdict import lapse_without_jury
+from isegoria.cases.verdict import TOO_FEW_VOLUNTEERS, lapse_without_jury
 from isegoria.domain.case_events import JurorReplied, JuryDrawn
 from isegoria.domain.states import JurorStatus
 from isegoria.errors import Conflict, Forbidden, NotFound
@@ -91,7 +91,7 @@ def draw_jury(uow: UnitOfWork, case_id: int, stage: str, after_index: int) -> Ju
     except sortition.SortitionError:
         if stage == RETRIAL:
             return None  # no second jury to be had: the case is simply tried once
-        lapse_without_jury(uow, case, stage, reason="too few eligible volunteers")
+        lapse_without_jury(uow, case, stage, reason=TOO_FEW_VOLUNTEERS)
         return None
     pool, portfolio, drawn = lottery.pool, lottery.portfolio, lottery.drawn
     quotas, used = lottery.quotas, lottery.strata_used

@@ -21,6 +21,8 @@ from isegoria.domain.verdict import Outcome, Verdict
 from isegoria.store.models_cases import Case, Content, Report
 
 MAX_REASONS_QUOTED = 5
+#: ``build_statement``'s default interim state: the one the case row holds as it is built.
+INTERIM_AS_ON_CASE = "as on the case"
 
 
 def _reported(clerk: Clerk, reports: list[Report]) -> str:
@@ -105,12 +107,14 @@ def _decision(clerk: Clerk, rule: RuleVersion, verdict: Verdict) -> str:
     )
 
 
-def _interim(clerk: Clerk, case: Case, constitution: Constitution, verdict: Verdict) -> str:
-    """What becomes of an interim restriction (first instance only)."""
-    if case.interim_until is None or case.interim_state not in ("active", "lapsed"):
+def _interim(
+    clerk: Clerk, case: Case, constitution: Constitution, verdict: Verdict, state: str | None
+) -> str:
+    """What becomes of an interim restriction (first instance only), in ``state`` before."""
+    if case.interim_until is None or state not in ("active", "lapsed"):
         return ""
     since = clerk.when(case.interim_until - constitution.interim_measure_deadline)
-    if case.interim_state == "lapsed":
+    if state == "lapsed":
         return clerk.gettext(
             "An interim restriction applied on %(since)s lapsed on %(until)s because no "
             "verdict came within the deadline; the platform restored the post.",
@@ -158,11 +162,12 @@ def _explanation(
     verdict: Verdict,
     reasons: list[str],
     appeal: bool,
+    interim_state: str | None,
 ) -> str:
     parts = [sentence_case(clerk.applied(a)) for a in verdict.applied]
     parts.append(_decision(clerk, rule, verdict))
     parts.append(_on_appeal(clerk, case, verdict) if appeal else "")
-    parts.append("" if appeal else _interim(clerk, case, constitution, verdict))
+    parts.append("" if appeal else _interim(clerk, case, constitution, verdict, interim_state))
     if reasons:
         quoted = "; ".join(f"“{r.strip()}”" for r in reasons[:MAX_REASONS_QUOTED])
         parts.append(
@@ -244,9 +249,16 @@ def build_statement(
     decided_at: datetime,
     appeal: bool,
     jury_size: int,
+    language: str | None = None,
+    interim_state: str | None = INTERIM_AS_ON_CASE,
 ) -> StatementOfReasons:
-    """Fill every Art. 17(3) field from the verdict and the case file."""
-    clerk = Clerk(content.language)
+    """Fill every Art. 17(3) field from the verdict and the case file.
+
+    ``language``: the one to write in, the post's by default; ``interim_state``: the interim
+    measure's state just before the verdict, when the case row has moved on since."""
+    clerk = Clerk(language or content.language)
+    if interim_state == INTERIM_AS_ON_CASE:
+        interim_state = case.interim_state
     step = verdict.sanction.step
     days = verdict.sanction.suspension_days if step is SanctionStep.SUSPEND else None
     ends = decided_at + timedelta(days=days) if days else None
@@ -274,7 +286,9 @@ def build_statement(
         notice_source=source,
         automated_detection=any(r.source == ReportSource.AUTOMATED.value for r in reports),
         automated_decision=False,
-        explanation=_explanation(clerk, case, rule, constitution, verdict, reasons, appeal),
+        explanation=_explanation(
+            clerk, case, rule, constitution, verdict, reasons, appeal, interim_state
+        ),
         tally={
             "jury": jury_size,
             "cast": verdict.ballots_cast,

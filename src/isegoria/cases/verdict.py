@@ -58,6 +58,18 @@ _PRIOR_UPHELD = (
     )
 )
 _REPORTS = select(Report).where(Report.case_id == bindparam("case_id"))
+#: Why a case lapsed when the pool could not seat a jury (``jury.draw_jury``).
+TOO_FEW_VOLUNTEERS = "too few eligible volunteers"
+
+
+def case_reports(uow: UnitOfWork, case: Case) -> list[Report]:
+    """The reports filed about a case, as a verdict's statement counts them."""
+    return list(uow.session.scalars(_REPORTS, {"case_id": case.id}))
+
+
+def no_jury_reasons(reason: str) -> list[str]:
+    """The reasons a statement quotes when no jury could be drawn, in place of jurors'."""
+    return [f"No jury could be drawn: {reason}."]
 
 
 def _ballots(uow: UnitOfWork, jury: Jury) -> list[CaseBallot]:
@@ -154,7 +166,7 @@ def _record_verdict(
     content = case_content(uow, case)
     rule = rule or case_rule(uow, case)
     constitution = constitution or case_constitution(uow, case)
-    reports = list(uow.session.scalars(_REPORTS, {"case_id": case.id}))
+    reports = case_reports(uow, case)
     appeal = stage == APPEAL
     if appeal:  # no harsher outcome on the author's own appeal, unless the citizens voted so
         verdict = cases_appeal.limit_on_appeal(uow, case, verdict, constitution)
@@ -298,7 +310,7 @@ def lapse_without_jury(uow: UnitOfWork, case: Case, stage: str, *, reason: str) 
     rule = case_rule(uow, case)
     verdict = decide([], constitution, rule, 0, appeal=stage == APPEAL)
     size = constitution.effective_appeal_jury_size if stage == APPEAL else constitution.jury_size
-    reasons = [f"No jury could be drawn: {reason}."]
+    reasons = no_jury_reasons(reason)
     _record_verdict(
         uow, case, stage, verdict, reasons, [], size, rule=rule, constitution=constitution
     )

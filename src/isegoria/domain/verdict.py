@@ -182,6 +182,26 @@ class Verdict:
             ],
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
+        """Read back what :meth:`to_dict` wrote (a stored verdict, to say it again)."""
+        median = data.get("median_sanction")
+        return cls(
+            outcome=Outcome(data["outcome"]),
+            sanction=Sanction.from_dict(data["sanction"]),
+            rule_label=str(data["rule"]),
+            ballots_cast=int(data["ballots_cast"]),
+            violation_votes=int(data["violation_votes"]),
+            jury_quorum=int(data["jury_quorum"]),
+            threshold=Threshold.from_dict(data["threshold"]),
+            median_sanction=None if median is None else Sanction.from_dict(median),
+            prior_upheld_violations=int(data["prior_upheld_violations"]),
+            applied=tuple(
+                AppliedRule(VerdictRule(a["rule"]), str(a["detail"]), dict(a["values"]))
+                for a in data["applied"]
+            ),
+        )
+
 
 def lower_median(ordered: Sequence[T]) -> T:
     """The middle item of a sorted, non-empty sequence; the lower middle when its length is even."""

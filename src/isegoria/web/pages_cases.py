@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from isegoria import i18n
 from isegoria.cases import appeal as cases_appeal
 from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import jury as cases_jury
+from isegoria.cases import reasons_view
 from isegoria.cases import views as cases_views
 from isegoria.cases.common import case_constitution
 from isegoria.cases.common import get_case as get_case_row
@@ -66,7 +67,9 @@ def cases_page(request: Request, uow: UnitOfWorkDep, status: str = "") -> HTMLRe
     return render(request, "cases/list.html", context)
 
 
-def _case_context(uow: UnitOfWorkDep, principal: PrincipalDep, case_id: int) -> dict[str, Any]:
+def _case_context(
+    uow: UnitOfWorkDep, principal: PrincipalDep, case_id: int, *, original: bool = False
+) -> dict[str, Any]:
     view = cases_views.case_view(uow, case_id)
     seat = None
     appellant = None
@@ -83,8 +86,13 @@ def _case_context(uow: UnitOfWorkDep, principal: PrincipalDep, case_id: int) -> 
         appellant = cases_appeal.may_appeal(uow, account, case_row)
     # Said before anyone files: how far this jurisdiction lets an author's appeal go.
     no_harsher = appellant is not None and case_constitution(uow, case_row).no_harsher_on_own_appeal
+    # The statements in the reader's language, unless they asked for the one the author got.
+    shown = reasons_view.case_page_statements(
+        uow, case_row, i18n.current_language(), original=original
+    )
+    view |= {"statement": shown["statement"], "appeal_statement": shown["appeal_statement"]}
     return (
-        {"case": view, "seat": seat, "is_author": is_author, "now": uow.now()}
+        {"case": view, "shown": shown, "seat": seat, "is_author": is_author, "now": uow.now()}
         | {"can_appeal": appellant is not None, "no_harsher": no_harsher}
         | {"appellant": None if appellant is None else appellant.value}
         | {"mismatches": audit.case_mismatches(uow.session, case_id)}
@@ -95,11 +103,17 @@ def _case_context(uow: UnitOfWorkDep, principal: PrincipalDep, case_id: int) -> 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(
-    request: Request, case_id: CaseId, uow: UnitOfWorkDep, principal: PrincipalDep
+    request: Request,
+    case_id: CaseId,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    statement: Annotated[str, Query(max_length=16)] = "",
 ) -> HTMLResponse:
-    """The public page of a case, with what the viewer may do about it."""
+    """The public page of a case, with what the viewer may do about it.
+
+    ``?statement=original``: the statement of reasons as sent, in the post's language."""
     with uow.begin(readonly=True):
-        context = _case_context(uow, principal, case_id)
+        context = _case_context(uow, principal, case_id, original=statement == "original")
     return render(request, "cases/case.html", context)
 
 
