@@ -117,7 +117,7 @@ PROPER_NAMES = {
 }
 #: Words a language shares with English, so a label may rightly read the same.
 SAME_WORD = {
-    "es": {"total", "error", "no", "sí", "plan", "hash", "log", "id", "original"},
+    "es": {"total", "error", "no", "sí", "plan", "hash", "log", "id", "original", "vote"},
     "fr": {
         "total",
         "jury",
@@ -156,6 +156,7 @@ SAME_WORD = {
         "type",
         "public",
         "violence",
+        "audit",
     },
     "de": {
         "status",
@@ -175,6 +176,7 @@ SAME_WORD = {
         "parameter",
         "body",
         "schemas",
+        "passkeys",
     },
 }
 #: Words of English that none of es, fr, de uses: one of them is English left behind.
