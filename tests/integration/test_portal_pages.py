@@ -98,7 +98,9 @@ def test_a_summoned_citizen_lands_on_my_isegoria_and_sees_only_their_own_seat(
         other_people = [people.get_account(uow, j.account_id) for j in others]
     for juror, account in zip(others, other_people, strict=True):
         assert juror.pseudonym not in mine.text
-        assert account.login not in mine.text and account.display_name not in mine.text
+        # Whole words: "Volunteer 1" is a part of the signed-in "Volunteer 13".
+        for name in (account.login, account.display_name):
+            assert not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", mine.text), name
     with uow.begin():
         cases_jury.reply(uow, account_id=me.account_id, case_id=case_id, accept=True)
     accepted = client.get("/me")
