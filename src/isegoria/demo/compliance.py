@@ -86,7 +86,7 @@ def webhook_gone(uow: UnitOfWork, platform_id: int) -> int | None:
         )
         # The outbox warns an operator of a dead letter; this one the demo makes on purpose,
         # so the person building it is not told of a failure that is not one.
-        quiet = logging.getLogger(outbox.__name__)
+        quiet = outbox.logger
         level = quiet.level
         quiet.setLevel(logging.ERROR)
         try:
