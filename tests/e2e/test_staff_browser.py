@@ -20,6 +20,15 @@ pytestmark = pytest.mark.browser
 PAGES = ("/staff", "/staff/platforms", "/staff/connectors")
 #: The console's heading in the two languages walked.
 HEADING = {"en": "Operator console", "es": "Consola de operación"}
+#: The staff's other pages, each with its own heading in the two languages walked.
+OTHER_PAGES = {
+    "/staff/people": {"en": "Staff", "es": "Personal"},
+    "/staff/capacity": {
+        "en": "Capacity of the jury pools",
+        "es": "Capacidad de las reservas de jurados",
+    },
+    "/audit/staff-trail": {"en": "Staff audit trail", "es": "Registro de auditoría del personal"},
+}
 PHONE = {"width": 390, "height": 844}
 
 
@@ -61,7 +70,8 @@ def test_the_operator_walks_the_console_retries_a_dead_letter_and_rotates_a_key(
     name, old_key = _second_platform(demo_server)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     sign_in_staff(page, demo_server, "operator")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Staff").click()
+    mine = page.get_by_role("navigation", name="Your pages")  # a person's own pages, row two
+    mine.get_by_role("link", name="Staff", exact=True).click()
     expect(page.get_by_role("heading", name=HEADING["en"])).to_be_visible()
     expect(page.get_by_role("heading", name="Juries being formed")).to_be_visible()
     # Each row opens the case's public timeline.
@@ -113,6 +123,11 @@ def test_the_operator_walks_the_console_retries_a_dead_letter_and_rotates_a_key(
             _no_horizontal_scroll(phone)
             shot = f"staff-{path.strip('/').replace('/', '-')}-{language}-phone.png"
             phone.screenshot(path=str(artifacts / shot), full_page=True)
+        for path, headings in OTHER_PAGES.items():
+            phone.goto(f"{demo_server.url}{path}")
+            heading = phone.get_by_role("heading", level=1, name=headings[language], exact=True)
+            expect(heading).to_be_visible()
+            _no_horizontal_scroll(phone)
     phone.goto(f"{demo_server.url}/language/en?next=/staff")
     phone.screenshot(path=str(artifacts / "staff-console-phone.png"), full_page=False)
     phone.close()
@@ -130,8 +145,6 @@ def test_citizens_and_visitors_are_shown_the_way_not_an_error(
     page.get_by_label("Password").press("Enter")
     page.wait_for_url(re.compile(r"/staff$"))
     expect(page.get_by_text("your account is not one")).to_be_visible()
-    expect(
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Staff")
-    ).to_have_count(0)
+    expect(page.get_by_role("link", name="Staff", exact=True)).to_have_count(0)
     _no_horizontal_scroll(page)
     page.close()
