@@ -61,9 +61,13 @@ class SeatProblem:
         """Jury size and quotas, over the profile seat counts."""
         n = self.upper.size
         k = float(self.jury_size)
+        # Sparse matrices: for a dense one, LinearConstraint turns every warning into an error
+        # for a moment with warnings.catch_warnings, which changes the filters of the whole
+        # process, not of this thread; a warning raised meanwhile in another thread (the
+        # server starting while the worker draws a jury) then became an exception.
         return [
-            LinearConstraint(np.ones((1, n)), k, k),
-            LinearConstraint(self.incidence, self.low, self.high),
+            LinearConstraint(sparse.csr_array(np.ones((1, n))), k, k),
+            LinearConstraint(sparse.csr_array(self.incidence), self.low, self.high),
         ]
 
     def index(self, profile: Profile) -> int:
@@ -150,11 +154,21 @@ def closest_jury(
     eye = np.eye(r)
     zeros = np.zeros((r, r))
     k = float(problem.jury_size)
-    constraints = [
-        LinearConstraint(np.hstack([np.ones((1, n)), np.zeros((1, 2 * r))]), k, k),
-        LinearConstraint(np.hstack([problem.incidence, eye, zeros]), problem.low, np.inf),
-        LinearConstraint(np.hstack([problem.incidence, zeros, -eye]), -np.inf, problem.high),
-    ]
+    # One sparse constraint: scipy then leaves the process's warning filters alone (see
+    # SeatProblem.constraints; a list of exactly three is first tried as one dense tuple).
+    rows = sparse.vstack(
+        [
+            sparse.csr_array(np.hstack([np.ones((1, n)), np.zeros((1, 2 * r))])),
+            sparse.csr_array(np.hstack([problem.incidence, eye, zeros])),
+            sparse.csr_array(np.hstack([problem.incidence, zeros, -eye])),
+        ],
+        format="csr",
+    )
+    constraints = LinearConstraint(
+        rows,
+        np.concatenate([[k], problem.low, np.full(r, -np.inf)]),
+        np.concatenate([[k], np.full(r, np.inf), problem.high]),
+    )
     lower = np.zeros(n + 2 * r)
     if seating is not None:
         lower[seating] = 1.0
