@@ -55,20 +55,21 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 def fill(disk: Path) -> Path:
     """Write a filler file until the disk has no byte left; the filler."""
     filler = disk / "filler"
-    with filler.open("wb") as out:
+    # Unbuffered: a buffered file would keep what did not fit and fail again when closed.
+    with filler.open("wb", buffering=0) as out:
         chunk = b"\0" * CHUNK
         while True:
             try:
-                out.write(chunk)
-                out.flush()
+                out.write(chunk)  # may write part of it; the next write then fails
             except OSError as error:
                 assert error.errno == errno.ENOSPC, error
                 break
     while True:  # the last partial chunk: byte by byte
         try:
-            with filler.open("ab") as out:
+            with filler.open("ab", buffering=0) as out:
                 out.write(b"\0")
-        except OSError:
+        except OSError as error:
+            assert error.errno == errno.ENOSPC, error
             return filler
 
 
