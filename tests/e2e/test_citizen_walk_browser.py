@@ -44,6 +44,14 @@ WALKER, WHERE, RULE = "jonas", "DE", "DE-1"
 PHONE = {"width": 390, "height": 844}
 
 
+#: What the walk's people write (a post, a report, ballots): their words, in Spanish. Other
+#: browser tests of the same demo server read them as people's words, not as the interface.
+POST_TEXT = "Sé dónde vives y voy a ir a buscarte."
+REPORT_REASON = "Una amenaza."
+BALLOT_REASON = "Amenaza directa a una persona concreta; no es una cita."
+PEOPLES_WORDS = (POST_TEXT, REPORT_REASON, BALLOT_REASON)
+
+
 def _demo_uow(server: LiveServer) -> UnitOfWork:
     settings = Settings(data_dir=server.data_dir)
     clock = demo_keys.demo_clock(server.data_dir)
@@ -82,14 +90,14 @@ def _summon(server: LiveServer, uow: UnitOfWork, walker: int) -> tuple[int, list
             "content": {
                 "content_id": f"walk-post-{n}-{time.time_ns()}",
                 "url": f"https://forum.example/walk/{n}",
-                "text": "Sé dónde vives y voy a ir a buscarte.",
+                "text": POST_TEXT,
                 "language": "es",
                 "author": f"@walker{n}",
                 "posted_at": posted,
                 "jurisdictions": [WHERE],
             },
             "rule": RULE,
-            "reason": "Una amenaza.",
+            "reason": REPORT_REASON,
             "source": "user",
             "reporter": f"@victim{n}",
         }
@@ -155,7 +163,7 @@ def test_a_summoned_citizen_is_told_accepts_votes_and_reads_the_verdict_in_spani
     page.get_by_role("button", name="Aceptar y formar parte").click()
 
     # The ballot: "suspend" without its length is refused beside the field, reasons kept.
-    reasons = "Amenaza directa a una persona concreta; no es una cita."
+    reasons = BALLOT_REASON
     page.get_by_label("Sí, infringe la norma").check()
     page.get_by_label("En caso afirmativo, la sanción proporcionada").select_option("suspend")
     page.get_by_label("Días de suspensión").fill("7 días")
@@ -183,7 +191,7 @@ def test_a_summoned_citizen_is_told_accepts_votes_and_reads_the_verdict_in_spani
                 violation=True,
                 sanction="remove",
                 suspension_days=None,
-                reason="Una amenaza.",
+                reason=REPORT_REASON,
             )
     page.goto(f"{demo_server.url}/cases/{case_id}")
     expect(page.get_by_role("heading", name="Declaración de motivos")).to_be_visible()

@@ -30,6 +30,7 @@ import isegoria.domain
 from isegoria.domain import states
 from isegoria.i18n import LANGUAGE_COOKIE
 from isegoria.notifications.messages import Kind
+from tests.e2e import test_citizen_walk_browser as walk
 from tests.support.server import LiveServer
 from tests.support.staff_browser import sign_in_staff
 
@@ -255,7 +256,8 @@ def _raw_values() -> set[str]:
     return {value for value in values if len(value) > 2}
 
 
-USER_TEXT = _demo_literals()
+#: People's words: the demo's, and those the citizen's walk writes into the same server.
+USER_TEXT = _demo_literals() | set(walk.PEOPLES_WORDS)
 #: A shorter piece of a rule's or a post's text is not taken for the people's words.
 MIN_QUOTE = 12
 #: How many problems the failure message lists.
