@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -145,6 +146,14 @@ ERROR_TITLES = {
 }
 
 
+def _phrase(status: int) -> str:
+    """The status's reason phrase in lower case (RFC 9110), '' for an unknown one."""
+    try:
+        return HTTPStatus(status).phrase.lower()
+    except ValueError:
+        return ""
+
+
 def _is_translation(text: str) -> bool:
     """Whether ``text`` is a translation in one of the reader's catalogs."""
     catalog: Any = i18n.translations(i18n.current_language())
@@ -164,7 +173,10 @@ def render_error(
     A detail written by a service in English (``no case 7``) is marked as English, so that
     a screen reader pronounces it right; details the pages raise are already translated.
     """
-    title = i18n.gettext(ERROR_TITLES.get(status, title))
+    generic = ERROR_TITLES.get(status)
+    if generic is not None and (not title or title.lower() in (generic.lower(), _phrase(status))):
+        title = generic  # the status's own name: in the reader's words
+    title = i18n.gettext(title)  # a title of its own ("Identity not verified") is kept
     detail = i18n.gettext(detail)
     english = i18n.current_language() != i18n.DEFAULT_LANGUAGE and not _is_translation(detail)
     if status == 401:
