@@ -12,6 +12,7 @@ listed for the operator. The inbox never waits for any of this.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -179,8 +180,14 @@ def _send(channels: Channels, out: Outgoing) -> None:
     else:
         assert channels.matrix is not None  # noqa: S101 - claimed only when configured
         content = {"msgtype": "m.text", "body": f"{out.subject}\n\n{out.body}"}
+        # The homeserver drops a repeat of a transaction id per access token: a resend of this
+        # notice is dropped, and the digest keeps another instance's notice of the same number
+        # (a second instance, a restored database, on the same admin token) from being dropped.
+        digest = hashlib.sha256(
+            f"{out.notification_id}\n{out.address}\n{content['body']}".encode()
+        ).hexdigest()[:32]
         channels.matrix.server_notice(
-            out.address, f"isegoria-notification-{out.notification_id}", content
+            out.address, f"isegoria-notification-{out.notification_id}-{digest}", content
         )
 
 
