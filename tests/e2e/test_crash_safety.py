@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from isegoria.cases import jury as cases_jury
 from tests.support import crash
@@ -80,6 +81,7 @@ def wait_status(url: str, case_id: int, wanted: set[str]) -> str:
     raise AssertionError(f"case {case_id} stayed {status!r} after its deadline passed")
 
 
+@pytest.mark.timeout(900)  # 22 restarts: three minutes alone, more beside other tests
 def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
     started = time.monotonic()
     rng = random.Random(SEED)

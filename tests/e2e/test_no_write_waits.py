@@ -30,6 +30,9 @@ from tests.support.cases_world import report_request
 from tests.support.crash_world import WAIT_SECONDS, CrashWorld, check_database
 from tests.support.faults import HeldReceiver, held_receiver, posted_at, report_body, wait_jury
 
+# It measures how long writes wait: it runs alone, after the parallel part of the suite.
+pytestmark = pytest.mark.serial
+
 # 576 volunteers over 288 strata profiles: a lottery that takes seconds to prepare here.
 POOL, POOL_REGIONS = 576, 24
 WRITES = 50

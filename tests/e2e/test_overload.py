@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from isegoria.clock import ManualClock
@@ -24,6 +25,10 @@ from isegoria.unit_of_work import UnitOfWork
 from tests.conftest import START
 from tests.support.cases_world import build
 from tests.support.server import live_server
+
+# A load test: it runs alone, after the parallel part of the suite, so it neither
+# measures nor disturbs other tests.
+pytestmark = pytest.mark.serial
 
 CLIENTS = 24  # concurrent clients, each sending one request after another
 MAX_IN_FLIGHT = 3  # the server's cap: far below the clients, so most bursts overflow it

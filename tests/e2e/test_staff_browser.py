@@ -82,10 +82,18 @@ def test_the_operator_walks_the_console_retries_a_dead_letter_and_rotates_a_key(
     expect(page).to_have_url(re.compile(re.escape(str(href)) + "$"))
 
     # Platforms: the demo's platform applied most decisions on time, some late, a few never.
+    # Of those it answered: other tests on this shared demo server (the citizen's walk) reach
+    # verdicts whose decisions are sent and still within their time.
     page.goto(f"{demo_server.url}/staff/platforms")
     on_time, late = _figure(page, "applied on time"), _figure(page, "applied late")
     not_applied, sent = _figure(page, "not applied"), _figure(page, "decisions sent")
-    assert on_time > late > 0 and not_applied > 0 and on_time > sent / 2, (on_time, late, sent)
+    assert on_time > late > 0 and not_applied > 0, (on_time, late, not_applied)
+    assert on_time > late + not_applied and sent >= on_time + late + not_applied, (
+        on_time,
+        late,
+        not_applied,
+        sent,
+    )
     page.screenshot(path=str(artifacts / "staff-platforms.png"), full_page=True)
 
     # Rotate the test platform's key, by keyboard: the password field's Enter submits.

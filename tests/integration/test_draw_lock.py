@@ -36,6 +36,9 @@ from isegoria.store.models_cases import Jury
 from isegoria.unit_of_work import UnitOfWork
 from tests.support.cases_world import AGES, LEANINGS, CasesWorld, build, report_request, run_jobs
 
+# It measures how long writes wait: it runs alone, after the parallel part of the suite.
+pytestmark = pytest.mark.serial
+
 HOUR = timedelta(hours=1)
 # 32 regions x 4 age bands x 3 leanings: a pool of 384 profiles whose lottery takes seconds
 # to prepare on this machine (the old draw held the write lock that long).
