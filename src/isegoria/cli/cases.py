@@ -28,7 +28,7 @@ from isegoria.unit_of_work import UnitOfWork
 
 cases_app = typer.Typer(help="Cases.", no_args_is_help=True)
 jury_app = typer.Typer(help="Juries.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 MAX_CASE_ID = 2**31 - 1  # cases.id is a 32-bit INTEGER on PostgreSQL
 CaseIdArgument = Annotated[int, typer.Argument(min=1, max=MAX_CASE_ID, help="The case number.")]
 

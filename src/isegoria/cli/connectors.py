@@ -22,7 +22,7 @@ from isegoria.errors import IsegoriaError
 from isegoria.ops import staff_trail
 from isegoria.security import SecretBox
 
-console = Console()
+console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 #: A rule mapping file is small (reasons, keywords, rule ids); refuse anything absurd.
 MAX_RULES_FILE_BYTES = 1_000_000
 

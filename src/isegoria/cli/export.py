@@ -19,7 +19,7 @@ from isegoria.integrations.dsa_schema import validate_record
 from isegoria.store.models_cases import DecisionRow
 
 export_app = typer.Typer(help="Exports for regulators.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 
 def _day(text: str, what: str) -> datetime:

@@ -15,7 +15,7 @@ from isegoria.integrations.federation_identity import actor_urls, labeler_key
 from isegoria.ops import staff_trail
 
 federation_app = typer.Typer(help="ActivityPub and AT Protocol.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 
 @federation_app.command("identity")

@@ -12,7 +12,7 @@ from isegoria.store import migrate
 
 instance_app = typer.Typer()
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 
 @instance_app.command()

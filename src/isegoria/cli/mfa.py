@@ -15,7 +15,7 @@ from isegoria.identity import mfa
 from isegoria.ops import staff_trail
 from isegoria.people import accounts as people
 
-console = Console()
+console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 
 def reset_second_factor(

@@ -20,7 +20,7 @@ from isegoria.integrations.community_notes_tsv import CommunityNotesFormatError
 from isegoria.notes import scoring as notes_scoring
 
 notes_app = typer.Typer(help="Context notes.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 # The stages the scorers report, in order: the bar advances one step per stage.
 DATABASE_STAGES: Final = ("loading ratings", "fitting the model", "storing statuses", "done")

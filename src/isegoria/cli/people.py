@@ -18,7 +18,7 @@ from isegoria.people import staff
 
 citizens_app = typer.Typer(help="Citizens.", no_args_is_help=True)
 staff_app = typer.Typer(help="Operators and auditors.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 PasswordStdin = Annotated[bool, typer.Option(help="Read the password from stdin.")]
 

@@ -18,7 +18,7 @@ from isegoria.security import SecretBox
 
 platforms_app = typer.Typer(help="Platforms and their API keys.", no_args_is_help=True)
 jurisdictions_app = typer.Typer(help="Jurisdictions.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 PlatformArgument = Annotated[str, typer.Argument(help="Platform id or name.")]
 
 

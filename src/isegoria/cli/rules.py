@@ -23,7 +23,7 @@ from isegoria.log.entries import format_instant
 rules_app = typer.Typer(
     help="The law: rules in force, their versions, exports.", no_args_is_help=True
 )
-console = Console()
+console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 JurisdictionOption = Annotated[str, typer.Option("--jurisdiction", "-j", help="e.g. MX")]
 AtOption = Annotated[

@@ -13,7 +13,7 @@ from isegoria.algorithms import capacity_feasibility
 from isegoria.algorithms.capacity import CapacityInputs, estimate
 from isegoria.cli import boot
 
-console = Console()
+console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 # The defaults are the worked example of docs/capacity.md (100 million daily users).
 simulate_app = typer.Typer()
