@@ -28,6 +28,8 @@ from isegoria.unit_of_work import UnitOfWork
 
 #: The one console for messages and progress; soft wrap keeps a path or a key on one line.
 err = Console(stderr=True, soft_wrap=True, highlight=False)
+#: Where commands print their results: a path or a key stays on one line, in a pipe too.
+out = Console(soft_wrap=True)
 
 
 class ExitCode(IntEnum):

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from isegoria.cases import common as cases_common
@@ -20,6 +19,7 @@ from isegoria.cases.jury_verify import (
     verify_draw,
 )
 from isegoria.cli import boot
+from isegoria.cli.boot import out as console
 from isegoria.config import Settings
 from isegoria.errors import IsegoriaError
 from isegoria.log import read as log_read
@@ -28,7 +28,6 @@ from isegoria.unit_of_work import UnitOfWork
 
 cases_app = typer.Typer(help="Cases.", no_args_is_help=True)
 jury_app = typer.Typer(help="Juries.", no_args_is_help=True)
-console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 MAX_CASE_ID = 2**31 - 1  # cases.id is a 32-bit INTEGER on PostgreSQL
 CaseIdArgument = Annotated[int, typer.Argument(min=1, max=MAX_CASE_ID, help="The case number.")]
 

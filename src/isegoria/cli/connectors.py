@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from isegoria.cli import boot
+from isegoria.cli.boot import out as console
 from isegoria.config import Settings
 from isegoria.connectors import intake as connector_intake
 from isegoria.connectors import setup as connectors
@@ -22,7 +22,6 @@ from isegoria.errors import IsegoriaError
 from isegoria.ops import staff_trail
 from isegoria.security import SecretBox
 
-console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 #: A rule mapping file is small (reasons, keywords, rule ids); refuse anything absurd.
 MAX_RULES_FILE_BYTES = 1_000_000
 

@@ -9,17 +9,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from sqlalchemy import select
 
 from isegoria.cli import boot
+from isegoria.cli.boot import out as console
 from isegoria.domain.decisions import Decision, DecisionKind
 from isegoria.integrations import dsa
 from isegoria.integrations.dsa_schema import validate_record
 from isegoria.store.models_cases import DecisionRow
 
 export_app = typer.Typer(help="Exports for regulators.", no_args_is_help=True)
-console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 
 def _day(text: str, what: str) -> datetime:

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from isegoria.cli import boot
+from isegoria.cli.boot import out as console
 from isegoria.errors import IsegoriaError
 from isegoria.federation import activitypub_delivery
 from isegoria.integrations.federation_identity import actor_urls, labeler_key
 from isegoria.ops import staff_trail
 
 federation_app = typer.Typer(help="ActivityPub and AT Protocol.", no_args_is_help=True)
-console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 
 @federation_app.command("identity")

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
 from isegoria.cli import boot
+from isegoria.cli.boot import out as console
 from isegoria.log import demo_keys as keys
 from isegoria.store import migrate
 
 instance_app = typer.Typer()
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 
 @instance_app.command()

@@ -6,16 +6,14 @@ import time
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from isegoria.cli import boot
+from isegoria.cli.boot import out as console
 from isegoria.demo import world
 from isegoria.errors import IsegoriaError
 from isegoria.identity import mfa
 from isegoria.ops import staff_trail
 from isegoria.people import accounts as people
-
-console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 
 def reset_second_factor(

@@ -8,19 +8,18 @@ from pathlib import Path
 from typing import Annotated, Final
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from isegoria.cli import boot
 from isegoria.cli.boot import err
+from isegoria.cli.boot import out as console
 from isegoria.clockfile import clock_from_environment
 from isegoria.integrations.community_notes_run import MissingDataFile, score_directory
 from isegoria.integrations.community_notes_tsv import CommunityNotesFormatError
 from isegoria.notes import scoring as notes_scoring
 
 notes_app = typer.Typer(help="Context notes.", no_args_is_help=True)
-console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 # The stages the scorers report, in order: the bar advances one step per stage.
 DATABASE_STAGES: Final = ("loading ratings", "fitting the model", "storing statuses", "done")

@@ -6,10 +6,10 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from isegoria.cli import boot
+from isegoria.cli.boot import out as console
 from isegoria.domain.identity import Role
 from isegoria.errors import IsegoriaError
 from isegoria.ops import staff_trail
@@ -18,7 +18,6 @@ from isegoria.people import staff
 
 citizens_app = typer.Typer(help="Citizens.", no_args_is_help=True)
 staff_app = typer.Typer(help="Operators and auditors.", no_args_is_help=True)
-console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 PasswordStdin = Annotated[bool, typer.Option(help="Read the password from stdin.")]
 

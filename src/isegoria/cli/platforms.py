@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from isegoria.cli import boot
+from isegoria.cli.boot import out as console
 from isegoria.domain.identity import Scope, parse_scopes
 from isegoria.errors import IsegoriaError
 from isegoria.ops import staff_trail
@@ -18,7 +18,6 @@ from isegoria.security import SecretBox
 
 platforms_app = typer.Typer(help="Platforms and their API keys.", no_args_is_help=True)
 jurisdictions_app = typer.Typer(help="Jurisdictions.", no_args_is_help=True)
-console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 PlatformArgument = Annotated[str, typer.Argument(help="Platform id or name.")]
 
 

@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from isegoria.cli import boot
+from isegoria.cli.boot import out as console
 from isegoria.clockfile import clock_from_environment
 from isegoria.domain.rulebook import RuleVersion
 from isegoria.errors import IsegoriaError
@@ -23,7 +23,6 @@ from isegoria.log.entries import format_instant
 rules_app = typer.Typer(
     help="The law: rules in force, their versions, exports.", no_args_is_help=True
 )
-console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
 
 JurisdictionOption = Annotated[str, typer.Option("--jurisdiction", "-j", help="e.g. MX")]
 AtOption = Annotated[

@@ -11,12 +11,12 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from rich.console import Console
 from rich.table import Table
 
 from isegoria import worker as handlers  # noqa: F401 - importing it registers the job handlers
 from isegoria.app import create_app
 from isegoria.cli import boot
+from isegoria.cli.boot import out as console
 from isegoria.cli.progress import build_progress
 from isegoria.clock import Clock
 from isegoria.clockfile import clock_from_environment
@@ -39,7 +39,6 @@ from isegoria.unit_of_work import UnitOfWork
 
 serve_app = typer.Typer()
 # Lines are never folded: a root hash or an API key must stay whole to be copied.
-console = Console(soft_wrap=True)
 #: The app factory uvicorn imports (in each worker process when there are several).
 APP_FACTORY = "isegoria.app:create_app"
 

@@ -6,14 +6,12 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from isegoria.algorithms import capacity_feasibility
 from isegoria.algorithms.capacity import CapacityInputs, estimate
 from isegoria.cli import boot
-
-console = Console(soft_wrap=True)  # a path or a key stays on one line, in a pipe too
+from isegoria.cli.boot import out as console
 
 # The defaults are the worked example of docs/capacity.md (100 million daily users).
 simulate_app = typer.Typer()
