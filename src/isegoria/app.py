@@ -131,7 +131,7 @@ def create_app(
     app.state.credential_events = None  # started by the lifespan on PostgreSQL
 
     services.read_cache.record = metrics.install(app, database, services.clock.now).count_read_cache
-    ratelimit.install(app, settings)
+    ratelimit.install(app, settings, database)
     app.state.identity_verifier = identity_verifier(settings)
 
     api = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     )
     # Rate limits, COUNT/[N]UNIT (units s, m, h, d): a burst of COUNT, then COUNT per period.
     ratelimit_enabled: bool = True
+    ratelimit_shared: bool | None = Field(
+        default=None,
+        description="Keep rate-limit buckets in the database, shared by every process "
+        "(default: on PostgreSQL yes, on SQLite no).",
+    )
     ratelimit_login_address: str = Field(default="20/1m", description="Login tries per address.")
     ratelimit_login_failures: str = Field(
         default="5/15m", description="Failed logins per login name (then one per 3 minutes)."
@@ -271,6 +276,9 @@ class Settings(BaseSettings):
             "staff_idle_minutes": str(self.staff_idle_minutes),
             "log_format": self.log_format,
             "ratelimit_enabled": str(self.ratelimit_enabled).lower(),
+            "ratelimit_shared": "auto"
+            if self.ratelimit_shared is None
+            else str(self.ratelimit_shared).lower(),
             "checkpoint_interval_ms": str(self.checkpoint_interval_ms),
             "max_in_flight": str(self.max_in_flight),
             "credential_cache_seconds": f"{self.credential_cache_seconds:g}",

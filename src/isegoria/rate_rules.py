@@ -6,6 +6,7 @@ HTTP layer that enforces it.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -36,3 +37,25 @@ class Rule:
     def refill_per_second(self) -> float:
         """Tokens regained per second."""
         return self.count / self.seconds
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one hit: allowed or not, and when to retry (whole seconds, ≥ 1)."""
+
+    allowed: bool
+    retry_after: int
+    remaining: int
+
+
+def refused(rule: Rule, tokens: float, cost: int) -> Decision:
+    """A refusal, with the whole seconds until ``cost`` tokens will be back (at least one)."""
+    return Decision(False, max(1, math.ceil((cost - tokens) / rule.refill_per_second)), 0)
+
+
+def refusal(rule: Rule, decision: Decision) -> str:
+    """What a refused caller is told."""
+    return (
+        f"too many requests ({rule.name}: at most {rule.count} per {rule.seconds:g} s); "
+        f"retry in {decision.retry_after} s"
+    )

@@ -180,6 +180,24 @@ def test_several_worker_processes_need_postgresql(
     assert one.exit_code == 0, one.output
 
 
+def test_shared_rate_limits_need_postgresql(
+    env: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(serve_module.uvicorn, "run", lambda *a, **k: calls.append(k))
+    monkeypatch.setattr(serve_module, "_start_worker", lambda settings, clock=None: None)
+    monkeypatch.setattr(logging.config, "dictConfig", lambda config: None)
+    monkeypatch.setenv("ISEGORIA_RATELIMIT_SHARED", "true")
+    result = runner.invoke(app, ["serve"])
+    if backend == "sqlite":
+        assert result.exit_code == ExitCode.USAGE, result.output
+        assert "ISEGORIA_RATELIMIT_SHARED=true needs PostgreSQL" in result.output
+        assert calls == []
+    else:
+        assert result.exit_code == 0, result.output
+        assert len(calls) == 1
+
+
 @pytest.mark.parametrize(
     ("language", "title", "chart"),
     [

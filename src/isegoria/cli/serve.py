@@ -194,6 +194,13 @@ def serve(
             "...); on SQLite serve with one process",
             boot.ExitCode.USAGE,
         )
+    if settings.ratelimit_shared and settings.effective_database_url.startswith("sqlite"):
+        # Else each app process would fail in http/ratelimit.install, after "serving on".
+        raise boot.fail(
+            "ISEGORIA_RATELIMIT_SHARED=true needs PostgreSQL; on SQLite leave it unset "
+            "(one process keeps the rate-limit buckets itself)",
+            boot.ExitCode.USAGE,
+        )
     _serve(settings, upgrade=upgrade, workers=workers)
 
 

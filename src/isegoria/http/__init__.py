@@ -12,6 +12,7 @@ __all__ = [
     "problem_schema",
     "problems",
     "ratelimit",
+    "ratelimit_shared",
     "read_cache",
     "reauth",
     "request_log",

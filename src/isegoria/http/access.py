@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from isegoria.domain.identity import Role, Scope
 from isegoria.errors import Forbidden, Unauthenticated
 from isegoria.http.deps import Principal, PrincipalDep, PrincipalKind
-from isegoria.http.ratelimit import check_api_request
+from isegoria.http.ratelimit import check_api_request_on_loop
 
 ACCESS_KEY = "x-access"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -43,10 +43,10 @@ class Policy:
     async def __call__(self, request: Request, principal: PrincipalDep) -> Principal:
         """Let the caller through or raise 401/403 (or 429 when over its rate limit).
 
-        ``async`` because nothing here blocks: run on the event loop it saves a hop
-        through the thread pool on every API request (see http/deps.py).
+        ``async`` because nothing here blocks (a shared rate limit goes to the thread
+        pool): run on the event loop it saves a hop on every API request (http/deps.py).
         """
-        check_api_request(request)  # every identity and address has a budget (ratelimit.py)
+        await check_api_request_on_loop(request)  # every caller has a budget (ratelimit.py)
         if principal.key_rejected:  # a wrong key is an error even where none is needed
             raise Unauthenticated("the API key is unknown, malformed or revoked")
         if self.public:

@@ -4,28 +4,31 @@ A bucket holds up to ``rule.count`` tokens and refills continuously at ``count /
 tokens per second, so a rule "5/15m" allows a burst of five and then one more every three
 minutes: the slow-down after repeated failures is the refill rate itself.
 
-Each app process keeps its own buckets. With ``isegoria serve --workers N`` an address can
-therefore make up to N times a rule's count; the deployment guide puts a global limit for
-``/login`` in the reverse proxy as well (docs/deploy.md). We chose this over a database
-table because a limiter on the request path must cost microseconds, not a write
-transaction per attempt, and because argon2id already makes each password guess expensive.
+On SQLite (one process) the buckets live in the process and a hit costs microseconds. On
+PostgreSQL, where ``isegoria serve --workers N`` or several machines share one database,
+buckets kept per process would let an address make N times a rule's count, so the buckets
+are rows that every process shares (ratelimit_shared.py): a hit is one round trip, run in
+the thread pool when the caller is on the event loop. ``ISEGORIA_RATELIMIT_SHARED`` chooses
+explicitly (``false`` for a single PostgreSQL process that wants the microseconds back).
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 
 from isegoria.config import Settings
 from isegoria.errors import RateLimited
-from isegoria.rate_rules import Rule
+from isegoria.http.ratelimit_shared import SharedRateLimiter
+from isegoria.rate_rules import Decision, Rule, refusal, refused
+from isegoria.store.db import Database
 
 # Buckets kept per process; beyond this the least recently used is forgotten (bounded memory
 # against an attacker who sprays many keys; forgetting only ever hands out a fresh burst).
@@ -38,17 +41,30 @@ class _Bucket:
     updated: float
 
 
-@dataclass(frozen=True)
-class Decision:
-    """The outcome of one hit: allowed or not, and when to retry (whole seconds, ≥ 1)."""
+class Limiter(Protocol):
+    """What the routes need of a limiter, in-process or shared."""
 
-    allowed: bool
-    retry_after: int
-    remaining: int
+    enabled: bool
+    #: Whether a call does I/O (then the event loop hands it to the thread pool).
+    blocking: bool
+
+    def hit(self, key: str, rule: Rule, cost: int = 1) -> Decision:
+        """Spend ``cost`` tokens if the bucket holds that many."""
+
+    def limit(self, key: str, rule: Rule, cost: int = 1) -> None:
+        """Spend ``cost`` tokens or raise ``RateLimited``."""
+
+    def require(self, key: str, rule: Rule) -> None:
+        """Raise ``RateLimited`` if the bucket is empty, spending nothing."""
+
+    def reset(self, key: str, rule: Rule) -> None:
+        """Forget the bucket."""
 
 
 class RateLimiter:
     """Token buckets per (rule, key), safe to share between the threads of one process."""
+
+    blocking = False
 
     def __init__(
         self,
@@ -90,10 +106,10 @@ class RateLimiter:
                 if consume:
                     bucket.tokens -= cost
                 return Decision(True, 0, int(bucket.tokens))
-            wait = (cost - bucket.tokens) / rule.refill_per_second
+            tokens = bucket.tokens
         if self._on_limited is not None:
             self._on_limited(rule)
-        return Decision(False, max(1, math.ceil(wait)), 0)
+        return refused(rule, tokens, cost)
 
     def hit(self, key: str, rule: Rule, cost: int = 1) -> Decision:
         """Spend ``cost`` tokens (one hit, or a batch of that many) of ``key``'s bucket for
@@ -108,25 +124,18 @@ class RateLimiter:
         """Spend ``cost`` tokens (default one) or raise ``RateLimited`` (429 with Retry-After)."""
         decision = self.hit(key, rule, cost)
         if not decision.allowed:
-            raise RateLimited(_message(rule, decision), retry_after=decision.retry_after)
+            raise RateLimited(refusal(rule, decision), retry_after=decision.retry_after)
 
     def require(self, key: str, rule: Rule) -> None:
         """Raise ``RateLimited`` if ``key``'s bucket is empty, spending nothing."""
         decision = self.peek(key, rule)
         if not decision.allowed:
-            raise RateLimited(_message(rule, decision), retry_after=decision.retry_after)
+            raise RateLimited(refusal(rule, decision), retry_after=decision.retry_after)
 
     def reset(self, key: str, rule: Rule) -> None:
         """Forget ``key``'s bucket for ``rule`` (a full bucket next time)."""
         with self._lock:
             self._buckets.pop((rule.name, key), None)
-
-
-def _message(rule: Rule, decision: Decision) -> str:
-    return (
-        f"too many requests ({rule.name}: at most {rule.count} per {rule.seconds:g} s); "
-        f"retry in {decision.retry_after} s"
-    )
 
 
 @dataclass(frozen=True)
@@ -159,15 +168,33 @@ def rules_from(settings: Settings) -> Rules:
     )
 
 
-def install(app: FastAPI, settings: Settings) -> RateLimiter:
-    """Give ``app`` a limiter and the rules from ``settings``; refusals are counted as metrics."""
+def install(app: FastAPI, settings: Settings, database: Database) -> Limiter:
+    """Give ``app`` a limiter and the rules from ``settings``; refusals are counted as metrics.
+
+    The buckets are shared in the database on PostgreSQL (many processes may serve one
+    instance), kept in the process on SQLite; ``ISEGORIA_RATELIMIT_SHARED`` overrides.
+    """
     metrics = getattr(app.state, "metrics", None)
 
     def counted(rule: Rule) -> None:
         if metrics is not None:
             metrics.limited.labels(rule.name).inc()
 
-    limiter = RateLimiter(enabled=settings.ratelimit_enabled, on_limited=counted)
+    shared = settings.ratelimit_shared
+    if shared is None:
+        shared = not database.is_sqlite
+    elif shared and database.is_sqlite:
+        raise ValueError(
+            "ISEGORIA_RATELIMIT_SHARED=true needs PostgreSQL: on SQLite one process serves "
+            "the instance and keeps the buckets itself"
+        )
+    limiter: Limiter
+    if shared:
+        limiter = SharedRateLimiter(
+            database, enabled=settings.ratelimit_enabled, on_limited=counted
+        )
+    else:
+        limiter = RateLimiter(enabled=settings.ratelimit_enabled, on_limited=counted)
     app.state.ratelimiter = limiter
     app.state.ratelimit_rules = rules_from(settings)
     return limiter
@@ -178,9 +205,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-def get_limiter(request: Request) -> RateLimiter:
+def get_limiter(request: Request) -> Limiter:
     """The app's limiter."""
-    limiter: RateLimiter = request.app.state.ratelimiter
+    limiter: Limiter = request.app.state.ratelimiter
     return limiter
 
 
@@ -190,17 +217,12 @@ def get_rules(request: Request) -> Rules:
     return rules
 
 
-async def _limiter_dependency(request: Request) -> RateLimiter:
-    return get_limiter(request)
-
-
-async def _rules_dependency(request: Request) -> Rules:
-    return get_rules(request)
-
-
-# Dependencies solved on the event loop: a plain ``def`` would cost a thread-pool hop.
-LimiterDep = Annotated[RateLimiter, Depends(_limiter_dependency)]
-RulesDep = Annotated[Rules, Depends(_rules_dependency)]
+async def off_the_loop(limiter: Limiter, call: Callable[[], None]) -> None:
+    """Run a limiter call from the event loop: in place if it does no I/O, else in the pool."""
+    if limiter.blocking:
+        await run_in_threadpool(call)
+    else:
+        call()
 
 
 def identity_key(request: Request) -> str:
@@ -222,12 +244,13 @@ def per_identity(rule_name: str) -> Callable[[Request], Awaitable[None]]:
     reports in bulk for many people, so a per-person rule does not apply to it.
     """
 
-    async def dependency(request: Request) -> None:  # no I/O: run on the event loop
+    async def dependency(request: Request) -> None:  # the pool only for a shared limiter
         principal = getattr(request.state, "principal", None)
         if principal is not None and principal.platform is not None:
             return
         rule: Rule = getattr(get_rules(request), rule_name)
-        get_limiter(request).limit(identity_key(request), rule)
+        limiter, key = get_limiter(request), identity_key(request)
+        await off_the_loop(limiter, lambda: limiter.limit(key, rule))
 
     return dependency
 
@@ -236,19 +259,34 @@ ReportsLimit = Annotated[None, Depends(per_identity("reports"))]
 VotesLimit = Annotated[None, Depends(per_identity("votes"))]
 
 
-def check_api_request(request: Request) -> None:
-    """Every API call spends a token: per person, per platform, or per address if anonymous."""
-    limiter: RateLimiter | None = getattr(request.app.state, "ratelimiter", None)
+def _api_budget(request: Request) -> tuple[Limiter, str, Rule] | None:
+    """The limiter, bucket and rule an API call spends from, or None when limits are off."""
+    limiter: Limiter | None = getattr(request.app.state, "ratelimiter", None)
     if limiter is None or not limiter.enabled:
-        return
+        return None
     rules = get_rules(request)
     principal = getattr(request.state, "principal", None)
     if principal is not None and principal.account_id is not None:
-        limiter.limit(f"person:{principal.account_id}", rules.api_person)
-    elif principal is not None and principal.platform is not None:
-        limiter.limit(f"platform:{principal.platform.platform_id}", rules.api_platform)
-    else:
-        limiter.limit(f"address:{client_address(request)}", rules.api_address)
+        return limiter, f"person:{principal.account_id}", rules.api_person
+    if principal is not None and principal.platform is not None:
+        return limiter, f"platform:{principal.platform.platform_id}", rules.api_platform
+    return limiter, f"address:{client_address(request)}", rules.api_address
+
+
+def check_api_request(request: Request) -> None:
+    """Every API call spends a token: per person, per platform, or per address if anonymous."""
+    budget = _api_budget(request)
+    if budget is not None:
+        limiter, key, rule = budget
+        limiter.limit(key, rule)
+
+
+async def check_api_request_on_loop(request: Request) -> None:
+    """``check_api_request`` for a caller on the event loop."""
+    budget = _api_budget(request)
+    if budget is not None:
+        limiter, key, rule = budget
+        await off_the_loop(limiter, lambda: limiter.limit(key, rule))
 
 
 def login_key(login: str) -> str:
@@ -262,7 +300,7 @@ def before_login(request: Request, login: str) -> None:
     The same rules apply to logins that do not exist, so a 429 reveals nothing about which
     accounts exist (ASVS 2.2.1 with no account enumeration).
     """
-    limiter: RateLimiter | None = getattr(request.app.state, "ratelimiter", None)
+    limiter: Limiter | None = getattr(request.app.state, "ratelimiter", None)
     if limiter is None:
         return
     rules = get_rules(request)
@@ -275,7 +313,7 @@ def before_login(request: Request, login: str) -> None:
 def after_login(request: Request, login: str, *, succeeded: bool) -> None:
     """A failure spends a token of the login's and the address's buckets; a success refills
     the login's (a wrong password or second-factor code counts the same)."""
-    limiter: RateLimiter | None = getattr(request.app.state, "ratelimiter", None)
+    limiter: Limiter | None = getattr(request.app.state, "ratelimiter", None)
     if limiter is None:
         return
     rules = get_rules(request)

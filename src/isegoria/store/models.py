@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -334,3 +335,21 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class RateBucket(Base):
+    """One rate-limit bucket shared by every app process (http/ratelimit_shared.py).
+
+    UNLOGGED on PostgreSQL (migration 0015): a crash empties it, which only hands out
+    fresh bursts, and a hit writes no write-ahead log.
+    """
+
+    __tablename__ = "rate_buckets"
+
+    rule: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    # Seconds since the epoch on the database server's clock, at the last hit.
+    updated: Mapped[float] = mapped_column(Float)
+    # Whether the last hit was allowed (read back by the statement that made it).
+    allowed: Mapped[bool] = mapped_column(Boolean)

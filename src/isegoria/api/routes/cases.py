@@ -41,7 +41,7 @@ from isegoria.domain.identity import Role, Scope
 from isegoria.errors import NotFound
 from isegoria.http.access import PUBLIC, access, people, platform_key
 from isegoria.http.deps import PrincipalDep, PublicAnswerDep, UnitOfWorkDep
-from isegoria.http.ratelimit import RateLimiter, get_rules
+from isegoria.http.ratelimit import Limiter, get_rules
 from isegoria.store.models_cases import Case, DecisionRow
 from isegoria.unit_of_work import UnitOfWork
 
@@ -130,7 +130,7 @@ def file_report_batch(
     """File up to 100 reports at once, all or none, in one transaction; each as
     ``POST /reports`` would, in order (reports of the same post and rule join one case)."""
     platform_id = _platform(principal)
-    limiter: RateLimiter | None = getattr(request.app.state, "ratelimiter", None)
+    limiter: Limiter | None = getattr(request.app.state, "ratelimiter", None)
     if limiter is not None and len(body.reports) > 1:
         # The batch counts as its number of reports: the access policy spent one call.
         rule = get_rules(request).api_platform
