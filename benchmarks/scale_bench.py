@@ -45,12 +45,13 @@ from benchmarks.case_bench import postgres_database  # noqa: E402
 from benchmarks.load_bench import (  # noqa: E402
     CONNECTIONS,
     PHASES,
+    REFERENCE,
     Workload,
     halves,
     server,
     server_cpu_seconds,
 )
-from benchmarks.load_driver import drive  # noqa: E402
+from benchmarks.load_driver import Call, drive  # noqa: E402
 from benchmarks.load_world import Seeded, data_dir_settings, seed  # noqa: E402
 from benchmarks.log_writers import append_concurrently, profile_top  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
@@ -88,6 +89,8 @@ TARGETS = {  # issue 19 §3
     "log_appends_per_s_64_writers_pg": 5000.0,
 }
 PROFILE_LINES = 12
+#: Requests to the HTTP stack alone (load_bench's reference) before each ballots phase.
+WARM_UP_SECONDS = 0.5
 
 
 def ballots(
@@ -97,6 +100,16 @@ def ballots(
     ``seconds`` (load_bench's ballots-only phase)."""
     workload = Workload(world, world.seats, [], PHASES["ballots"])
     with server(data_dir, url, workers) as (host, port, pid):
+        # Warm the processes up (and measure the HTTP stack alone) before the ballots.
+        warm = asyncio.run(
+            drive(
+                host,
+                port,
+                lambda _rng: Call(REFERENCE, "GET", REFERENCE),
+                connections=CONNECTIONS,
+                duration=WARM_UP_SECONDS,
+            )
+        )
         cpu_before = server_cpu_seconds(pid)
         result = asyncio.run(drive(host, port, workload, connections=CONNECTIONS, duration=seconds))
         cpu = server_cpu_seconds(pid) - cpu_before
@@ -108,6 +121,7 @@ def ballots(
         "ballots": ok,
         "seconds": result["seconds"],
         "ballots_per_s": result["ok_per_s"],
+        "reference_per_s": warm["ok_per_s"],
         "server_cpu_ms_per_ballot": 1000 * cpu / ok if ok else None,
         "errors_by_status": result["errors_by_status"],
         "latency_ms": {k: endpoint.get(k) for k in ("p50_ms", "p99_ms")},
