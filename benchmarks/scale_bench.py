@@ -176,7 +176,7 @@ def ballot_runs(base: Path, pg: str, size: dict[str, Any], floor_rate: float) ->
     return runs
 
 
-def verdicts(figures: dict[str, float]) -> dict[str, dict[str, Any]]:
+def target_checks(figures: dict[str, float]) -> dict[str, dict[str, Any]]:
     """Each target: the figure, the target and whether it was met."""
     return {
         name: {"figure": figures[name], "target": target, "met": figures[name] >= target}
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             for writers, figures in results["appends"][backend].items():
                 _print_appends(backend, writers, figures, floor_rate)
         headline = _headline(results, floor_rate)
-        checks = verdicts(headline)
+        checks = target_checks(headline)
         worst = _worst(checks)
         if worst is not None:
             backend, seconds = worst["backend"], size["profile_seconds"]
