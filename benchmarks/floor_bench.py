@@ -184,14 +184,8 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve the bare app, drive each endpoint alone, print and write the figures."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1.5 s per endpoint")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results path")
-    args = parser.parse_args(argv)
-    size = QUICK if args.quick else FULL
-    started = time.perf_counter()
+def measure(endpoints: list[str], seconds: float) -> dict[str, Any]:
+    """Serve the bare app on a fresh database and drive each endpoint alone for ``seconds``."""
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         database = Path(tmp) / "floor.db"
@@ -205,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         try:
             _wait_for(port)
-            for endpoint in ENDPOINTS:
+            for endpoint in endpoints:
                 cpu_before = server_cpu_seconds(server.pid)
                 result = asyncio.run(
                     drive(
@@ -213,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                         port,
                         _workload(endpoint),
                         connections=CONNECTIONS,
-                        duration=size["seconds"],
+                        duration=seconds,
                     )
                 )
                 cpu = server_cpu_seconds(server.pid) - cpu_before
@@ -228,6 +222,18 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the bare app, drive each endpoint alone, print and write the figures."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1.5 s per endpoint")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results path")
+    args = parser.parse_args(argv)
+    size = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    figures = measure(ENDPOINTS, size["seconds"])
     reference = figures["GET /ref"]["ok_per_s"]
     print(f"floor_bench: {os.cpu_count()} cores, {CONNECTIONS} connections")
     for endpoint, f in figures.items():
