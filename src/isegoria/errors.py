@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
+def fill(template: str, params: Mapping[str, object]) -> str:
+    """``template`` with its ``%(name)s`` placeholders filled as an f-string would fill them."""
+    if not params:
+        return template  # a message without values may hold a bare "%"
+    return template % {name: format(value, "") for name, value in params.items()}
+
+
 class IsegoriaError(Exception):
-    """Base of every expected error; its message is meant for the person who caused it."""
+    """Base of every expected error; its message is meant for the person who caused it.
+
+    The message is an English template with ``%(name)s`` placeholders and its values as
+    keywords, so that a page can show it in the reader's language (``i18n.error_text``);
+    ``detail`` is the English text, which the API, the logs and the CLI keep.
+    """
 
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, *, field: str | None = None) -> None:
+    def __init__(self, template: str, /, *, field: str | None = None, **params: object) -> None:
+        detail = fill(template, params)
         super().__init__(detail)
         self.detail = detail
+        self.template = template
+        self.params = params
         self.field = field
 
 
@@ -58,8 +74,10 @@ class RateLimited(IsegoriaError):
     status = 429
     title = "Too many requests"
 
-    def __init__(self, detail: str, *, retry_after: int) -> None:
-        super().__init__(detail)
+    def __init__(
+        self, template: str, /, *, retry_after: int, field: str | None = None, **params: object
+    ) -> None:
+        super().__init__(template, field=field, **params)
         self.retry_after = retry_after
 
 
@@ -80,9 +98,13 @@ class InvalidItems(InvalidInput):
         self.collection = collection
         first = problems[0]
         super().__init__(
-            f"{len(problems)} of the {collection} cannot be accepted, so none was; the first, "
-            f"{self.errors[0]['field']}: {first.message}",
+            "%(count)s of the %(collection)s cannot be accepted, so none was; the first, "
+            "%(where)s: %(message)s",
             field=collection,
+            count=len(problems),
+            collection=collection,
+            where=self.errors[0]["field"],
+            message=first.message,
         )
 
     @property

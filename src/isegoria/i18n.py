@@ -21,6 +21,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from jinja2 import Environment
 
+from isegoria.errors import IsegoriaError, fill
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LANGUAGE = "en"
 #: The interface languages, in the order the switch shows them.
@@ -100,6 +102,16 @@ def gettext(message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural of a message in the current language."""
     return translations(current_language()).ngettext(singular, plural, n)
+
+
+def error_text(error: IsegoriaError) -> str:
+    """``error``'s message in the current language, its values filled in (never translated)."""
+    return fill(gettext(error.template), error.params)
+
+
+def is_translated(error: IsegoriaError) -> bool:
+    """Whether the current language has its own words for ``error``'s message."""
+    return gettext(error.template) != error.template
 
 
 def negotiate(cookie: str | None, accept_language: str | None) -> str:
