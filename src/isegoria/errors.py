@@ -2,35 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Self
 
 
-def fill(template: str, params: Mapping[str, object]) -> str:
-    """``template`` with its ``%(name)s`` placeholders filled as an f-string would fill them."""
+def fill(
+    template: str, params: Mapping[str, object], show: Callable[[object], str] | None = None
+) -> str:
+    """``template`` with its ``%(name)s`` placeholders filled by ``show`` (else ``plain``)."""
     if not params:
         return template  # a message without values may hold a bare "%"
-    return template % {name: format(value, "") for name, value in params.items()}
+    return template % {name: (show or plain)(value) for name, value in params.items()}
 
 
-class IsegoriaError(Exception):
-    """Base of every expected error; its message is meant for the person who caused it.
+def plain(value: object) -> str:
+    """A value as the English message shows it: as an f-string would, a moment in UTC."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return format(value, "")
 
-    The message is an English template with ``%(name)s`` placeholders and its values as
-    keywords, so that a page can show it in the reader's language (``i18n.error_text``);
-    ``detail`` is the English text, which the API, the logs and the CLI keep.
+
+def N_(template: str) -> str:  # noqa: N802 - the name gettext's tools look for
+    """Mark ``template`` as a message to translate where it is written; it is shown elsewhere."""
+    return template
+
+
+class Explained(Exception):
+    """An error whose message a person reads: an English template and the values it names.
+
+    The template has ``%(name)s`` placeholders and is the key of its translations, so a
+    page can show the message in the reader's language (``i18n.error_text``); ``str()`` of
+    the error is the English text, which the API, the logs and the CLI keep.
     """
+
+    def __init__(self, template: str, /, **params: object) -> None:
+        super().__init__(fill(template, params))
+        self.template = template
+        self.params = params
+
+
+class IsegoriaError(Explained):
+    """Base of every expected error; its message is meant for the person who caused it."""
 
     status = 400
     title = "Bad request"
 
     def __init__(self, template: str, /, *, field: str | None = None, **params: object) -> None:
-        detail = fill(template, params)
-        super().__init__(detail)
-        self.detail = detail
-        self.template = template
-        self.params = params
+        super().__init__(template, **params)
+        self.detail = str(self)
         self.field = field
+
+    @classmethod
+    def because(cls, error: Exception, /, *, field: str | None = None) -> Self:
+        """This kind of error with ``error``'s message (and its translations, if it has any)."""
+        if isinstance(error, Explained):
+            return cls(error.template, field=field, **error.params)
+        return cls(str(error), field=field)
 
 
 class InvalidInput(IsegoriaError):

@@ -13,15 +13,17 @@ import functools
 import gettext as gettext_module
 import io
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from jinja2 import Environment
 
-from isegoria.errors import IsegoriaError, fill
+from isegoria.errors import Explained, fill, plain
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LANGUAGE = "en"
@@ -104,12 +106,20 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current_language()).ngettext(singular, plural, n)
 
 
-def error_text(error: IsegoriaError) -> str:
-    """``error``'s message in the current language, its values filled in (never translated)."""
-    return fill(gettext(error.template), error.params)
+def error_text(error: Explained) -> str:
+    """``error``'s message in the current language, its values filled in (a moment written
+    for the reader by Babel; other values as they are)."""
+    return fill(gettext(error.template), error.params, _shown)
 
 
-def is_translated(error: IsegoriaError) -> bool:
+def _shown(value: object) -> str:
+    if isinstance(value, datetime):
+        moment = format_datetime(value, "medium", tzinfo=UTC, locale=current_language())
+        return f"{moment} UTC"
+    return plain(value)
+
+
+def is_translated(error: Explained) -> bool:
     """Whether the current language has its own words for ``error``'s message."""
     return gettext(error.template) != error.template
 

@@ -10,6 +10,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from isegoria.errors import RateLimited
+
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _RULE_PATTERN = re.compile(r"(\d+)\s*/\s*(\d*)\s*([smhd])")
 
@@ -53,9 +55,13 @@ def refused(rule: Rule, tokens: float, cost: int) -> Decision:
     return Decision(False, max(1, math.ceil((cost - tokens) / rule.refill_per_second)), 0)
 
 
-def refusal(rule: Rule, decision: Decision) -> str:
-    """What a refused caller is told."""
-    return (
-        f"too many requests ({rule.name}: at most {rule.count} per {rule.seconds:g} s); "
-        f"retry in {decision.retry_after} s"
+def refusal(rule: Rule, decision: Decision) -> RateLimited:
+    """The error a refused caller gets: 429, with when to try again."""
+    return RateLimited(
+        "too many requests (%(rule)s: at most %(count)s per %(seconds)s s); retry in %(wait)s s",
+        retry_after=decision.retry_after,
+        rule=rule.name,
+        count=rule.count,
+        seconds=format(rule.seconds, "g"),
+        wait=decision.retry_after,
     )

@@ -12,6 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from isegoria import i18n
+from tests.support.error_sources import translation_keywords
 
 SRC = Path(i18n.__file__).parent
 #: The statements of reasons: their sentences live in ``reasons.po``, not the interface's.
@@ -23,7 +24,8 @@ METHODS = [
     ("**.py", "python"),
 ]
 REASONS_METHODS = [(module, "python") for module in REASONS_MODULES]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+#: The pages' words, and the errors' messages: an error class's first argument is one.
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), **translation_keywords()}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 LANGUAGES = ["es", "fr", "de"]
 #: The placeholders ngettext fills with the count itself.

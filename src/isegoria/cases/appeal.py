@@ -123,7 +123,9 @@ def submit_statement(uow: UnitOfWork, *, account_id: int, case_id: int, text: st
     if case.status not in (CaseStatus.OPEN, CaseStatus.APPEALED):
         raise Conflict("the jury has decided; answer in an appeal instead")
     if not text.strip() or len(text) > MAX_STATEMENT:
-        raise InvalidInput(f"a statement is 1 to {MAX_STATEMENT} characters", field="text")
+        raise InvalidInput(
+            "a statement is 1 to %(max)s characters", field="text", max=MAX_STATEMENT
+        )
     uow.session.add(
         AuthorStatement(case_id=case_id, stage=case.stage, text=text, created_at=uow.now())
     )
@@ -132,17 +134,23 @@ def submit_statement(uow: UnitOfWork, *, account_id: int, case_id: int, text: st
 def appellant(uow: UnitOfWork, account_id: int, case: Case) -> Appellant:
     """The party the caller may appeal as now, or the error saying why they may not."""
     if uow.session.get(Appeal, case.id) is not None:
-        raise Conflict(f"case {case.id} has been appealed already; an appeal is heard once")
+        raise Conflict("case %(id)s has been appealed already; an appeal is heard once", id=case.id)
     if case.status != CaseStatus.DECIDED or case.appeal_until is None:
-        raise Conflict(f"case {case.id} has no decision that can be appealed now")
+        raise Conflict("case %(id)s has no decision that can be appealed now", id=case.id)
     if uow.now() >= case.appeal_until:
-        raise Conflict(f"the appeal window closed on {case.appeal_until:%Y-%m-%d %H:%M} UTC")
+        raise Conflict(
+            "the appeal window closed on %(appeal_until)s", appeal_until=case.appeal_until
+        )
     if is_author(uow, account_id, case):
         if first_sanction(case).step is SanctionStep.NONE:
-            lapsed = " and its interim measure lapsed" if case.interim_state == "lapsed" else ""
+            if case.interim_state == "lapsed":
+                raise Conflict(
+                    "there is nothing to appeal: the decision took no action against "
+                    "the post or its author and its interim measure lapsed"
+                )
             raise Conflict(
-                f"there is nothing to appeal: the decision took no action against the post or "
-                f"its author{lapsed}"
+                "there is nothing to appeal: the decision took no action against "
+                "the post or its author"
             )
         return Appellant.AUTHOR
     if is_reporter(uow, account_id, case):
@@ -191,7 +199,7 @@ def file_appeal(uow: UnitOfWork, *, account_id: int, case_id: int, statement: st
     party = appellant(uow, account_id, case).value
     if not statement.strip() or len(statement) > MAX_STATEMENT:
         raise InvalidInput(
-            f"an appeal statement is 1 to {MAX_STATEMENT} characters", field="statement"
+            "an appeal statement is 1 to %(max)s characters", field="statement", max=MAX_STATEMENT
         )
     appeal = Appeal(
         case_id=case_id,

@@ -86,7 +86,7 @@ def cast_ballot(
     except (ValueError, SanctionError, VerdictError) as error:
         if isinstance(error, InvalidInput):
             raise
-        raise InvalidInput(str(error), field="ballot") from None
+        raise InvalidInput.because(error, field="ballot") from None
     sanction_cast = proposed.step.value if proposed else None
     # Core statements rather than an ORM flush: nothing here needs the ballot's row back,
     # and the juror already loaded is told its new status without a second write. The

@@ -36,7 +36,7 @@ def get_case(uow: UnitOfWork, case_id: int, *, lock: bool = False) -> Case:
     query = _CASE_LOCKED if lock else _CASE
     case = uow.session.scalars(query, {"case_id": case_id}).first()
     if case is None:
-        raise NotFound(f"no case {case_id}", field="case_id")
+        raise NotFound("no case %(case_id)s", field="case_id", case_id=case_id)
     return case
 
 

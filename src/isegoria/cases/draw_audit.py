@@ -56,7 +56,9 @@ def local_evidence(uow: UnitOfWork, case_id: int, stage: str) -> DrawEvidence:
     get_case(uow, case_id)  # "no case N" before "no jury"
     record = views.draw_record(uow, case_id, stage)
     if record is None:
-        raise NotFound(f"case {case_id} has no {stage} jury", field="stage")
+        raise NotFound(
+            "case %(case_id)s has no %(stage)s jury", field="stage", case_id=case_id, stage=stage
+        )
     facts = [
         (e.kind, decode_entry(e.payload).facts)
         for e in log_read.entries_about(uow.session, "case", str(case_id))

@@ -13,15 +13,12 @@ from isegoria.cases.common import FIRST
 from isegoria.cases.interim import impose_interim
 from isegoria.domain.case_events import CaseOpened, ReportFiled
 from isegoria.domain.content import (
-    MAX_CONTENT_TEXT,
     MAX_EXCLUDED_ACCOUNTS,
-    MAX_MEDIA,
-    MAX_PLATFORM_ID,
     MAX_REPORT_BATCH,
     MAX_REPORT_REASON,
-    MAX_URL,
     ContentSnapshot,
     ReportRequest,
+    check_snapshot,
 )
 from isegoria.domain.rulebook import RulebookError, RuleVersion
 from isegoria.domain.sanctions import HarmCategory, SanctionStep
@@ -93,34 +90,6 @@ class Filed:
     opened: bool
 
 
-def _check_snapshot(snapshot: ContentSnapshot) -> None:
-    checks = [
-        (
-            0 < len(snapshot.platform_content_id) <= MAX_PLATFORM_ID,
-            "content_id",
-            f"the platform's content id is 1 to {MAX_PLATFORM_ID} characters",
-        ),
-        (len(snapshot.url) <= MAX_URL, "url", f"a URL is at most {MAX_URL} characters"),
-        (
-            len(snapshot.text) <= MAX_CONTENT_TEXT,
-            "text",
-            f"a post's text is at most {MAX_CONTENT_TEXT} characters",
-        ),
-        (0 < len(snapshot.author) <= 256, "author", "the author pseudonym is 1 to 256 characters"),
-        (0 < len(snapshot.language) <= 35, "language", "the language is a BCP 47 tag"),
-        (len(snapshot.media) <= MAX_MEDIA, "media", f"at most {MAX_MEDIA} media items"),
-        (snapshot.posted_at.tzinfo is not None, "posted_at", "posted_at needs a time zone"),
-        (
-            0 < len(snapshot.jurisdictions) <= 20,
-            "jurisdictions",
-            "name 1 to 20 jurisdictions whose law applies to the post",
-        ),
-    ]
-    for ok, field, message in checks:
-        if not ok:
-            raise InvalidInput(message, field=field)
-
-
 def _cited_version(law: law_cache.Law, request: ReportRequest) -> RuleVersion:
     snapshot = request.snapshot
     for code in snapshot.jurisdictions:
@@ -140,7 +109,7 @@ def _cited_version(law: law_cache.Law, request: ReportRequest) -> RuleVersion:
             request.rule_id, version, snapshot.jurisdictions, snapshot.posted_at
         )
     except RulebookError as error:
-        raise InvalidInput(str(error), field="rule") from None
+        raise InvalidInput.because(error, field="rule") from None
 
 
 def _inserted_id(result: CursorResult[Any]) -> int:
@@ -251,15 +220,18 @@ def open_case_for(
 
 def _check_request(law: law_cache.Law, request: ReportRequest) -> RuleVersion:
     """Every check of a report, before anything is stored; the rule version it cites."""
-    _check_snapshot(request.snapshot)
+    check_snapshot(request.snapshot)
     if not request.reason.strip() or len(request.reason) > MAX_REPORT_REASON:
         raise InvalidInput(
-            f"say why the post breaks the rule, in 1 to {MAX_REPORT_REASON} characters",
+            "say why the post breaks the rule, in 1 to %(max)s characters",
             field="reason",
+            max=MAX_REPORT_REASON,
         )
     if len(request.excluded_accounts) > MAX_EXCLUDED_ACCOUNTS:
         raise InvalidInput(
-            f"at most {MAX_EXCLUDED_ACCOUNTS} excluded accounts", field="excluded_accounts"
+            "at most %(max)s excluded accounts",
+            field="excluded_accounts",
+            max=MAX_EXCLUDED_ACCOUNTS,
         )
     rule = _cited_version(law, request)
     if request.interim_restriction and (
@@ -267,9 +239,12 @@ def _check_request(law: law_cache.Law, request: ReportRequest) -> RuleVersion:
     ):
         allowed = ", ".join(sorted(c.value for c in INTERIM_CATEGORIES))
         raise InvalidInput(
-            f"rule {rule.rule_id} ({rule.harm_category.value}) does not allow an interim "
-            f"restriction; only rules about {allowed} that allow removal do",
+            "rule %(rule_id)s (%(value)s) does not allow an interim "
+            "restriction; only rules about %(allowed)s that allow removal do",
             field="interim_restriction",
+            rule_id=rule.rule_id,
+            value=rule.harm_category.value,
+            allowed=allowed,
         )
     return rule
 
@@ -335,7 +310,9 @@ def file_reports(
     about the same post and rule join one case.
     """
     if not 0 < len(requests) <= MAX_REPORT_BATCH:
-        raise InvalidInput(f"send 1 to {MAX_REPORT_BATCH} reports in a batch", field="reports")
+        raise InvalidInput(
+            "send 1 to %(max)s reports in a batch", field="reports", max=MAX_REPORT_BATCH
+        )
     law = law_cache.current_law(uow)
     rules: list[RuleVersion] = []
     problems: list[ItemProblem] = []

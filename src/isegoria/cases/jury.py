@@ -226,14 +226,16 @@ def current_seat(seats: Mapping[str, T], stages: list[str], case_id: int) -> T:
     for stage in stages:
         if stage in seats:
             return seats[stage]
-    raise NotFound(f"you have no seat on the jury of case {case_id}", field="case_id")
+    raise NotFound(
+        "you have no seat on the jury of case %(case_id)s", field="case_id", case_id=case_id
+    )
 
 
 def reply(uow: UnitOfWork, *, account_id: int, case_id: int, accept: bool) -> Juror:
     """Accept or decline a summons, before the reply deadline."""
     jury, juror = my_seat(uow, account_id, case_id)
     if juror.status != JurorStatus.SUMMONED:
-        raise Conflict(f"you already answered this summons ({juror.status})")
+        raise Conflict("you already answered this summons (%(status)s)", status=juror.status)
     window = case_constitution(uow, get_case(uow, case_id)).juror_reply_deadline
     if jury.closed or uow.now() >= min(juror.summoned_at + window, jury.ballot_deadline):
         raise Conflict("the time to answer this summons has passed")

@@ -150,7 +150,10 @@ def report(
             entries = verified_remote_entries(from_log, key)
             codes = {e.facts.get("code") for e in entries if e.kind == "JurisdictionCreated"}
             if scope.jurisdiction is not None and scope.jurisdiction not in codes:
-                raise IsegoriaError(f"the log knows no jurisdiction {scope.jurisdiction!r}")
+                raise IsegoriaError(
+                    "the log knows no jurisdiction %(jurisdiction)s",
+                    jurisdiction=repr(scope.jurisdiction),
+                )
             result = build_report(entries, scope)
     except IsegoriaError as error:
         raise boot.fail(error.detail, boot.ExitCode.USAGE) from None

@@ -162,7 +162,11 @@ def get_triage(uow: UnitOfWork, triage_id: int, *, lock: bool = False) -> Connec
     """One report of the triage queue (or already filed from it)."""
     row = uow.session.get(ConnectorReport, triage_id, with_for_update=lock)
     if row is None:
-        raise NotFound(f"no platform report {triage_id} in the triage queue", field="triage_id")
+        raise NotFound(
+            "no platform report %(triage_id)s in the triage queue",
+            field="triage_id",
+            triage_id=triage_id,
+        )
     return row
 
 
@@ -172,7 +176,11 @@ def file_from_triage(
     """A citizen picks the rule for a queued report, which files it (a case opens or joins)."""
     row = get_triage(uow, triage_id, lock=True)
     if row.status != TRIAGE:
-        raise Conflict(f"platform report {triage_id} was already filed (case {row.case_id})")
+        raise Conflict(
+            "platform report %(triage_id)s was already filed (case %(case_id)s)",
+            triage_id=triage_id,
+            case_id=row.case_id,
+        )
     rule_id = rule_id.strip()
     if not 0 < len(rule_id) <= MAX_RULE_ID:
         raise InvalidInput("pick the rule the post may break, e.g. MX-1", field="rule")
@@ -191,7 +199,11 @@ def dismiss_from_triage(uow: UnitOfWork, *, account_id: int, triage_id: int) -> 
     """A citizen finds that no rule applies: the report leaves the queue and opens no case."""
     row = get_triage(uow, triage_id, lock=True)
     if row.status != TRIAGE:
-        raise Conflict(f"platform report {triage_id} was already sorted ({row.status})")
+        raise Conflict(
+            "platform report %(triage_id)s was already sorted (%(status)s)",
+            triage_id=triage_id,
+            status=row.status,
+        )
     connector = uow.session.get(PlatformConnector, row.connector_id)
     assert connector is not None  # noqa: S101 - a foreign key
     row.status, row.filed_at, row.filed_by = DISMISSED, uow.now(), account_id

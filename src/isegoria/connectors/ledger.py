@@ -161,9 +161,17 @@ def retry_dead_action(uow: UnitOfWork, decision_id: int, *, staff: Account) -> C
     require_operator(staff)
     row = uow.session.get(ConnectorAction, decision_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"no connector action for decision {decision_id}", field="decision_id")
+        raise NotFound(
+            "no connector action for decision %(decision_id)s",
+            field="decision_id",
+            decision_id=decision_id,
+        )
     if row.status != DEAD:
-        raise Conflict(f"the action on decision {decision_id} is not a dead letter ({row.status})")
+        raise Conflict(
+            "the action on decision %(decision_id)s is not a dead letter (%(status)s)",
+            decision_id=decision_id,
+            status=row.status,
+        )
     row.status, row.attempts, row.next_attempt_at = PENDING, 0, None
     record_staff_action(
         uow, account_actor(staff, CONSOLE), "dead_letter.retried", f"connector_action:{decision_id}"

@@ -67,11 +67,14 @@ class ConnectorRequest:
 
 def _check_secret(value: str | None, field: str, what: str) -> str:
     if value is None or not value.strip():
-        raise InvalidInput(f"give the {what}", field=field)
+        raise InvalidInput("give the %(what)s", field=field, what=what)
     value = value.strip()
     if len(value) > MAX_SECRET_LENGTH or any(c.isspace() for c in value):
         raise InvalidInput(
-            f"the {what} is one word of at most {MAX_SECRET_LENGTH} characters", field=field
+            "the %(what)s is one word of at most %(max)s characters",
+            field=field,
+            what=what,
+            max=MAX_SECRET_LENGTH,
         )
     return value
 
@@ -81,12 +84,20 @@ def _check_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise InvalidInput(
-            f"unknown {kind} options {unknown}; known: {sorted(allowed)}", field="options"
+            "unknown %(kind)s options %(unknown)s; known: %(value)s",
+            field="options",
+            kind=kind,
+            unknown=unknown,
+            value=sorted(allowed),
         )
     for key, value in options.items():
         if value not in allowed[key] or type(value) is not type(allowed[key][0]):
             raise InvalidInput(
-                f"option {key} must be one of {list(allowed[key])}, got {value!r}", field="options"
+                "option %(key)s must be one of %(value)s, got %(value2)s",
+                field="options",
+                key=key,
+                value=list(allowed[key]),
+                value2=repr(value),
             )
     return dict(options)
 
@@ -101,32 +112,36 @@ def connect(
 ) -> PlatformConnector:
     """Connect a platform to its server; every field is checked before anything is stored."""
     if request.kind not in KINDS:
-        raise InvalidInput(f"a connector is one of {list(KINDS)}", field="kind")
+        raise InvalidInput("a connector is one of %(value)s", field="kind", value=list(KINDS))
     platform = find_platform(uow, request.platform)
     taken = uow.session.scalar(
         select(PlatformConnector.id).where(PlatformConnector.platform_id == platform.id)
     )
     if taken is not None:
         raise Conflict(
-            f"platform {platform.name!r} is already connected (connector {taken})",
+            "platform %(name)s is already connected (connector %(taken)s)",
             field="platform",
+            name=repr(platform.name),
+            taken=taken,
         )
     try:
         base_url = check_webhook_url(request.base_url.rstrip("/"))
     except InvalidInput:
         raise InvalidInput(
-            f"the server URL is an absolute http:// or https:// URL, got {request.base_url!r}",
+            "the server URL is an absolute http:// or https:// URL, got %(base_url)s",
             field="base_url",
+            base_url=repr(request.base_url),
         ) from None
     # The same guard as a webhook's at registration: an address written in the URL is judged
     # now; a host name is judged by what it resolves to at every request (egress).
     reason = None if allow_private else literal_host_reason(base_url)
     if reason is not None:
         raise InvalidInput(
-            f"the server URL may not point at {reason}; connected servers must have public "
-            "addresses (an operator can allow private ones with "
-            "ISEGORIA_WEBHOOK_ALLOW_PRIVATE=true)",
+            "the server URL may not point at %(reason)s; connected servers "
+            "must have public addresses (an operator can allow private ones "
+            "with ISEGORIA_WEBHOOK_ALLOW_PRIVATE=true)",
             field="base_url",
+            reason=reason,
         )
     token = _check_secret(request.admin_token, "admin_token", "server's admin access token")
     secret = None
@@ -139,12 +154,15 @@ def connect(
     try:
         RuleMapping.from_json(request.rules)
     except (ValueError, AttributeError, TypeError) as error:
-        raise InvalidInput(f"the rule mapping is not valid: {error}", field="rules") from None
+        raise InvalidInput(
+            "the rule mapping is not valid: %(error)s", field="rules", error=error
+        ) from None
     codes = [code.strip() for code in request.jurisdictions if code.strip()]
     if not 0 < len(codes) <= MAX_JURISDICTIONS:
         raise InvalidInput(
-            f"name 1 to {MAX_JURISDICTIONS} jurisdictions whose law applies to the server",
+            "name 1 to %(max)s jurisdictions whose law applies to the server",
             field="jurisdictions",
+            max=MAX_JURISDICTIONS,
         )
     for code in codes:
         get_jurisdiction(uow, code)  # NotFound names the unknown code
@@ -184,7 +202,9 @@ def get_connector(uow: UnitOfWork, connector_id: int, *, lock: bool = False) -> 
     """The connector with this id."""
     connector = uow.session.get(PlatformConnector, connector_id, with_for_update=lock)
     if connector is None:
-        raise NotFound(f"no connector {connector_id}", field="connector_id")
+        raise NotFound(
+            "no connector %(connector_id)s", field="connector_id", connector_id=connector_id
+        )
     return connector
 
 

@@ -148,7 +148,9 @@ def receive_mastodon_webhook(
     with uow.begin(readonly=True):
         connector = connectors.get_connector(uow, connector_id)
         if connector.kind != connectors.MASTODON:
-            raise NotFound(f"connector {connector_id} is not a Mastodon connector")
+            raise NotFound(
+                "connector %(connector_id)s is not a Mastodon connector", connector_id=connector_id
+            )
         config = connectors.mastodon_config(connector, box)
         names = connectors.pseudonyms(uow.secret, connector)
         base_url, token = connector.base_url, connectors.admin_token(box, connector)
@@ -162,13 +164,15 @@ def receive_mastodon_webhook(
     try:
         payload = adapter.verify_webhook(body, headers)
     except WebhookError as error:
-        raise WebhookRefused(str(error), field="body") from None
+        raise WebhookRefused.because(error, field="body") from None
     if payload["event"] != "report.created":
         return IntakeTally()  # other events are not ours to act on
     try:
         items = adapter.reports_for(str(payload["object"]["id"]))
     except (MastodonError, KeyError, TypeError) as error:
-        raise ServerUnavailable(f"could not read the report from the server: {error}") from None
+        raise ServerUnavailable(
+            "could not read the report from the server: %(error)s", error=error
+        ) from None
     with uow.begin():
         connector = connectors.get_connector(uow, connector_id)
         return record_items(uow, connector, items)

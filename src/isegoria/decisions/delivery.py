@@ -32,9 +32,14 @@ Row = TypeVar("Row", bound=Deliverable)
 def dead_letter(row: Row | None, what: str, row_id: int, field: str) -> Row:
     """The row if it is a dead letter; NotFound or Conflict (naming ``what``) otherwise."""
     if row is None:
-        raise NotFound(f"no {what} {row_id}", field=field)
+        raise NotFound("no %(what)s %(row_id)s", field=field, what=what, row_id=row_id)
     if row.delivery != DEAD:
-        raise Conflict(f"{what} {row_id} is not a dead letter ({row.delivery})")
+        raise Conflict(
+            "%(what)s %(row_id)s is not a dead letter (%(delivery)s)",
+            what=what,
+            row_id=row_id,
+            delivery=row.delivery,
+        )
     return row
 
 

@@ -155,13 +155,23 @@ def confirm(
     """The platform says it applied (or could not apply) a decision; logged with its timing."""
     row = uow.session.get(DecisionRow, decision_id)
     if row is None or row.platform_id != platform_id:
-        raise NotFound(f"no decision {decision_id} for this platform", field="decision_id")
+        raise NotFound(
+            "no decision %(decision_id)s for this platform",
+            field="decision_id",
+            decision_id=decision_id,
+        )
     if row.status != DecisionStatus.PENDING:
-        raise Conflict(f"decision {decision_id} was already confirmed as {row.status}")
+        raise Conflict(
+            "decision %(decision_id)s was already confirmed as %(status)s",
+            decision_id=decision_id,
+            status=row.status,
+        )
     if not applied and not (reason and reason.strip()):
         raise InvalidInput("say why the decision could not be applied", field="reason")
     if reason is not None and len(reason) > MAX_FAILURE_REASON:
-        raise InvalidInput(f"a reason is at most {MAX_FAILURE_REASON} characters", field="reason")
+        raise InvalidInput(
+            "a reason is at most %(max)s characters", field="reason", max=MAX_FAILURE_REASON
+        )
     now = uow.now()
     row.status = DecisionStatus.APPLIED if applied else DecisionStatus.FAILED
     row.confirmed_at, row.failure_reason = now, None if applied else reason

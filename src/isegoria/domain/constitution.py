@@ -46,9 +46,11 @@ from isegoria.domain.tally import (
     CONSTITUTIONAL_MAJORITY,
     SIMPLE_MAJORITY,
     TWO_THIRDS,
+    TallyError,
     Threshold,
     exact_share,
 )
+from isegoria.errors import Explained
 
 __all__ = [
     "Constitution",
@@ -98,7 +100,7 @@ MIN_JURY_SIZE = 3
 MAX_JURY_SIZE = 101
 
 
-class ConstitutionError(ValueError):
+class ConstitutionError(Explained, ValueError):
     """A constitution or a threshold question is malformed; the message says which field."""
 
 
@@ -162,25 +164,34 @@ class Constitution:
     def __post_init__(self) -> None:
         if not self.jurisdiction or self.jurisdiction.strip() != self.jurisdiction:
             raise ConstitutionError(
-                f"jurisdiction must be a non-empty code such as 'MX', got {self.jurisdiction!r}"
+                "jurisdiction must be a non-empty code such as 'MX', got %(jurisdiction)s",
+                jurisdiction=repr(self.jurisdiction),
             )
         for name in _SHARES:
             try:
                 object.__setattr__(self, name, exact_share(getattr(self, name), name))
-            except ValueError as exc:
-                raise ConstitutionError(str(exc)) from None
+            except TallyError as exc:  # exact_share's refusals: its message, for any reader
+                raise ConstitutionError(exc.template, **exc.params) from None
         for name in _THRESHOLDS:
             if not isinstance(getattr(self, name), Threshold):
-                raise ConstitutionError(f"{name} must be a Threshold, got {getattr(self, name)!r}")
+                raise ConstitutionError(
+                    "%(name)s must be a Threshold, got %(value)s",
+                    name=name,
+                    value=repr(getattr(self, name)),
+                )
         for name in _DURATIONS:
             value = getattr(self, name)
             if not isinstance(value, timedelta) or value <= timedelta(0):
-                raise ConstitutionError(f"{name} must be a positive duration, got {value!r}")
+                raise ConstitutionError(
+                    "%(name)s must be a positive duration, got %(value)s",
+                    name=name,
+                    value=repr(value),
+                )
         object.__setattr__(self, "jury_strata", tuple(self.jury_strata))
         if not isinstance(self.no_harsher_on_own_appeal, bool):
             raise ConstitutionError(
-                "no_harsher_on_own_appeal must be true or false, "
-                f"got {self.no_harsher_on_own_appeal!r}"
+                "no_harsher_on_own_appeal must be true or false, got %(no_harsher_on_own_appeal)s",
+                no_harsher_on_own_appeal=repr(self.no_harsher_on_own_appeal),
             )
         self._check_order_of_majorities()
         self._check_juries()
@@ -192,37 +203,52 @@ class Constitution:
             # A stricter rule must never be easier to pass than a laxer one.
             if (high.share, not high.inclusive) < (low.share, not low.inclusive):
                 raise ConstitutionError(
-                    f"{high_name} ({high.describe()}) must be at least as demanding as "
-                    f"{low_name} ({low.describe()})"
+                    "%(high_name)s (%(describe)s) must be at least as demanding as "
+                    "%(low_name)s (%(describe2)s)",
+                    high_name=high_name,
+                    describe=high.describe(),
+                    low_name=low_name,
+                    describe2=low.describe(),
                 )
 
     def _check_juries(self) -> None:
         n = self.jury_size
         if not MIN_JURY_SIZE <= n <= MAX_JURY_SIZE:
             raise ConstitutionError(
-                f"jury_size must be between {MIN_JURY_SIZE} and {MAX_JURY_SIZE}, got {n}"
+                "jury_size must be between %(min_jury_size)s and %(max)s, got %(n)s",
+                min_jury_size=MIN_JURY_SIZE,
+                max=MAX_JURY_SIZE,
+                n=n,
             )
         if not n // 2 < self.jury_quorum <= n:
             raise ConstitutionError(
-                f"jury_quorum must be more than half the jury and at most the jury "
-                f"({n // 2 + 1}..{n} for a jury of {n}), got {self.jury_quorum}"
+                "jury_quorum must be more than half the jury and at most the "
+                "jury (%(value)s..%(n)s for a jury of %(n)s), got %(jury_quorum)s",
+                value=n // 2 + 1,
+                n=n,
+                jury_quorum=self.jury_quorum,
             )
         if self.appeal_jury_size is not None and not n < self.appeal_jury_size <= 2 * MAX_JURY_SIZE:
             raise ConstitutionError(
-                f"appeal_jury_size must be larger than the first jury ({n}), "
-                f"got {self.appeal_jury_size}"
+                "appeal_jury_size must be larger than the first jury (%(n)s), "
+                "got %(appeal_jury_size)s",
+                n=n,
+                appeal_jury_size=self.appeal_jury_size,
             )
         if self.ban_min_prior_violations < 0:
             raise ConstitutionError(
-                f"ban_min_prior_violations cannot be negative, got {self.ban_min_prior_violations}"
+                "ban_min_prior_violations cannot be negative, got %(ban_min_prior_violations)s",
+                ban_min_prior_violations=self.ban_min_prior_violations,
             )
         if self.juror_max_cases < 1:
             raise ConstitutionError(
-                f"juror_max_cases must be at least 1, got {self.juror_max_cases}"
+                "juror_max_cases must be at least 1, got %(juror_max_cases)s",
+                juror_max_cases=self.juror_max_cases,
             )
         if len(set(self.jury_strata)) != len(self.jury_strata) or not all(self.jury_strata):
             raise ConstitutionError(
-                f"jury_strata must be distinct non-empty names, got {list(self.jury_strata)}"
+                "jury_strata must be distinct non-empty names, got %(value)s",
+                value=list(self.jury_strata),
             )
 
     @property
@@ -281,7 +307,9 @@ class Constitution:
             name = key.removesuffix("_seconds") if key.endswith("_seconds") else key
             if name not in known or (name in _DURATIONS) != key.endswith("_seconds"):
                 raise ConstitutionError(
-                    f"unknown constitution field {key!r}; known fields: {sorted(known)}"
+                    "unknown constitution field %(key)s; known fields: %(value)s",
+                    key=repr(key),
+                    value=sorted(known),
                 )
             if name in _DURATIONS:
                 kwargs[name] = timedelta(seconds=int(value))
@@ -347,8 +375,10 @@ def required_threshold(
         raise ConstitutionError("amending needs both the version in force and the new version")
     if old_version.rule_id != new_version.rule_id:
         raise ConstitutionError(
-            f"an amendment changes one rule: old version is {old_version.rule_id}, "
-            f"new version is {new_version.rule_id}"
+            "an amendment changes one rule: old version is %(rule_id)s, new "
+            "version is %(rule_id2)s",
+            rule_id=old_version.rule_id,
+            rule_id2=new_version.rule_id,
         )
     raises_ceiling = (
         new_version.sanction_cap > old_version.sanction_cap

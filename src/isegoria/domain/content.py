@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from isegoria.domain.decisions import ReportSource
+from isegoria.errors import N_, InvalidInput
 
 MAX_CONTENT_TEXT = 1_048_576  # characters: a 1 MB post is stored whole, never truncated
 MAX_PLATFORM_ID = 512
@@ -83,3 +84,51 @@ class ReportRequest:
     reporter: str | None = None  # the reporter's pseudonym on the platform, if any
     excluded_accounts: tuple[str, ...] = ()  # platform pseudonyms with a conflict of interest
     interim_restriction: bool = False  # the platform restricted it at once, pending a verdict
+
+
+def check_snapshot(snapshot: ContentSnapshot) -> None:
+    """Refuse a snapshot a platform sent with a field out of bounds (``InvalidInput``)."""
+    # (holds, field, message, its values): the messages are marked here, translated where shown
+    checks: list[tuple[bool, str, str, dict[str, object]]] = [
+        (
+            0 < len(snapshot.platform_content_id) <= MAX_PLATFORM_ID,
+            "content_id",
+            N_("the platform's content id is 1 to %(max)s characters"),
+            {"max": MAX_PLATFORM_ID},
+        ),
+        (
+            len(snapshot.url) <= MAX_URL,
+            "url",
+            N_("a URL is at most %(max)s characters"),
+            {"max": MAX_URL},
+        ),
+        (
+            len(snapshot.text) <= MAX_CONTENT_TEXT,
+            "text",
+            N_("a post's text is at most %(max)s characters"),
+            {"max": MAX_CONTENT_TEXT},
+        ),
+        (
+            0 < len(snapshot.author) <= 256,
+            "author",
+            N_("the author pseudonym is 1 to 256 characters"),
+            {},
+        ),
+        (0 < len(snapshot.language) <= 35, "language", N_("the language is a BCP 47 tag"), {}),
+        (
+            len(snapshot.media) <= MAX_MEDIA,
+            "media",
+            N_("at most %(max)s media items"),
+            {"max": MAX_MEDIA},
+        ),
+        (snapshot.posted_at.tzinfo is not None, "posted_at", N_("posted_at needs a time zone"), {}),
+        (
+            0 < len(snapshot.jurisdictions) <= 20,
+            "jurisdictions",
+            N_("name 1 to 20 jurisdictions whose law applies to the post"),
+            {},
+        ),
+    ]
+    for ok, name, template, params in checks:
+        if not ok:
+            raise InvalidInput(template, field=name, **params)

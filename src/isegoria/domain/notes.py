@@ -15,6 +15,7 @@ from isegoria.algorithms.bridging_params import (
     TAG_BIT,
     NoteStatus,
 )
+from isegoria.errors import Explained
 
 __all__ = [
     "MAX_NOTE_LENGTH",
@@ -22,7 +23,7 @@ __all__ = [
     "MIN_NOTE_LENGTH",
     "Classification",
     "Helpfulness",
-    "NoteError",
+    "ContextNoteError",
     "NoteReason",
     "NoteStatus",
     "RatingTag",
@@ -43,11 +44,11 @@ MAX_LINK_LENGTH: Final = 2000
 _LINK: Final = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 
 
-class NoteError(ValueError):
+class ContextNoteError(Explained, ValueError):
     """A note or rating that breaks a rule; the message says which and what to do."""
 
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
+    def __init__(self, template: str, field: str, /, **params: object) -> None:
+        super().__init__(template, **params)
         self.field = field
 
 
@@ -140,35 +141,44 @@ def source_links(text: str) -> list[str]:
 
 
 def check_note_text(text: str) -> list[str]:
-    """Check a note's text; return its source links or raise :class:`NoteError`."""
+    """Check a note's text; return its source links or raise :class:`ContextNoteError`."""
     stripped = text.strip()
     if len(stripped) < MIN_NOTE_LENGTH:
-        raise NoteError(f"a note needs at least {MIN_NOTE_LENGTH} characters", "text")
+        raise ContextNoteError(
+            "a note needs at least %(min_note_length)s characters",
+            "text",
+            min_note_length=MIN_NOTE_LENGTH,
+        )
     if len(stripped) > MAX_NOTE_LENGTH:
-        raise NoteError(f"a note is at most {MAX_NOTE_LENGTH} characters", "text")
+        raise ContextNoteError("a note is at most %(max)s characters", "text", max=MAX_NOTE_LENGTH)
     links = source_links(stripped)
     if not links:
-        raise NoteError(
+        raise ContextNoteError(
             "a note must cite at least one source as an http:// or https:// link "
             "(for example https://example.org/report)",
             "text",
         )
     if any(len(link) > MAX_LINK_LENGTH for link in links):
-        raise NoteError(f"a link is at most {MAX_LINK_LENGTH} characters", "text")
+        raise ContextNoteError("a link is at most %(max)s characters", "text", max=MAX_LINK_LENGTH)
     return links
 
 
 def check_tags(tags: list[str]) -> list[RatingTag]:
-    """Parse a rating's reason tags (no duplicates), or raise :class:`NoteError`."""
+    """Parse a rating's reason tags (no duplicates), or raise :class:`ContextNoteError`."""
     if len(tags) > MAX_REASON_TAGS:
-        raise NoteError(f"at most {MAX_REASON_TAGS} reason tags", "tags")
+        raise ContextNoteError("at most %(max)s reason tags", "tags", max=MAX_REASON_TAGS)
     parsed: list[RatingTag] = []
     for tag in tags:
         try:
             value = RatingTag(tag)
         except ValueError:
             allowed = ", ".join(t.value for t in RatingTag)
-            raise NoteError(f"unknown reason tag {tag!r}; use one of {allowed}", "tags") from None
+            raise ContextNoteError(
+                "unknown reason tag %(tag)s; use one of %(allowed)s",
+                "tags",
+                tag=repr(tag),
+                allowed=allowed,
+            ) from None
         if value not in parsed:
             parsed.append(value)
     return parsed

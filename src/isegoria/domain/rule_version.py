@@ -14,6 +14,7 @@ from isegoria.domain.sanctions import (
     Sanction,
     SanctionStep,
 )
+from isegoria.errors import Explained
 
 #: The root jurisdiction: its rules apply to everyone.
 INTERNATIONAL = "intl"
@@ -23,7 +24,7 @@ INTERNATIONAL = "intl"
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 
 
-class RulebookError(ValueError):
+class RulebookError(Explained, ValueError):
     """Base class of rulebook errors; every message says what to do about it."""
 
 
@@ -54,11 +55,16 @@ class RuleNotInForceError(RulebookError):
 def require_aware(moment: datetime, what: str) -> datetime:
     """Return ``moment`` if it carries a timezone, else raise :class:`NaiveDatetimeError`."""
     if not isinstance(moment, datetime):
-        raise NaiveDatetimeError(f"{what} must be a date-time, got {moment!r}")
+        raise NaiveDatetimeError(
+            "%(what)s must be a date-time, got %(moment)s", what=what, moment=repr(moment)
+        )
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise NaiveDatetimeError(
-            f"{what} {moment.isoformat()} has no timezone; give an aware date-time such as "
-            f"{moment.replace(tzinfo=UTC).isoformat()}"
+            "%(what)s %(isoformat)s has no timezone; give an aware date-time "
+            "such as %(isoformat2)s",
+            what=what,
+            isoformat=moment.isoformat(),
+            isoformat2=moment.replace(tzinfo=UTC).isoformat(),
         )
     return moment
 
@@ -101,32 +107,42 @@ class RuleVersion:
         for what, code in (("jurisdiction", self.jurisdiction), ("rule id", self.rule_id)):
             if not isinstance(code, str) or not _CODE.fullmatch(code):
                 raise RulebookError(
-                    f"{what} {code!r} is not a valid code; use letters, digits and '-', e.g. MX-3"
+                    "%(what)s %(code)s is not a valid code; use letters, digits and '-', e.g. MX-3",
+                    what=what,
+                    code=repr(code),
                 )
         label = f"{self.rule_id} version {self.version}"
         if self.version < 1:
-            raise RulebookError(f"{label}: version numbers start at 1")
+            raise RulebookError("%(label)s: version numbers start at 1", label=label)
         if not self.title.strip() or not self.text.strip():
-            raise RulebookError(f"{label}: a rule needs a title and a text")
+            raise RulebookError("%(label)s: a rule needs a title and a text", label=label)
         require_aware(self.effective_from, f"{label}: effective_from")
         if self.effective_until is not None:
             require_aware(self.effective_until, f"{label}: effective_until")
             if self.effective_until <= self.effective_from:
                 raise RuleConflictError(
-                    f"{label} ends ({_when(self.effective_until)}) at or before it starts "
-                    f"({_when(self.effective_from)})"
+                    "%(label)s ends (%(value)s) at or before it starts (%(value2)s)",
+                    label=label,
+                    value=_when(self.effective_until),
+                    value2=_when(self.effective_from),
                 )
         suspends = self.sanction_cap >= SanctionStep.SUSPEND
         days = self.max_suspension_days
         if suspends and not 1 <= days <= MAX_SUSPENSION_DAYS:
             raise RulebookError(
-                f"{label} allows suspensions, so its longest suspension must be between 1 and "
-                f"{MAX_SUSPENSION_DAYS} days, got {days}"
+                "%(label)s allows suspensions, so its longest suspension must be "
+                "between 1 and %(max)s days, got %(days)s",
+                label=label,
+                max=MAX_SUSPENSION_DAYS,
+                days=days,
             )
         if not suspends and days != 0:
             raise RulebookError(
-                f"{label} caps sanctions at {self.sanction_cap.value!r}, which allows no "
-                f"suspension; set max_suspension_days to 0, got {days}"
+                "%(label)s caps sanctions at %(value)s, which allows no "
+                "suspension; set max_suspension_days to 0, got %(days)s",
+                label=label,
+                value=repr(self.sanction_cap.value),
+                days=days,
             )
         object.__setattr__(self, "covered_examples", tuple(self.covered_examples))
         object.__setattr__(self, "not_covered_examples", tuple(self.not_covered_examples))

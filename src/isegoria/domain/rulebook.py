@@ -40,6 +40,7 @@ from isegoria.domain.rule_version import (
     _when,
     require_aware,
 )
+from isegoria.errors import N_
 
 __all__ = [
     "INTERNATIONAL",
@@ -90,7 +91,9 @@ class Rulebook:
         if jurisdiction not in self.jurisdictions:
             known = ", ".join(sorted(self.jurisdictions, key=_natural))
             raise UnknownJurisdictionError(
-                f"unknown jurisdiction {jurisdiction!r}; known jurisdictions: {known}"
+                "unknown jurisdiction %(jurisdiction)s; known jurisdictions: %(known)s",
+                jurisdiction=repr(jurisdiction),
+                known=known,
             )
         chain = [jurisdiction]
         while chain[-1] != INTERNATIONAL:
@@ -109,7 +112,8 @@ class Rulebook:
             return self._by_rule[rule_id]
         except KeyError:
             raise UnknownRuleError(
-                f"there is no rule {rule_id}; check the rule number in the published rulebook"
+                "there is no rule %(rule_id)s; check the rule number in the published rulebook",
+                rule_id=rule_id,
             ) from None
 
     def get(self, rule_id: str, version: int) -> RuleVersion:
@@ -119,7 +123,10 @@ class Rulebook:
                 return v
         numbers = ", ".join(str(v.version) for v in self.history(rule_id))
         raise UnknownRuleError(
-            f"rule {rule_id} has no version {version}; its versions are {numbers}"
+            "rule %(rule_id)s has no version %(version)s; its versions are %(numbers)s",
+            rule_id=rule_id,
+            version=version,
+            numbers=numbers,
         )
 
     def version_in_force(self, rule_id: str, at: datetime) -> RuleVersion | None:
@@ -160,36 +167,53 @@ class Rulebook:
             reach.extend(x for x in self.lineage(j) if x not in reach)
         if cited.jurisdiction not in reach:
             raise RuleNotApplicableError(
-                f"rule {rule_id} is law of {cited.jurisdiction}, which does not apply to content "
-                f"posted in {', '.join(jurisdictions)} (the law there is that of "
-                f"{', '.join(reach)}); cite a rule of one of those jurisdictions"
+                "rule %(rule_id)s is law of %(jurisdiction)s, which does not "
+                "apply to content posted in %(values)s (the law there is that of "
+                "%(values2)s); cite a rule of one of those jurisdictions",
+                rule_id=rule_id,
+                jurisdiction=cited.jurisdiction,
+                values=", ".join(jurisdictions),
+                values2=", ".join(reach),
             )
         if cited.in_force_at(posted_at):
             return cited
-        raise RuleNotInForceError(self._not_in_force_message(cited, posted_at))
+        template, params = self._not_in_force_message(cited, posted_at)
+        raise RuleNotInForceError(template, **params)
 
-    def _not_in_force_message(self, cited: RuleVersion, posted_at: datetime) -> str:
+    def _not_in_force_message(
+        self, cited: RuleVersion, posted_at: datetime
+    ) -> tuple[str, dict[str, object]]:
+        """Why ``cited`` cannot judge a post made at ``posted_at``: a template and its values."""
         rule_id, day = cited.rule_id, _when(posted_at)
-        advice = "cite the rule version in force when the post was made"
         current = self.version_in_force(rule_id, posted_at)
         if current is not None:
-            return (
-                f"rule {rule_id} version {cited.version} was not in force on {day} (it applies "
-                f"{cited.describe_interval()}); version {current.version} was in force then "
-                f"({current.describe_interval()}): cite {rule_id} version {current.version}"
-            )
+            return N_(
+                "rule %(rule)s version %(cited)s was not in force on %(day)s (it applies "
+                "%(cited_interval)s); version %(current)s was in force then "
+                "(%(current_interval)s): cite %(rule)s version %(current)s"
+            ), {
+                "rule": rule_id,
+                "cited": cited.version,
+                "day": day,
+                "cited_interval": cited.describe_interval(),
+                "current": current.version,
+                "current_interval": current.describe_interval(),
+            }
         history = self.history(rule_id)
         if posted_at < history[0].effective_from:
-            return (
-                f"rule {rule_id} was not in force on {day} "
-                f"(enacted {_when(history[0].effective_from)}); {advice}"
-            )
+            return N_(
+                "rule %(rule)s was not in force on %(day)s (enacted %(enacted)s); "
+                "cite the rule version in force when the post was made"
+            ), {"rule": rule_id, "day": day, "enacted": _when(history[0].effective_from)}
         ended = max(
             v.effective_until
             for v in history
             if v.effective_until and v.effective_until <= posted_at
         )
-        return f"rule {rule_id} was not in force on {day} (repealed {_when(ended)}); {advice}"
+        return N_(
+            "rule %(rule)s was not in force on %(day)s (repealed %(repealed)s); "
+            "cite the rule version in force when the post was made"
+        ), {"rule": rule_id, "day": day, "repealed": _when(ended)}
 
     # -- making law: each returns a new rulebook -------------------------------------------
     def enact(self, version: RuleVersion) -> Rulebook:
@@ -197,13 +221,19 @@ class Rulebook:
         history = self._by_rule.get(version.rule_id, ())
         if history and history[-1].effective_until is None:
             raise RuleConflictError(
-                f"rule {version.rule_id} is already in force ({history[-1].label}, "
-                f"{history[-1].describe_interval()}); propose an amendment instead"
+                "rule %(rule_id)s is already in force (%(label)s, "
+                "%(describe_interval)s); propose an amendment instead",
+                rule_id=version.rule_id,
+                label=history[-1].label,
+                describe_interval=history[-1].describe_interval(),
             )
         if history and version.version <= history[-1].version:
             raise RuleConflictError(
-                f"rule {version.rule_id} already has versions up to {history[-1].version}; "
-                f"number the re-enacted version {history[-1].version + 1}"
+                "rule %(rule_id)s already has versions up to %(version)s; number "
+                "the re-enacted version %(value)s",
+                rule_id=version.rule_id,
+                version=history[-1].version,
+                value=history[-1].version + 1,
             )
         return self._with(history, version)
 
@@ -224,13 +254,21 @@ class Rulebook:
         current = self.history(rule_id)[-1]
         if current.effective_until is not None:
             raise RuleConflictError(
-                f"cannot {verb} rule {rule_id}: it was repealed {_when(current.effective_until)}; "
-                "enact it again instead"
+                "cannot %(verb)s rule %(rule_id)s: it was repealed %(value)s; "
+                "enact it again instead",
+                verb=verb,
+                rule_id=rule_id,
+                value=_when(current.effective_until),
             )
         if at <= current.effective_from:
             raise RuleConflictError(
-                f"cannot {verb} rule {rule_id} at {_when(at)}: its current version "
-                f"{current.label} only takes effect {_when(current.effective_from)}"
+                "cannot %(verb)s rule %(rule_id)s at %(value)s: its current "
+                "version %(label)s only takes effect %(value2)s",
+                verb=verb,
+                rule_id=rule_id,
+                value=_when(at),
+                label=current.label,
+                value2=_when(current.effective_from),
             )
         return current
 
@@ -247,22 +285,40 @@ def _check_history(rule_id: str, versions: list[RuleVersion]) -> tuple[RuleVersi
     for earlier, later in zip(ordered, ordered[1:], strict=False):
         if later.jurisdiction != earlier.jurisdiction:
             raise RuleConflictError(
-                f"rule {rule_id} has versions in {earlier.jurisdiction} and {later.jurisdiction}; "
-                "a rule belongs to one jurisdiction"
+                "rule %(rule_id)s has versions in %(jurisdiction)s and "
+                "%(jurisdiction2)s; a rule belongs to one jurisdiction",
+                rule_id=rule_id,
+                jurisdiction=earlier.jurisdiction,
+                jurisdiction2=later.jurisdiction,
             )
         if later.version == earlier.version:
-            raise RuleConflictError(f"rule {rule_id} has two versions numbered {later.version}")
+            raise RuleConflictError(
+                "rule %(rule_id)s has two versions numbered %(version)s",
+                rule_id=rule_id,
+                version=later.version,
+            )
         if later.effective_from <= earlier.effective_from:
             raise RuleConflictError(
-                f"rule {rule_id}: version {later.version} takes effect "
-                f"{_when(later.effective_from)}, not after version {earlier.version} "
-                f"({_when(earlier.effective_from)}); version numbers must increase with time"
+                "rule %(rule_id)s: version %(version)s takes effect %(value)s, "
+                "not after version %(version2)s (%(value2)s); version numbers "
+                "must increase with time",
+                rule_id=rule_id,
+                version=later.version,
+                value=_when(later.effective_from),
+                version2=earlier.version,
+                value2=_when(earlier.effective_from),
             )
         if earlier.effective_until is None or earlier.effective_until > later.effective_from:
             raise RuleConflictError(
-                f"rule {rule_id}: version {earlier.version} ({earlier.describe_interval()}) "
-                f"overlaps version {later.version} ({later.describe_interval()}); end version "
-                f"{earlier.version} at or before {_when(later.effective_from)}"
+                "rule %(rule_id)s: version %(version)s (%(describe_interval)s) "
+                "overlaps version %(version2)s (%(describe_interval2)s); end "
+                "version %(version)s at or before %(value)s",
+                rule_id=rule_id,
+                version=earlier.version,
+                describe_interval=earlier.describe_interval(),
+                version2=later.version,
+                describe_interval2=later.describe_interval(),
+                value=_when(later.effective_from),
             )
     return tuple(ordered)
 
@@ -270,7 +326,10 @@ def _check_history(rule_id: str, versions: list[RuleVersion]) -> tuple[RuleVersi
 def _check_tree(parents: dict[str, str], with_rules: set[str]) -> dict[str, str]:
     """Complete the jurisdiction tree (``intl`` by default) and refuse cycles."""
     if INTERNATIONAL in parents:
-        raise RulebookError(f"{INTERNATIONAL!r} is the root jurisdiction and has no parent")
+        raise RulebookError(
+            "%(international)s is the root jurisdiction and has no parent",
+            international=repr(INTERNATIONAL),
+        )
     for j in with_rules | set(parents.values()):
         if j != INTERNATIONAL:
             parents.setdefault(j, INTERNATIONAL)
@@ -279,5 +338,7 @@ def _check_tree(parents: dict[str, str], with_rules: set[str]) -> dict[str, str]
         while seen[-1] != INTERNATIONAL:
             seen.append(parents[seen[-1]])
             if seen[-1] in seen[:-1]:
-                raise RulebookError(f"jurisdictions form a cycle: {' -> '.join(seen)}")
+                raise RulebookError(
+                    "jurisdictions form a cycle: %(values)s", values=" -> ".join(seen)
+                )
     return parents

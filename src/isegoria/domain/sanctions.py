@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from isegoria.errors import Explained
+
 __all__ = [
     "DSA_ACCOUNT_DECISIONS",
     "DSA_VISIBILITY_DECISIONS",
@@ -48,7 +50,7 @@ __all__ = [
 MAX_SUSPENSION_DAYS = 365
 
 
-class SanctionError(ValueError):
+class SanctionError(Explained, ValueError):
     """A sanction value is malformed (for example a suspension without a number of days)."""
 
 
@@ -85,7 +87,11 @@ class SanctionStep(Enum):
             return cls(name)
         except ValueError:
             valid = ", ".join(step.value for step in _LADDER)
-            raise SanctionError(f"unknown sanction step {name!r}; use one of: {valid}") from None
+            raise SanctionError(
+                "unknown sanction step %(name)s; use one of: %(valid)s",
+                name=repr(name),
+                valid=valid,
+            ) from None
 
 
 #: The ladder in order of severity, mildest first.
@@ -104,13 +110,16 @@ class Sanction:
             days = self.suspension_days
             if days is None or not 1 <= days <= MAX_SUSPENSION_DAYS:
                 raise SanctionError(
-                    f"a suspension needs a number of days between 1 and {MAX_SUSPENSION_DAYS}, "
-                    f"got {days!r}"
+                    "a suspension needs a number of days between 1 and %(max)s, got %(days)s",
+                    max=MAX_SUSPENSION_DAYS,
+                    days=repr(days),
                 )
         elif self.suspension_days is not None:
             raise SanctionError(
-                f"only a suspension has a number of days; {self.step.value!r} was given "
-                f"{self.suspension_days} days"
+                "only a suspension has a number of days; %(value)s was given "
+                "%(suspension_days)s days",
+                value=repr(self.step.value),
+                suspension_days=self.suspension_days,
             )
 
     @classmethod
@@ -202,7 +211,11 @@ class HarmCategory(Enum):
             return cls(name)
         except ValueError:
             valid = ", ".join(sorted(c.value for c in cls))
-            raise SanctionError(f"unknown harm category {name!r}; use one of: {valid}") from None
+            raise SanctionError(
+                "unknown harm category %(name)s; use one of: %(valid)s",
+                name=repr(name),
+                valid=valid,
+            ) from None
 
 
 # DSA Transparency Database API, ``category`` enumeration, schema v2 (1 July 2025). v2 added

@@ -35,6 +35,8 @@ from fractions import Fraction
 from numbers import Rational
 from typing import Any
 
+from isegoria.errors import Explained
+
 __all__ = [
     "CONSTITUTIONAL_MAJORITY",
     "SIMPLE_MAJORITY",
@@ -49,7 +51,7 @@ __all__ = [
 ]
 
 
-class TallyError(ValueError):
+class TallyError(Explained, ValueError):
     """The inputs of a count are inconsistent (for example more ballots than citizens)."""
 
 
@@ -65,18 +67,24 @@ def exact_share(value: Fraction | int | Decimal | str, what: str) -> Fraction:
     """Turn ``value`` into an exact fraction in [0, 1]; floats are refused (not exact)."""
     if isinstance(value, bool) or isinstance(value, float):
         raise TallyError(
-            f"{what} must be exact: write Fraction(2, 3) or the string '2/3', not the "
-            f"floating-point number {value!r}"
+            "%(what)s must be exact: write Fraction(2, 3) or the string "
+            "'2/3', not the floating-point number %(value)s",
+            what=what,
+            value=repr(value),
         )
     if isinstance(value, Rational | Decimal | str):
         try:
             share = Fraction(value)
         except (ValueError, ZeroDivisionError) as exc:
-            raise TallyError(f"{what} {value!r} is not a fraction such as '2/3'") from exc
+            raise TallyError(
+                "%(what)s %(value)s is not a fraction such as '2/3'", what=what, value=repr(value)
+            ) from exc
     else:
-        raise TallyError(f"{what} must be a fraction such as '2/3', got {value!r}")
+        raise TallyError(
+            "%(what)s must be a fraction such as '2/3', got %(value)s", what=what, value=repr(value)
+        )
     if not 0 <= share <= 1:
-        raise TallyError(f"{what} must be between 0 and 1, got {share}")
+        raise TallyError("%(what)s must be between 0 and 1, got %(share)s", what=what, share=share)
     return share
 
 
@@ -98,11 +106,15 @@ class Threshold:
         # threshold at or below one half would let 50-50 pass, so it is refused.
         if self.inclusive and share <= Fraction(1, 2):
             raise TallyError(
-                f"an 'at least' threshold must be above one half so that a tie fails, got "
-                f"{share}; use Threshold(Fraction(1, 2), inclusive=False) for a simple majority"
+                "an 'at least' threshold must be above one half so that a tie "
+                "fails, got %(share)s; use Threshold(Fraction(1, 2), "
+                "inclusive=False) for a simple majority",
+                share=share,
             )
         if not self.inclusive and share < Fraction(1, 2):
-            raise TallyError(f"a 'more than' threshold must be at least one half, got {share}")
+            raise TallyError(
+                "a 'more than' threshold must be at least one half, got %(share)s", share=share
+            )
         if not self.inclusive and share == 1:
             raise TallyError("'more than all' can never be reached; use inclusive=True")
 
@@ -210,17 +222,25 @@ def tally_counts(
     """Count a vote from its totals (as stored), checking that the totals are possible."""
     for name, count in (("yes", yes), ("no", no), ("abstain", abstain)):
         if count < 0:
-            raise TallyError(f"the number of {name} votes cannot be negative, got {count}")
+            raise TallyError(
+                "the number of %(name)s votes cannot be negative, got %(count)s",
+                name=name,
+                count=count,
+            )
     if electorate_size <= 0:
         raise TallyError(
-            f"the electorate must have at least one citizen, got {electorate_size}; "
-            "a jurisdiction without citizens cannot vote"
+            "the electorate must have at least one citizen, got "
+            "%(electorate_size)s; a jurisdiction without citizens cannot vote",
+            electorate_size=electorate_size,
         )
     cast = yes + no + abstain
     if cast > electorate_size:
         raise TallyError(
-            f"{cast} votes were cast but only {electorate_size} citizens may vote; "
-            "check that the electorate was counted when the vote opened"
+            "%(cast)s votes were cast but only %(electorate_size)s citizens "
+            "may vote; check that the electorate was counted when the vote "
+            "opened",
+            cast=cast,
+            electorate_size=electorate_size,
         )
     return TallyResult(
         yes=yes,
@@ -242,7 +262,9 @@ def tally(
     counts = dict.fromkeys(Vote, 0)
     for ballot in ballots:
         if not isinstance(ballot, Vote):
-            raise TallyError(f"a ballot must be yes, no or abstain, got {ballot!r}")
+            raise TallyError(
+                "a ballot must be yes, no or abstain, got %(ballot)s", ballot=repr(ballot)
+            )
         counts[ballot] += 1
     return tally_counts(
         counts[Vote.YES], counts[Vote.NO], counts[Vote.ABSTAIN], electorate_size, quorum, threshold

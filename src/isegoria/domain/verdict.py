@@ -39,6 +39,7 @@ from isegoria.domain.constitution import Constitution
 from isegoria.domain.rulebook import RuleVersion
 from isegoria.domain.sanctions import Sanction, SanctionStep
 from isegoria.domain.tally import Threshold
+from isegoria.errors import Explained
 
 __all__ = [
     "MAX_REASON_LENGTH",
@@ -60,7 +61,7 @@ T = TypeVar("T")
 MAX_REASON_LENGTH = 2000
 
 
-class VerdictError(ValueError):
+class VerdictError(Explained, ValueError):
     """Ballots or inputs that cannot make a verdict; the message says what is wrong."""
 
 
@@ -81,8 +82,9 @@ class Ballot:
             raise VerdictError("a ballot must give a reason, even a short one")
         if len(self.reason) > MAX_REASON_LENGTH:
             raise VerdictError(
-                f"a reason may have at most {MAX_REASON_LENGTH} characters, "
-                f"this one has {len(self.reason)}"
+                "a reason may have at most %(max)s characters, this one has %(count)s",
+                max=MAX_REASON_LENGTH,
+                count=len(self.reason),
             )
 
 
@@ -219,8 +221,11 @@ def check_ballot(ballot: Ballot, rule: RuleVersion) -> None:
     """Refuse, at casting time, a ballot proposing more than the rule allows."""
     if ballot.sanction is not None and not rule.allows(ballot.sanction):
         raise VerdictError(
-            f"the ballot proposes '{ballot.sanction.describe()}' but rule {rule.label} allows at "
-            f"most '{rule.ceiling.describe()}'; choose a sanction within the rule's cap"
+            "the ballot proposes '%(describe)s' but rule %(label)s allows at "
+            "most '%(describe2)s'; choose a sanction within the rule's cap",
+            describe=ballot.sanction.describe(),
+            label=rule.label,
+            describe2=rule.ceiling.describe(),
         )
 
 
@@ -257,10 +262,15 @@ def decide(
     threshold = constitution.verdict_threshold
     cast = len(ballots)
     if cast > jury_size:
-        raise VerdictError(f"{cast} ballots for a jury of {jury_size}; count each juror once")
+        raise VerdictError(
+            "%(cast)s ballots for a jury of %(jury_size)s; count each juror once",
+            cast=cast,
+            jury_size=jury_size,
+        )
     if prior_upheld_violations < 0:
         raise VerdictError(
-            f"prior upheld violations cannot be negative, got {prior_upheld_violations}"
+            "prior upheld violations cannot be negative, got %(prior_upheld_violations)s",
+            prior_upheld_violations=prior_upheld_violations,
         )
     yes = sum(1 for b in ballots if b.violation)
     applied: list[AppliedRule] = []

@@ -214,7 +214,11 @@ def outcomes(
     query = select(ActivityDelivery).order_by(ActivityDelivery.id.desc()).limit(limit)
     if state is not None:
         if state not in (PENDING, DELIVERED, DEAD):
-            raise InvalidInput(f"state is pending, delivered or dead, not {state!r}", field="state")
+            raise InvalidInput(
+                "state is pending, delivered or dead, not %(state)s",
+                field="state",
+                state=repr(state),
+            )
         query = query.where(ActivityDelivery.delivery == state)
     return list(uow.session.scalars(query))
 

@@ -69,16 +69,18 @@ def rule_for(flag: FlagReport, rules: InboxRules) -> str:
         return rules.default_rule
     known = ", ".join(sorted(rules.keywords)) or "none configured"
     raise InvalidInput(
-        "no rule applies to this Flag: its comment names none of this instance's keywords "
-        f"({known}) and there is no default rule for federated reports",
+        "no rule applies to this Flag: its comment names none of this "
+        "instance's keywords (%(known)s) and there is no default rule "
+        "for federated reports",
         field="content",
+        known=known,
     )
 
 
 def _refuse_nul(value: str, field: str) -> None:
     # PostgreSQL text cannot hold NUL; no legitimate post or comment contains one.
     if "\x00" in value:
-        raise InvalidInput(f"{field} contains a NUL character", field=field)
+        raise InvalidInput("%(field_name)s contains a NUL character", field=field, field_name=field)
 
 
 def _flag_key(flag_id: str, post_uri: str) -> str:
@@ -94,7 +96,9 @@ def _reporter_inbox(actor: Mapping[str, Any]) -> str:
         raise InvalidInput("the reporting actor publishes no inbox", field="actor")
     _refuse_nul(inbox, "the reporting actor's inbox")
     if len(inbox) > MAX_URL:
-        raise InvalidInput(f"the reporting actor's inbox is longer than {MAX_URL}", field="actor")
+        raise InvalidInput(
+            "the reporting actor's inbox is longer than %(max)s", field="actor", max=MAX_URL
+        )
     return inbox
 
 
@@ -103,24 +107,28 @@ def _instant(value: Any, uri: str) -> datetime:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
         raise InvalidInput(
-            f"the post {uri} has no valid 'published' time", field="object"
+            "the post %(uri)s has no valid 'published' time", field="object", uri=uri
         ) from None
     if moment.tzinfo is None:
-        raise InvalidInput(f"the post {uri} has a 'published' time without zone", field="object")
+        raise InvalidInput(
+            "the post %(uri)s has a 'published' time without zone", field="object", uri=uri
+        )
     return moment.astimezone(UTC)
 
 
 def snapshot_from_note(document: Mapping[str, Any], uri: str, jurisdiction: str) -> ContentSnapshot:
     """A snapshot of a fetched ActivityStreams object (a ``Note``, usually)."""
     if document.get("id") != uri:
-        raise InvalidInput(f"fetching {uri} returned another object", field="object")
+        raise InvalidInput("fetching %(uri)s returned another object", field="object", uri=uri)
     author = document.get("attributedTo")
     if isinstance(author, list) and author:
         author = author[0]
     if isinstance(author, dict):
         author = author.get("id")
     if not isinstance(author, str) or not 0 < len(author) <= MAX_AUTHOR:
-        raise InvalidInput(f"the post {uri} names no author (attributedTo)", field="object")
+        raise InvalidInput(
+            "the post %(uri)s names no author (attributedTo)", field="object", uri=uri
+        )
     raw = document.get("content")
     text = html.unescape(_TAG.sub(" ", raw)).strip() if isinstance(raw, str) else ""
     summary = document.get("summary")
@@ -192,7 +200,11 @@ def receive_flag_report(
         except RulebookError:
             history = ()
         if not history:  # a misconfigured mapping: say which setting names a missing rule
-            raise NotFound(f"the rule {rule_id} mapped to this Flag does not exist", field="rule")
+            raise NotFound(
+                "the rule %(rule_id)s mapped to this Flag does not exist",
+                field="rule",
+                rule_id=rule_id,
+            )
         jurisdiction = history[-1].jurisdiction
         held = {uri: _held(uow, platform_id, uri) for uri in flag.posts}
     inbox = _reporter_inbox(_fetched(fetch, flag.actor, "the reporting actor"))
@@ -243,4 +255,6 @@ def _fetched(fetch: Callable[[str], dict[str, Any]], uri: str, what: str) -> dic
     try:
         return fetch(uri)
     except ValueError as exc:  # FetchRefused: not allowed, unreachable, too large, not JSON
-        raise InvalidInput(f"could not read {what} {uri}: {exc}", field="object") from None
+        raise InvalidInput(
+            "could not read %(what)s %(uri)s: %(exc)s", field="object", what=what, uri=uri, exc=exc
+        ) from None

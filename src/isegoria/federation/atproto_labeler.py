@@ -39,7 +39,9 @@ MAX_PATTERN_LENGTH: Final = 2000
 def record_identity(uow: UnitOfWork, did: str) -> LabelerIdentity:
     """Record the DID labels are signed as (the latest start's setting wins)."""
     if not did.startswith("did:") or len(did) > MAX_PATTERN_LENGTH:
-        raise InvalidInput(f"the labeler DID {did[:80]!r} is not a DID", field="labeler_did")
+        raise InvalidInput(
+            "the labeler DID %(did)s is not a DID", field="labeler_did", did=repr(did[:80])
+        )
     identity = uow.session.get(LabelerIdentity, 1)
     if identity is None:
         identity = LabelerIdentity(id=1, did=did, recorded_at=uow.now())
@@ -84,20 +86,26 @@ def query(
             "uriPatterns is required: one or more AT URI patterns", field="uriPatterns"
         )
     if len(uri_patterns) > MAX_PATTERNS:
-        raise InvalidInput(f"at most {MAX_PATTERNS} uriPatterns", field="uriPatterns")
+        raise InvalidInput("at most %(max)s uriPatterns", field="uriPatterns", max=MAX_PATTERNS)
     if any(len(p) > MAX_PATTERN_LENGTH for p in [*uri_patterns, *sources]):
         raise InvalidInput(
-            f"a pattern is at most {MAX_PATTERN_LENGTH} characters", field="uriPatterns"
+            "a pattern is at most %(max)s characters", field="uriPatterns", max=MAX_PATTERN_LENGTH
         )
     if any("\x00" in p for p in [*uri_patterns, *sources, cursor or ""]):
         raise InvalidInput("patterns, sources and cursor cannot contain NUL", field="uriPatterns")
     if not 1 <= limit <= QUERY_MAX_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {QUERY_MAX_LIMIT}", field="limit")
+        raise InvalidInput(
+            "limit must be between 1 and %(query_max_limit)s",
+            field="limit",
+            query_max_limit=QUERY_MAX_LIMIT,
+        )
     after = 0
     if cursor:
         if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
             raise InvalidInput(
-                f"cursor {cursor[:40]!r} was not issued by this labeler", field="cursor"
+                "cursor %(cursor)s was not issued by this labeler",
+                field="cursor",
+                cursor=repr(cursor[:40]),
             )
         after = int(cursor)
     matches = [
@@ -137,9 +145,10 @@ def file_atproto_report(
         raise InvalidInput("reason and subject cannot contain NUL characters", field="reason")
     if report.rule_id is None:
         raise InvalidInput(
-            f"no rule is mapped to reasonType {report.reason_type} on this labeler "
+            "no rule is mapped to reasonType %(reason_type)s on this labeler "
             "and there is no default rule",
             field="reasonType",
+            reason_type=report.reason_type,
         )
     if report.is_appeal:
         raise InvalidInput(
@@ -160,16 +169,21 @@ def file_atproto_report(
     ).first()
     if content is None:
         raise NotFound(
-            f"isegoria holds no snapshot of {report.subject_uri}; the platform must send the "
-            "post first (POST /api/v1/reports carries a snapshot)",
+            "isegoria holds no snapshot of %(subject_uri)s; the platform "
+            "must send the post first (POST /api/v1/reports carries a "
+            "snapshot)",
             field="subject",
+            subject_uri=report.subject_uri,
         )
     context = json.loads(content.context or "{}")
     if report.subject_cid and context.get("cid") not in (None, report.subject_cid):
         raise InvalidInput(
-            f"the record {report.subject_uri} changed: isegoria holds CID {context['cid']}, "
-            f"the report names {report.subject_cid}",
+            "the record %(subject_uri)s changed: isegoria holds CID %(cid)s, "
+            "the report names %(subject_cid)s",
             field="subject.cid",
+            subject_uri=report.subject_uri,
+            cid=context["cid"],
+            subject_cid=report.subject_cid,
         )
     snapshot = ContentSnapshot(
         platform_content_id=content.platform_content_id,

@@ -52,16 +52,22 @@ class Policy:
         if self.public:
             return principal
         if principal.kind is PrincipalKind.ANONYMOUS:
-            raise Unauthenticated(f"this endpoint needs {self.description}; log in or send a key")
+            raise Unauthenticated(
+                "this endpoint needs %(description)s; log in or send a key",
+                description=self.description,
+            )
         if principal.kind is PrincipalKind.PERSON:
             if principal.role not in self.roles:
-                raise Forbidden(f"this endpoint needs {self.description}")
+                raise Forbidden("this endpoint needs %(description)s", description=self.description)
             _check_csrf(request, principal)
             return principal
         if not self.platform:
-            raise Forbidden(f"this endpoint needs {self.description}, not a platform key")
+            raise Forbidden(
+                "this endpoint needs %(description)s, not a platform key",
+                description=self.description,
+            )
         if self.scope is not None and self.scope not in principal.scopes:
-            raise Forbidden(f"this API key lacks the scope {self.scope.value}")
+            raise Forbidden("this API key lacks the scope %(value)s", value=self.scope.value)
         return principal
 
 

@@ -14,7 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from isegoria.errors import InvalidItems, IsegoriaError, RateLimited
+from isegoria import i18n
+from isegoria.errors import Explained, InvalidItems, IsegoriaError, RateLimited
 
 logger = logging.getLogger("isegoria.errors")
 
@@ -53,8 +54,9 @@ class ErrorPage(Protocol):
         detail: str,
         *,
         headers: dict[str, str] | None,
+        english: bool | None = None,
     ) -> Response:
-        """The page for this error."""
+        """The page for this error; ``english`` says whether ``detail`` is still in English."""
         ...
 
 
@@ -67,8 +69,10 @@ def problem(
     kind: str,
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    explained: Explained | None = None,
 ) -> Response:
-    """Render one error for whoever asked."""
+    """Render one error for whoever asked: the API's problem keeps the English ``detail``; a
+    page shows ``explained``'s message in the reader's language when it has one."""
     if wants_json(request):
         body: dict[str, Any] = {
             "type": PROBLEM_TYPE_BASE + kind,
@@ -87,7 +91,12 @@ def problem(
     page: ErrorPage | None = getattr(state, "error_page", None)
     if page is None:
         return PlainTextResponse(f"{title}: {detail}", status_code=status, headers=headers)
-    return page(request, status, title, detail, headers=headers)
+    if explained is None:
+        return page(request, status, title, detail, headers=headers)
+    english = i18n.current_language() != i18n.DEFAULT_LANGUAGE and not i18n.is_translated(explained)
+    return page(
+        request, status, title, i18n.error_text(explained), headers=headers, english=english
+    )
 
 
 def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
@@ -118,6 +127,7 @@ def install(app: FastAPI, error_page: ErrorPage) -> None:
             kind=kind,
             extra=extra,
             headers=headers,
+            explained=error,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -139,8 +149,10 @@ def install(app: FastAPI, error_page: ErrorPage) -> None:
         titles = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}
         title = titles.get(error.status_code, "Error")
         detail = error.detail if isinstance(error.detail, str) else title
+        explained = None
         if error.status_code == 404:
-            detail = f"nothing at {request.url.path}"
+            explained = Explained("nothing at %(path)s", path=request.url.path)
+            detail = str(explained)
         if error.status_code == 400 and detail == FASTAPI_BODY_ERROR:
             detail = BODY_ERROR
         return problem(
@@ -150,6 +162,7 @@ def install(app: FastAPI, error_page: ErrorPage) -> None:
             detail,
             kind=f"http-{error.status_code}",
             headers=dict(error.headers) if error.headers else None,
+            explained=explained,
         )
 
     @app.exception_handler(Exception)

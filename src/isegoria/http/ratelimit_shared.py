@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import text
 
-from isegoria.errors import RateLimited
 from isegoria.rate_rules import Decision, Rule, refusal, refused
 from isegoria.store.db import Database
 
@@ -141,13 +140,13 @@ class SharedRateLimiter:
         """Spend ``cost`` tokens (default one) or raise ``RateLimited`` (429 with Retry-After)."""
         decision = self.hit(key, rule, cost)
         if not decision.allowed:
-            raise RateLimited(refusal(rule, decision), retry_after=decision.retry_after)
+            raise refusal(rule, decision)
 
     def require(self, key: str, rule: Rule) -> None:
         """Raise ``RateLimited`` if ``key``'s bucket is empty, spending nothing."""
         decision = self.peek(key, rule)
         if not decision.allowed:
-            raise RateLimited(refusal(rule, decision), retry_after=decision.retry_after)
+            raise refusal(rule, decision)
 
     def reset(self, key: str, rule: Rule) -> None:
         """Forget ``key``'s bucket for ``rule`` (a full bucket next time)."""

@@ -89,7 +89,9 @@ class OidcVerifier:
             response.raise_for_status()
             data = response.json()
         except (httpx.HTTPError, ValueError) as error:
-            raise VerificationFailed(f"the identity provider did not answer ({error})") from None
+            raise VerificationFailed(
+                "the identity provider did not answer (%(error)s)", error=error
+            ) from None
         if not isinstance(data, dict):
             raise VerificationFailed("the identity provider's answer is not a JSON object")
         return data
@@ -103,7 +105,9 @@ class OidcVerifier:
                 raise VerificationFailed("the provider's discovery document names another issuer")
             for field in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
                 if not isinstance(data.get(field), str):
-                    raise VerificationFailed(f"the provider's discovery document lacks {field}")
+                    raise VerificationFailed(
+                        "the provider's discovery document lacks %(field_name)s", field_name=field
+                    )
             self._metadata = data
         return self._metadata
 
@@ -113,7 +117,9 @@ class OidcVerifier:
             try:
                 self._keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
             except (JoseError, ValueError, TypeError, KeyError) as error:
-                raise VerificationFailed(f"the provider's JWKS is unusable ({error})") from None
+                raise VerificationFailed(
+                    "the provider's JWKS is unusable (%(error)s)", error=error
+                ) from None
         return self._keys
 
     def begin(self, return_url: str) -> Begun:
@@ -148,7 +154,7 @@ class OidcVerifier:
         if not expected or not hmac.compare_digest(params.get("state", ""), expected):
             raise VerificationFailed("the provider's answer does not belong to this registration")
         if error := params.get("error"):
-            raise VerificationFailed(f"the identity provider refused: {error[:200]}")
+            raise VerificationFailed("the identity provider refused: %(error)s", error=error[:200])
         code = params.get("code", "")
         if not code:
             raise VerificationFailed("the identity provider sent no authorization code")
@@ -172,9 +178,11 @@ class OidcVerifier:
             )
             data = response.json()
         except (httpx.HTTPError, ValueError) as error:
-            raise VerificationFailed(f"the token exchange failed ({error})") from None
+            raise VerificationFailed("the token exchange failed (%(error)s)", error=error) from None
         if response.status_code != 200 or not isinstance(data, dict):
-            raise VerificationFailed(f"the token exchange was refused ({response.status_code})")
+            raise VerificationFailed(
+                "the token exchange was refused (%(status_code)s)", status_code=response.status_code
+            )
         id_token = data.get("id_token")
         if not isinstance(id_token, str):
             raise VerificationFailed("the provider returned no ID token")
@@ -193,9 +201,11 @@ class OidcVerifier:
                     id_token, self._key_set(refresh=True), algorithms=ID_TOKEN_ALGORITHMS
                 )
             except (JoseError, ValueError) as error:
-                raise VerificationFailed(f"the ID token's signature is invalid ({error})") from None
+                raise VerificationFailed(
+                    "the ID token's signature is invalid (%(error)s)", error=error
+                ) from None
         except ValueError as error:
-            raise VerificationFailed(f"the ID token is malformed ({error})") from None
+            raise VerificationFailed("the ID token is malformed (%(error)s)", error=error) from None
         claims = token.claims
         registry = jwt.JWTClaimsRegistry(
             now=self._now,
@@ -210,7 +220,9 @@ class OidcVerifier:
         try:
             registry.validate(claims)
         except JoseError as error:
-            raise VerificationFailed(f"the ID token is not acceptable ({error})") from None
+            raise VerificationFailed(
+                "the ID token is not acceptable (%(error)s)", error=error
+            ) from None
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if len(audiences) > 1 and claims.get("azp") != self.client_id:
             raise VerificationFailed("the ID token was issued to another party (azp)")

@@ -54,7 +54,10 @@ class RelyingParty:
         """The RP ID (host) and origin (scheme://host[:port]) of the instance's public URL."""
         parts = urlsplit(public_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidInput(f"the public URL {public_url!r} has no host for passkeys")
+            raise InvalidInput(
+                "the public URL %(public_url)s has no host for passkeys",
+                public_url=repr(public_url),
+            )
         return cls(rp_id=parts.hostname, origin=f"{parts.scheme}://{parts.netloc}")
 
 
@@ -134,7 +137,9 @@ def begin_registration(
     """Options for ``navigator.credentials.create`` (JSON); the challenge is kept server-side."""
     existing = passkeys_of(uow, account.id)
     if len(existing) >= MAX_PASSKEYS:
-        raise InvalidInput(f"an account holds at most {MAX_PASSKEYS} passkeys; remove one first")
+        raise InvalidInput(
+            "an account holds at most %(max)s passkeys; remove one first", max=MAX_PASSKEYS
+        )
     options = webauthn.generate_registration_options(
         rp_id=rp.rp_id,
         rp_name=rp.name,
@@ -169,7 +174,9 @@ def finish_registration(
     """Check the browser's answer to the registration challenge and keep the new passkey."""
     label = name.strip() or "passkey"
     if len(label) > MAX_NAME:
-        raise InvalidInput(f"a passkey's name is at most {MAX_NAME} characters", field="name")
+        raise InvalidInput(
+            "a passkey's name is at most %(max)s characters", field="name", max=MAX_NAME
+        )
     try:
         verified = webauthn.verify_registration_response(
             credential=_check_response(response),
@@ -178,7 +185,9 @@ def finish_registration(
             expected_origin=rp.origin,
         )
     except WebAuthnException as error:
-        raise InvalidInput(f"the passkey was not accepted: {error}", field="response") from None
+        raise InvalidInput(
+            "the passkey was not accepted: %(error)s", field="response", error=error
+        ) from None
     taken = select(Passkey.id).where(Passkey.credential_id == verified.credential_id)
     if uow.session.scalar(taken) is not None:
         raise InvalidInput("this passkey is registered already", field="response")
@@ -223,7 +232,9 @@ def finish_authentication(
     try:
         credential = parse_authentication_credential_json(_check_response(response))
     except WebAuthnException as error:
-        raise InvalidInput(f"the passkey answer is malformed: {error}", field="response") from None
+        raise InvalidInput(
+            "the passkey answer is malformed: %(error)s", field="response", error=error
+        ) from None
     # Locked: two answers signed by one key cannot both move the counter from one value.
     passkey = uow.session.scalar(
         select(Passkey)
@@ -242,7 +253,9 @@ def finish_authentication(
             credential_current_sign_count=passkey.sign_count,
         )
     except WebAuthnException as error:
-        raise InvalidInput(f"the passkey was not accepted: {error}", field="response") from None
+        raise InvalidInput(
+            "the passkey was not accepted: %(error)s", field="response", error=error
+        ) from None
     passkey.sign_count = verified.new_sign_count
     passkey.last_used_at = uow.now()
     uow.session.flush()
@@ -253,7 +266,9 @@ def remove_passkey(uow: UnitOfWork, account: Account, passkey_id: int) -> None:
     """Remove one of the account's passkeys; the sessions it verified end with it."""
     passkey = uow.session.get(Passkey, passkey_id)
     if passkey is None or passkey.account_id != account.id:
-        raise NotFound(f"you have no passkey {passkey_id}", field="passkey_id")
+        raise NotFound(
+            "you have no passkey %(passkey_id)s", field="passkey_id", passkey_id=passkey_id
+        )
     uow.session.execute(
         delete(WebSession).where(WebSession.factor == PASSKEY, WebSession.factor_id == passkey.id)
     )

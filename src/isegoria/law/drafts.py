@@ -12,7 +12,7 @@ from isegoria.domain.constitution import Constitution, ConstitutionError
 from isegoria.domain.rulebook import RulebookError, RuleVersion
 from isegoria.domain.sanctions import GroundKind, HarmCategory, SanctionError, SanctionStep
 from isegoria.domain.tally import TallyError
-from isegoria.errors import InvalidInput
+from isegoria.errors import N_, InvalidInput
 
 #: A draft is validated as a domain version with this placeholder start (replaced on enactment).
 _PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
@@ -55,30 +55,35 @@ class RuleDraft:
     not_covered_examples: list[str] = field(default_factory=list)
 
 
-def _require(condition: bool, message: str, name: str) -> None:
+def _require(condition: bool, template: str, name: str, **params: object) -> None:
     if not condition:
-        raise InvalidInput(message, field=name)
+        raise InvalidInput(template, field=name, **params)
 
 
 def check_draft(draft: RuleDraft, jurisdiction: str) -> RuleVersion:
     """Validate a draft by building the domain version it describes (placeholder id/time)."""
     _require(
         0 < len(draft.title.strip()) <= MAX_TITLE_LENGTH,
-        f"a rule title is 1 to {MAX_TITLE_LENGTH} characters",
+        N_("a rule title is 1 to %(max)s characters"),
         "title",
+        max=MAX_TITLE_LENGTH,
     )
     _require(
         0 < len(draft.text.strip()) <= MAX_RULE_TEXT_LENGTH,
-        f"a rule text is 1 to {MAX_RULE_TEXT_LENGTH} characters",
+        N_("a rule text is 1 to %(max)s characters"),
         "text",
+        max=MAX_RULE_TEXT_LENGTH,
     )
     for name in ("covered_examples", "not_covered_examples"):
         examples = getattr(draft, name)
-        _require(len(examples) <= MAX_EXAMPLES, f"at most {MAX_EXAMPLES} examples", name)
+        _require(
+            len(examples) <= MAX_EXAMPLES, N_("at most %(max)s examples"), name, max=MAX_EXAMPLES
+        )
         _require(
             all(0 < len(e.strip()) <= MAX_EXAMPLE_LENGTH for e in examples),
-            f"each example is 1 to {MAX_EXAMPLE_LENGTH} characters",
+            N_("each example is 1 to %(max)s characters"),
             name,
+            max=MAX_EXAMPLE_LENGTH,
         )
     try:
         return RuleVersion(
@@ -96,7 +101,7 @@ def check_draft(draft: RuleDraft, jurisdiction: str) -> RuleVersion:
             not_covered_examples=tuple(e.strip() for e in draft.not_covered_examples),
         )
     except (RulebookError, SanctionError) as error:
-        raise InvalidInput(str(error)) from None
+        raise InvalidInput.because(error) from None
 
 
 def _ground(name: str) -> GroundKind:
@@ -105,7 +110,10 @@ def _ground(name: str) -> GroundKind:
     except ValueError:
         valid = ", ".join(g.value for g in GroundKind)
         raise InvalidInput(
-            f"unknown ground {name!r}; use one of: {valid}", field="ground"
+            "unknown ground %(name)s; use one of: %(valid)s",
+            field="ground",
+            name=repr(name),
+            valid=valid,
         ) from None
 
 
@@ -118,7 +126,9 @@ def check_constitution_changes(current: Constitution, changes: dict[str, Any]) -
     try:
         return Constitution.from_dict({**current.to_dict(), **changes})
     except (ConstitutionError, TallyError, TypeError, ValueError, KeyError) as error:
-        raise InvalidInput(f"invalid constitution change: {error}", field="changes") from None
+        raise InvalidInput(
+            "invalid constitution change: %(error)s", field="changes", error=error
+        ) from None
 
 
 def content_sha256(content: dict[str, Any]) -> str:

@@ -80,7 +80,9 @@ def apply_adopted(uow: UnitOfWork, proposal: Proposal, effective: datetime) -> N
         else:
             _constitution(uow, proposal, content["changes"], effective)
     except RulebookError as error:
-        raise Conflict(f"proposal {proposal.id} cannot be applied: {error}") from None
+        raise Conflict(
+            "proposal %(id)s cannot be applied: %(error)s", id=proposal.id, error=error
+        ) from None
 
 
 def _enact(uow: UnitOfWork, proposal: Proposal, draft: RuleDraft, effective: datetime) -> None:

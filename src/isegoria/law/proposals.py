@@ -62,8 +62,9 @@ def require_citizen(uow: UnitOfWork, account_id: int, jurisdiction: str) -> Acco
     account = uow.session.get(Account, account_id)
     if account is None or not is_citizen_of(uow, account, jurisdiction):
         raise Forbidden(
-            f"only citizens of {jurisdiction} (residents of it or of a jurisdiction within it) "
-            "may do this"
+            "only citizens of %(jurisdiction)s (residents of it or of a "
+            "jurisdiction within it) may do this",
+            jurisdiction=jurisdiction,
         )
     return account
 
@@ -91,11 +92,11 @@ _PROPOSAL_LOCKED = _PROPOSAL.with_for_update()
 def get_proposal(uow: UnitOfWork, proposal_id: int, *, lock: bool = False) -> Proposal:
     """The proposal, or NotFound."""
     if not 1 <= proposal_id <= MAX_ID:
-        raise NotFound(f"there is no proposal {proposal_id}")
+        raise NotFound("there is no proposal %(proposal_id)s", proposal_id=proposal_id)
     query = _PROPOSAL_LOCKED if lock else _PROPOSAL
     proposal = uow.session.scalars(query, {"proposal_id": proposal_id}).first()
     if proposal is None:
-        raise NotFound(f"there is no proposal {proposal_id}")
+        raise NotFound("there is no proposal %(proposal_id)s", proposal_id=proposal_id)
     return proposal
 
 
@@ -108,7 +109,7 @@ def latest_revision(uow: UnitOfWork, proposal_id: int) -> ProposalRevision:
         .limit(1)
     ).first()
     if revision is None:  # pragma: no cover - every proposal is created with revision 1
-        raise NotFound(f"proposal {proposal_id} has no text")
+        raise NotFound("proposal %(proposal_id)s has no text", proposal_id=proposal_id)
     return revision
 
 
@@ -121,11 +122,15 @@ def _content(
 ) -> dict[str, Any]:
     if kind in (ProposalKind.ENACT, ProposalKind.AMEND):
         if draft is None:
-            raise InvalidInput(f"a proposal to {kind.value} a rule needs the rule's text")
+            raise InvalidInput(
+                "a proposal to %(value)s a rule needs the rule's text", value=kind.value
+            )
         check_draft(draft, jurisdiction)
         return {"rule": asdict(draft)}
     if draft is not None:
-        raise InvalidInput(f"a proposal to {kind.value} carries no rule text", field="rule")
+        raise InvalidInput(
+            "a proposal to %(value)s carries no rule text", field="rule", value=kind.value
+        )
     if kind is ProposalKind.CONSTITUTION:
         current = latest_constitution(uow, jurisdiction).constitution
         check_constitution_changes(current, changes or {})
@@ -170,9 +175,10 @@ def propose(
             raise InvalidInput("effective_at needs a timezone", field="effective_at")
         if effective_at < closes:
             raise InvalidInput(
-                f"a change cannot take effect before the vote closes ({format_instant(closes)}): "
+                "a change cannot take effect before the vote closes (%(value)s): "
                 "law is never retroactive",
                 field="effective_at",
+                value=closes,
             )
     proposal = Proposal(
         jurisdiction_code=jurisdiction,
@@ -222,20 +228,26 @@ def _check_target(
     """For amend/repeal: the rule exists here, is not repealed, and has no other open bill."""
     if kind not in (ProposalKind.AMEND, ProposalKind.REPEAL):
         if rule_id is not None:
-            raise InvalidInput(f"a proposal to {kind.value} names no rule", field="rule_id")
+            raise InvalidInput(
+                "a proposal to %(value)s names no rule", field="rule_id", value=kind.value
+            )
         return None
     if not rule_id:
-        raise InvalidInput(f"say which rule to {kind.value}", field="rule_id")
+        raise InvalidInput("say which rule to %(value)s", field="rule_id", value=kind.value)
     history = rule_history(uow, rule_id)
     if history[0].jurisdiction != jurisdiction:
         raise InvalidInput(
-            f"rule {rule_id} is law of {history[0].jurisdiction}; only its citizens can change "
-            "it, by a proposal there",
+            "rule %(rule_id)s is law of %(jurisdiction)s; only its citizens "
+            "can change it, by a proposal there",
             field="rule_id",
+            rule_id=rule_id,
+            jurisdiction=history[0].jurisdiction,
         )
     current = open_version(uow, rule_id)
     if current is None:
-        raise Conflict(f"rule {rule_id} was repealed; propose to enact a new rule instead")
+        raise Conflict(
+            "rule %(rule_id)s was repealed; propose to enact a new rule instead", rule_id=rule_id
+        )
     pending = uow.session.scalar(
         select(func.count())
         .select_from(Proposal)
@@ -246,8 +258,9 @@ def _check_target(
     )
     if pending:
         raise Conflict(
-            f"rule {rule_id} already has a proposal under way; comment on it, or propose after "
-            "its vote closes"
+            "rule %(rule_id)s already has a proposal under way; comment on "
+            "it, or propose after its vote closes",
+            rule_id=rule_id,
         )
     return current.version
 
@@ -268,8 +281,9 @@ def revise(
         raise Forbidden("only the citizen who made a proposal may revise it; comment instead")
     if proposal.status != ProposalStatus.DELIBERATION or uow.now() >= proposal.voting_opens_at:
         raise Conflict(
-            f"proposal {proposal_id} can no longer be revised: deliberation ended "
-            f"{format_instant(proposal.voting_opens_at)}"
+            "proposal %(proposal_id)s can no longer be revised: deliberation ended %(value)s",
+            proposal_id=proposal_id,
+            value=format_instant(proposal.voting_opens_at),
         )
     _require(0 < len(title.strip()) <= MAX_TITLE_LENGTH, "a title is 1 to 200 characters", "title")
     _require(
@@ -306,7 +320,10 @@ def comment(uow: UnitOfWork, *, account_id: int, proposal_id: int, body: str) ->
     proposal = get_proposal(uow, proposal_id)
     require_citizen(uow, account_id, proposal.jurisdiction_code)
     if proposal.status in (ProposalStatus.ADOPTED, ProposalStatus.REJECTED):
-        raise Conflict(f"proposal {proposal_id} is closed; comments are no longer taken")
+        raise Conflict(
+            "proposal %(proposal_id)s is closed; comments are no longer taken",
+            proposal_id=proposal_id,
+        )
     _require(
         0 < len(body.strip()) <= MAX_COMMENT_LENGTH,
         f"a comment is 1 to {MAX_COMMENT_LENGTH} characters",

@@ -75,7 +75,9 @@ def rule_history(uow: UnitOfWork, rule_id: str) -> list[RuleVersion]:
     """Every version of one rule, oldest first, or NotFound."""
     rule = uow.session.get(Rule, rule_id)
     if rule is None:
-        raise NotFound(f"there is no rule {rule_id}; check its number in the rulebook")
+        raise NotFound(
+            "there is no rule %(rule_id)s; check its number in the rulebook", rule_id=rule_id
+        )
     rows = uow.session.scalars(
         select(RuleVersionRow)
         .where(RuleVersionRow.rule_id == rule_id)
@@ -107,7 +109,12 @@ def rule_version(uow: UnitOfWork, rule_id: str, version: int) -> RuleVersion:
         if v.version == version:
             return v
     numbers = ", ".join(str(v.version) for v in history)
-    raise NotFound(f"rule {rule_id} has no version {version}; its versions are {numbers}")
+    raise NotFound(
+        "rule %(rule_id)s has no version %(version)s; its versions are %(numbers)s",
+        rule_id=rule_id,
+        version=version,
+        numbers=numbers,
+    )
 
 
 def open_version(uow: UnitOfWork, rule_id: str) -> RuleVersion | None:

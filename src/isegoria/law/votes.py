@@ -135,7 +135,7 @@ def parse_vote(choice: str) -> Vote:
         return Vote(choice)
     except ValueError:
         raise InvalidInput(
-            f"a vote is yes, no or abstain, got {choice!r}", field="choice"
+            "a vote is yes, no or abstain, got %(choice)s", field="choice", choice=repr(choice)
         ) from None
 
 
@@ -161,34 +161,46 @@ def cast_vote(
         open_voting(uow, proposal_id)  # the job may lag; the deadline is the law, not the job
     if proposal.status == ProposalStatus.DELIBERATION:
         raise Conflict(
-            f"voting on proposal {proposal_id} opens {format_instant(proposal.voting_opens_at)}; "
-            "until then, read and comment"
+            "voting on proposal %(proposal_id)s opens %(value)s; until then, read and comment",
+            proposal_id=proposal_id,
+            value=proposal.voting_opens_at,
         )
     if proposal.status != ProposalStatus.VOTING or now >= proposal.voting_closes_at:
         raise Conflict(
-            f"voting on proposal {proposal_id} closed {format_instant(proposal.voting_closes_at)};"
-            " your vote was not recorded"
+            "voting on proposal %(proposal_id)s closed %(value)s; your vote was not recorded",
+            proposal_id=proposal_id,
+            value=proposal.voting_closes_at,
         )
     elector = uow.session.scalars(
         _ELECTOR_LOCKED, {"proposal_id": proposal_id, "account_id": account_id}
     ).first()
     if elector is None:
         raise Forbidden(
-            f"you may not vote on proposal {proposal_id}: only citizens of "
-            f"{proposal.jurisdiction_code} when its vote opened may vote"
+            "you may not vote on proposal %(proposal_id)s: only citizens of "
+            "%(jurisdiction_code)s when its vote opened may vote",
+            proposal_id=proposal_id,
+            jurisdiction_code=proposal.jurisdiction_code,
         )
     old_id = elector.ballot_id
     if elector.has_voted and not change:
         raise Conflict(
-            f"you have already voted on proposal {proposal_id}; each citizen votes once, but "
-            "you may change your vote until it closes"
+            "you have already voted on proposal %(proposal_id)s; each "
+            "citizen votes once, but you may change your vote until it closes",
+            proposal_id=proposal_id,
         )
     if change and not elector.has_voted:
-        raise Conflict(f"you have not voted on proposal {proposal_id} yet; cast a vote first")
+        raise Conflict(
+            "you have not voted on proposal %(proposal_id)s yet; cast a vote first",
+            proposal_id=proposal_id,
+        )
     if change and old_id is not None:
         old = uow.session.get(Ballot, old_id)
         if old is not None and old.choice == vote.value:
-            raise Conflict(f"your vote on proposal {proposal_id} is already {vote.value}")
+            raise Conflict(
+                "your vote on proposal %(proposal_id)s is already %(value)s",
+                proposal_id=proposal_id,
+                value=vote.value,
+            )
     ballot_id = uow.token_hex(BALLOT_ID_BYTES)
     nonce = uow.token_hex(NONCE_BYTES)
     receipt = receipt_for(proposal_id, ballot_id, vote.value, nonce)

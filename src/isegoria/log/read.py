@@ -106,10 +106,14 @@ def tree_size(session: Session) -> int:
 def _check_size(session: Session, size: int, what: str = "tree_size") -> int:
     current = tree_size(session)
     if size < 0:
-        raise InvalidInput(f"{what} must not be negative", field=what)
+        raise InvalidInput("%(what)s must not be negative", field=what, what=what)
     if size > current:
         raise InvalidInput(
-            f"{what} {size} is beyond the log, which holds {current} entries", field=what
+            "%(what)s %(size)s is beyond the log, which holds %(current)s entries",
+            field=what,
+            what=what,
+            size=size,
+            current=current,
         )
     return current
 
@@ -141,8 +145,10 @@ def _inclusion(
     _check_size(session, size)
     if not 0 <= index < size:
         raise InvalidInput(
-            f"index {index} is not in a tree of size {size} (it must be below the size)",
+            "index %(index)s is not in a tree of size %(size)s (it must be below the size)",
             field="index",
+            index=index,
+            size=size,
         )
     ranges = merkle.inclusion_proof_ranges(index, size)
     lookup = perfect_lookup(
@@ -156,7 +162,10 @@ def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
     _check_size(session, second, "second")
     if not 0 <= first <= second:
         raise InvalidInput(
-            f"first ({first}) must be between 0 and second ({second})", field="first"
+            "first (%(first)s) must be between 0 and second (%(second)s)",
+            field="first",
+            first=first,
+            second=second,
         )
     if first in (0, second):
         return []
@@ -176,7 +185,7 @@ def entry(session: Session, index: int) -> LogEntry:
     """One entry, or NotFound."""
     row = session.get(LogEntry, index)
     if row is None:
-        raise NotFound(f"no log entry {index}", field="index")
+        raise NotFound("no log entry %(index)s", field="index", index=index)
     return row
 
 

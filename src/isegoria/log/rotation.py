@@ -62,7 +62,7 @@ def rotate_signing_key(
     rotation (the staff trail's row, written by a context this layer cannot import).
     """
     if not path.exists():
-        raise NotFound(f"no log signing key at {path}: there is nothing to rotate")
+        raise NotFound("no log signing key at %(path)s: there is nothing to rotate", path=path)
     old = load_signer(origin, path)
     new_key = Ed25519PrivateKey.generate()
     new = LogSigner(origin, new_key)
@@ -77,7 +77,9 @@ def rotate_signing_key(
             ),
         )
     except FileExistsError:
-        raise Conflict(f"{staged} exists: an earlier rotation did not finish; remove it") from None
+        raise Conflict(
+            "%(staged)s exists: an earlier rotation did not finish; remove it", staged=staged
+        ) from None
     try:
         with uow.begin():
             appended = uow.log.append(

@@ -39,7 +39,9 @@ def clean_draft(sanction: str | None, text: str | None) -> str | None:
     if sanction != SanctionStep.NOTE.value:
         raise InvalidInput("a note text goes with the sanction 'note' only", field="note_text")
     if len(text.strip()) > MAX_JURY_NOTE:
-        raise InvalidInput(f"a note is at most {MAX_JURY_NOTE} characters", field="note_text")
+        raise InvalidInput(
+            "a note is at most %(max)s characters", field="note_text", max=MAX_JURY_NOTE
+        )
     return text.strip()
 
 

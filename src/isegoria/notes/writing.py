@@ -11,8 +11,8 @@ from isegoria.domain.identity import Role
 from isegoria.domain.note_events import NoteWritten
 from isegoria.domain.notes import (
     Classification,
+    ContextNoteError,
     Helpfulness,
-    NoteError,
     NoteReason,
     NoteStatus,
     check_note_text,
@@ -33,7 +33,7 @@ def get_note(uow: UnitOfWork, note_id: int) -> NoteRow:
     """The note with this id, or NotFound."""
     note = uow.session.get(NoteRow, note_id)
     if note is None:
-        raise NotFound(f"no note {note_id}", field="note_id")
+        raise NotFound("no note %(note_id)s", field="note_id", note_id=note_id)
     return note
 
 
@@ -41,7 +41,7 @@ def get_content(uow: UnitOfWork, content_id: int) -> Content:
     """The content with this id, or NotFound."""
     content = uow.session.get(Content, content_id)
     if content is None:
-        raise NotFound(f"no content {content_id}", field="content_id")
+        raise NotFound("no content %(content_id)s", field="content_id", content_id=content_id)
     return content
 
 
@@ -65,8 +65,10 @@ def _parse_note(
     except ValueError:
         allowed = ", ".join(c.value for c in Classification)
         raise InvalidInput(
-            f"unknown classification {classification!r}; use one of {allowed}",
+            "unknown classification %(classification)s; use one of %(allowed)s",
             field="classification",
+            classification=repr(classification),
+            allowed=allowed,
         ) from None
     parsed_reasons: list[NoteReason] = []
     for reason in reasons:
@@ -75,7 +77,10 @@ def _parse_note(
         except ValueError:
             allowed = ", ".join(r.value for r in NoteReason)
             raise InvalidInput(
-                f"unknown reason {reason!r}; use one of {allowed}", field="reasons"
+                "unknown reason %(reason)s; use one of %(allowed)s",
+                field="reasons",
+                reason=repr(reason),
+                allowed=allowed,
             ) from None
         if value not in parsed_reasons:
             parsed_reasons.append(value)
@@ -83,8 +88,8 @@ def _parse_note(
         raise InvalidInput("say why the post is misleading (one reason at least)", field="reasons")
     try:
         check_note_text(text)
-    except NoteError as error:
-        raise InvalidInput(str(error), field=error.field) from None
+    except ContextNoteError as error:
+        raise InvalidInput.because(error, field=error.field) from None
     tag = language.strip()
     if not tag or len(tag) > MAX_LANGUAGE_LENGTH or not tag.replace("-", "").isalnum():
         raise InvalidInput(
@@ -151,12 +156,15 @@ def rate_note(
     try:
         value = Helpfulness(helpfulness)
         parsed_tags = check_tags(list(tags))
-    except NoteError as error:
-        raise InvalidInput(str(error), field=error.field) from None
+    except ContextNoteError as error:
+        raise InvalidInput.because(error, field=error.field) from None
     except ValueError:
         allowed = ", ".join(h.value for h in Helpfulness)
         raise InvalidInput(
-            f"unknown answer {helpfulness!r}; use one of {allowed}", field="helpfulness"
+            "unknown answer %(helpfulness)s; use one of %(allowed)s",
+            field="helpfulness",
+            helpfulness=repr(helpfulness),
+            allowed=allowed,
         ) from None
     now = uow.now()
     row = uow.session.get(NoteRatingRow, (note_id, account_id))

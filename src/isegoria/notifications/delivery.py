@@ -256,9 +256,15 @@ def retry_dead_letter(uow: UnitOfWork, delivery_id: int, *, staff: Account) -> N
     require_operator(staff)
     row = uow.session.get(NotificationDelivery, delivery_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"no notification delivery {delivery_id}", field="delivery_id")
+        raise NotFound(
+            "no notification delivery %(delivery_id)s", field="delivery_id", delivery_id=delivery_id
+        )
     if row.status != DEAD:
-        raise Conflict(f"notification delivery {delivery_id} is not a dead letter ({row.status})")
+        raise Conflict(
+            "notification delivery %(delivery_id)s is not a dead letter (%(status)s)",
+            delivery_id=delivery_id,
+            status=row.status,
+        )
     row.status, row.attempts, row.next_attempt_at, row.claimed_until = PENDING, 0, None, None
     record_staff_action(
         uow, account_actor(staff, CONSOLE), "dead_letter.retried", f"notification:{delivery_id}"

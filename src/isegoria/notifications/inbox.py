@@ -145,7 +145,11 @@ def mark_read(uow: UnitOfWork, account_id: int, notification_id: int | None = No
             )
         )
         if mine is None:
-            raise NotFound(f"no notification {notification_id}", field="notification_id")
+            raise NotFound(
+                "no notification %(notification_id)s",
+                field="notification_id",
+                notification_id=notification_id,
+            )
         query = query.where(Notification.id == notification_id)
     result = uow.session.execute(query.values(read_at=uow.now()))
     return int(getattr(result, "rowcount", 0) or 0)
@@ -201,7 +205,9 @@ def save_preferences(
 ) -> NotificationPreference:
     """Store a citizen's channels and language (a channel needs an address to be on)."""
     if language not in languages:
-        raise InvalidInput(f"language must be one of {', '.join(languages)}", field="language")
+        raise InvalidInput(
+            "language must be one of %(values)s", field="language", values=", ".join(languages)
+        )
     email, matrix_id = _checked_email(email), _checked_matrix(matrix_id)
     if email_on and email is None:
         raise InvalidInput("give an e-mail address to receive e-mail", field="email")

@@ -119,7 +119,7 @@ def staff_trail(
 ) -> list[TrailEntry]:
     """The newest actions first, a page at a time (``before`` an id), optionally of one kind."""
     if not 1 <= limit <= PAGE:
-        raise InvalidInput(f"a page holds 1 to {PAGE} actions", field="limit")
+        raise InvalidInput("a page holds 1 to %(page)s actions", field="limit", page=PAGE)
     query = select(StaffAction).order_by(StaffAction.id.desc()).limit(limit)
     if before is not None:
         query = query.where(StaffAction.id < before)

@@ -38,8 +38,10 @@ def check_password(password: str) -> str:
     """Return ``password`` if its length is acceptable and it is not a common one."""
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise InvalidInput(
-            f"a password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
+            "a password is %(min_password_length)s to %(max)s characters",
             field="password",
+            min_password_length=MIN_PASSWORD_LENGTH,
+            max=MAX_PASSWORD_LENGTH,
         )
     if is_common(password):
         raise InvalidInput(
@@ -52,19 +54,25 @@ def check_password(password: str) -> str:
 
 def _check_strata(strata: Strata) -> None:
     if strata.region is not None and not 0 < len(strata.region) <= MAX_REGION_LENGTH:
-        raise InvalidInput(f"a region is 1 to {MAX_REGION_LENGTH} characters", field="region")
+        raise InvalidInput(
+            "a region is 1 to %(max)s characters", field="region", max=MAX_REGION_LENGTH
+        )
     for name in ("age_band", "leaning"):
         value = getattr(strata, name)
         if value is not None and value not in STRATA[name]:
             allowed = ", ".join(STRATA[name])
-            raise InvalidInput(f"{name} must be one of: {allowed}", field=name)
+            raise InvalidInput(
+                "%(name)s must be one of: %(allowed)s", field=name, name=name, allowed=allowed
+            )
 
 
 def _check_display_name(display_name: str) -> str:
     name = display_name.strip()
     if not 0 < len(name) <= MAX_DISPLAY_NAME_LENGTH:
         raise InvalidInput(
-            f"a display name is 1 to {MAX_DISPLAY_NAME_LENGTH} characters", field="display_name"
+            "a display name is 1 to %(max)s characters",
+            field="display_name",
+            max=MAX_DISPLAY_NAME_LENGTH,
         )
     return name
 
@@ -84,7 +92,7 @@ def add_account(
     try:
         check_login(login)
     except InvalidLogin as error:
-        raise InvalidInput(str(error), field="login") from None
+        raise InvalidInput.because(error, field="login") from None
     name = _check_display_name(display_name)
     if password is not None:
         check_password(password)
@@ -96,11 +104,15 @@ def add_account(
         _check_strata(strata)
         for code in residences:
             if session.get(Jurisdiction, code) is None:
-                raise NotFound(f"no jurisdiction with code {code!r}", field="residences")
+                raise NotFound(
+                    "no jurisdiction with code %(code)s", field="residences", code=repr(code)
+                )
     elif residences or strata != Strata() or jury_opt_in:
-        raise InvalidInput(f"an {role.value} has no residence, strata or jury service")
+        raise InvalidInput(
+            "an %(value)s has no residence, strata or jury service", value=role.value
+        )
     if session.scalar(select(Account.id).where(Account.login == login)) is not None:
-        raise Conflict(f"the login {login!r} is taken", field="login")
+        raise Conflict("the login %(login)s is taken", field="login", login=repr(login))
     account = Account(
         login=login,
         display_name=name,
@@ -122,7 +134,7 @@ def get_account(uow: UnitOfWork, account_id: int) -> Account:
     """The account with this id."""
     account = uow.session.get(Account, account_id)
     if account is None:
-        raise NotFound(f"no account {account_id}")
+        raise NotFound("no account %(account_id)s", account_id=account_id)
     return account
 
 
@@ -130,7 +142,7 @@ def get_account_by_login(uow: UnitOfWork, login: str) -> Account:
     """The account with this login."""
     account = uow.session.scalar(select(Account).where(Account.login == login))
     if account is None:
-        raise NotFound(f"no account with login {login!r}", field="login")
+        raise NotFound("no account with login %(login)s", field="login", login=repr(login))
     return account
 
 

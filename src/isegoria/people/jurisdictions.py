@@ -25,12 +25,14 @@ def add_jurisdiction(
     if not name.strip():
         raise InvalidInput("a jurisdiction needs a name", field="name")
     if len(languages) > MAX_LANGUAGES:
-        raise InvalidInput(f"at most {MAX_LANGUAGES} languages", field="languages")
+        raise InvalidInput("at most %(max)s languages", field="languages", max=MAX_LANGUAGES)
     session = uow.session
     if session.get(Jurisdiction, code) is not None:
-        raise Conflict(f"jurisdiction {code} already exists", field="code")
+        raise Conflict("jurisdiction %(code)s already exists", field="code", code=code)
     if parent is not None and session.get(Jurisdiction, parent) is None:
-        raise NotFound(f"parent jurisdiction {parent} does not exist", field="parent")
+        raise NotFound(
+            "parent jurisdiction %(parent)s does not exist", field="parent", parent=parent
+        )
     jurisdiction = Jurisdiction(
         code=code,
         name=name.strip(),
@@ -56,7 +58,7 @@ def get_jurisdiction(uow: UnitOfWork, code: str) -> Jurisdiction:
 
 def unknown_jurisdiction(code: str) -> NotFound:
     """The error naming a jurisdiction code that is not stored."""
-    return NotFound(f"no jurisdiction with code {code!r}", field="jurisdiction")
+    return NotFound("no jurisdiction with code %(code)s", field="jurisdiction", code=repr(code))
 
 
 def list_jurisdictions(uow: UnitOfWork) -> list[Jurisdiction]:

@@ -47,7 +47,9 @@ class PlatformPrincipal:
 def check_webhook_url(url: str) -> str:
     """Return ``url`` if it is an absolute http(s) URL."""
     if len(url) > MAX_WEBHOOK_URL_LENGTH:
-        raise InvalidInput(f"a webhook URL is at most {MAX_WEBHOOK_URL_LENGTH} characters")
+        raise InvalidInput(
+            "a webhook URL is at most %(max)s characters", max=MAX_WEBHOOK_URL_LENGTH
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidInput("a webhook URL is an absolute http:// or https:// URL", field="url")
@@ -82,10 +84,10 @@ def add_platform(
     name = name.strip()
     if not 0 < len(name) <= MAX_PLATFORM_NAME_LENGTH:
         raise InvalidInput(
-            f"a platform name is 1 to {MAX_PLATFORM_NAME_LENGTH} characters", field="name"
+            "a platform name is 1 to %(max)s characters", field="name", max=MAX_PLATFORM_NAME_LENGTH
         )
     if uow.session.scalar(select(Platform.id).where(Platform.name == name)) is not None:
-        raise Conflict(f"a platform named {name!r} exists already", field="name")
+        raise Conflict("a platform named %(name)s exists already", field="name", name=repr(name))
     platform = Platform(
         name=name,
         webhook_secret=box.seal(secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)),
@@ -108,7 +110,7 @@ def get_platform(uow: UnitOfWork, platform_id: int) -> Platform:
     """The platform with this id."""
     platform = uow.session.get(Platform, platform_id)
     if platform is None:
-        raise NotFound(f"no platform {platform_id}", field="platform_id")
+        raise NotFound("no platform %(platform_id)s", field="platform_id", platform_id=platform_id)
     return platform
 
 
@@ -120,7 +122,9 @@ def find_platform(uow: UnitOfWork, name_or_id: str) -> Platform:
         return get_platform(uow, int(name_or_id))
     platform = uow.session.scalar(select(Platform).where(Platform.name == name_or_id))
     if platform is None:
-        raise NotFound(f"no platform named {name_or_id!r}", field="platform")
+        raise NotFound(
+            "no platform named %(name_or_id)s", field="platform", name_or_id=repr(name_or_id)
+        )
     return platform
 
 
@@ -188,7 +192,12 @@ def revoke_key(
     actor = _acting(staff, actor)
     key = next((k for k in platform.api_keys if k.id == key_id), None)
     if key is None:
-        raise NotFound(f"platform {platform.id} has no API key {key_id}", field="key_id")
+        raise NotFound(
+            "platform %(id)s has no API key %(key_id)s",
+            field="key_id",
+            id=platform.id,
+            key_id=key_id,
+        )
     if key.revoked_at is None:
         key.revoked_at = uow.now()
         record_staff_action(
@@ -277,7 +286,9 @@ def set_webhook(
         reason = None if allow_private else literal_host_reason(url)
         if reason is not None:
             raise InvalidInput(
-                f"the webhook URL must reach a public address: {reason}", field="url"
+                "the webhook URL must reach a public address: %(reason)s",
+                field="url",
+                reason=reason,
             )
     platform.webhook_url = url
     uow.session.flush()

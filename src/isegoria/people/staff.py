@@ -61,7 +61,7 @@ def remove_staff(uow: UnitOfWork, account: Account, *, actor: Actor | None = Non
     if account.role not in {role.value for role in STAFF_ROLES}:
         raise InvalidInput("only operators and auditors are removed here", field="account")
     if account.disabled:
-        raise Conflict(f"{account.login} was removed already", field="account")
+        raise Conflict("%(login)s was removed already", field="account", login=account.login)
     if actor is not None and actor.account_id == account.id:
         raise Conflict("you cannot remove yourself; ask another operator", field="account")
     if account.role == Role.OPERATOR.value and _enabled_operators(uow) <= 1:

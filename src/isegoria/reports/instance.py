@@ -51,9 +51,11 @@ def parse_bound(text: str | None, field: str) -> datetime | None:
         instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(
-            f"{field} must be a date (2026-03-01) or an instant (2026-03-01T12:00:00Z), "
-            f"not {value[:40]!r}",
+            "%(field_name)s must be a date (2026-03-01) or an instant "
+            "(2026-03-01T12:00:00Z), not %(value)s",
             field=field,
+            field_name=field,
+            value=repr(value[:40]),
         ) from None
     return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
 
@@ -84,7 +86,9 @@ def local_entries(session: Session) -> Iterator[DecodedEntry]:
             try:
                 yield decode_entry(payload)
             except MalformedEntry as error:  # `isegoria log verify` says which and why
-                raise InvalidInput(f"the log holds a malformed entry: {error}") from None
+                raise InvalidInput(
+                    "the log holds a malformed entry: %(error)s", error=error
+                ) from None
         if len(rows) < PAGE:
             return
         start += len(rows)

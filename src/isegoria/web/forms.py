@@ -26,7 +26,7 @@ VOTE_CHOICES = ("yes", "no", "abstain")
 def field_error(error: IsegoriaError, fields: Iterable[str], fallback: str) -> Errors:
     """A service's refusal, beside the field it names (else beside ``fallback``)."""
     field = error.field if error.field in tuple(fields) else fallback
-    return {field: error.detail}
+    return {field: i18n.error_text(error)}
 
 
 def ballot_errors(typed: Mapping[str, str], ladder: list[SanctionStep], max_days: int) -> Errors:

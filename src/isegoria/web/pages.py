@@ -165,20 +165,27 @@ def _is_translation(text: str) -> bool:
 
 
 def render_error(
-    request: Request, status: int, title: str, detail: str, *, headers: dict[str, str] | None
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None,
+    english: bool | None = None,
 ) -> HTMLResponse:
     """A friendly error page, its title in the reader's language; one that needs a login
     says so and links to it.
 
-    A detail written by a service in English (``no case 7``) is marked as English, so that
-    a screen reader pronounces it right; details the pages raise are already translated.
+    A detail still in English (a message no catalog translates yet) is marked as English, so
+    that a screen reader pronounces it right; ``english`` says so when the caller knows.
     """
     generic = ERROR_TITLES.get(status)
     if generic is not None and (not title or title.lower() in (generic.lower(), _phrase(status))):
         title = generic  # the status's own name: in the reader's words
     title = i18n.gettext(title)  # a title of its own ("Identity not verified") is kept
-    detail = i18n.gettext(detail)
-    english = i18n.current_language() != i18n.DEFAULT_LANGUAGE and not _is_translation(detail)
+    if english is None:
+        detail = i18n.gettext(detail)
+        english = i18n.current_language() != i18n.DEFAULT_LANGUAGE and not _is_translation(detail)
     if status == 401:
         # Back to this page after login; a form's target cannot be fetched, so it goes home.
         back = request.url.path if request.method == "GET" else "/me"

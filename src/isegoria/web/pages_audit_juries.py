@@ -54,9 +54,9 @@ def _case_number(text: str | None) -> int | None:
         return None
     if not re.fullmatch(r"[0-9]{1,10}", value) or not 1 <= int(value) <= MAX_CASE_ID:
         raise NotFound(
-            i18n.gettext("“%(value)s” is not a case number: type a whole number such as 12.")
-            % {"value": value[:40]},
+            "“%(value)s” is not a case number: type a whole number such as 12.",
             field="case",
+            value=value[:40],
         )
     return int(value)
 
@@ -143,6 +143,6 @@ def audit_juries(
                 stage=chosen,
             )
     except NotFound as error:
-        context["error"] = error.detail
+        context["error"] = i18n.error_text(error)
         return render(request, "audit/juries.html", context, status=404)
     return render(request, "audit/juries.html", context)

@@ -235,7 +235,9 @@ def create_proposal(
                 )
             return see_other(f"/proposals/{proposal.id}")
         except (InvalidInput, NotFound) as error:
-            errors = {"form": error.detail} | ({error.field: error.detail} if error.field else {})
+            errors = {"form": i18n.error_text(error)} | (
+                {error.field: i18n.error_text(error)} if error.field else {}
+            )
     with uow.begin(readonly=True):
         offered = proposal_form.choices(uow)
     context = {"form": typed, "errors": errors} | offered

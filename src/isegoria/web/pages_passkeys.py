@@ -127,7 +127,9 @@ def remove_passkey(
     check_form_csrf(request, csrf_token)
     account_id = _account_id(principal)
     if not 1 <= passkey_id <= 2**31 - 1:
-        raise NotFound(f"you have no passkey {passkey_id}", field="passkey_id")
+        raise NotFound(
+            "you have no passkey %(passkey_id)s", field="passkey_id", passkey_id=passkey_id
+        )
     with uow.begin():
         passkeys.remove_passkey(uow, people.get_account(uow, account_id), passkey_id)
     services.session_cache.clear()  # after the commit: no process trusts the ended sessions

@@ -175,7 +175,7 @@ def _revoke_once(uow: UnitOfWork, platform: Platform, key_id: int, staff: Accoun
     """Revoke the key; a second press of the button is told it was already done."""
     if any(k.id == key_id and k.revoked_at is not None for k in platform.api_keys):
         # The service is idempotent (the API, the CLI); a person is told.
-        raise Conflict(f"key {key_id} was already revoked", field="key_id")
+        raise Conflict("key %(key_id)s was already revoked", field="key_id", key_id=key_id)
     platforms.revoke_key(uow, platform, key_id, staff=staff)
 
 

@@ -113,7 +113,7 @@ def add_staff(
                 actor=actor,
             )
     except IsegoriaError as error:
-        return _page(request, uow, error=error.detail, status=error.status)
+        return _page(request, uow, error=i18n.error_text(error), status=error.status)
     return see_other(PAGE + "?done=added")
 
 
@@ -140,7 +140,7 @@ def remove_staff(
             account = people.get_account(uow, _account_id(account_id))
             staff.remove_staff(uow, account, actor=actor)
     except IsegoriaError as error:
-        return _page(request, uow, error=error.detail, status=error.status)
+        return _page(request, uow, error=i18n.error_text(error), status=error.status)
     services.session_cache.clear()  # after the commit: no process trusts the ended sessions
     return see_other(PAGE + "?done=removed")
 
@@ -164,6 +164,6 @@ def reset_second_factor(
                 raise Forbidden(i18n.gettext("Only a staff member's second factor is reset here."))
             mfa.reset_second_factor(uow, account, actor=actor)
     except IsegoriaError as error:
-        return _page(request, uow, error=error.detail, status=error.status)
+        return _page(request, uow, error=i18n.error_text(error), status=error.status)
     services.session_cache.clear()
     return see_other(PAGE + "?done=reset")

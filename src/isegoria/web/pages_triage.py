@@ -88,6 +88,10 @@ def pick_rule(
         # The same queue again, the rule the citizen chose kept and the reason beside it.
         with uow.begin(readonly=True):
             items = _queue(uow)
-        context = {"items": items, "errors": {triage_id: error.detail}, "typed": {triage_id: rule}}
+        context = {
+            "items": items,
+            "errors": {triage_id: i18n.error_text(error)},
+            "typed": {triage_id: rule},
+        }
         return render(request, "cases/triage.html", context, status=422)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)

@@ -160,7 +160,9 @@ async def inbox(request: Request) -> JSONResponse:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in INBOX_MEDIA_TYPES:
         raise UnsupportedMediaType(
-            f"the inbox accepts {' or '.join(INBOX_MEDIA_TYPES)}, not {media_type or 'nothing'}"
+            "the inbox accepts %(values)s, not %(value)s",
+            values=" or ".join(INBOX_MEDIA_TYPES),
+            value=media_type or "nothing",
         )
     body = await request.body()
     services = get_services(request)

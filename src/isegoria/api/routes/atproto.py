@@ -127,7 +127,7 @@ async def create_report_route(request: Request) -> JSONResponse:
     """
     raw = await request.body()
     if len(raw) > MAX_REPORT_BODY:
-        raise InvalidInput(f"a report is at most {MAX_REPORT_BODY} bytes")
+        raise InvalidInput("a report is at most %(max)s bytes", max=MAX_REPORT_BODY)
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -136,7 +136,10 @@ async def create_report_route(request: Request) -> JSONResponse:
         raise InvalidInput("the body must be a JSON object with reasonType and subject")
     reporter = request.headers.get(REPORTER_HEADER, "")
     if not reporter.startswith("did:") or len(reporter) > 256 or not reporter.isascii():
-        raise InvalidInput(f"name the reporting account's DID in the {REPORTER_HEADER} header")
+        raise InvalidInput(
+            "name the reporting account's DID in the %(reporter_header)s header",
+            reporter_header=REPORTER_HEADER,
+        )
     services = get_services(request)
     settings = services.settings
     if not settings.atproto_platform:
@@ -148,7 +151,7 @@ async def create_report_route(request: Request) -> JSONResponse:
             default_rule=settings.atproto_default_rule or None,
         )
     except AtprotoError as error:
-        raise InvalidInput(str(error)) from None
+        raise InvalidInput.because(error) from None
 
     def file() -> dict[str, Any]:
         uow = services.uow()

@@ -187,7 +187,12 @@ async def jury_draw(
     def build(uow: UnitOfWork) -> JuryDrawOut:
         record = cases_views.draw_record(uow, case_id, stage)
         if record is None:
-            raise NotFound(f"case {case_id} has no {stage} jury yet", field="stage")
+            raise NotFound(
+                "case %(case_id)s has no %(stage)s jury yet",
+                field="stage",
+                case_id=case_id,
+                stage=stage,
+            )
         return JuryDrawOut(**record)
 
     return await answer(("draw", case_id, stage), build, JuryDrawOut)

@@ -200,7 +200,11 @@ async def entry_with_proof(
         if index >= size:
             where = "the log" if tree_size is None else f"a tree of size {size}"
             raise InvalidInput(
-                f"index {index} is not in {where}; it must be below {size}", field="index"
+                "index %(index)s is not in %(where)s; it must be below %(size)s",
+                field="index",
+                index=index,
+                where=where,
+                size=size,
             )
         proof, root = read.proof_and_root(session, index, size)
         checkpoint = read.checkpoint_at(session, size)
