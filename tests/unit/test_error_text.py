@@ -51,6 +51,8 @@ def test_error_text_is_the_message_in_the_readers_language() -> None:
 PASSED_ON = {
     # The page translates it where it is written (i18n.gettext), in the reader's language.
     "i18n.gettext": "translated where written",
+    # A template marked for the extractor where it is chosen (one of two, for instance).
+    "N_": "marked with N_",
     # A template marked with N_ where it is written (intake's checks, a draft's checks, a
     # rule not in force), filled with its values where it is raised.
     "template": "marked with N_",
@@ -68,6 +70,9 @@ PASSED_ON = {
 def _passed_on(message: ast.expr) -> str | None:
     if isinstance(message, ast.BinOp):  # gettext("...%(n)s") % {...}
         message = message.left
+    if isinstance(message, ast.IfExp):  # one of two messages: both must be fit
+        both = (_passed_on(message.body), _passed_on(message.orelse))
+        return None if None in both else both[0]
     if isinstance(message, ast.Call):
         return ast.unparse(message.func) if ast.unparse(message.func) in PASSED_ON else None
     if isinstance(message, ast.Attribute) and message.attr == "template":

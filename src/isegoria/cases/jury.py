@@ -235,7 +235,7 @@ def reply(uow: UnitOfWork, *, account_id: int, case_id: int, accept: bool) -> Ju
     """Accept or decline a summons, before the reply deadline."""
     jury, juror = my_seat(uow, account_id, case_id)
     if juror.status != JurorStatus.SUMMONED:
-        raise Conflict("you already answered this summons (%(status)s)", status=juror.status)
+        raise _answered(juror.status)
     window = case_constitution(uow, get_case(uow, case_id)).juror_reply_deadline
     if jury.closed or uow.now() >= min(juror.summoned_at + window, jury.ballot_deadline):
         raise Conflict("the time to answer this summons has passed")
@@ -286,3 +286,14 @@ def maybe_draw_retrial(
     if share <= 0 or not selected_for_retrial(first_seed, share):
         return None
     return draw_jury(uow, case_id, RETRIAL, after_index)
+
+
+def _answered(status: str) -> Conflict:
+    """The refusal of a second answer, saying in words what became of the seat."""
+    if status == JurorStatus.DECLINED:
+        return Conflict("you already declined this summons")
+    if status == JurorStatus.NO_SHOW:
+        return Conflict("you already answered this summons, and the time to vote has passed")
+    if status == JurorStatus.VOTED:
+        return Conflict("you already answered this summons and voted")
+    return Conflict("you already accepted this summons")

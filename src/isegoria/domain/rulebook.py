@@ -254,17 +254,26 @@ class Rulebook:
         current = self.history(rule_id)[-1]
         if current.effective_until is not None:
             raise RuleConflictError(
-                "cannot %(verb)s rule %(rule_id)s: it was repealed %(value)s; "
-                "enact it again instead",
-                verb=verb,
+                N_(
+                    "rule %(rule_id)s cannot be amended: it was repealed %(value)s; "
+                    "enact it again instead"
+                )
+                if verb == "amend"
+                else N_("rule %(rule_id)s cannot be repealed: it was repealed %(value)s already"),
                 rule_id=rule_id,
                 value=_when(current.effective_until),
             )
         if at <= current.effective_from:
             raise RuleConflictError(
-                "cannot %(verb)s rule %(rule_id)s at %(value)s: its current "
-                "version %(label)s only takes effect %(value2)s",
-                verb=verb,
+                N_(
+                    "rule %(rule_id)s cannot be amended at %(value)s: its current "
+                    "version %(label)s only takes effect %(value2)s"
+                )
+                if verb == "amend"
+                else N_(
+                    "rule %(rule_id)s cannot be repealed at %(value)s: its current "
+                    "version %(label)s only takes effect %(value2)s"
+                ),
                 rule_id=rule_id,
                 value=_when(at),
                 label=current.label,
