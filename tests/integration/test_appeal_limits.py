@@ -277,5 +277,16 @@ def test_a_lapsed_interim_measure_with_no_action_offers_no_appeal(
         assert "nothing to appeal" in refused.json()["detail"]
         form = client.post(f"/cases/{case_id}/appeal", data={"csrf_token": token, "text": "Why?"})
         assert form.status_code == 409 and "nothing to appeal" in form.text
+        # The same refusal to a Spanish reader: the page in their words, the API in English.
+        client.cookies.set("isegoria_lang", "es")
+        form = client.post(f"/cases/{case_id}/appeal", data={"csrf_token": token, "text": "Why?"})
+        assert form.status_code == 409 and "no hay nada que apelar" in form.text
+        assert "medida provisional caducó" in form.text and "nothing to appeal" not in form.text
+        refused = client.post(
+            f"/api/v1/cases/{case_id}/appeal",
+            json={"text": "Why?"},
+            headers={"X-CSRF-Token": token},
+        )
+        assert "nothing to appeal" in refused.json()["detail"]
     with uow.begin(readonly=True):
         assert get_case(uow, case_id).status == "decided"  # nothing was filed
