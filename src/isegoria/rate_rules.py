@@ -65,3 +65,27 @@ def refusal(rule: Rule, decision: Decision) -> RateLimited:
         seconds=format(rule.seconds, "g"),
         wait=decision.retry_after,
     )
+
+
+class Enforcing:
+    """``limit`` and ``require`` for a limiter, from its own ``hit`` and ``peek``."""
+
+    def hit(self, key: str, rule: Rule, cost: int = 1) -> Decision:
+        """Spend ``cost`` tokens of ``key``'s bucket for ``rule`` if it holds that many."""
+        raise NotImplementedError
+
+    def peek(self, key: str, rule: Rule) -> Decision:
+        """Whether a hit would be allowed now, spending nothing."""
+        raise NotImplementedError
+
+    def limit(self, key: str, rule: Rule, cost: int = 1) -> None:
+        """Spend ``cost`` tokens (default one) or raise ``RateLimited`` (429 with Retry-After)."""
+        decision = self.hit(key, rule, cost)
+        if not decision.allowed:
+            raise refusal(rule, decision)
+
+    def require(self, key: str, rule: Rule) -> None:
+        """Raise ``RateLimited`` if ``key``'s bucket is empty, spending nothing."""
+        decision = self.peek(key, rule)
+        if not decision.allowed:
+            raise refusal(rule, decision)

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from isegoria.config import Settings
 from isegoria.http.ratelimit_shared import SharedRateLimiter
-from isegoria.rate_rules import Decision, Rule, refusal, refused
+from isegoria.rate_rules import Decision, Enforcing, Rule, refused
 from isegoria.store.db import Database
 
 # Buckets kept per process; beyond this the least recently used is forgotten (bounded memory
@@ -60,7 +60,7 @@ class Limiter(Protocol):
         """Forget the bucket."""
 
 
-class RateLimiter:
+class RateLimiter(Enforcing):
     """Token buckets per (rule, key), safe to share between the threads of one process."""
 
     blocking = False
@@ -118,18 +118,6 @@ class RateLimiter:
     def peek(self, key: str, rule: Rule) -> Decision:
         """Whether a hit would be allowed now, spending nothing."""
         return self._decide(rule, key, consume=False)
-
-    def limit(self, key: str, rule: Rule, cost: int = 1) -> None:
-        """Spend ``cost`` tokens (default one) or raise ``RateLimited`` (429 with Retry-After)."""
-        decision = self.hit(key, rule, cost)
-        if not decision.allowed:
-            raise refusal(rule, decision)
-
-    def require(self, key: str, rule: Rule) -> None:
-        """Raise ``RateLimited`` if ``key``'s bucket is empty, spending nothing."""
-        decision = self.peek(key, rule)
-        if not decision.allowed:
-            raise refusal(rule, decision)
 
     def reset(self, key: str, rule: Rule) -> None:
         """Forget ``key``'s bucket for ``rule`` (a full bucket next time)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from isegoria.rate_rules import Decision, Rule, refusal, refused
+from isegoria.rate_rules import Decision, Enforcing, Rule, refused
 from isegoria.store.db import Database
 
 #: A hit in this many prunes the rule's full buckets (about one statement per thousand).
@@ -70,7 +70,7 @@ _PRUNE = text(
 )
 
 
-class SharedRateLimiter:
+class SharedRateLimiter(Enforcing):
     """Token buckets per (rule, key) in the database, shared by every process that uses it.
 
     Each call is a database round trip, so callers on the event loop run it in the thread
@@ -135,18 +135,6 @@ class SharedRateLimiter:
         if tokens is None:  # no row: a full bucket
             return Decision(True, 0, rule.count)
         return self._decision(rule, float(tokens), float(tokens) >= 1, 1)
-
-    def limit(self, key: str, rule: Rule, cost: int = 1) -> None:
-        """Spend ``cost`` tokens (default one) or raise ``RateLimited`` (429 with Retry-After)."""
-        decision = self.hit(key, rule, cost)
-        if not decision.allowed:
-            raise refusal(rule, decision)
-
-    def require(self, key: str, rule: Rule) -> None:
-        """Raise ``RateLimited`` if ``key``'s bucket is empty, spending nothing."""
-        decision = self.peek(key, rule)
-        if not decision.allowed:
-            raise refusal(rule, decision)
 
     def reset(self, key: str, rule: Rule) -> None:
         """Forget ``key``'s bucket for ``rule`` (a full bucket next time)."""
