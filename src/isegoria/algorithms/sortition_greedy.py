@@ -60,20 +60,25 @@ class Builder:
         seats = np.zeros(problem.upper.size, dtype=np.int64)
         taken = np.zeros(self.low.size, dtype=np.int64)
         rows = self.profile_rows
+        rank: FloatArray | None = None  # computed again only when a priority changes
         for left in range(problem.jury_size, 0, -1):
             short = taken < self.low
+            short_rows = short[rows]
             missing = np.bincount(
                 self.row_stratum, weights=np.maximum(self.low - taken, 0), minlength=self.strata
             )
-            fits = (seats < problem.upper) & np.all(taken[rows] < self.high[rows], axis=1)
-            fits &= np.all(missing[None, :] - short[rows] <= left - 1, axis=1)
+            # Per quota row first, then per profile: the same test as on taken[rows], on
+            # a few dozen rows instead of every profile's.
+            fits = (seats < problem.upper) & (taken < self.high)[rows].all(axis=1)
+            fits &= (missing[None, :] - short_rows <= left - 1).all(axis=1)
             if not fits.any():
                 return None
             # Minimums first: a profile filling more of the still-missing values wins, and
             # priority only orders profiles that fill equally many (dead ends are then rare).
-            spread = float(priority.max() - priority.min())
-            rank = (priority - priority.min()) / spread if spread > 0 else priority * 0.0
-            score = short[rows].sum(axis=1) + 0.5 * rank
+            if rank is None:
+                spread = float(priority.max() - priority.min())
+                rank = (priority - priority.min()) / spread if spread > 0 else priority * 0.0
+            score = short_rows.sum(axis=1) + 0.5 * rank
             pick = int(np.argmax(np.where(fits, score, -np.inf)))
             if first is not None:
                 pick, first = first, None
@@ -81,8 +86,9 @@ class Builder:
                     return None
             seats[pick] += 1
             taken[rows[pick]] += 1
-            if once is not None and once[pick]:
+            if once is not None and once[pick] and priority[pick] != 0.0:
                 priority[pick] = 0.0
+                rank = None
         if np.any(taken < self.low) or np.any(taken > self.high):
             return None
         return seats

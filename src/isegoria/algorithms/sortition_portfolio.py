@@ -123,11 +123,15 @@ class Portfolio:
             raise InvalidPortfolioError(
                 f"composition {seats} seats {sum(seats)}, not the jury size {self.jury_size}"
             )
+        # One pass over the seated profiles (a jury seats a dozen of hundreds), not one per
+        # quota value: preparation validates every composition of every portfolio it makes.
+        seated = [(c, p) for c, p in zip(seats, self.profiles, strict=True) if c]
         for s_index, stratum in enumerate(self.strata):
+            per_value: dict[str, int] = {}
+            for c, p in seated:
+                per_value[p[s_index]] = per_value.get(p[s_index], 0) + c
             for value, bounds in self.quotas[stratum].items():
-                taken = sum(
-                    c for c, p in zip(seats, self.profiles, strict=True) if p[s_index] == value
-                )
+                taken = per_value.get(value, 0)
                 if not bounds.min_seats <= taken <= bounds.max_seats:
                     raise InvalidPortfolioError(
                         f"composition {seats} gives {stratum}={value!r} {taken} seats, outside "

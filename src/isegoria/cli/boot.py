@@ -23,7 +23,7 @@ from isegoria.config import Settings, mask_url
 from isegoria.errors import IsegoriaError
 from isegoria.log.signing import LogSigner, load_signer
 from isegoria.store import migrate
-from isegoria.store.db import Database
+from isegoria.store.db import Database, SqliteSync
 from isegoria.unit_of_work import UnitOfWork
 
 #: The one console for messages and progress; soft wrap keeps a path or a key on one line.
@@ -102,8 +102,12 @@ def signer(config: Settings) -> LogSigner:
         ) from None
 
 
-def database(config: Settings) -> Database:
-    """The configured database (closed when the command ends); refused if it cannot exist."""
+def database(config: Settings, *, sqlite_synchronous: SqliteSync = "full") -> Database:
+    """The configured database (closed when the command ends); refused if it cannot exist.
+
+    ``sqlite_synchronous``: SQLite's sync at commit; ``full`` unless the command's writes may
+    be lost with the machine (the demo build, which starts over on an empty database).
+    """
     url = config.effective_database_url
     try:
         parsed = make_url(url)
@@ -116,7 +120,7 @@ def database(config: Settings) -> Database:
     if config.database_url is not None and parsed.get_backend_name() == "sqlite":
         _check_sqlite_directory(parsed.database)
     try:
-        opened = Database(url)
+        opened = Database(url, sqlite_synchronous=sqlite_synchronous)
     except (ArgumentError, ImportError, ValueError) as error:
         raise fail(f"cannot use the database {mask_url(url)}: {error}", ExitCode.USAGE) from None
     _opened.append(opened)

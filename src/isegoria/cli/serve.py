@@ -219,7 +219,10 @@ def demo(
 ) -> None:
     """Build (or reuse) the demo world, print its logins, and serve it."""
     settings = notification_demo.with_demo_mail(boot.settings())
-    database = boot.database(settings)
+    # The build commits about a thousand times; syncing each to the disk was seconds of it.
+    # NORMAL still keeps every commit through a crash of this process, and the served demo
+    # opens its own database with the operator's setting (ISEGORIA_SQLITE_SYNCHRONOUS).
+    database = boot.database(settings, sqlite_synchronous="normal")
     migrate.upgrade(database)
     probe = UnitOfWork(database)
     with probe.begin(readonly=True):

@@ -317,7 +317,9 @@ class Elector(Base):
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True, index=True)
     has_voted: Mapped[bool] = mapped_column(Boolean, default=False)
-    ballot_id: Mapped[str | None] = mapped_column(ForeignKey("ballots.id"), default=None)
+    ballot_id: Mapped[str | None] = mapped_column(
+        ForeignKey("ballots.id"), default=None, index=True
+    )
 
 
 class Job(Base):
