@@ -295,7 +295,9 @@ class Objective:
         for start in range(0, len(self.value), CHUNK_RATINGS):
             stop = start + CHUNK_RATINGS
             value = as_float(self.value[start:stop])
-            parts = terms(self.rater[start:stop], self.note[start:stop], value)
+            # np.bincount copies int32 indices to intp on every call: once per chunk here.
+            rater = self.rater[start:stop].astype(np.intp, copy=False)
+            parts = terms(rater, self.note[start:stop].astype(np.intp, copy=False), value)
             if not totals:
                 totals = parts  # one chunk: the sums are exactly those of one expression
             else:

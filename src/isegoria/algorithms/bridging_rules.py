@@ -203,24 +203,17 @@ class Sides:
 
 def rater_sides(ratings: RatingsMatrix, rater_factor: FloatArray) -> Sides:
     """Split each note's ratings by rater factor sign; raters without a factor are left out."""
-    # One bincount over (note, side) pairs adds each bin's ratings in input order, as a
-    # bincount per side would; chunks keep the temporaries small at 10^8 ratings (the
-    # sums are of halves and counts, exact in any order).
-    side_of = np.where(np.isfinite(rater_factor), (rater_factor >= 0).astype(np.int64), -1)
-    n = ratings.n_notes
-    count, total, nets = np.zeros((3, 2 * n))
+    # Per (note, side) pair, chunk by chunk: sums of halves and counts, exact in any order.
+    side_of, n = np.where(np.isfinite(rater_factor), 1 * (rater_factor >= 0), -1), ratings.n_notes
+    count, total, nets = np.zeros((3, 2 * n))  # pair 2 i + s: note i, side s
     for start in range(0, len(ratings), CHUNK_RATINGS):
-        chunk = slice(start, start + CHUNK_RATINGS)
-        side = side_of[ratings.rater[chunk]]
-        known = side >= 0
-        pair = ratings.note[chunk][known].astype(np.int64) * 2 + side[known]
-        value = as_float(ratings.value[chunk][known])
-        count += np.bincount(pair, minlength=2 * n)
-        total += np.bincount(pair, weights=value, minlength=2 * n)
-        nets += np.bincount(pair, weights=(value == HELPFUL).astype(np.float64), minlength=2 * n)
-        nets -= np.bincount(
-            pair, weights=(value == NOT_HELPFUL).astype(np.float64), minlength=2 * n
-        )
+        chunk = ratings.subset(slice(start, start + CHUNK_RATINGS))
+        side = side_of[chunk.rater]
+        pair = chunk.note[side >= 0].astype(np.int64) * 2 + side[side >= 0]
+        value = as_float(chunk.value[side >= 0])
+        for sums, weights in ((count, None), (total, value), (nets, 1.0 * (value == HELPFUL))):
+            sums += np.bincount(pair, weights=weights, minlength=2 * n)
+        nets -= np.bincount(pair, weights=1.0 * (value == NOT_HELPFUL), minlength=2 * n)
     count, total, nets = (array.reshape(n, 2).T for array in (count, total, nets))
     with np.errstate(invalid="ignore", divide="ignore"):
         means = [np.where(count[side] > 0, total[side] / count[side], np.nan) for side in (0, 1)]
@@ -294,8 +287,7 @@ def tag_weights(
     note's z-normalised factors, d_40 its 40th percentile over the ratings; a rater as
     close to the note as that weighs 0.5, a rater at the same place 1.
     """
-    # Written into one array a chunk at a time: at 10^8 ratings each float64
-    # temporary of a whole-array expression would take 800 MB.
+    # A chunk at a time: each float64 temporary over 10^8 ratings would take 800 MB.
     z_rater, z_note = _z_normalised(rater_factor), _z_normalised(note_factor)
     distance = np.empty(len(ratings))
     for start in range(0, len(ratings), CHUNK_RATINGS):
