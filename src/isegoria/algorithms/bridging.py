@@ -51,6 +51,7 @@ from isegoria.algorithms.bridging_data import (
     FloatArray,
     IntArray,
     RatingsMatrix,
+    gather,
 )
 from isegoria.algorithms.bridging_fit import ModelFit, fit
 from isegoria.algorithms.bridging_model import Objective
@@ -174,10 +175,10 @@ def score(
     steps.append(_step("deduplicated (last rating of a rater on a note wins)", data))
 
     per_note = data.ratings_per_note()
-    data = data.subset(per_note[data.note] >= params.min_ratings_per_note)
+    data = data.subset(gather(per_note >= params.min_ratings_per_note, data.note))
     steps.append(_step(f"notes with >= {params.min_ratings_per_note} ratings", data))
     per_rater = data.ratings_per_rater()
-    data = data.subset(per_rater[data.rater] >= params.min_ratings_per_rater)
+    data = data.subset(gather(per_rater >= params.min_ratings_per_rater, data.rater))
     steps.append(_step(f"raters with >= {params.min_ratings_per_rater} ratings", data))
 
     all_ratings = data
@@ -189,7 +190,7 @@ def score(
     included = agreement >= params.min_rater_agreement  # NaN compares false: dropped
     if note_author is not None:
         included &= _authors_in_good_standing(note_author, first_fit, first_status, data, params)
-    final_data = data.subset(included[data.rater])
+    final_data = data.subset(gather(included, data.rater))
     steps.append(_step(f"raters with agreement >= {params.min_rater_agreement}", final_data))
 
     final_fit = fit(final_data, params, init=first_fit)
