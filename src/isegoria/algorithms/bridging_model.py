@@ -292,7 +292,7 @@ class Objective:
     def _pass(self, terms: ChunkTerms) -> list[FloatArray]:
         """Sum ``terms`` over the ratings, a chunk of ``CHUNK_RATINGS`` at a time."""
         totals: list[FloatArray] = []
-        for start in range(0, len(self.value), CHUNK_RATINGS):
+        for start in range(0, max(len(self.value), 1), CHUNK_RATINGS):  # none: one empty
             stop = start + CHUNK_RATINGS
             value = as_float(self.value[start:stop])
             # np.bincount copies int32 indices to intp on every call: once per chunk here.
