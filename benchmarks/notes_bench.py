@@ -9,6 +9,11 @@ pass over the same ratings, so ``ratio = scoring time / one gradient pass``.
 
 Usage: ``.venv/bin/python benchmarks/notes_bench.py [--quick]`` (``--quick`` stops at
 10^5 ratings and writes ``notes_bench.quick.json`` instead of ``notes_bench.json``).
+
+``--ratings N`` runs one large size instead, in the compact form (int32 indices, uint8
+values; notes = raters = N / 100, so 10^8 ratings have 10^6 of each): see
+``notes_scale`` (benchmarks/notes_scale.py) for what it measures and why the peak is the
+resident set, not tracemalloc. It writes ``notes_bench.ratings_N.json``.
 """
 
 from __future__ import annotations
@@ -28,8 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from isegoria.algorithms.bridging import DEFAULT_PARAMS, Objective, score
+from isegoria.algorithms.bridging import DEFAULT_PARAMS, score
+from isegoria.algorithms.bridging_fit import compact_objective
 from isegoria.algorithms.bridging_synthetic import two_camp_ratings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from notes_scale import run_scale  # noqa: E402  (a sibling script, not a package)
 
 SIZES = ((1_000, 500, 10_000), (10_000, 5_000, 100_000), (100_000, 50_000, 1_000_000))
 GRADIENT_REPEATS = 5
@@ -45,16 +54,7 @@ def _cpu_seconds() -> float:
 def _gradient_pass_seconds(data: Any) -> float:
     """Median time of one loss+gradient evaluation over all (deduplicated) ratings."""
     ratings, _ = data.ratings.deduplicated()
-    raters, rater_c = np.unique(ratings.rater, return_inverse=True)
-    notes, note_c = np.unique(ratings.note, return_inverse=True)
-    objective = Objective(
-        rater_c.astype(np.intp),
-        note_c.astype(np.intp),
-        ratings.value,
-        len(raters),
-        len(notes),
-        DEFAULT_PARAMS,
-    )
+    objective, _, _ = compact_objective(ratings, DEFAULT_PARAMS)
     x = objective.starting_point(seed=0, power_iterations=5)
     times = []
     for _ in range(GRADIENT_REPEATS):
@@ -108,7 +108,18 @@ def main() -> None:
     """Run the sizes, print a table and the growth curve, and write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="stop at 10^5 ratings")
+    parser.add_argument("--ratings", type=int, help="run one large size (e.g. 100000000)")
+    parser.add_argument(
+        "--new-share", type=float, default=0.01, help="with --ratings: the new day's share"
+    )
     args = parser.parse_args()
+    if args.ratings:
+        report = run_scale(args.ratings, args.new_share, SEED)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"notes_bench.ratings_{args.ratings}.json"
+        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {out}")
+        return
     sizes = SIZES[:2] if args.quick else SIZES
     rows = []
     print(

@@ -6,6 +6,7 @@ __all__ = [
     "agreement",
     "bridging",
     "bridging_data",
+    "bridging_fit",
     "bridging_params",
     "capacity",
     "capacity_feasibility",

@@ -45,8 +45,16 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from isegoria.algorithms.bridging_data import BoolArray, FloatArray, IntArray, RatingsMatrix
-from isegoria.algorithms.bridging_model import ModelFit, Objective, fit
+from isegoria.algorithms.bridging_data import (
+    CHUNK_RATINGS,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    RatingsMatrix,
+    gather,
+)
+from isegoria.algorithms.bridging_fit import ModelFit, fit
+from isegoria.algorithms.bridging_model import Objective
 from isegoria.algorithms.bridging_params import (
     CODE_HELPFUL,
     CODE_NEEDS_MORE_RATINGS,
@@ -136,13 +144,17 @@ def score(
     *,
     note_author: IntArray | None = None,
     not_misleading: BoolArray | None = None,
+    warm_start: ModelFit | None = None,
 ) -> ScoringResult:
     """Score every note: two fits with rater filtering in between, then statuses.
 
     ``previous_status`` (one entry per note) enables hysteresis; ``note_author`` (rater
     index of each note's author, -1 if unknown) enables the author helpfulness filter;
     ``not_misleading`` marks the notes whose writer says the post is not misleading
-    (None: every note says it is misleading).
+    (None: every note says it is misleading). ``warm_start``, a previous run's
+    ``first_fit`` (e.g. yesterday's, with index spaces that have grown since), starts
+    the first fit from those factors instead of the power method: a day's new ratings
+    then rescore in a few sweeps (docs/notes.md "Scale").
     """
     previous = None if previous_status is None else status_codes(previous_status)
     if previous is not None and len(previous) != ratings.n_notes:
@@ -163,14 +175,14 @@ def score(
     steps.append(_step("deduplicated (last rating of a rater on a note wins)", data))
 
     per_note = data.ratings_per_note()
-    data = data.subset(per_note[data.note] >= params.min_ratings_per_note)
+    data = data.subset(gather(per_note >= params.min_ratings_per_note, data.note))
     steps.append(_step(f"notes with >= {params.min_ratings_per_note} ratings", data))
     per_rater = data.ratings_per_rater()
-    data = data.subset(per_rater[data.rater] >= params.min_ratings_per_rater)
+    data = data.subset(gather(per_rater >= params.min_ratings_per_rater, data.rater))
     steps.append(_step(f"raters with >= {params.min_ratings_per_rater} ratings", data))
 
     all_ratings = data
-    first_fit = fit(data, params)
+    first_fit = fit(data, params, init=warm_start)
     first_status = classify(
         first_fit, data.ratings_per_note(), params, not_misleading=not_misleading
     )
@@ -178,11 +190,12 @@ def score(
     included = agreement >= params.min_rater_agreement  # NaN compares false: dropped
     if note_author is not None:
         included &= _authors_in_good_standing(note_author, first_fit, first_status, data, params)
-    final_data = data.subset(included[data.rater])
+    final_data = data.subset(gather(included, data.rater))
     steps.append(_step(f"raters with agreement >= {params.min_rater_agreement}", final_data))
 
     final_fit = fit(final_data, params, init=first_fit)
     counts = final_data.ratings_per_note()
+    del final_data  # at 10^8 ratings every copy of the data counts
     status, rules = final_statuses(all_ratings, final_fit, counts, params, previous, not_misleading)
     return ScoringResult(
         status=status,
@@ -208,17 +221,21 @@ def rater_agreement(ratings: RatingsMatrix, status: StatusArray) -> FloatArray:
     ratings on notes still needing ratings do not count, nor do ratings outside the
     ``valid`` mask when there is one. NaN when nothing counts.
     """
-    note_status = status[ratings.note]
-    binary = (ratings.value == HELPFUL) | (ratings.value == NOT_HELPFUL)
-    if ratings.valid is not None:
-        binary &= ratings.valid
-    counted = binary & (note_status != CODE_NEEDS_MORE_RATINGS)
-    agrees = counted & (
-        ((ratings.value == HELPFUL) & (note_status == CODE_HELPFUL))
-        | ((ratings.value == NOT_HELPFUL) & (note_status == CODE_NOT_HELPFUL))
-    )
-    total = np.bincount(ratings.rater, weights=counted, minlength=ratings.n_raters)
-    agreed = np.bincount(ratings.rater, weights=agrees, minlength=ratings.n_raters)
+    total, agreed = np.zeros((2, ratings.n_raters))
+    for start in range(0, len(ratings), CHUNK_RATINGS):  # counts: exact in any order
+        chunk = ratings.subset(slice(start, start + CHUNK_RATINGS))
+        note_status = status[chunk.note]
+        is_helpful, is_not_helpful = chunk.value_is(HELPFUL), chunk.value_is(NOT_HELPFUL)
+        binary = is_helpful | is_not_helpful
+        if chunk.valid is not None:
+            binary &= chunk.valid
+        counted = binary & (note_status != CODE_NEEDS_MORE_RATINGS)
+        agrees = counted & (
+            (is_helpful & (note_status == CODE_HELPFUL))
+            | (is_not_helpful & (note_status == CODE_NOT_HELPFUL))
+        )
+        total += np.bincount(chunk.rater, weights=counted, minlength=ratings.n_raters)
+        agreed += np.bincount(chunk.rater, weights=agrees, minlength=ratings.n_raters)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, agreed / total, np.nan)
 

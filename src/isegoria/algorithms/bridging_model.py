@@ -43,53 +43,40 @@ number; if that ties too, they stay as fitted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 
-from isegoria.algorithms.bridging_data import FloatArray, IntArray, RatingsMatrix
+from isegoria.algorithms.bridging_data import (
+    CHUNK_RATINGS,
+    FloatArray,
+    IndexLike,
+    ValueLike,
+    as_float,
+    index_counts,
+)
 from isegoria.algorithms.bridging_params import DEFAULT_PARAMS, ScoringParams
 
 IndexArray = npt.NDArray[np.intp]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class ModelFit:
-    """Fitted parameters, one entry per rater and note index (NaN where absent)."""
-
-    mu: float
-    rater_intercept: FloatArray
-    rater_factor: FloatArray
-    note_intercept: FloatArray
-    note_factor: FloatArray
-    n_ratings: int
-    iterations: int
-    """ALS sweeps run."""
-    converged: bool
-    loss: float
-    """The regularised loss L at the end."""
-    mean_squared_error: float
-    """Mean squared error of the fitted predictions (0 when there are no ratings)."""
-    max_newton_step: float
-    """The convergence measure at the end (see module docstring)."""
-
-    @classmethod
-    def empty(cls, n_raters: int, n_notes: int) -> ModelFit:
-        """The fit of a dataset with no ratings: nothing estimated, trivially converged."""
-        nan_r = np.full(n_raters, np.nan)
-        nan_n = np.full(n_notes, np.nan)
-        return cls(0.0, nan_r, nan_r.copy(), nan_n, nan_n.copy(), 0, 0, True, 0.0, 0.0, 0.0)
+ChunkTerms = Callable[[IndexLike, IndexLike, FloatArray], list[FloatArray]]
+"""Per chunk of (rater, note, value): the sums a pass adds up over all chunks."""
+ChunkTarget = Callable[[IndexLike, IndexLike, FloatArray], tuple[IndexLike, FloatArray, FloatArray]]
 
 
 class Objective:
-    """The loss L over compact indices (every rater and note present has a rating)."""
+    """The loss L over compact indices (every rater and note present has a rating).
+
+    Every pass over the ratings runs in chunks of ``CHUNK_RATINGS`` and adds up per-rater
+    and per-note sums, so its float64 temporaries stay small at any scale; the indices
+    may be int32 and the values uint8 codes (:mod:`.bridging_data`).
+    """
 
     def __init__(
         self,
-        rater: IndexArray,
-        note: IndexArray,
-        value: FloatArray,
+        rater: IndexLike,
+        note: IndexLike,
+        value: ValueLike,
         n_raters: int,
         n_notes: int,
         params: ScoringParams = DEFAULT_PARAMS,
@@ -97,8 +84,8 @@ class Objective:
         """Precompute counts and penalty weights; indices must be dense in [0, n)."""
         self.rater, self.note, self.value = rater, note, value
         self.n_raters, self.n_notes = n_raters, n_notes
-        self.rater_count = np.bincount(rater, minlength=n_raters).astype(np.float64)
-        self.note_count = np.bincount(note, minlength=n_notes).astype(np.float64)
+        self.rater_count = index_counts(rater, n_raters).astype(np.float64)
+        self.note_count = index_counts(note, n_notes).astype(np.float64)
         n = float(len(value))
         if params.penalty_scaling == "documented":
             scale_mu = scale_rater = scale_note = 1.0
@@ -126,17 +113,101 @@ class Objective:
         )
 
     def residuals(self, x: FloatArray) -> FloatArray:
-        """Prediction minus rating, for every rating."""
+        """Prediction minus rating, for every rating (one full-length array)."""
         mu, iu, inn, fu, fn = self.split(x)
-        return mu + iu[self.rater] + inn[self.note] + fu[self.rater] * fn[self.note] - self.value
+        rater, note = self.rater, self.note
+        return mu + iu[rater] + inn[note] + fu[rater] * fn[note] - as_float(self.value)
 
     def __call__(self, x: FloatArray) -> tuple[float, FloatArray]:
-        """L at ``x`` and its gradient, in one vectorised pass over the ratings."""
+        """L at ``x`` and its gradient, in one chunked pass over the ratings."""
+        loss, grad, _, _ = self._evaluate(x, curvature=False)
+        return loss, grad
+
+    def hessian_diagonal(self, x: FloatArray) -> FloatArray:
+        """The exact second derivative of L in each parameter alone."""
+        _, _, fu, fn = self.split(x)[1:]
+        s = self._pass(lambda r, n, v: [self._rater(r, fn[n] ** 2), self._note(n, fu[r] ** 2)])
+        return self._curvature(s[0], s[1])
+
+    def max_newton_step(self, x: FloatArray) -> float:
+        """The largest one-parameter Newton step at ``x``: the convergence measure."""
+        _, grad, curvature, _ = self._evaluate(x, curvature=True)
+        return float(np.max(np.abs(grad) / curvature))
+
+    def squared_error(self, x: FloatArray) -> float:
+        """The sum of squared residuals at ``x``."""
+        return self._evaluate(x, curvature=False)[3]
+
+    def starting_point(self, seed: int, power_iterations: int) -> FloatArray:
+        """Ridge intercepts, then factors from the residuals' leading singular pair."""
+        x = np.zeros(self.size)
+        _, iu, inn, fu, fn = self.split(x)
+        total = self._pass(lambda r, n, v: [np.array([v.sum()])])[0]
+        x[0] = mu = float(total[0] / (len(self.value) + self.p_mu))
+        inn[:] = self._pass(lambda r, n, v: [self._note(n, v - mu)])[0] / (
+            self.note_count + self.pi_n
+        )
+        iu[:] = self._pass(lambda r, n, v: [self._rater(r, v - mu - inn[n])])[0] / (
+            self.rater_count + self.pi_u
+        )
+
+        def residual(r: IndexLike, n: IndexLike, v: FloatArray) -> FloatArray:
+            return v - mu - inn[n] - iu[r]
+
+        def rater_side(w: FloatArray) -> ChunkTerms:  # R w, with w over notes
+            return lambda r, n, v: [self._rater(r, residual(r, n, v) * w[n])]
+
+        def note_side(w: FloatArray) -> ChunkTerms:  # R^T w, with w over raters
+            return lambda r, n, v: [self._note(n, residual(r, n, v) * w[r])]
+
+        vec = np.random.default_rng(seed).standard_normal(self.n_notes)
+        vec /= np.linalg.norm(vec)
+        u = np.zeros(self.n_raters)
+        sigma = 0.0
+        for _ in range(power_iterations):  # power method on R^T R, R = residual matrix
+            u = self._pass(rater_side(vec))[0]
+            if not (norm_u := float(np.linalg.norm(u))) > 0:
+                return x
+            u /= norm_u
+            vec = self._pass(note_side(u))[0]
+            if not (sigma := float(np.linalg.norm(vec))) > 0:
+                return x
+            vec /= sigma
+        balance = (self.pf_n / self.pf_u) ** 0.25  # equal factor penalties, as at an optimum
+        fu[:] = u * np.sqrt(sigma) * balance
+        fn[:] = vec * np.sqrt(sigma) / balance
+        return x
+
+    def sweep(self, x: FloatArray) -> None:
+        """One ALS sweep then the gauge steps, in place; each step is an exact minimum."""
         mu, iu, inn, fu, fn = self.split(x)
-        fu_r, fn_n = fu[self.rater], fn[self.note]
-        e = mu + iu[self.rater] + inn[self.note] + fu_r * fn_n - self.value
+        inn[:], fn[:] = self._ridge_pairs(lambda r, n, v: (n, v - mu - iu[r], fu[r]), notes=True)
+        iu[:], fu[:] = self._ridge_pairs(lambda r, n, v: (r, v - mu - inn[n], fn[n]), notes=False)
+        rest = self._pass(lambda r, n, v: [np.array([(v - iu[r] - inn[n] - fu[r] * fn[n]).sum()])])[
+            0
+        ]
+        x[0] = float(rest[0] / (len(self.value) + self.p_mu))
+        self._gauge(x)
+
+    def _evaluate(
+        self, x: FloatArray, *, curvature: bool
+    ) -> tuple[float, FloatArray, FloatArray, float]:
+        """Loss, gradient, curvature (or an empty array) and squared error, in one pass."""
+        mu, iu, inn, fu, fn = self.split(x)
+
+        def terms(r: IndexLike, n: IndexLike, v: FloatArray) -> list[FloatArray]:
+            fu_r, fn_n = fu[r], fn[n]
+            e = mu + iu[r] + inn[n] + fu_r * fn_n - v
+            sums = [np.array([e @ e, e.sum()]), self._rater(r, e), self._note(n, e)]
+            sums += [self._rater(r, e * fn_n), self._note(n, e * fu_r)]
+            if curvature:
+                sums += [self._rater(r, fn_n**2), self._note(n, fu_r**2)]
+            return sums
+
+        s = self._pass(terms)
+        squared = float(s[0][0])
         loss = float(
-            e @ e
+            s[0][0]
             + self.p_mu * mu * mu
             + self.pi_u * (iu @ iu)
             + self.pi_n * (inn @ inn)
@@ -145,88 +216,47 @@ class Objective:
         )
         grad = np.empty_like(x)
         _, g_iu, g_in, g_fu, g_fn = self.split(grad)
-        grad[0] = 2.0 * (e.sum() + self.p_mu * mu)
-        g_iu[:] = 2.0 * (self._per_rater(e) + self.pi_u * iu)
-        g_in[:] = 2.0 * (self._per_note(e) + self.pi_n * inn)
-        g_fu[:] = 2.0 * (self._per_rater(e * fn_n) + self.pf_u * fu)
-        g_fn[:] = 2.0 * (self._per_note(e * fu_r) + self.pf_n * fn)
-        return loss, grad
+        grad[0] = 2.0 * (s[0][1] + self.p_mu * mu)
+        g_iu[:] = 2.0 * (s[1] + self.pi_u * iu)
+        g_in[:] = 2.0 * (s[2] + self.pi_n * inn)
+        g_fu[:] = 2.0 * (s[3] + self.pf_u * fu)
+        g_fn[:] = 2.0 * (s[4] + self.pf_n * fn)
+        diagonal = self._curvature(s[5], s[6]) if curvature else np.zeros(0)
+        return loss, grad, diagonal, squared
 
-    def hessian_diagonal(self, x: FloatArray) -> FloatArray:
-        """The exact second derivative of L in each parameter alone."""
-        _, _, _, fu, fn = self.split(x)
+    def _curvature(self, rater_fn2: FloatArray, note_fu2: FloatArray) -> FloatArray:
+        """The Hessian diagonal from the per-rater sum of f_n^2 and per-note sum of f_u^2."""
         return 2.0 * np.concatenate(
             [
                 [len(self.value) + self.p_mu],
                 self.rater_count + self.pi_u,
                 self.note_count + self.pi_n,
-                self._per_rater(fn[self.note] ** 2) + self.pf_u,
-                self._per_note(fu[self.rater] ** 2) + self.pf_n,
+                rater_fn2 + self.pf_u,
+                note_fu2 + self.pf_n,
             ]
         )
 
-    def max_newton_step(self, x: FloatArray) -> float:
-        """The largest one-parameter Newton step at ``x``: the convergence measure."""
-        _, grad = self(x)
-        return float(np.max(np.abs(grad) / self.hessian_diagonal(x)))
+    def _ridge_pairs(self, chunk: ChunkTarget, *, notes: bool) -> tuple[FloatArray, FloatArray]:
+        """Per note (or rater): argmin of sum (target - i - f partner)^2 + p_i i^2 + p_f f^2.
 
-    def starting_point(self, seed: int, power_iterations: int) -> FloatArray:
-        """Ridge intercepts, then factors from the residuals' leading singular pair."""
-        x = np.zeros(self.size)
-        _, iu, inn, fu, fn = self.split(x)
-        x[0] = mu = float(self.value.sum() / (len(self.value) + self.p_mu))
-        y = self.value - mu
-        inn[:] = self._per_note(y) / (self.note_count + self.pi_n)
-        y = y - inn[self.note]
-        iu[:] = self._per_rater(y) / (self.rater_count + self.pi_u)
-        residual = y - iu[self.rater]
-        v = np.random.default_rng(seed).standard_normal(self.n_notes)
-        v /= np.linalg.norm(v)
-        u = np.zeros(self.n_raters)
-        sigma = 0.0
-        for _ in range(power_iterations):  # power method on R^T R, R = residual matrix
-            u = self._per_rater(residual * v[self.note])
-            if not (norm_u := float(np.linalg.norm(u))) > 0:
-                return x
-            u /= norm_u
-            v = self._per_note(residual * u[self.rater])
-            if not (sigma := float(np.linalg.norm(v))) > 0:
-                return x
-            v /= sigma
-        balance = (self.pf_n / self.pf_u) ** 0.25  # equal factor penalties, as at an optimum
-        fu[:] = u * np.sqrt(sigma) * balance
-        fn[:] = v * np.sqrt(sigma) / balance
-        return x
-
-    def sweep(self, x: FloatArray) -> None:
-        """One ALS sweep then the gauge steps, in place; each step is an exact minimum."""
-        mu, iu, inn, fu, fn = self.split(x)
-        target = self.value - mu - iu[self.rater]
-        inn[:], fn[:] = self._ridge_pairs(self.note, target, fu[self.rater], notes=True)
-        target = self.value - mu - inn[self.note]
-        iu[:], fu[:] = self._ridge_pairs(self.rater, target, fn[self.note], notes=False)
-        rest = self.value - iu[self.rater] - inn[self.note] - fu[self.rater] * fn[self.note]
-        x[0] = float(rest.sum() / (len(self.value) + self.p_mu))
-        self._gauge(x)
-
-    def _ridge_pairs(
-        self,
-        index: IndexArray,
-        target: FloatArray,
-        partner: FloatArray,
-        *,
-        notes: bool,
-    ) -> tuple[FloatArray, FloatArray]:
-        """Per note (or rater): argmin of sum (target - i - f partner)^2 + p_i i^2 + p_f f^2."""
+        ``chunk`` maps a chunk of ratings to (note or rater index, target, partner).
+        """
         if notes:
             count, p_intercept, p_factor = self.note_count, self.pi_n, self.pf_n
         else:
             count, p_intercept, p_factor = self.rater_count, self.pi_u, self.pf_u
         size = len(count)
-        s1 = np.bincount(index, weights=partner, minlength=size)
-        s2 = np.bincount(index, weights=partner * partner, minlength=size)
-        b0 = np.bincount(index, weights=target, minlength=size)
-        b1 = np.bincount(index, weights=target * partner, minlength=size)
+
+        def terms(r: IndexLike, n: IndexLike, v: FloatArray) -> list[FloatArray]:
+            index, target, partner = chunk(r, n, v)
+            return [
+                _sums(index, partner, size),
+                _sums(index, partner * partner, size),
+                _sums(index, target, size),
+                _sums(index, target * partner, size),
+            ]
+
+        s1, s2, b0, b1 = self._pass(terms)
         a11, a22 = count + p_intercept, s2 + p_factor
         det = a11 * a22 - s1 * s1  # > 0: Cauchy-Schwarz gives s1^2 <= count * s2
         return (a22 * b0 - s1 * b1) / det, (a11 * b1 - s1 * b0) / det
@@ -259,96 +289,29 @@ class Objective:
             fu *= s
             fn /= s
 
-    def _per_rater(self, weights: FloatArray) -> FloatArray:
-        return np.bincount(self.rater, weights=weights, minlength=self.n_raters).astype(
-            np.float64, copy=False
-        )
+    def _pass(self, terms: ChunkTerms) -> list[FloatArray]:
+        """Sum ``terms`` over the ratings, a chunk of ``CHUNK_RATINGS`` at a time."""
+        totals: list[FloatArray] = []
+        for start in range(0, max(len(self.value), 1), CHUNK_RATINGS):  # none: one empty
+            stop = start + CHUNK_RATINGS
+            value = as_float(self.value[start:stop])
+            # np.bincount copies int32 indices to intp on every call: once per chunk here.
+            rater = self.rater[start:stop].astype(np.intp, copy=False)
+            parts = terms(rater, self.note[start:stop].astype(np.intp, copy=False), value)
+            if not totals:
+                totals = parts  # one chunk: the sums are exactly those of one expression
+            else:
+                for total, part in zip(totals, parts, strict=True):
+                    total += part
+        return totals
 
-    def _per_note(self, weights: FloatArray) -> FloatArray:
-        return np.bincount(self.note, weights=weights, minlength=self.n_notes).astype(
-            np.float64, copy=False
-        )
+    def _rater(self, rater: IndexLike, weights: FloatArray) -> FloatArray:
+        return _sums(rater, weights, self.n_raters)
 
-
-def fit(
-    ratings: RatingsMatrix,
-    params: ScoringParams = DEFAULT_PARAMS,
-    init: ModelFit | None = None,
-) -> ModelFit:
-    """Fit the model to ``ratings`` (duplicates: last wins); warm-start from ``init``."""
-    ratings, _ = ratings.deduplicated()
-    if len(ratings) == 0:
-        return ModelFit.empty(ratings.n_raters, ratings.n_notes)
-    raters, rater_c = np.unique(ratings.rater, return_inverse=True)
-    notes, note_c = np.unique(ratings.note, return_inverse=True)
-    objective = Objective(
-        rater_c.astype(np.intp),
-        note_c.astype(np.intp),
-        ratings.value,
-        len(raters),
-        len(notes),
-        params,
-    )
-    if init is not None and _has_factors(init, raters, notes):
-        x = _pack(init, raters, notes)
-    else:
-        x = objective.starting_point(params.seed, params.power_iterations)
-    step = objective.max_newton_step(x)
-    sweeps = 0
-    while step > params.step_tolerance and sweeps < params.max_iterations:
-        objective.sweep(x)
-        sweeps += 1
-        step = objective.max_newton_step(x)
-    x = _orient(objective, x)
-    loss, _ = objective(x)
-    residual = objective.residuals(x)
-    mu, iu, inn, fu, fn = objective.split(x)
-    return ModelFit(
-        mu=mu,
-        rater_intercept=_scatter(iu, raters, ratings.n_raters),
-        rater_factor=_scatter(fu, raters, ratings.n_raters),
-        note_intercept=_scatter(inn, notes, ratings.n_notes),
-        note_factor=_scatter(fn, notes, ratings.n_notes),
-        n_ratings=len(ratings),
-        iterations=sweeps,
-        converged=step <= params.step_tolerance,
-        loss=loss,
-        mean_squared_error=float(residual @ residual / len(residual)),
-        max_newton_step=step,
-    )
+    def _note(self, note: IndexLike, weights: FloatArray) -> FloatArray:
+        return _sums(note, weights, self.n_notes)
 
 
-def _orient(objective: Objective, x: FloatArray) -> FloatArray:
-    """Flip factor signs so that most raters have a negative factor (module docstring)."""
-    _, _, _, fu, _ = objective.split(x)
-    negative, positive = int(np.count_nonzero(fu < 0)), int(np.count_nonzero(fu > 0))
-    if positive > negative or (positive == negative and float(fu.sum()) > 0):
-        x = x.copy()
-        x[1 + objective.n_raters + objective.n_notes :] *= -1.0
-    return x
-
-
-def _has_factors(init: ModelFit, raters: IntArray, notes: IntArray) -> bool:
-    """Whether ``init`` has non-zero factors for some of these raters and notes."""
-    fu, fn = init.rater_factor[raters], init.note_factor[notes]
-    return bool(np.nan_to_num(fu).any() and np.nan_to_num(fn).any() and np.isfinite(init.mu))
-
-
-def _pack(init: ModelFit, raters: IntArray, notes: IntArray) -> FloatArray:
-    """A previous fit's parameters for the raters and notes present now (NaN -> 0)."""
-    parts = [
-        np.array([init.mu]),
-        init.rater_intercept[raters],
-        init.note_intercept[notes],
-        init.rater_factor[raters],
-        init.note_factor[notes],
-    ]
-    packed: FloatArray = np.nan_to_num(np.concatenate(parts), nan=0.0)
-    return packed
-
-
-def _scatter(values: FloatArray, index: IntArray, size: int) -> FloatArray:
-    """Full-size array with ``values`` at ``index`` and NaN elsewhere."""
-    full = np.full(size, np.nan)
-    full[index] = values
-    return full
+def _sums(index: IndexLike, weights: FloatArray, size: int) -> FloatArray:
+    """Per id in ``0 .. size-1``, the sum of the weights of its entries."""
+    return np.bincount(index, weights=weights, minlength=size).astype(np.float64, copy=False)

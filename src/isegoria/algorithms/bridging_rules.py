@@ -35,8 +35,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from isegoria.algorithms.bridging_data import BoolArray, FloatArray, IntArray, RatingsMatrix
-from isegoria.algorithms.bridging_model import ModelFit
+from isegoria.algorithms.bridging_data import (
+    CHUNK_RATINGS,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    RatingsMatrix,
+    as_float,
+)
+from isegoria.algorithms.bridging_fit import ModelFit
 from isegoria.algorithms.bridging_params import (
     CODE_HELPFUL,
     CODE_NEEDS_MORE_RATINGS,
@@ -196,19 +203,21 @@ class Sides:
 
 def rater_sides(ratings: RatingsMatrix, rater_factor: FloatArray) -> Sides:
     """Split each note's ratings by rater factor sign; raters without a factor are left out."""
-    known = np.isfinite(rater_factor)[ratings.rater]
-    note, value = ratings.note[known], ratings.value[known]
-    negative = rater_factor[ratings.rater[known]] < 0
-    n = ratings.n_notes
-    counts, means, nets = [], [], []
-    for side in (negative, ~negative):
-        count = np.bincount(note[side], minlength=n)
-        total = np.bincount(note[side], weights=value[side], minlength=n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means.append(np.where(count > 0, total / count, np.nan))
-        counts.append(count.astype(np.int64))
-        net = np.bincount(note[side], weights=value[side] == HELPFUL, minlength=n)
-        nets.append(net - np.bincount(note[side], weights=value[side] == NOT_HELPFUL, minlength=n))
+    # Per (note, side) pair, chunk by chunk: sums of halves and counts, exact in any order.
+    side_of, n = np.where(np.isfinite(rater_factor), 1 * (rater_factor >= 0), -1), ratings.n_notes
+    count, total, nets = np.zeros((3, 2 * n))  # pair 2 i + s: note i, side s
+    for start in range(0, len(ratings), CHUNK_RATINGS):
+        chunk = ratings.subset(slice(start, start + CHUNK_RATINGS))
+        side = side_of[chunk.rater]
+        pair = chunk.note[side >= 0].astype(np.int64) * 2 + side[side >= 0]
+        value = as_float(chunk.value[side >= 0])
+        for sums, weights in ((count, None), (total, value), (nets, 1.0 * (value == HELPFUL))):
+            sums += np.bincount(pair, weights=weights, minlength=2 * n)
+        nets -= np.bincount(pair, weights=1.0 * (value == NOT_HELPFUL), minlength=2 * n)
+    count, total, nets = (array.reshape(n, 2).T for array in (count, total, nets))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = [np.where(count[side] > 0, total[side] / count[side], np.nan) for side in (0, 1)]
+    counts = [count[side].astype(np.int64) for side in (0, 1)]
     net_helpful = np.maximum(np.minimum(nets[0], nets[1]), 0).astype(np.int64)
     return Sides(counts[0], counts[1], means[0], means[1], net_helpful)
 
@@ -278,18 +287,24 @@ def tag_weights(
     note's z-normalised factors, d_40 its 40th percentile over the ratings; a rater as
     close to the note as that weighs 0.5, a rater at the same place 1.
     """
-    distance = np.abs(
-        _z_normalised(rater_factor)[ratings.rater] - _z_normalised(note_factor)[ratings.note]
-    )
+    # A chunk at a time: each float64 temporary over 10^8 ratings would take 800 MB.
+    z_rater, z_note = _z_normalised(rater_factor), _z_normalised(note_factor)
+    distance = np.empty(len(ratings))
+    for start in range(0, len(ratings), CHUNK_RATINGS):
+        chunk = slice(start, start + CHUNK_RATINGS)
+        distance[chunk] = np.abs(z_rater[ratings.rater[chunk]] - z_note[ratings.note[chunk]])
     finite = np.isfinite(distance)
-    weight = np.full(len(distance), np.nan)
     if not finite.any():
-        return weight
-    scale = float(np.percentile(distance[finite], params.tag_weight_distance_percentile))
-    if scale > 0:
-        weight[finite] = 1.0 / (1.0 + (distance[finite] / scale) ** params.tag_weight_exponent)
+        return np.full(len(distance), np.nan)
+    percent = params.tag_weight_distance_percentile
+    scale = float(np.percentile(distance[finite], percent, overwrite_input=True))
+    if scale > 0:  # 1 / (1 + (d / scale)^p), NaN staying NaN
+        weight = np.divide(distance, scale, out=distance)
+        np.power(weight, params.tag_weight_exponent, out=weight)
+        weight += 1.0
+        np.divide(1.0, weight, out=weight)
     else:  # most ratings sit exactly on their note: only those count, fully
-        weight[finite] = (distance[finite] == 0).astype(np.float64)
+        weight = np.where(finite, (distance == 0).astype(np.float64), np.nan)
     return weight
 
 

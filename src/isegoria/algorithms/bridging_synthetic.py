@@ -28,7 +28,14 @@ from typing import Final
 
 import numpy as np
 
-from isegoria.algorithms.bridging_data import FloatArray, IntArray, RatingsMatrix
+from isegoria.algorithms.bridging_data import (
+    CHUNK_RATINGS,
+    FloatArray,
+    IndexLike,
+    IntArray,
+    RatingsMatrix,
+    ValueLike,
+)
 from isegoria.algorithms.bridging_params import (
     CODE_HELPFUL,
     CODE_NEEDS_MORE_RATINGS,
@@ -81,8 +88,12 @@ def two_camp_ratings(
     activity_spread: float = 1.0,
     camp_share: float = 0.6,
     selection_bias: float = 0.4,
+    compact: bool = False,
 ) -> TwoCampData:
-    """Draw ``n_ratings`` ratings (before de-duplication) from a planted population."""
+    """Draw ``n_ratings`` ratings (before de-duplication) from a planted population.
+
+    ``compact``: int32 indices and uint8 value codes (``RatingsMatrix.compact``).
+    """
     if min(n_raters, n_notes) < 1 or n_ratings < 0:
         raise ValueError("need at least one rater and one note, and a non-negative count")
     rng = np.random.default_rng(seed)
@@ -95,31 +106,22 @@ def two_camp_ratings(
     note_factor = np.where(kind == PARTISAN_B, -partisan_factor, note_factor)
     activity = rng.lognormal(0.0, activity_spread, size=n_raters)
     popularity = rng.lognormal(0.0, activity_spread, size=n_notes)
-    rater = rng.choice(n_raters, size=n_ratings, p=activity / activity.sum())
-    note = rng.choice(n_notes, size=n_ratings, p=popularity / popularity.sum())
-    # Self-selection: some ratings go to a partisan note of the rater's own camp.
-    seeking = rng.random(n_ratings) < selection_bias
-    for kind_of_camp, camp_sign in ((PARTISAN_A, 1), (PARTISAN_B, -1)):
-        pool = np.flatnonzero(kind == kind_of_camp)
-        chosen = seeking & (camp[rater] == camp_sign)
-        if len(pool) and chosen.any():
-            weights = popularity[pool] / popularity[pool].sum()
-            note[chosen] = rng.choice(pool, size=int(chosen.sum()), p=weights)
-    latent = (
-        mu
-        + rater_intercept[rater]
-        + note_intercept[note]
-        + rater_factor[rater] * note_factor[note]
-        + rng.normal(0.0, noise, size=n_ratings)
-    )
-    value = np.clip(np.round(latent * 2.0), 0.0, 2.0) / 2.0
-    ratings = RatingsMatrix(
-        rater=rater.astype(np.int64),
-        note=note.astype(np.int64),
-        value=value,
-        n_raters=n_raters,
-        n_notes=n_notes,
-    )
+    pools = [np.flatnonzero(kind == kind_of_camp) for kind_of_camp in (PARTISAN_A, PARTISAN_B)]
+    planted = (mu, rater_intercept, note_intercept, rater_factor, note_factor)
+    index_type = np.int32 if compact else np.int64
+    rater: IndexLike = np.empty(n_ratings, dtype=index_type)  # type: ignore[assignment]
+    note: IndexLike = np.empty(n_ratings, dtype=index_type)  # type: ignore[assignment]
+    value: ValueLike = np.empty(n_ratings, dtype=np.uint8 if compact else np.float64)  # type: ignore[assignment]
+    # Drawn a chunk at a time so that 10^8 ratings fit in memory; data of up to one
+    # chunk is drawn exactly as in one piece.
+    for start in range(0, n_ratings, CHUNK_RATINGS):
+        stop = min(start + CHUNK_RATINGS, n_ratings)
+        r, n, v = _draw_chunk(
+            rng, stop - start, camp, activity, popularity, pools, planted, noise, selection_bias
+        )
+        rater[start:stop], note[start:stop] = r, n
+        value[start:stop] = v * 2.0 if compact else v
+    ratings = RatingsMatrix(rater=rater, note=note, value=value, n_raters=n_raters, n_notes=n_notes)
     return TwoCampData(
         ratings=ratings,
         mu=mu,
@@ -130,3 +132,36 @@ def two_camp_ratings(
         note_intercept=note_intercept,
         note_factor=note_factor,
     )
+
+
+def _draw_chunk(
+    rng: np.random.Generator,
+    size: int,
+    camp: IntArray,
+    activity: FloatArray,
+    popularity: FloatArray,
+    pools: list[IntArray],
+    planted: tuple[float, FloatArray, FloatArray, FloatArray, FloatArray],
+    noise: float,
+    selection_bias: float,
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """``size`` ratings: who rates what, then the rounded noisy model value."""
+    mu, rater_intercept, note_intercept, rater_factor, note_factor = planted
+    rater = rng.choice(len(activity), size=size, p=activity / activity.sum())
+    note = rng.choice(len(popularity), size=size, p=popularity / popularity.sum())
+    # Self-selection: some ratings go to a partisan note of the rater's own camp.
+    seeking = rng.random(size) < selection_bias
+    for pool, camp_sign in zip(pools, (1, -1), strict=True):
+        chosen = seeking & (camp[rater] == camp_sign)
+        if len(pool) and chosen.any():
+            weights = popularity[pool] / popularity[pool].sum()
+            note[chosen] = rng.choice(pool, size=int(chosen.sum()), p=weights)
+    latent = (
+        mu
+        + rater_intercept[rater]
+        + note_intercept[note]
+        + rater_factor[rater] * note_factor[note]
+        + rng.normal(0.0, noise, size=size)
+    )
+    value: FloatArray = np.clip(np.round(latent * 2.0), 0.0, 2.0) / 2.0
+    return rater, note, value

@@ -8,6 +8,7 @@ __all__ = [
     "atproto_labels",
     "community_notes_run",
     "community_notes_tsv",
+    "community_notes_tsv_columnar",
     "dsa",
     "dsa_schema",
     "egress",

@@ -30,17 +30,14 @@ from isegoria.integrations.community_notes_tsv import (
     NoteStatusRecord,
     read_note_status_history,
     read_notes,
-    read_ratings,
     read_user_enrollment,
     updated_status_history,
     valid_ratings,
     write_note_status_history,
 )
+from isegoria.integrations.community_notes_tsv_columnar import read_ratings_matrix
 from isegoria.integrations.community_notes_tsv_format import STATUS_LABELS, write_rows
-from isegoria.integrations.community_notes_tsv_scoring import (
-    not_misleading_notes,
-    ratings_matrix,
-)
+from isegoria.integrations.community_notes_tsv_scoring import not_misleading_notes
 
 FILES: Final = {
     "notes": "notes-*.tsv",
@@ -122,7 +119,8 @@ def score_directory(
         1 for _ in _chain(_parts(source, "userEnrollment", required=False), read_user_enrollment)
     )
     say("reading ratings")
-    indexed = ratings_matrix(_chain(_parts(source, "ratings"), read_ratings), note_ids=notes)
+    # Columnar: the full public data holds about 10^8 ratings (docs/notes.md "Scale").
+    indexed = read_ratings_matrix(_parts(source, "ratings"), note_ids=notes, compact=True)
     matrix = dataclasses.replace(indexed.matrix, valid=valid_ratings(indexed, history, notes))
     rater_of = {rater: index for index, rater in enumerate(indexed.rater_ids)}
     note_author = np.array(
