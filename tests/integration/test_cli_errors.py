@@ -161,13 +161,20 @@ def test_serve_takes_host_and_port_and_the_environment_still_works(
     assert bad.exit_code == ExitCode.USAGE
 
 
-def test_several_worker_processes_need_postgresql(
-    env: Path, backend: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """``serve`` as far as starting uvicorn: the keyword arguments of each start, none run."""
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(serve_module.uvicorn, "run", lambda *a, **k: calls.append(k))
     monkeypatch.setattr(serve_module, "_start_worker", lambda settings, clock=None: None)
     monkeypatch.setattr(logging.config, "dictConfig", lambda config: None)
+    return calls
+
+
+def test_several_worker_processes_need_postgresql(
+    env: Path, backend: str, served: list[dict[str, Any]]
+) -> None:
+    calls = served
     result = runner.invoke(app, ["serve", "--workers", "2"])
     if backend == "sqlite":
         assert result.exit_code == ExitCode.USAGE, result.output
@@ -181,12 +188,9 @@ def test_several_worker_processes_need_postgresql(
 
 
 def test_shared_rate_limits_need_postgresql(
-    env: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+    env: Path, backend: str, served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(serve_module.uvicorn, "run", lambda *a, **k: calls.append(k))
-    monkeypatch.setattr(serve_module, "_start_worker", lambda settings, clock=None: None)
-    monkeypatch.setattr(logging.config, "dictConfig", lambda config: None)
+    calls = served
     monkeypatch.setenv("ISEGORIA_RATELIMIT_SHARED", "true")
     result = runner.invoke(app, ["serve"])
     if backend == "sqlite":

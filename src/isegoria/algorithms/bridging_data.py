@@ -31,7 +31,7 @@ triples by time, as the TSV reader does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import numpy as np
@@ -200,15 +200,11 @@ class RatingsMatrix:
                     f"only ratings in steps of {VALUE_STEP} have a uint8 code; "
                     "keep float64 values for other ratings"
                 )
-        return RatingsMatrix(
+        return replace(
+            self,
             rater=self.rater.astype(np.int32, copy=False),
             note=self.note.astype(np.int32, copy=False),
             value=code,
-            n_raters=self.n_raters,
-            n_notes=self.n_notes,
-            valid=self.valid,
-            tags=self.tags,
-            unique_pairs=self.unique_pairs,
         )
 
     def value_is(self, rating: float) -> BoolArray:
@@ -308,13 +304,4 @@ def _replace_unique(ratings: RatingsMatrix) -> RatingsMatrix:
     """The same ratings, marked as holding one rating per (rater, note)."""
     if ratings.unique_pairs:
         return ratings
-    return RatingsMatrix(
-        rater=ratings.rater,
-        note=ratings.note,
-        value=ratings.value,
-        n_raters=ratings.n_raters,
-        n_notes=ratings.n_notes,
-        valid=ratings.valid,
-        tags=ratings.tags,
-        unique_pairs=True,
-    )
+    return replace(ratings, unique_pairs=True)
