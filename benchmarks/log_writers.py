@@ -7,12 +7,14 @@ handlers do. The writers share one ``LogMemory`` under a ``CheckpointPolicy`` an
 ``CheckpointTimer`` signs the uncovered tail, as every app process does under
 ``ISEGORIA_CHECKPOINT_INTERVAL_MS=200`` (``isegoria.app.checkpoint_policy``).
 
-Every writer takes the log's single lock in turn (``log/append.py``): on PostgreSQL the
-first ``SELECT ... FROM log_head ... FOR UPDATE`` of the transaction, on SQLite the
-``Database.write_turn`` that a writer of this process queues on before ``BEGIN
-IMMEDIATE``. ``HeadLockClock`` times, per transaction, the wait for that lock, how long it
-is then held until the commit returns, and the commit itself (the flush to disk): with
-one lock, appends per second cannot pass one over the mean hold time.
+Under that policy writers only sequence their entries (``log/sequence.py``) and the timer
+integrates them in batches (``log/integrate.py``). What a writer still waits for: on
+PostgreSQL the shared sequencing lock (taken by nobody exclusively unless an index must be
+voided), on SQLite the ``Database.write_turn`` that a writer of this process queues on
+before ``BEGIN IMMEDIATE`` (one writer at a time, whatever the log does).
+``HeadLockClock`` times, per transaction, the wait for that lock, how long it is then held
+until the commit returns, and the commit itself (the flush to disk): where the lock is
+exclusive (SQLite), appends per second cannot pass one over the mean hold time.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ class HeadLockClock:
 
     @staticmethod
     def _is_head_lock(statement: str) -> bool:
-        return "FROM log_head" in statement and "FOR UPDATE" in statement
+        return "pg_advisory_xact_lock_shared" in statement
 
     def _before(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if not self._sqlite and self._on() and self._is_head_lock(statement):
@@ -148,15 +150,15 @@ class HeadLockClock:
 
         hold = statistics.fmean(self.holds) if self.holds else None
         return {
-            "lock": "write_turn + BEGIN IMMEDIATE" if self._sqlite else "log_head FOR UPDATE",
+            "lock": "write_turn + BEGIN IMMEDIATE" if self._sqlite else "shared sequencing lock",
             "transactions_timed": len(self.holds),
             "wait": ms(self.waits),
             "hold_until_commit": ms(self.holds),
             "commit": ms(self.commits),
             # The share of the writers' time spent queueing for the lock.
             "wait_share_of_writer_time": sum(self.waits) / (wall * writers) if wall else None,
-            # The lock is held by one transaction at a time, so this bounds appends/s.
-            "ceiling_per_s_from_mean_hold": 1 / hold if hold else None,
+            # SQLite: one holder at a time, so this bounds appends/s (PostgreSQL: shared).
+            "ceiling_per_s_from_mean_hold": 1 / hold if hold and self._sqlite else None,
             "lock_busy_share": sum(self.holds) / wall if wall else None,
         }
 

@@ -1,5 +1,5 @@
 """Faults the suite survives (issue 21 §5): ``kill -9`` during a jury draw, a webhook delivery
-and a batch of log writes, on a real server over SQLite.
+and a batch of log writes, on a real server over SQLite (the log writes on PostgreSQL too).
 
 Each test kills the server at a chosen moment, restarts it on the same data and checks what
 a person relies on: nothing acknowledged is lost, nothing is half-written (``log verify``
@@ -8,7 +8,8 @@ exactly once, and a delivery is made again with the same delivery id.
 
 Where a kill must land inside a write transaction, the test watches SQLite's write lock from
 outside (``crash_world.kill_inside_a_write``: a ``BEGIN IMMEDIATE`` that fails at once while
-another connection holds the lock) and sends SIGKILL the moment it is held.
+another connection holds the lock; on PostgreSQL, a server backend whose transaction has
+written) and sends SIGKILL the moment it is held.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from isegoria.domain.decisions import DecisionKind
 from isegoria.log import read as log_read
 from isegoria.people import platforms
 from isegoria.security import SecretBox
-from isegoria.store.models import LogCheckpoint, Platform
+from isegoria.store.models import LogCheckpoint, LogEntry, Platform
 from isegoria.store.models_cases import DecisionRow, Juror, Report
+from tests.conftest import fresh_postgres
 from tests.support import crash
 from tests.support.cases_world import report_request, run_jobs
 from tests.support.crash_world import (
@@ -194,11 +196,22 @@ def reports_of_batch(made: CrashWorld, batch: int) -> int:
         return int(made.uow.session.scalar(query.select_from(Report)) or 0)
 
 
-def test_kill_during_batches_of_log_writes_keeps_each_batch_whole(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_kill_during_batches_of_log_writes_keeps_each_batch_whole(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
     started = time.monotonic()
-    made = CrashWorld(tmp_path)
-    # Checkpoints coalesced: entries wait for the timer's signature, so a kill also lands
-    # between a commit and the checkpoint that covers it.
+    made = (
+        CrashWorld(tmp_path)
+        if backend == "sqlite"
+        else CrashWorld(
+            tmp_path, database_url=fresh_postgres(request.getfixturevalue("pg_base_url"))
+        )
+    )
+    # Batched integration: writers only sequence their entries and the timer integrates
+    # and signs them, so a kill also lands between a commit and the tree that covers it.
     env = {"ISEGORIA_CHECKPOINT_INTERVAL_MS": "200"}
     with made.uow.begin():  # open the cases the batches join, and draw their juries
         for n in range(BATCH_POSTS):
@@ -229,9 +242,7 @@ def test_kill_during_batches_of_log_writes_keeps_each_batch_whole(tmp_path: Path
             while not filer.acknowledged:  # one batch commits first, then the kill is armed
                 assert time.monotonic() < deadline, "no batch was acknowledged"
                 time.sleep(0.01)
-            assert kill_inside_a_write(server, made.sqlite_path), (
-                "no write transaction was seen to kill"
-            )
+            assert made.kill_inside_a_write(server), "no write transaction was seen to kill"
             filer.thread.join(timeout=30)
             acknowledged.extend(filer.acknowledged)
             next_batch = filer.next
@@ -265,8 +276,9 @@ def test_kill_during_batches_of_log_writes_keeps_each_batch_whole(tmp_path: Path
 
 
 def covered(made: CrashWorld) -> bool:
-    """Whether the newest checkpoint covers every entry of the log."""
+    """Whether every stored entry is integrated and the newest checkpoint covers the tree."""
     with made.uow.begin(readonly=True):
         session = made.uow.session
         latest = session.scalar(select(LogCheckpoint.size).order_by(LogCheckpoint.size.desc()))
-        return latest is not None and latest == log_read.tree_size(session)
+        stored = session.scalar(select(func.count()).select_from(LogEntry))
+        return latest is not None and latest == log_read.tree_size(session) == stored

@@ -11,16 +11,30 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
+from isegoria.config import Settings
 from isegoria.http.deps import Services
+from isegoria.jobs.checkpoint_timer import ensure_checkpoint
 from isegoria.log.remote import RemoteLog, WitnessError
 from isegoria.log.signing import LogSigner
 from isegoria.log.verify import verify_database, verify_remote
 from isegoria.log.witness import load_state, run_witness
 from isegoria.store.models import LogCheckpoint
+from isegoria.unit_of_work import UnitOfWork
 from tests.integration.test_log_tamper import rewrite_entry, truncate
-from tests.integration.test_log_verify import fill_log
+from tests.integration.test_log_verify import BATCHES
+from tests.integration.test_log_verify import fill_log as fill
 
 URL = "http://testserver"
+
+
+@pytest.fixture(params=["inline", "batched"])
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """Each test twice: writers integrating their own entries, and writers that only
+    sequence them for the integrator (a checkpoint policy; its timer set never to tick
+    here, so the tests integrate at the moments they choose)."""
+    if request.param == "inline":
+        return settings
+    return settings.model_copy(update={"checkpoint_interval_ms": 3_600_000})
 
 
 @pytest.fixture
@@ -28,6 +42,14 @@ def services(app: FastAPI) -> Services:
     """The app's services: its database and the key that signs its checkpoints."""
     instance: Services = app.state.services
     return instance
+
+
+def fill_log(uow: UnitOfWork, batches: tuple[int, ...] = BATCHES) -> None:
+    """Append entries, each batch integrated as a timer tick would (a no-op inline)."""
+    assert uow.signer is not None
+    for batch in batches:
+        fill(uow, (batch,))
+        ensure_checkpoint(uow.database, uow.clock, uow.signer, uow.log_memory)
 
 
 def test_the_witness_accepts_honest_growth(
@@ -73,6 +95,9 @@ def test_the_witness_catches_a_rewrite_re_signed_with_the_instance_key(
     # the real key, and appends more so the witness sees a larger, validly signed tree.
     with services.database.engine.begin() as connection:
         rewrite_entry(connection, 3, services.signer)
+    # A running integrator would extend the tree it remembers and so sign the old history
+    # (log/coalesce.py); an operator this thorough restarts it: it forgets.
+    services.log_memory.forget()
     fill_log(uow, (5,))
     assert verify_database(services.database, services.signer.verifier_key).size == 41
     with pytest.raises(WitnessError, match=r"consistency proof from size 36 .* to size 41 .*"):

@@ -97,19 +97,24 @@ def test_log_answers_follow_every_entry(
 def test_a_checkpoint_alone_changes_the_answer(
     database: Database, clock: ManualClock, signer: LogSigner, client: TestClient
 ) -> None:
-    # Under coalescing, entries commit before a checkpoint covers them; the timer signs
-    # later in a transaction of its own, which appends nothing.
+    # Under batched integration, entries commit before the tree covers them; the timer
+    # integrates and signs later in a transaction of its own, which appends nothing.
     memory = LogMemory(CheckpointPolicy(interval=3600.0, max_pending=1000))
     writer = UnitOfWork(database, clock, signer, SECRET, log_memory=memory)
-    for n in range(3):
+    with writer.begin():
+        writer.log.append(Noted("w", 0))
+    assert log_version(database) == (0, 0, 1)
+    assert ensure_checkpoint(database, clock, signer, memory)
+    assert log_version(database) == (1, 1, 0)
+    for n in range(1, 3):
         with writer.begin():
             writer.log.append(Noted("w", n))
     before = client.get("/api/v1/log").json()
-    assert log_version(database) == (3, 1)
+    assert log_version(database) == (1, 1, 2)
     assert before["size"] == 1
 
     assert ensure_checkpoint(database, clock, signer, memory)
-    assert log_version(database) == (3, 3)
+    assert log_version(database) == (3, 3, 0)
     after = client.get("/api/v1/log").json()
     assert after["size"] == 3
 

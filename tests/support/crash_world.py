@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import jury as cases_jury
@@ -68,6 +68,19 @@ class CrashWorld:
         """The SQLite database file (SQLite worlds only)."""
         assert self.database.is_sqlite and self.database.url.database
         return Path(self.database.url.database)
+
+    def kill_inside_a_write(self, server: crash.Crashable) -> bool:
+        """SIGKILL ``server`` the moment one of its write transactions is open (SQLite: it
+        holds the write lock; PostgreSQL: a backend has written); False if none was seen."""
+        if self.database.is_sqlite:
+            return kill_inside_a_write(server, self.sqlite_path)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            if postgres_writer_in_flight(self.database):
+                crash.kill(server.process)
+                return True
+            time.sleep(0.001)
+        return False
 
     def write_clock(self) -> None:
         """Publish the test's instant to the server atomically (it reads the file per call)."""
@@ -181,6 +194,19 @@ def writer_holds_lock(path: Path) -> bool:
         return False
     finally:
         connection.close()
+
+
+def postgres_writer_in_flight(database: Database) -> bool:
+    """Whether another PostgreSQL backend of this database is inside a transaction that
+    has written (it has a transaction id) right now."""
+    with database.engine.connect() as connection:
+        found = connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
+                "AND pid <> pg_backend_pid() AND datname = current_database()"
+            )
+        )
+    return bool(found)
 
 
 def kill_inside_a_write(server: crash.Crashable, path: Path, within: float = WAIT_SECONDS) -> bool:

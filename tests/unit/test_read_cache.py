@@ -6,7 +6,7 @@ import re
 
 from isegoria.http import read_cache
 from isegoria.http.read_cache import ReadCache, Stored, entity_tag, matches
-from isegoria.store.models import LogCheckpoint, LogHead
+from isegoria.store.models import LogCheckpoint, LogEntry, LogHead
 
 
 def stored(size: int, fill: bytes = b"x") -> Stored:
@@ -73,5 +73,7 @@ def test_the_version_query_names_the_log_tables() -> None:
     sql = read_cache._VERSION_SQL
     assert f"FROM {LogHead.__tablename__} WHERE id = 1" in sql
     assert f"max(size) FROM {LogCheckpoint.__tablename__}" in sql
+    assert f"count(*) FROM {LogEntry.__tablename__} WHERE idx >= log_head.size" in sql
+    assert {"idx"} <= set(LogEntry.__table__.columns.keys())
     assert {"size"} <= set(LogHead.__table__.columns.keys())
     assert {"size"} <= set(LogCheckpoint.__table__.columns.keys())

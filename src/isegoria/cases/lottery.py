@@ -21,7 +21,6 @@ from isegoria.cases.common import (
 from isegoria.domain.constitution import Constitution
 from isegoria.domain.identity import Role
 from isegoria.domain.states import JurorStatus
-from isegoria.jobs import checkpoint_timer as log_timer
 from isegoria.jobs import queue as jobs
 from isegoria.people.jurisdictions import descendants
 from isegoria.store.models import Account, LogCheckpoint, Residence
@@ -150,9 +149,10 @@ def _seed_checkpoint(uow: UnitOfWork, after_index: int) -> LogCheckpoint:
         .limit(1)
     ).first()
     if checkpoint is None and uow.signer is not None:
-        # Under checkpoint coalescing (docs/log.md) the timer may not have signed yet: sign
-        # the head now, so the seed is still the first checkpoint covering the entry.
-        checkpoint = log_timer.sign_head(uow.session, uow.clock, uow.signer)
+        # Under batched integration (docs/log.md) the timer may not have integrated it yet:
+        # integrate and sign now, so the seed is still the first checkpoint covering it.
+        done = uow.log.integrate()
+        checkpoint = done.checkpoint if done is not None else None
         checkpoint = (
             checkpoint if checkpoint is not None and checkpoint.size > after_index else None
         )

@@ -232,3 +232,22 @@ class LogKeyRotated(Event):
         """The new key's ID: the 8 hex digits between the ``+`` signs of its verifier string."""
         parts = self.new_key.split("+")
         return parts[1] if len(parts) == 3 else self.new_key[:128]
+
+
+@dataclass(frozen=True)
+class IndexVoided(Event):
+    """A log index was handed to a write that then rolled back: nothing happened there.
+
+    Written by the log's integrator (log/integrate.py) so that every index of the tree is
+    accounted for; only PostgreSQL hands out indexes that can go unused.
+    """
+
+    kind: ClassVar[str] = "IndexVoided"
+    subject_type: ClassVar[str] = "log"
+
+    index: int
+
+    @property
+    def subject_id(self) -> str:
+        """The voided index."""
+        return str(self.index)

@@ -1,9 +1,13 @@
 """Public answers kept in memory and keyed by the log: an answer changes only when it does.
 
 Every state change commits in one transaction with the log entry that records it
-(unit_of_work.py), and signed checkpoints are rows of their own. So the pair (entries in the
-log, size of the newest checkpoint) names a version of everything the public case and log
-answers show, and one indexed query tells whether a stored answer is still the answer.
+(unit_of_work.py), and signed checkpoints are rows of their own. So the triple (entries in
+the tree, size of the newest checkpoint, entries committed but not yet integrated) names a
+version of everything the public case and log answers show, and one indexed query tells
+whether a stored answer is still the answer. The third count matters under batched
+integration (log/append.py): a write commits before the tree grows, and on PostgreSQL two
+writers may commit in either order, so neither the head nor the highest index alone moves
+with every commit; for a given tree size the count of waiting entries only grows.
 
 Correctness does not rest on expiry times: the version is read first and the answer is
 built after it, in a read transaction of its own, so an answer stored under a version is
@@ -42,15 +46,19 @@ CACHE_CONTROL = "no-cache"
 JSON = "application/json"
 
 Outcome = Literal["hit", "miss", "not_modified"]
-LogVersion = tuple[int, int]
+LogVersion = tuple[int, int, int]
 
-# One round trip, two indexed look-ups; plain SQL that every supported database reads alike.
-# (store/models.py: LogHead, LogCheckpoint; tests/unit/test_read_cache.py checks the names).
-_VERSION_SQL = "SELECT size, (SELECT max(size) FROM log_checkpoints) FROM log_head WHERE id = 1"
+# One round trip, three indexed look-ups (the last counts at most one batch of waiting
+# entries); plain SQL that every supported database reads alike.
+# (store/models.py: LogHead, LogCheckpoint, LogEntry; tests/unit/test_read_cache.py checks).
+_VERSION_SQL = (
+    "SELECT size, (SELECT max(size) FROM log_checkpoints), "
+    "(SELECT count(*) FROM log_entries WHERE idx >= log_head.size) FROM log_head WHERE id = 1"
+)
 
 
 def log_version(database: Database) -> LogVersion:
-    """(entries in the log, size of the newest checkpoint), as committed now.
+    """(entries in the tree, newest checkpoint's size, entries waiting), as committed now.
 
     Read on a pooled driver connection, outside any ORM session: a session's transaction
     bookkeeping cost several times the query, and this runs on every public read.
@@ -71,8 +79,8 @@ def log_version(database: Database) -> LogVersion:
 def _as_version(row: Any) -> LogVersion:
     """The version in a row of ``_VERSION_SQL``; no row: a log never started."""
     if row is None:
-        return (0, 0)
-    return (int(row[0]), int(row[1] or 0))
+        return (0, 0, 0)
+    return (int(row[0]), int(row[1] or 0), int(row[2] or 0))
 
 
 #: How long the event loop's own version read waits for SQLite before it gives up and the

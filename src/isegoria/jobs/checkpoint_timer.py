@@ -1,15 +1,15 @@
-"""Checkpoints on a timer: a tree head for every size, even if one was somehow missed.
+"""The log's integrator on a timer: the tree extended and a checkpoint signed in batches.
 
-Without a checkpoint policy every transaction that appends issues its own checkpoint, so
-the latest checkpoint always covers the whole log. The worker still calls
-``ensure_checkpoint`` every minute: after a restore, a crash of an older version, or entries
-written by a tool that bypasses the unit of work, it signs the current head so witnesses
-never wait on a log whose newest entries have no signed tree head.
+Without a checkpoint policy every transaction that appends integrates its own entries and
+signs a checkpoint (log/append.py). The worker still calls ``ensure_checkpoint`` every
+minute: after a restore, a crash of an older version, or entries left by a writer of
+another process, it integrates what is committed and signs it, so witnesses never wait
+on a log whose newest entries have no signed tree head.
 
-Under a ``CheckpointPolicy`` (``coalesce.py``) transactions skip signing when a recent
-checkpoint exists, and each app process runs a ``CheckpointTimer`` that calls
-``ensure_checkpoint`` every ``policy.interval`` seconds: that is what bounds how long a
-committed entry waits for a signed tree head.
+Under a ``CheckpointPolicy`` (log/coalesce.py) writers only sequence their entries, and each
+app process runs a ``CheckpointTimer`` that integrates every ``policy.interval`` seconds, or
+as soon as a writer leaves ``max_pending`` entries waiting. One integrator works at a time
+(log/sequence.py), so the processes' timers take turns.
 """
 
 from __future__ import annotations
@@ -17,15 +17,10 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from isegoria.clock import Clock
-from isegoria.log import read
 from isegoria.log.coalesce import LogMemory
 from isegoria.log.signing import LogSigner
 from isegoria.store.db import Database
-from isegoria.store.models import LogCheckpoint, LogHead
 from isegoria.unit_of_work import UnitOfWork
 
 INTERVAL_SECONDS = 60.0
@@ -36,39 +31,16 @@ logger = logging.getLogger(__name__)
 def ensure_checkpoint(
     database: Database, clock: Clock, signer: LogSigner, memory: LogMemory | None = None
 ) -> bool:
-    """Sign the current tree head if no checkpoint covers it; True when one was issued."""
-    uow = UnitOfWork(database, clock, signer)
+    """Integrate the committed entries and sign the new head; True when a checkpoint was
+    issued. Waits for writers still in flight before an index (it holds no other lock)."""
+    uow = UnitOfWork(database, clock, signer, log_memory=memory)
     with uow.begin():
-        signed = sign_head(uow.session, clock, signer)
-    if signed is None:
-        return False
-    if memory is not None:
-        memory.signed(signed.size)
-    return True
-
-
-def sign_head(session: Session, clock: Clock, signer: LogSigner) -> LogCheckpoint | None:
-    """In the caller's transaction, sign the committed head unless a checkpoint covers it.
-
-    Returns the new checkpoint, or None when the log is empty or already covered. A jury
-    draw under checkpoint coalescing calls this when no checkpoint covers the case's
-    opening yet: the first checkpoint covering it is then the one it signs, as before.
-    """
-    size = session.execute(select(LogHead.size).with_for_update()).scalar_one()
-    latest = read.latest_checkpoint(session)
-    if size == 0 or (latest is not None and latest.size >= size):
-        return None
-    root = read.root_at(session, size)
-    row = LogCheckpoint(
-        size=size, root_hash=root, note=signer.sign(size, root), created_at=clock.now()
-    )
-    session.add(row)
-    session.flush()
-    return row
+        done = uow.log.integrate(wait=True)
+    return done is not None and done.checkpoint is not None
 
 
 class CheckpointTimer:
-    """A daemon thread signing the uncovered tail of the log every ``interval`` seconds."""
+    """A daemon thread integrating and signing the log's tail every ``interval`` seconds."""
 
     def __init__(
         self,
@@ -84,12 +56,17 @@ class CheckpointTimer:
         self.stopping = threading.Event()
 
     def run_forever(self) -> None:
-        """Sign until stopped; a failure (database restarting, busy) is logged and retried."""
-        while not self.stopping.wait(self.interval):
+        """Integrate until stopped; a failure (database restarting, busy) is logged and
+        retried at the next tick."""
+        while not self.stopping.is_set():
+            self.memory.wake.wait(self.interval)
+            self.memory.wake.clear()
+            if self.stopping.is_set():
+                return
             try:
                 ensure_checkpoint(self.database, self.clock, self.signer, self.memory)
             except Exception:  # noqa: BLE001 - the next tick retries; the thread must live
-                logger.exception("signing a checkpoint on the timer failed")
+                logger.exception("integrating the log on the timer failed")
 
     def start_thread(self) -> threading.Thread:
         """Run the timer in a daemon thread."""
@@ -100,3 +77,4 @@ class CheckpointTimer:
     def stop(self) -> None:
         """End the loop at its next tick."""
         self.stopping.set()
+        self.memory.wake.set()

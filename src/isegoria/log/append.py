@@ -1,56 +1,56 @@
 """Appending to the log inside the caller's transaction.
 
-The unit of work creates one ``LogAppender`` per transaction. The first append locks the
-single ``log_head`` row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite writers already
-hold the database lock from ``BEGIN IMMEDIATE``), so concurrent writers take turns and the
-indexes they assign are consecutive with no gaps: a transaction that rolls back leaves its
-index to the next one. Each append costs one leaf hash plus, amortised, one node hash, and
-writes the perfect nodes it completes; ``finish`` issues a signed checkpoint for the new
-size in the same transaction, so no decision commits without its entry and its tree head.
-With a ``LogMemory`` (``coalesce.py``) the frontier is reused from the previous commit of
-this process when the size still matches, and under a ``CheckpointPolicy`` the checkpoint
-may be left to the next transaction or the checkpoint timer, within the policy's bound.
+The unit of work creates one ``LogAppender`` per transaction. Each append *sequences* an
+entry: it gets its index (``sequence.py``) and its row is written with the transaction, so
+an entry commits or rolls back with the state change it records. The Merkle tree is then
+extended by *integration* (``integrate.py``):
+
+* **Inline** (the default, no checkpoint policy): the writer integrates in its own
+  transaction before it commits and signs a checkpoint for the new size. On PostgreSQL
+  inline writers take turns on the integrator lock from their first append, so each one
+  finds the tree complete up to its own entries, as when one row serialised every write.
+* **Batched** (a ``CheckpointPolicy``, ISEGORIA_CHECKPOINT_INTERVAL_MS > 0): the writer
+  only sequences, takes no lock another writer waits on, and gets back a promise: its
+  entry's index and the time by which a signed checkpoint will cover it. The process's
+  timer integrates and signs in batches (jobs/checkpoint_timer.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
 from isegoria.algorithms import merkle
 from isegoria.clock import Clock
 from isegoria.domain.events import Event
-from isegoria.log import read
+from isegoria.log import integrate as integration
+from isegoria.log import sequence
 from isegoria.log.coalesce import LogMemory
 from isegoria.log.entries import encode_entry
 from isegoria.log.signing import LogSigner
-from isegoria.store.models import LogCheckpoint, LogEntry, LogHead, LogNode
+from isegoria.store.models import LogEntry
 
-HEAD_ID = 1
 # The log's statements go to the transaction's connection as SQLAlchemy Core: nothing here
 # needs the ORM's identity map, and its bulk-insert path costs several times more CPU per
 # statement than the Core one on this, the hottest path of every write.
-_HEAD: Table = cast(Table, LogHead.__table__)
 _ENTRIES: Table = cast(Table, LogEntry.__table__)
-_NODES: Table = cast(Table, LogNode.__table__)
-_CHECKPOINTS: Table = cast(Table, LogCheckpoint.__table__)
-# Built once, values bound at execution: SQLAlchemy computes each cache key once per process
-# rather than once per transaction.
-_LOCK_HEAD = select(_HEAD.c.size).where(_HEAD.c.id == HEAD_ID).with_for_update()
-_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(size=bindparam("new_size"))
 _INSERT_ENTRIES = insert(_ENTRIES)
-_INSERT_NODES = insert(_NODES)
+#: A batched entry is promised to a signed checkpoint within this many timer intervals: one
+#: for the tick after its commit, one for a writer before it still in flight at that tick.
+PROMISE_INTERVALS = 2
 
 
 @dataclass(frozen=True)
 class Appended:
-    """Where an event landed in the log."""
+    """Where an event landed in the log, and by when a signed checkpoint covers it."""
 
     index: int
     leaf_hash: bytes
+    checkpoint_by: datetime
 
 
 class LogAppender:
@@ -67,45 +67,50 @@ class LogAppender:
         self._clock = clock
         self._signer = signer
         self._memory = memory
-        self._signed = False
-        self._tree: merkle.CompactTree | None = None
+        self._sequencer: sequence.Sequencer | None = None
+        self._reserved: int | None = None
         self._entries: list[dict[str, object]] = []
-        self._nodes: list[dict[str, object]] = []
+        self._integration: integration.Integration | None = None
+        #: Integrate exactly through this transaction's own entries, waiting for writers
+        #: before them (a key rotation: the retiring key signs the checkpoint ending there).
+        self.settle = False
         self.appended: list[Appended] = []
+
+    @property
+    def batched(self) -> bool:
+        """Whether integration is left to the timer (a checkpoint policy is set)."""
+        return self._memory is not None and self._memory.batched
 
     @property
     def _core(self) -> Connection:
         """The connection of the caller's transaction."""
         return self._session.connection()
 
-    def _open(self) -> merkle.CompactTree:
-        if self._tree is None:
-            size = self._core.execute(_LOCK_HEAD).scalar_one()
-            known = self._memory.frontier(size) if self._memory is not None else None
-            if known is not None:
-                self._tree = merkle.CompactTree(size, known)
-            else:
-                self._tree = merkle.CompactTree.from_perfect(
-                    size, read.perfect_lookup(self._session, merkle.perfect_subtrees(0, size))
-                )
-        return self._tree
+    def _start(self) -> sequence.Sequencer:
+        if self._sequencer is None:
+            core = self._core
+            if not self.batched or self.settle:
+                # Inline writers take turns from their first append (see the module doc).
+                sequence.hold_integrator(core)
+            self._sequencer = sequence.Sequencer(core)
+            self._sequencer.start()
+        return self._sequencer
 
     def next_index(self) -> int:
-        """The index the next ``append`` of this transaction gets (locks the head as it does):
-        a row can then carry the index of its own entry without a second write."""
-        return self._open().size
+        """The index the next ``append`` of this transaction gets (taken now): a row can
+        then carry the index of its own entry without a second write."""
+        if self._reserved is None:
+            self._reserved = self._start().next()
+        return self._reserved
 
     def append(self, event: Event) -> Appended:
         """Add ``event`` as the next entry; it commits or rolls back with the transaction."""
         if self._signer is None:
             raise RuntimeError("this unit of work has no log signer; it cannot append events")
-        tree = self._open()
-        index = tree.size
+        index = self.next_index()
+        self._reserved = None
         now = self._clock.now()
         payload = encode_entry(index, event, now)
-        leaf = merkle.leaf_hash(payload)
-        for level, node_index, node in tree.append(leaf):
-            self._nodes.append({"level": level, "idx": node_index, "hash": node})
         self._entries.append(
             {
                 "idx": index,
@@ -116,37 +121,58 @@ class LogAppender:
                 "payload": payload,
             }
         )
-        appended = Appended(index, leaf)
+        appended = Appended(index, merkle.leaf_hash(payload), self._promise(now))
         self.appended.append(appended)
         return appended
 
+    def _promise(self, now: datetime) -> datetime:
+        if self._memory is None or self._memory.policy is None or self.settle:
+            return now  # integrated and signed in this very transaction
+        return now + timedelta(seconds=PROMISE_INTERVALS * self._memory.policy.interval)
+
     def finish(self) -> None:
-        """Write the batch, move the head and sign a checkpoint for the new size (unless the
-        checkpoint policy leaves it to a later transaction or the timer)."""
-        if self._tree is None or not self._entries:
+        """Write this transaction's entries; inline, integrate them and sign a checkpoint."""
+        if not self._entries:
             return
-        assert self._signer is not None  # noqa: S101 - append() refused without one
-        core = self._core
-        core.execute(_INSERT_ENTRIES, self._entries)
-        core.execute(_INSERT_NODES, self._nodes)
-        size = self._tree.size
-        core.execute(_MOVE_HEAD, {"new_size": size})
-        self._entries, self._nodes = [], []
-        if self._memory is not None and not self._memory.should_sign(size):
-            return
-        root = self._tree.root()
-        core.execute(
-            insert(_CHECKPOINTS).values(
-                size=size,
-                root_hash=root,
-                note=self._signer.sign(size, root),
-                created_at=self._clock.now(),
-            )
+        self._core.execute(_INSERT_ENTRIES, self._entries)
+        self._entries = []
+        if self.settle:
+            self.integrate(through=max(a.index for a in self.appended), wait=True)
+        elif not self.batched:
+            self.integrate()
+
+    def integrate(
+        self, *, through: int | None = None, wait: bool = False
+    ) -> integration.Integration | None:
+        """Extend the tree over committed entries in this transaction and sign a checkpoint
+        (``integrate.integrate``); None when another integrator is at work and this
+        transaction, having sequenced entries, must not wait for it."""
+        if self._signer is None:
+            raise RuntimeError("this unit of work has no log signer; it cannot integrate")
+        if self._entries:
+            self._core.execute(_INSERT_ENTRIES, self._entries)
+            self._entries = []
+        # A batched writer holds the shared sequencing lock once it has sequenced; the timer
+        # may hold the integrator lock and wait for that one: never wait the other way.
+        turn_now = self.batched and self._sequencer is not None and not self.settle
+        result = integration.integrate(
+            self._session,
+            self._clock,
+            self._signer,
+            self._memory,
+            through=through,
+            wait=wait,
+            turn_now=turn_now,
         )
-        self._signed = True
+        if result is not None:
+            self._integration = result
+        return result
 
     def committed(self) -> None:
         """Tell the process's log memory what this transaction committed."""
-        if self._memory is not None and self._tree is not None and self.appended:
-            frontier = [node for _, _, node in self._tree.frontier]
-            self._memory.committed(self._tree.size, frontier, signed=self._signed)
+        if self._memory is None:
+            return
+        if self._integration is not None:
+            self._memory.integrated(self._integration.size, self._integration.frontier)
+        if self.appended:
+            self._memory.sequenced(max(a.index for a in self.appended))

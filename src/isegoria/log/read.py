@@ -177,8 +177,19 @@ def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
 def entries(session: Session, start: int, limit: int) -> list[LogEntry]:
     """Entries from ``start`` on, in index order."""
     limit = max(1, min(limit, MAX_PAGE))
-    query = select(LogEntry).where(LogEntry.idx >= start).order_by(LogEntry.idx).limit(limit)
+    # Only integrated entries: one sequenced but not yet in the tree has no proof to show.
+    query = (
+        select(LogEntry)
+        .where(LogEntry.idx >= start, LogEntry.idx < tree_size(session))
+        .order_by(LogEntry.idx)
+        .limit(limit)
+    )
     return list(session.scalars(query))
+
+
+def is_sequenced(session: Session, index: int) -> bool:
+    """Whether entry ``index`` is committed, integrated or still waiting for the tree."""
+    return session.get(LogEntry, index) is not None
 
 
 def entry(session: Session, index: int) -> LogEntry:

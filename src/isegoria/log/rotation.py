@@ -82,6 +82,8 @@ def rotate_signing_key(
         ) from None
     try:
         with uow.begin():
+            # The retiring key signs the checkpoint that ends at this entry, and only it.
+            uow.log.settle = True
             appended = uow.log.append(
                 LogKeyRotated(previous_key=old.verifier_key, new_key=new.verifier_key)
             )

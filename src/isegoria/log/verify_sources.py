@@ -82,14 +82,15 @@ class LocalLog:
         return int(self.session.execute(select(LogHead.size)).scalar_one())
 
     def entries(self, stop: int) -> Iterator[SourcedEntry]:
-        """Every stored entry joined with its level-0 node, by keyset pages."""
+        """Every integrated entry (below ``stop``, the head's size) joined with its level-0
+        node, by keyset pages; entries sequenced after it are integrated later."""
         after = -1
         join = and_(LogNode.level == 0, LogNode.idx == LogEntry.idx)
         while True:
             rows = self.session.execute(
                 select(LogEntry.idx, LogEntry.payload, LogNode.hash)
                 .outerjoin(LogNode, join)
-                .where(LogEntry.idx > after)
+                .where(LogEntry.idx > after, LogEntry.idx < stop)
                 .order_by(LogEntry.idx)
                 .limit(PAGE_SIZE)
             ).all()

@@ -310,6 +310,10 @@ def _advance_sequences(session: Session, known: list[Table]) -> None:
             text("SELECT setval(:sequence, :value, :called)"),
             {"sequence": sequence, "value": highest or 1, "called": highest is not None},
         )
+    # The log's indexes (log/sequence.py): the next one follows the restored entries.
+    session.execute(
+        text("SELECT setval('log_index_seq', coalesce(max(idx) + 1, 0), false) FROM log_entries")
+    )
 
 
 def restore_from_file(database: Database, settings: Settings, path: Path) -> BackupSummary:

@@ -127,6 +127,7 @@ EVENTS: dict[str, str] = {
     "ConstitutionChanged": _("Constitution changed"),
     "DecisionConfirmed": _("Decision confirmed by the platform"),
     "DecisionIssued": _("Decision sent to the platform"),
+    "IndexVoided": _("Log index left unused (its write was undone)"),
     "InterimMeasureImposed": _("Interim measure imposed"),
     "InterimMeasureLapsed": _("Interim measure lapsed"),
     "JurisdictionCreated": _("Jurisdiction created"),

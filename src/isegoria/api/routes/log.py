@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from isegoria.algorithms.merkle import leaf_hash
-from isegoria.errors import InvalidInput, NotFound
+from isegoria.errors import Conflict, InvalidInput, NotFound
 from isegoria.http.access import PUBLIC, access
 from isegoria.http.deps import PublicAnswerDep, ServicesDep, UnitOfWorkDep
 from isegoria.log import read
@@ -197,6 +197,14 @@ async def entry_with_proof(
     def build(uow: UnitOfWork) -> InclusionOut:
         session = uow.session
         size = read.tree_size(session) if tree_size is None else tree_size
+        if index >= size and tree_size is None and read.is_sequenced(session, index):
+            raise Conflict(
+                "entry %(index)s is recorded but not yet in the tree, which holds %(size)s "
+                "entries; a signed checkpoint will cover it within seconds: ask again then",
+                field="index",
+                index=index,
+                size=size,
+            )
         if index >= size:
             where = "the log" if tree_size is None else f"a tree of size {size}"
             raise InvalidInput(

@@ -1,0 +1,187 @@
+"""Integration: extending the Merkle tree over sequenced entries and signing a checkpoint.
+
+Writers commit their entries with their state changes (``append.py``); the tree grows here,
+in the transaction of whoever integrates, one integrator at a time (``sequence.py``'s
+``INTEGRATOR`` lock on PostgreSQL, the single writer on SQLite). A pass reads the entries
+after the integrated size in index order, appends their leaf hashes to the tree, writes the
+perfect nodes they complete, moves ``log_head`` and signs one checkpoint for the new size.
+
+A missing index stops the pass while its writer may still commit it. Once the writer is
+known to be gone (its index lock is free, and with the sequencing lock held no writer is
+between taking an index and locking it) and the row is still absent, the writer rolled
+back: the integrator writes an ``IndexVoided`` entry there, so the tree stays dense and every
+index is accounted for in public. On SQLite no index is ever missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from isegoria.algorithms import merkle
+from isegoria.clock import Clock
+from isegoria.domain.events import IndexVoided
+from isegoria.log import read, sequence
+from isegoria.log.coalesce import LogMemory
+from isegoria.log.entries import encode_entry
+from isegoria.log.signing import LogSigner
+from isegoria.store.models import LogCheckpoint, LogEntry, LogHead, LogNode
+
+HEAD_ID = 1
+#: Entries read per query of a pass; a pass goes on until it catches up or is stopped.
+BATCH = 5_000
+_HEAD: Table = cast(Table, LogHead.__table__)
+_ENTRIES: Table = cast(Table, LogEntry.__table__)
+_NODES: Table = cast(Table, LogNode.__table__)
+_CHECKPOINTS: Table = cast(Table, LogCheckpoint.__table__)
+_LOCK_HEAD = select(_HEAD.c.size).where(_HEAD.c.id == HEAD_ID).with_for_update()
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(size=bindparam("new_size"))
+_PENDING = (
+    select(_ENTRIES.c.idx, _ENTRIES.c.payload)
+    .where(_ENTRIES.c.idx >= bindparam("start"), _ENTRIES.c.idx < bindparam("stop"))
+    .order_by(_ENTRIES.c.idx)
+    .limit(BATCH)
+)
+_PRESENT = select(_ENTRIES.c.idx).where(_ENTRIES.c.idx == bindparam("idx"))
+_NO_LIMIT = 2**62
+
+
+@dataclass(frozen=True)
+class Integration:
+    """What one pass did: the tree size before and after, and the checkpoint it signed."""
+
+    before: int
+    size: int
+    frontier: tuple[bytes, ...]
+    checkpoint: LogCheckpoint | None
+    voided: tuple[int, ...]
+
+
+def integrate(
+    session: Session,
+    clock: Clock,
+    signer: LogSigner,
+    memory: LogMemory | None = None,
+    *,
+    through: int | None = None,
+    wait: bool = False,
+    sign: bool = True,
+    turn_now: bool = False,
+) -> Integration | None:
+    """Integrate the committed entries after the tree in the caller's transaction.
+
+    ``through``: stop after this index (a key rotation's checkpoint must end at its entry).
+    ``wait``: block on writers still in flight instead of stopping before their index; only
+    for callers that hold no other locks (the timer, a rotation), or two could deadlock.
+    ``sign``: sign a checkpoint for the new size unless one already covers it.
+    ``turn_now``: give up (None) rather than wait when another integrator is at work; for a
+    transaction that has sequenced entries already, which that integrator may wait for.
+    """
+    core = session.connection()
+    if not sequence.hold_integrator(core, wait=not turn_now):
+        return None
+    before = int(core.execute(_LOCK_HEAD).scalar_one())
+    known = memory.frontier(before) if memory is not None else None
+    tree = (
+        merkle.CompactTree(before, known)
+        if known is not None
+        else merkle.CompactTree.from_perfect(
+            before, read.perfect_lookup(session, merkle.perfect_subtrees(0, before))
+        )
+    )
+    stop = _NO_LIMIT if through is None else through + 1
+    entries: list[dict[str, object]] = []
+    nodes: list[dict[str, object]] = []
+    voided: list[int] = []
+
+    def add(payload: bytes) -> None:
+        for level, node_index, node in tree.append(merkle.leaf_hash(payload)):
+            nodes.append({"level": level, "idx": node_index, "hash": node})
+
+    while tree.size < stop:
+        rows = core.execute(_PENDING, {"start": tree.size, "stop": stop}).all()
+        for idx, payload in rows:
+            if idx != tree.size:
+                break
+            add(payload)
+        else:
+            if len(rows) == BATCH:
+                continue  # a full page, all in order: read on
+        # The next index is missing (or nothing more is stored): is its writer gone?
+        gap = tree.size
+        outcome = _rolled_back(core, gap, wait=wait) if gap < stop else None
+        if outcome is None:
+            break
+        if outcome:  # gone without committing: account for the index in public
+            row = _void_row(gap, clock)
+            entries.append(row)
+            voided.append(gap)
+            add(cast(bytes, row["payload"]))
+        # else: it committed meanwhile; the next query reads it
+    if entries:
+        core.execute(insert(_ENTRIES), entries)
+    if nodes:
+        core.execute(insert(_NODES), nodes)
+    if tree.size != before:
+        core.execute(_MOVE_HEAD, {"new_size": tree.size})
+    checkpoint = _sign(session, clock, signer, tree) if sign else None
+    return Integration(
+        before, tree.size, tuple(n for _, _, n in tree.frontier), checkpoint, tuple(voided)
+    )
+
+
+def _rolled_back(core: Connection, index: int, *, wait: bool) -> bool | None:
+    """Whether the writer given ``index`` is gone without committing it (None: it may
+    still commit it, or the index was not handed out; stop before it).
+
+    Only an index that was handed out can be missing below a stored entry, and the last
+    stored entry is followed by indexes not handed out yet: those are left alone (an
+    absent row with no higher row is the end of the log, not a gap).
+    """
+    if not sequence.is_postgresql(core):
+        return None  # indexes are given one past the highest row: none is ever missing
+    higher = core.execute(
+        select(_ENTRIES.c.idx).where(_ENTRIES.c.idx > index).order_by(_ENTRIES.c.idx).limit(1)
+    ).first()
+    if higher is None:
+        return None
+    if sequence.in_flight(core, index):
+        if not wait:
+            return None
+        sequence.wait_for_index(core, index)
+    if not sequence.quiesce_sequencing(core, wait=wait):
+        return None
+    return core.execute(_PRESENT, {"idx": index}).first() is None
+
+
+def _void_row(index: int, clock: Clock) -> dict[str, object]:
+    event, now = IndexVoided(index=index), clock.now()
+    return {
+        "idx": index,
+        "kind": event.kind,
+        "subject_type": event.subject_type,
+        "subject_id": event.subject_id,
+        "created_at": now,
+        "payload": encode_entry(index, event, now),
+    }
+
+
+def _sign(
+    session: Session, clock: Clock, signer: LogSigner, tree: merkle.CompactTree
+) -> LogCheckpoint | None:
+    """Sign the tree unless it is empty or a checkpoint already covers its size."""
+    latest = read.latest_checkpoint(session)
+    if tree.size == 0 or (latest is not None and latest.size >= tree.size):
+        return None
+    row = LogCheckpoint(
+        size=tree.size,
+        root_hash=tree.root(),
+        note=signer.sign(tree.size, tree.root()),
+        created_at=clock.now(),
+    )
+    session.add(row)
+    session.flush()
+    return row
