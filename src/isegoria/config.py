@@ -95,11 +95,14 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         le=60_000,
-        description="0: every write transaction signs its own log checkpoint. N > 0: sign at "
-        "most every N ms (a timer signs the rest), so appends do not each pay for a signature.",
+        description="0: every write transaction integrates its log entries and signs a "
+        "checkpoint (inline). N > 0: writers only sequence their entries and a timer integrates "
+        "and signs at most every N ms (batched; docs/log.md), so writers do not wait on the log.",
     )
     checkpoint_max_pending: int = Field(
-        default=1000, ge=1, description="Sign anyway once this many entries are unsigned."
+        default=1000,
+        ge=1,
+        description="Batched: integrate sooner once this many entries wait for the tree.",
     )
     max_in_flight: int = Field(
         default=40,

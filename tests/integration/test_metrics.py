@@ -12,10 +12,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from isegoria.clock import ManualClock
+from isegoria.domain.events import JurisdictionCreated
 from isegoria.http.deps import Services
 from isegoria.http.request_log import REQUEST_FIELDS, REQUEST_LOGGER, JsonFormatter, logging_config
 from isegoria.jobs import queue as jobs
 from isegoria.log import read
+from isegoria.log.coalesce import CheckpointPolicy, LogMemory
+from isegoria.unit_of_work import UnitOfWork
 from tests.support.world import World, login, seed
 
 
@@ -88,9 +91,22 @@ def test_state_gauges_are_read_from_the_database(
     assert sample(text, "isegoria_platforms") == 2
     assert sample(text, "isegoria_jobs", status="pending") == 2
     assert sample(text, "isegoria_jobs_overdue") == 1
+    assert sample(text, "isegoria_log_waiting") == 0
     clock.advance(timedelta(days=2))
+    # A process under a checkpoint policy commits an entry the integrator has not reached.
+    batched = UnitOfWork(
+        services.database,
+        clock,
+        services.signer,
+        log_memory=LogMemory(CheckpointPolicy(interval=3600.0, max_pending=1000)),
+    )
+    with batched.begin():
+        batched.log.append(JurisdictionCreated(code="ZZ", name="Z", parent=None, languages=[]))
     with TestClient(app, raise_server_exceptions=False) as client:
-        assert sample(client.get("/metrics").text, "isegoria_jobs_overdue") == 2
+        text = client.get("/metrics").text
+    assert sample(text, "isegoria_jobs_overdue") == 2
+    assert sample(text, "isegoria_log_entries") == size
+    assert sample(text, "isegoria_log_waiting") == 1
 
 
 def test_metrics_answer_when_the_database_is_down(app: FastAPI) -> None:

@@ -39,7 +39,15 @@ from isegoria.domain.identity import Role
 from isegoria.http.access import PUBLIC, access
 from isegoria.http.problem_schema import PROBLEM_RESPONSES
 from isegoria.store.db import Database
-from isegoria.store.models import Account, Job, LogCheckpoint, LogHead, Platform, WebSession
+from isegoria.store.models import (
+    Account,
+    Job,
+    LogCheckpoint,
+    LogEntry,
+    LogHead,
+    Platform,
+    WebSession,
+)
 
 logger = logging.getLogger("isegoria.metrics")
 
@@ -120,10 +128,14 @@ class StateCollector(Collector):
                 family.add_metric([], float(value or 0))  # type: ignore[arg-type]
                 return family
 
+            size = session.scalar(select(LogHead.size).where(LogHead.id == 1)) or 0
+            yield gauge("isegoria_log_entries", "entries in the transparency log's tree", size)
             yield gauge(
-                "isegoria_log_entries",
-                "entries in the transparency log",
-                session.scalar(select(LogHead.size).where(LogHead.id == 1)),
+                "isegoria_log_waiting",
+                "entries committed but not yet integrated into the tree (batched integration)",
+                session.scalar(
+                    select(func.count()).select_from(LogEntry).where(LogEntry.idx >= size)
+                ),
             )
             yield gauge(
                 "isegoria_log_checkpoint_size",
