@@ -108,10 +108,11 @@ def state_of(state: str | None, wait_type: str | None, wait: str | None, query: 
 def _statement(query: str) -> str:
     """The table a waiting statement locks, then its verb (``log_head (SELECT)``): a SELECT
     queued on a row lock is a ``FOR UPDATE``; a long column list may hide its FROM, so the
-    first qualified column names the table then."""
+    first qualified column names the table then; a statement with neither (an advisory
+    lock) is named by its first function (``pg_advisory_xact_lock (SELECT)``)."""
     verb = " ".join(query.split()[:1]).upper() or "?"
     table = re.search(r"\b(?:FROM|UPDATE|INTO)\s+([\w.]+)", query, re.IGNORECASE)
-    table = table or re.search(r"\b(\w+)\.\w+", query)
+    table = table or re.search(r"\b(\w+)\.\w+", query) or re.search(r"\b(\w+)\(", query)
     return f"{table.group(1) if table else '?'} ({verb})"
 
 
