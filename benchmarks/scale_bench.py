@@ -8,7 +8,13 @@ Side by side, on the same machine in the same minute:
   (``floor_bench.measure``, ``POST /write/{id}``, 32 connections): what the stack allows;
 * juror ballots per second through real isegoria servers (``load_bench``'s ballots-only
   phase on a ``load_world`` seeded world, 32 connections, checkpoints coalesced every
-  200 ms): SQLite with one process, PostgreSQL with one and with two processes;
+  200 ms): SQLite with one process, PostgreSQL with one, two and (not with ``--quick``)
+  four processes, each count's rate also as a ratio over one process;
+* what stops the scaling (``scale_limits.py``): during the runs of two and more processes,
+  PostgreSQL's ``pg_stat_activity`` read every 50 ms (the share of the app's backend samples
+  idle in the pool, idle in a transaction while the app runs Python, running, or waiting on
+  a lock - which statement waits - or on the WAL), and for every run the CPU of each app
+  process, of PostgreSQL, of the load client and of the machine;
 * durable log appends per second with 1, 8 and 64 writer threads on SQLite and on
   PostgreSQL, each writer a loop of unit-of-work transactions appending one event
   (``log_writers.py``), with the wait for the log's single lock, its hold time and the
@@ -34,6 +40,7 @@ import platform
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +54,19 @@ from benchmarks.load_bench import (  # noqa: E402
     PHASES,
     REFERENCE,
     Workload,
-    halves,
     server,
     server_cpu_seconds,
 )
 from benchmarks.load_driver import Call, drive  # noqa: E402
 from benchmarks.load_world import Seeded, data_dir_settings, seed  # noqa: E402
 from benchmarks.log_writers import append_concurrently, profile_top  # noqa: E402
+from benchmarks.scale_limits import (  # noqa: E402
+    observe,
+    parts,
+    print_observation,
+    print_storage,
+    storage,
+)
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 from tests.support.postgres import throwaway_cluster  # noqa: E402
 
@@ -61,13 +74,15 @@ from isegoria.log.signing import LogSigner  # noqa: E402
 from isegoria.store import migrate  # noqa: E402
 from isegoria.store.db import Database  # noqa: E402
 
-#: Seeded cases (juries of 5: five ballot seats each; PostgreSQL's are split between its two
-#: runs) and seconds per phase. A ballots phase ends early when its seats run out.
+#: Seeded cases (juries of 5: five ballot seats each; PostgreSQL's are split between its
+#: runs, one per process count) and seconds per phase. A ballots phase ends early when its
+#: seats run out.
 QUICK = {
     "floor_seconds": 1.5,
     "ballot_seconds": 2.0,
     "sqlite_cases": 80,
     "pg_cases": 120,
+    "pg_workers": (1, 2),
     "append_seconds": 1.5,
     "profile_seconds": 1.5,
 }
@@ -75,7 +90,8 @@ FULL = {
     "floor_seconds": 6.0,
     "ballot_seconds": 8.0,
     "sqlite_cases": 500,
-    "pg_cases": 800,
+    "pg_cases": 1200,
+    "pg_workers": (1, 2, 4),
     "append_seconds": 6.0,
     "profile_seconds": 4.0,
 }
@@ -97,7 +113,8 @@ def ballots(
     data_dir: Path, url: str | None, workers: int, world: Seeded, seconds: float
 ) -> dict[str, Any]:
     """Serve ``data_dir`` with ``workers`` processes and cast the world's ballots for
-    ``seconds`` (load_bench's ballots-only phase)."""
+    ``seconds`` (load_bench's ballots-only phase); on PostgreSQL, watch what limits them
+    (``scale_limits.observe``: CPU always, wait events with two processes or more)."""
     workload = Workload(world, world.seats, [], PHASES["ballots"])
     with server(data_dir, url, workers) as (host, port, pid):
         # Warm the processes up (and measure the HTTP stack alone) before the ballots.
@@ -111,7 +128,10 @@ def ballots(
             )
         )
         cpu_before = server_cpu_seconds(pid)
-        result = asyncio.run(drive(host, port, workload, connections=CONNECTIONS, duration=seconds))
+        with observe(url, pid, workers, sample=workers > 1) if url else nullcontext() as seen:
+            result = asyncio.run(
+                drive(host, port, workload, connections=CONNECTIONS, duration=seconds)
+            )
         cpu = server_cpu_seconds(pid) - cpu_before
     endpoint = result["endpoints"].get("POST /cases/{id}/ballot", {})
     ok = int(endpoint.get("ok", 0))
@@ -125,6 +145,7 @@ def ballots(
         "server_cpu_ms_per_ballot": 1000 * cpu / ok if ok else None,
         "errors_by_status": result["errors_by_status"],
         "latency_ms": {k: endpoint.get(k) for k in ("p50_ms", "p99_ms")},
+        "limits": seen.figures if seen is not None else None,
     }
 
 
@@ -159,8 +180,8 @@ def profile_appends(url: str, signer: LogSigner, writers: int, seconds: float) -
 
 
 def ballot_runs(base: Path, pg: str, size: dict[str, Any], floor_rate: float) -> dict[str, Any]:
-    """Ballots on SQLite with one process, then PostgreSQL with one and two (each casting
-    its own half of one seeded world's seats)."""
+    """Ballots on SQLite with one process, then PostgreSQL with each count of processes of
+    ``size["pg_workers"]`` (each casting its own share of one seeded world's seats)."""
     runs: dict[str, Any] = {}
     seconds = size["ballot_seconds"]
     world = seed(data_dir_settings(base / "sqlite", None), cases=size["sqlite_cases"], proposals=1)
@@ -168,11 +189,15 @@ def ballot_runs(base: Path, pg: str, size: dict[str, Any], floor_rate: float) ->
     _print_ballots("sqlite, 1 process", runs["sqlite_1"], floor_rate)
     url = postgres_database(pg, "scale_ballots")
     world = seed(data_dir_settings(base / "pg", url), cases=size["pg_cases"], proposals=1)
-    for workers, half in zip((1, 2), halves(world), strict=True):
-        runs[f"postgresql_{workers}"] = ballots(base / "pg", url, workers, half, seconds)
-        _print_ballots(
-            f"postgresql, {workers} process(es)", runs[f"postgresql_{workers}"], floor_rate
-        )
+    counts = size["pg_workers"]
+    for workers, share in zip(counts, parts(world, len(counts)), strict=True):
+        run = runs[f"postgresql_{workers}"] = ballots(base / "pg", url, workers, share, seconds)
+        one = runs["postgresql_1"]["ballots_per_s"]
+        run["over_1proc"] = run["ballots_per_s"] / one if one else 0.0
+        _print_ballots(f"postgresql, {workers} process(es)", run, floor_rate)
+        print_observation(run["limits"], run["ballots"])
+    runs["postgresql_storage"] = storage(url)
+    print_storage(runs["postgresql_storage"])
     return runs
 
 
@@ -271,6 +296,9 @@ def _headline(results: dict[str, Any], floor_rate: float) -> dict[str, float]:
         "ballots_per_s_pg_2proc": pg2,
         "pg_2proc_over_1proc": pg2 / pg1 if pg1 else 0.0,
     }
+    if "postgresql_4" in b:  # the full run only
+        headline["ballots_per_s_pg_4proc"] = b["postgresql_4"]["ballots_per_s"]
+        headline["pg_4proc_over_1proc"] = b["postgresql_4"]["over_1proc"]
     for backend in ("sqlite", "pg"):
         for writers in WRITERS:
             key = f"log_appends_per_s_{writers}_writers_{backend}"
@@ -298,9 +326,11 @@ def _worst(checks: dict[str, dict[str, Any]]) -> dict[str, str] | None:
 
 def _print_ballots(name: str, f: dict[str, Any], floor_rate: float) -> None:
     cpu, p50 = f["server_cpu_ms_per_ballot"], f["latency_ms"]["p50_ms"]
+    over = f" {f['over_1proc']:.2f}x one process," if "over_1proc" in f else ""
     print(
         f"  ballots, {name}: {f['ballots_per_s']:,.0f}/s ({f['ballots_per_s'] / floor_rate:.2f}x "
-        f"the floor), {f['ballots']} of {f['seats']} seats in {f['seconds']:.1f} s, server CPU "
+        f"the floor),{over} {f['ballots']} of {f['seats']} seats in {f['seconds']:.1f} s, "
+        "server CPU "
         f"{'-' if cpu is None else f'{cpu:.2f}'} ms a ballot, p50 "
         f"{'-' if p50 is None else f'{p50:.0f}'} ms, errors {f['errors_by_status'] or 'none'}"
     )
