@@ -25,6 +25,7 @@ from isegoria.log import read
 from isegoria.log.append import PROMISE_INTERVALS, Appended
 from isegoria.log.coalesce import CheckpointPolicy, LogMemory
 from isegoria.log.entries import decode_entry
+from isegoria.log.integrate import GAP_GRACE_SECONDS
 from isegoria.log.signing import LogSigner
 from isegoria.log.verify import verify_database
 from isegoria.store.db import Database
@@ -43,6 +44,16 @@ TIMER_PATIENCE_SECONDS = 10.0
 postgresql_only = pytest.mark.parametrize(
     "backend", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )
+
+
+class Ticker:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def checkpoint_sizes(database: Database) -> list[int]:
@@ -234,23 +245,55 @@ def test_a_writer_in_flight_holds_back_integration_and_no_other_writer(
 
 
 @postgresql_only
-def test_the_timer_waits_for_a_writer_in_flight(
+def test_the_timer_stops_before_a_writer_in_flight_and_goes_on_at_its_next_tick(
     database: Database, clock: ManualClock, signer: LogSigner
 ) -> None:
     slow = batched(database, clock, signer)
-    results: list[bool] = []
+    append_each(slow, "first", 1)
     with open_write(slow, "slow") as pending:
         append_each(batched(database, clock, signer), "quick", 1)
-        timer = threading.Thread(
-            target=lambda: results.append(ensure_checkpoint(database, clock, signer))
-        )
-        timer.start()
-        timer.join(timeout=0.5)
-        assert timer.is_alive()  # blocked on the open writer's index, not skipping it
-    timer.join(timeout=TIMER_PATIENCE_SECONDS)
-    assert results == [True]
-    assert checkpoint_sizes(database)[-1] == pending.index + 2
+        # It waits for nothing (a waiting integrator could close a cycle of waits).
+        assert ensure_checkpoint(database, clock, signer, slow.log_memory)
+        assert checkpoint_sizes(database) == [pending.index]
+    assert ensure_checkpoint(database, clock, signer, slow.log_memory)
+    assert checkpoint_sizes(database) == [pending.index, pending.index + 2]
     assert_log_is_sound(database, signer, pending.index + 2)
+
+
+@postgresql_only
+def test_under_load_a_rolled_back_index_is_voided_after_the_grace(
+    database: Database, clock: ManualClock, signer: LogSigner
+) -> None:
+    """Another writer in flight keeps the sequencing lock busy: time rules out a writer
+    caught between taking its index and locking it."""
+    ticker = Ticker()
+    memory = LogMemory(CheckpointPolicy(HOUR, 1000), monotonic=ticker)
+    uow = UnitOfWork(database, clock, signer, SECRET, log_memory=memory)
+    busy = batched(database, clock, signer)
+    append_each(uow, "before", 1)
+    with open_write(busy, "busy") as open_index:
+        with pytest.raises(RuntimeError), open_write(uow, "undone"):
+            raise RuntimeError("the service failed after appending")
+        append_each(uow, "after", 1)
+        ensure_checkpoint(database, clock, signer, memory)
+        assert tree_size(database) == open_index.index  # stops before the open writer
+        assert open_index.index == 1
+    # The open writer committed at index 1; the rolled-back index 2 is now the gap, seen
+    # free and empty, but the grace has not passed and another writer is in flight.
+    with open_write(busy, "busy-again"):
+        ensure_checkpoint(database, clock, signer, memory)
+        assert tree_size(database) == 2
+        ticker.now += GAP_GRACE_SECONDS
+        ensure_checkpoint(database, clock, signer, memory)
+        assert tree_size(database) == 4
+    assert [kind for _, kind in stored(database)][:4] == [
+        "Noted",
+        "Noted",
+        "IndexVoided",
+        "Noted",
+    ]
+    ensure_checkpoint(database, clock, signer, memory)
+    assert_log_is_sound(database, signer, 5)
 
 
 @postgresql_only

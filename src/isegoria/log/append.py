@@ -17,6 +17,7 @@ extended by *integration* (``integrate.py``):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 from isegoria.algorithms import merkle
 from isegoria.clock import Clock
 from isegoria.domain.events import Event
+from isegoria.errors import Conflict
 from isegoria.log import integrate as integration
 from isegoria.log import sequence
 from isegoria.log.coalesce import LogMemory
@@ -42,6 +44,9 @@ _INSERT_ENTRIES = insert(_ENTRIES)
 #: A batched entry is promised to a signed checkpoint within this many timer intervals: one
 #: for the tick after its commit, one for a writer before it still in flight at that tick.
 PROMISE_INTERVALS = 2
+#: How long a key rotation tries to integrate up to its own entry, and its pause between.
+SETTLE_SECONDS = 10
+SETTLE_PAUSE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,9 @@ class LogAppender:
         self._reserved: int | None = None
         self._entries: list[dict[str, object]] = []
         self._integration: integration.Integration | None = None
-        #: Integrate exactly through this transaction's own entries, waiting for writers
-        #: before them (a key rotation: the retiring key signs the checkpoint ending there).
+        #: Integrate exactly through this transaction's own entries, trying again while
+        #: writers before them are in flight (a key rotation: the retiring key signs the
+        #: checkpoint that ends there).
         self.settle = False
         self.appended: list[Appended] = []
 
@@ -137,13 +143,29 @@ class LogAppender:
         self._core.execute(_INSERT_ENTRIES, self._entries)
         self._entries = []
         if self.settle:
-            self.integrate(through=max(a.index for a in self.appended), wait=True)
+            self._settle(max(a.index for a in self.appended))
         elif not self.batched:
             self.integrate()
 
-    def integrate(
-        self, *, through: int | None = None, wait: bool = False
-    ) -> integration.Integration | None:
+    def _settle(self, last: int) -> None:
+        """Integrate through ``last`` exactly, trying again while writers before it are in
+        flight (never waiting on them: see integrate.py), for ``SETTLE_SECONDS`` at most."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while True:
+            done = self.integrate(through=last)
+            if done is not None and done.size > last:
+                return
+            if time.monotonic() >= deadline:
+                raise Conflict(
+                    "log entries before %(index)s were still being written after %(seconds)s "
+                    "seconds, so the log could not be signed up to it; nothing was changed: "
+                    "try again",
+                    index=last,
+                    seconds=SETTLE_SECONDS,
+                )
+            time.sleep(SETTLE_PAUSE_SECONDS)
+
+    def integrate(self, *, through: int | None = None) -> integration.Integration | None:
         """Extend the tree over committed entries in this transaction and sign a checkpoint
         (``integrate.integrate``); None when another integrator is at work and this
         transaction, having sequenced entries, must not wait for it."""
@@ -161,7 +183,6 @@ class LogAppender:
             self._signer,
             self._memory,
             through=through,
-            wait=wait,
             turn_now=turn_now,
         )
         if result is not None:

@@ -13,6 +13,9 @@ every writer integrates in its own transaction and signs a checkpoint for it, as
   reading the nodes. This assumes that only isegoria writes the log tables while the
   process runs: it is used only under a checkpoint policy (the throughput setting), and an
   operator who restores a backup restarts the app processes (docs/operations.md).
+* **Gaps.** When other writers keep the sequencing lock busy, an index found without its
+  writer and without a row is voided only once seen so for a grace period; the first
+  sighting is remembered here (log/integrate.py).
 * **Wake-up.** ``sequenced`` tells the timer when a writer left ``max_pending`` or more
   entries behind the last integrated size, so a burst waits less than an interval.
 """
@@ -20,6 +23,8 @@ every writer integrates in its own transaction and signs a checkpoint for it, as
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -42,8 +47,10 @@ class LogMemory:
 
     policy: CheckpointPolicy | None = None
     wake: threading.Event = field(default_factory=threading.Event, repr=False)
+    monotonic: Callable[[], float] = time.monotonic  # tests pass a clock they can move
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _frontier: tuple[int, tuple[bytes, ...]] | None = None
+    _gaps: dict[int, float] = field(default_factory=dict, repr=False)
 
     @property
     def batched(self) -> bool:
@@ -76,6 +83,16 @@ class LogMemory:
             self.policy.max_pending
         ):
             self.wake.set()
+
+    def gap_free_for(self, index: int) -> float:
+        """Seconds since an integration of this process first found ``index`` missing with
+        no writer holding it (0 the first time); indexes below the tree are dropped."""
+        now = self.monotonic()
+        with self._lock:
+            integrated = 0 if self._frontier is None else self._frontier[0]
+            for old in [i for i in self._gaps if i < integrated]:
+                del self._gaps[old]
+            return now - self._gaps.setdefault(index, now)
 
     def forget(self) -> None:
         """Drop everything remembered (after a restore or any write outside the log code)."""

@@ -33,6 +33,9 @@ from isegoria.store.models import LogCheckpoint, LogEntry, LogHead, LogNode
 HEAD_ID = 1
 #: Entries read per query of a pass; a pass goes on until it catches up or is stopped.
 BATCH = 5_000
+#: How long an index must be seen free of its writer and of any row, while other writers
+#: keep the sequencing lock busy, before it is voided (see ``_rolled_back``).
+GAP_GRACE_SECONDS = 2.0
 _HEAD: Table = cast(Table, LogHead.__table__)
 _ENTRIES: Table = cast(Table, LogEntry.__table__)
 _NODES: Table = cast(Table, LogNode.__table__)
@@ -67,15 +70,16 @@ def integrate(
     memory: LogMemory | None = None,
     *,
     through: int | None = None,
-    wait: bool = False,
     sign: bool = True,
     turn_now: bool = False,
 ) -> Integration | None:
     """Integrate the committed entries after the tree in the caller's transaction.
 
+    Once it holds the integrator lock it waits for nothing: an integrator that waited on a
+    writer (which may wait on a row an inline writer holds, which waits for the integrator)
+    could close a cycle. It stops before a writer still in flight; the next pass goes on.
+
     ``through``: stop after this index (a key rotation's checkpoint must end at its entry).
-    ``wait``: block on writers still in flight instead of stopping before their index; only
-    for callers that hold no other locks (the timer, a rotation), or two could deadlock.
     ``sign``: sign a checkpoint for the new size unless one already covers it.
     ``turn_now``: give up (None) rather than wait when another integrator is at work; for a
     transaction that has sequenced entries already, which that integrator may wait for.
@@ -112,7 +116,7 @@ def integrate(
                 continue  # a full page, all in order: read on
         # The next index is missing (or nothing more is stored): is its writer gone?
         gap = tree.size
-        outcome = _rolled_back(core, gap, wait=wait) if gap < stop else None
+        outcome = _rolled_back(core, gap, memory) if gap < stop else None
         if outcome is None:
             break
         if outcome:  # gone without committing: account for the index in public
@@ -133,13 +137,16 @@ def integrate(
     )
 
 
-def _rolled_back(core: Connection, index: int, *, wait: bool) -> bool | None:
+def _rolled_back(core: Connection, index: int, memory: LogMemory | None) -> bool | None:
     """Whether the writer given ``index`` is gone without committing it (None: it may
     still commit it, or the index was not handed out; stop before it).
 
     Only an index that was handed out can be missing below a stored entry, and the last
     stored entry is followed by indexes not handed out yet: those are left alone (an
-    absent row with no higher row is the end of the log, not a gap).
+    absent row with no higher row is the end of the log, not a gap). With the index's lock
+    free, its writer is gone unless it is between ``nextval`` and taking that lock, inside
+    one statement: ruled out at once when the sequencing lock is free, and otherwise once
+    the index has been seen free and empty for ``GAP_GRACE_SECONDS`` (a process's memory).
     """
     if not sequence.is_postgresql(core):
         return None  # indexes are given one past the highest row: none is ever missing
@@ -149,12 +156,14 @@ def _rolled_back(core: Connection, index: int, *, wait: bool) -> bool | None:
     if higher is None:
         return None
     if sequence.in_flight(core, index):
-        if not wait:
-            return None
-        sequence.wait_for_index(core, index)
-    if not sequence.quiesce_sequencing(core, wait=wait):
         return None
-    return core.execute(_PRESENT, {"idx": index}).first() is None
+    if core.execute(_PRESENT, {"idx": index}).first() is not None:
+        return False  # committed since the pass read the entries
+    if sequence.quiesce_sequencing(core):
+        return core.execute(_PRESENT, {"idx": index}).first() is None
+    if memory is None or memory.gap_free_for(index) < GAP_GRACE_SECONDS:
+        return None
+    return True
 
 
 def _void_row(index: int, clock: Clock) -> dict[str, object]:

@@ -9,9 +9,9 @@ other writers: that was the single ``log_head`` row every write locked until it 
   waits on, and the writer holds a transaction-scoped advisory lock keyed by that index
   until it commits or rolls back: an integrator that finds an index missing can then tell
   a writer still in flight (the lock is held) from one that rolled back (it is free and the
-  row absent). Between ``nextval`` and taking that lock a writer holds the shared
-  ``SEQUENCING`` lock (for its whole transaction); an integrator takes it exclusively before
-  declaring an index void, so no writer can be half-way between the two.
+  row absent). A writer also holds the shared ``SEQUENCING`` lock for its whole
+  transaction: an integrator that gets it exclusively knows no writer is half-way between
+  ``nextval`` and its index lock (otherwise it lets time rule that out: integrate.py).
 * **SQLite.** There is one writer at a time, so the next index is one past the highest
   stored entry, read under the write lock; a rolled-back index is simply given again and
   no index is ever missing.
@@ -101,19 +101,10 @@ def in_flight(connection: Connection, index: int) -> bool:
     return not bool(free.scalar_one())
 
 
-def wait_for_index(connection: Connection, index: int) -> None:
-    """Block until the writer given ``index`` commits or rolls back (PostgreSQL only)."""
-    if is_postgresql(connection):
-        connection.execute(_LOCK, {"cls": INDEX_LOCKS, "key": index_key(index)})
-
-
-def quiesce_sequencing(connection: Connection, *, wait: bool) -> bool:
-    """Hold the sequencing lock exclusively: no writer is between ``nextval`` and its
-    index lock any more. Without ``wait``, give up (False) when a writer holds it."""
+def quiesce_sequencing(connection: Connection) -> bool:
+    """Hold the sequencing lock exclusively if no writer holds it (else False): no writer
+    is then between ``nextval`` and its index lock."""
     if not is_postgresql(connection):
-        return True
-    if wait:
-        connection.execute(_LOCK, {"cls": LOG_LOCKS, "key": SEQUENCING})
         return True
     taken = connection.execute(_TRY_LOCK, {"cls": LOG_LOCKS, "key": SEQUENCING})
     return bool(taken.scalar_one())
