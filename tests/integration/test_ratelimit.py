@@ -134,6 +134,19 @@ def test_per_identity_dependency_limits_each_person_separately(
         )
 
 
+def test_health_probes_do_not_spend_the_address_budget(limited: FastAPI) -> None:
+    with TestClient(limited, raise_server_exceptions=False) as client:
+        assert {client.get("/healthz").status_code for _ in range(10)} == {200}
+        # The address's 4 calls a minute are still all there for the API.
+        assert [client.get("/api/v1/jurisdictions").status_code for _ in range(5)] == [
+            200,
+            200,
+            200,
+            200,
+            429,
+        ]
+
+
 def test_limits_can_be_switched_off(
     settings: Settings, database: Database, clock: ManualClock
 ) -> None:

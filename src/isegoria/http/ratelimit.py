@@ -246,10 +246,15 @@ ReportsLimit = Annotated[None, Depends(per_identity("reports"))]
 VotesLimit = Annotated[None, Depends(per_identity("votes"))]
 
 
+#: Probes a load balancer or monitor sends every few seconds from one address: they must
+#: not spend that address's API budget (nor, shared, write a bucket row each time).
+PROBE_PATHS = frozenset({"/healthz", "/metrics"})
+
+
 def _api_budget(request: Request) -> tuple[Limiter, str, Rule] | None:
     """The limiter, bucket and rule an API call spends from, or None when limits are off."""
     limiter: Limiter | None = getattr(request.app.state, "ratelimiter", None)
-    if limiter is None or not limiter.enabled:
+    if limiter is None or not limiter.enabled or request.url.path in PROBE_PATHS:
         return None
     rules = get_rules(request)
     principal = getattr(request.state, "principal", None)
