@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from isegoria.cases import intake as cases_intake
@@ -358,3 +359,22 @@ def test_a_jury_draw_integrates_and_signs_the_checkpoint_that_seeds_it(
         ).one()
     assert jury.seed_checkpoint_size == first_covering == opened + 1
     assert verify_database(uow.database, signer.verifier_key).size > opened
+
+
+def test_the_api_says_an_entry_is_recorded_until_it_is_in_the_tree(
+    database: Database, clock: ManualClock, signer: LogSigner, client: TestClient
+) -> None:
+    uow = batched(database, clock, signer)
+    append_each(uow, "first", 1)
+    ensure_checkpoint(database, clock, signer, uow.log_memory)
+    (waiting,) = append_each(uow, "second", 1)
+    answer = client.get(f"/api/v1/log/entries/{waiting.index}")
+    assert answer.status_code == 409
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert "recorded but not yet in the tree, which holds 1 entries" in answer.json()["detail"]
+    beyond = client.get(f"/api/v1/log/entries/{waiting.index + 1}")
+    assert beyond.status_code == 422  # never written: not "recorded"
+    ensure_checkpoint(database, clock, signer, uow.log_memory)
+    proved = client.get(f"/api/v1/log/entries/{waiting.index}")
+    assert proved.status_code == 200
+    assert proved.json()["tree_size"] == 2
