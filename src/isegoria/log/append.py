@@ -75,6 +75,7 @@ class LogAppender:
         self._sequencer: sequence.Sequencer | None = None
         self._reserved: int | None = None
         self._entries: list[dict[str, object]] = []
+        self._own: list[tuple[int, bytes]] = []  # (index, payload) appended here, in order
         self._integration: integration.Integration | None = None
         #: Integrate exactly through this transaction's own entries, trying again while
         #: writers before them are in flight (a key rotation: the retiring key signs the
@@ -95,10 +96,11 @@ class LogAppender:
     def _start(self) -> sequence.Sequencer:
         if self._sequencer is None:
             core = self._core
-            if not self.batched or self.settle:
+            integrating = not self.batched or self.settle
+            if integrating:
                 # Inline writers take turns from their first append (see the module doc).
                 sequence.hold_integrator(core)
-            self._sequencer = sequence.Sequencer(core)
+            self._sequencer = sequence.Sequencer(core, integrating=integrating)
             self._sequencer.start()
         return self._sequencer
 
@@ -127,6 +129,7 @@ class LogAppender:
                 "payload": payload,
             }
         )
+        self._own.append((index, payload))
         appended = Appended(index, merkle.leaf_hash(payload), self._promise(now))
         self.appended.append(appended)
         return appended
@@ -184,6 +187,8 @@ class LogAppender:
             self._memory,
             through=through,
             turn_now=turn_now,
+            head=self._sequencer.tree_size if self._sequencer is not None else None,
+            own=self._own,
         )
         if result is not None:
             self._integration = result

@@ -15,6 +15,7 @@ index is accounted for in public. On SQLite no index is ever missing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -72,6 +73,8 @@ def integrate(
     through: int | None = None,
     sign: bool = True,
     turn_now: bool = False,
+    head: int | None = None,
+    own: Sequence[tuple[int, bytes]] = (),
 ) -> Integration | None:
     """Integrate the committed entries after the tree in the caller's transaction.
 
@@ -83,11 +86,14 @@ def integrate(
     ``sign``: sign a checkpoint for the new size unless one already covers it.
     ``turn_now``: give up (None) rather than wait when another integrator is at work; for a
     transaction that has sequenced entries already, which that integrator may wait for.
+    ``head``: the tree's size, when the caller read it under the lock it still holds.
+    ``own``: (index, payload) of the caller's own entries: when they follow the tree at
+    once, the inline writer's common case, they are integrated without reading them back.
     """
     core = session.connection()
     if not sequence.hold_integrator(core, wait=not turn_now):
         return None
-    before = int(core.execute(_LOCK_HEAD).scalar_one())
+    before = head if head is not None else int(core.execute(_LOCK_HEAD).scalar_one())
     known = memory.frontier(before) if memory is not None else None
     tree = (
         merkle.CompactTree(before, known)
@@ -105,18 +111,25 @@ def integrate(
         for level, node_index, node in tree.append(merkle.leaf_hash(payload)):
             nodes.append({"level": level, "idx": node_index, "hash": node})
 
+    if _follows(own, before, stop):
+        for _, payload in own:
+            add(payload)
+        stop = tree.size  # the pass ends with the caller's entries
     while tree.size < stop:
         rows = core.execute(_PENDING, {"start": tree.size, "stop": stop}).all()
+        missing = False
         for idx, payload in rows:
             if idx != tree.size:
+                missing = True
                 break
             add(payload)
-        else:
+        if not missing:
             if len(rows) == BATCH:
                 continue  # a full page, all in order: read on
-        # The next index is missing (or nothing more is stored): is its writer gone?
+            break  # every stored entry is in the tree
+        # The next index is missing below a stored one: is its writer gone?
         gap = tree.size
-        outcome = _rolled_back(core, gap, memory) if gap < stop else None
+        outcome = _rolled_back(core, gap, memory)
         if outcome is None:
             break
         if outcome:  # gone without committing: account for the index in public
@@ -131,30 +144,32 @@ def integrate(
         core.execute(insert(_NODES), nodes)
     if tree.size != before:
         core.execute(_MOVE_HEAD, {"new_size": tree.size})
-    checkpoint = _sign(session, clock, signer, tree) if sign else None
+    checkpoint = _sign(session, clock, signer, tree, grew=tree.size > before) if sign else None
     return Integration(
         before, tree.size, tuple(n for _, _, n in tree.frontier), checkpoint, tuple(voided)
     )
 
 
-def _rolled_back(core: Connection, index: int, memory: LogMemory | None) -> bool | None:
-    """Whether the writer given ``index`` is gone without committing it (None: it may
-    still commit it, or the index was not handed out; stop before it).
+def _follows(own: Sequence[tuple[int, bytes]], size: int, stop: int) -> bool:
+    """Whether ``own`` are the indexes ``size``, ``size + 1``, ... all before ``stop``."""
+    return (
+        bool(own)
+        and [i for i, _ in own] == list(range(size, size + len(own)))
+        and (size + len(own) <= stop)
+    )
 
-    Only an index that was handed out can be missing below a stored entry, and the last
-    stored entry is followed by indexes not handed out yet: those are left alone (an
-    absent row with no higher row is the end of the log, not a gap). With the index's lock
-    free, its writer is gone unless it is between ``nextval`` and taking that lock, inside
-    one statement: ruled out at once when the sequencing lock is free, and otherwise once
-    the index has been seen free and empty for ``GAP_GRACE_SECONDS`` (a process's memory).
+
+def _rolled_back(core: Connection, index: int, memory: LogMemory | None) -> bool | None:
+    """Whether the writer given ``index``, missing below a stored entry, is gone without
+    committing it (None: it may still commit it; stop before it).
+
+    On SQLite no index is ever missing (one writer at a time, indexes given one past the
+    highest row), unless a stored entry was deleted before integration: it is voided, in
+    public, like a rolled-back one. On PostgreSQL, with the index's lock free, its writer is
+    gone unless it is between ``nextval`` and taking that lock, inside one statement: ruled
+    out at once when the sequencing lock is free, and otherwise once the index has been
+    seen free and empty for ``GAP_GRACE_SECONDS`` (a process's memory).
     """
-    if not sequence.is_postgresql(core):
-        return None  # indexes are given one past the highest row: none is ever missing
-    higher = core.execute(
-        select(_ENTRIES.c.idx).where(_ENTRIES.c.idx > index).order_by(_ENTRIES.c.idx).limit(1)
-    ).first()
-    if higher is None:
-        return None
     if sequence.in_flight(core, index):
         return None
     if core.execute(_PRESENT, {"idx": index}).first() is not None:
@@ -179,12 +194,16 @@ def _void_row(index: int, clock: Clock) -> dict[str, object]:
 
 
 def _sign(
-    session: Session, clock: Clock, signer: LogSigner, tree: merkle.CompactTree
+    session: Session, clock: Clock, signer: LogSigner, tree: merkle.CompactTree, *, grew: bool
 ) -> LogCheckpoint | None:
-    """Sign the tree unless it is empty or a checkpoint already covers its size."""
-    latest = read.latest_checkpoint(session)
-    if tree.size == 0 or (latest is not None and latest.size >= tree.size):
+    """Sign the tree unless it is empty or a checkpoint already covers its size (none can
+    when this pass grew it: only integrators sign, at the size they integrated)."""
+    if tree.size == 0:
         return None
+    if not grew:
+        latest = read.latest_checkpoint(session)
+        if latest is not None and latest.size >= tree.size:
+            return None
     row = LogCheckpoint(
         size=tree.size,
         root_hash=tree.root(),

@@ -9,9 +9,10 @@ other writers: that was the single ``log_head`` row every write locked until it 
   waits on, and the writer holds a transaction-scoped advisory lock keyed by that index
   until it commits or rolls back: an integrator that finds an index missing can then tell
   a writer still in flight (the lock is held) from one that rolled back (it is free and the
-  row absent). A writer also holds the shared ``SEQUENCING`` lock for its whole
-  transaction: an integrator that gets it exclusively knows no writer is half-way between
-  ``nextval`` and its index lock (otherwise it lets time rule that out: integrate.py).
+  row absent). A batched writer also holds the shared ``SEQUENCING`` lock for its whole
+  transaction (an inline writer holds the integrator lock instead): an integrator that
+  gets it exclusively knows no writer is half-way between ``nextval`` and its index lock
+  (otherwise it lets time rule that out: integrate.py).
 * **SQLite.** There is one writer at a time, so the next index is one past the highest
   stored entry, read under the write lock; a rolled-back index is simply given again and
   no index is ever missing.
@@ -35,7 +36,10 @@ _NEXT_INDEX = text(
     "SELECT v, pg_advisory_xact_lock(:cls, (v % :modulus)::int4) "
     "FROM (SELECT nextval('log_index_seq') AS v) AS allocated"
 )
-_NEXT_SQLITE = text("SELECT coalesce(max(idx), -1) + 1 FROM log_entries")
+# The tree's size comes along: an inline writer then integrates without reading it again.
+_NEXT_SQLITE = text(
+    "SELECT size, (SELECT coalesce(max(idx), -1) + 1 FROM log_entries) FROM log_head WHERE id = 1"
+)
 _LOCK = text("SELECT pg_advisory_xact_lock(:cls, :key)")
 _LOCK_SHARED = text("SELECT pg_advisory_xact_lock_shared(:cls, :key)")
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:cls, :key)")
@@ -66,14 +70,20 @@ def hold_integrator(connection: Connection, *, wait: bool = True) -> bool:
 class Sequencer:
     """Hands out the indexes of one transaction's entries."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, integrating: bool) -> None:
+        """``integrating``: the writer holds the integrator lock already (inline), so no
+        integrator can run while it is between taking an index and locking it."""
         self._connection = connection
         self._postgresql = is_postgresql(connection)
+        self._integrating = integrating
         self._next: int | None = None  # SQLite: the next index, once read
+        #: SQLite: the tree's size, read with the first index under the write lock.
+        self.tree_size: int | None = None
 
     def start(self) -> None:
-        """Take what a writer holds while it sequences (PostgreSQL: the shared lock)."""
-        if self._postgresql:
+        """Take what a batched writer holds while it sequences (PostgreSQL: the shared
+        lock; an inline writer holds the integrator lock, which covers it)."""
+        if self._postgresql and not self._integrating:
             self._connection.execute(_LOCK_SHARED, {"cls": LOG_LOCKS, "key": SEQUENCING})
 
     def next(self) -> int:
@@ -84,7 +94,8 @@ class Sequencer:
             ).one()
             return int(row[0])
         if self._next is None:
-            self._next = int(self._connection.execute(_NEXT_SQLITE).scalar_one())
+            size, self._next = self._connection.execute(_NEXT_SQLITE).one()
+            self.tree_size = int(size)
         index, self._next = self._next, self._next + 1
         return index
 
