@@ -343,12 +343,13 @@ def _print_appends(backend: str, writers: str, f: dict[str, Any], floor_rate: fl
         value = lock[part]["mean_ms"]
         return "-" if value is None else f"{value:.2f}"
 
-    ceiling = lock["ceiling_per_s_from_mean_hold"]
+    ceiling = lock["ceiling_per_s_from_mean_hold"]  # None where the lock is shared
+    bound = "" if ceiling is None else f" (ceiling {ceiling:,.0f}/s)"
     print(
         f"  log appends, {backend}, {writers:>2} writers: {f['appends_per_s']:7,.0f}/s "
         f"({f['appends_per_s'] / floor_rate:.2f}x the floor); {lock['lock']}: wait {ms('wait')} "
-        f"ms, held {ms('hold_until_commit')} ms of which commit {ms('commit')} ms "
-        f"(ceiling {ceiling or 0:,.0f}/s), waiting {lock['wait_share_of_writer_time']:.0%} "
+        f"ms, held {ms('hold_until_commit')} ms of which commit {ms('commit')} ms"
+        f"{bound}, waiting {lock['wait_share_of_writer_time']:.0%} "
         f"of writer time"
     )
 

@@ -55,13 +55,11 @@ _NO_LIMIT = 2**62
 
 @dataclass(frozen=True)
 class Integration:
-    """What one pass did: the tree size before and after, and the checkpoint it signed."""
+    """What one pass left: the tree's size and frontier, and the checkpoint it signed."""
 
-    before: int
     size: int
     frontier: tuple[bytes, ...]
     checkpoint: LogCheckpoint | None
-    voided: tuple[int, ...]
 
 
 def integrate(
@@ -71,19 +69,18 @@ def integrate(
     memory: LogMemory | None = None,
     *,
     through: int | None = None,
-    sign: bool = True,
     turn_now: bool = False,
     head: int | None = None,
     own: Sequence[tuple[int, bytes]] = (),
 ) -> Integration | None:
-    """Integrate the committed entries after the tree in the caller's transaction.
+    """Integrate the committed entries after the tree in the caller's transaction, and sign
+    a checkpoint for the new size unless one already covers it.
 
     Once it holds the integrator lock it waits for nothing: an integrator that waited on a
     writer (which may wait on a row an inline writer holds, which waits for the integrator)
     could close a cycle. It stops before a writer still in flight; the next pass goes on.
 
     ``through``: stop after this index (a key rotation's checkpoint must end at its entry).
-    ``sign``: sign a checkpoint for the new size unless one already covers it.
     ``turn_now``: give up (None) rather than wait when another integrator is at work; for a
     transaction that has sequenced entries already, which that integrator may wait for.
     ``head``: the tree's size, when the caller read it under the lock it still holds.
@@ -105,7 +102,6 @@ def integrate(
     stop = _NO_LIMIT if through is None else through + 1
     entries: list[dict[str, object]] = []
     nodes: list[dict[str, object]] = []
-    voided: list[int] = []
 
     def add(payload: bytes) -> None:
         for level, node_index, node in tree.append(merkle.leaf_hash(payload)):
@@ -135,7 +131,6 @@ def integrate(
         if outcome:  # gone without committing: account for the index in public
             row = _void_row(gap, clock)
             entries.append(row)
-            voided.append(gap)
             add(cast(bytes, row["payload"]))
         # else: it committed meanwhile; the next query reads it
     if entries:
@@ -144,10 +139,8 @@ def integrate(
         core.execute(insert(_NODES), nodes)
     if tree.size != before:
         core.execute(_MOVE_HEAD, {"new_size": tree.size})
-    checkpoint = _sign(session, clock, signer, tree, grew=tree.size > before) if sign else None
-    return Integration(
-        before, tree.size, tuple(n for _, _, n in tree.frontier), checkpoint, tuple(voided)
-    )
+    checkpoint = _sign(session, clock, signer, tree, grew=tree.size > before)
+    return Integration(tree.size, tuple(n for _, _, n in tree.frontier), checkpoint)
 
 
 def _follows(own: Sequence[tuple[int, bytes]], size: int, stop: int) -> bool:
