@@ -170,6 +170,36 @@ def test_exclusions_that_empty_a_profile_fall_back_to_the_smaller_pool() -> None
     assert sorted(lottery.drawn.members) == ["s1", "s2"]
 
 
+def test_the_smaller_pools_lottery_depends_on_its_inputs_not_on_the_cache() -> None:
+    """It starts from the whole pool's lottery; a cold one of the same pool is another key."""
+    regions, ages, leanings = ("n", "s", "e", "w"), ("y", "m", "o"), ("l", "c", "r")
+    sizes = iter([1, 1, 2, 3] * 9)
+    members: dict[tuple[str, ...], list[str]] = {}
+    for profile in ((r, a, v) for r in regions for a in ages for v in leanings):
+        members[profile] = [f"{''.join(profile)}{i}" for i in range(next(sizes))]
+    strata = ["region", "age", "leaning"]
+    shares = {
+        "region": {r: 0.25 for r in regions},
+        "age": {a: 1 / 3 for a in ages},
+        "leaning": {v: 1 / 3 for v in leanings},
+    }
+    pool = sortition.JuryPool(strata, members)
+    excluded = ["nyl0", "nyc0", "nyr0", "nyr1", "nmc0", "nol0"]  # empties four profiles
+    seed = b"\x02" * 32
+    cases_lottery._PORTFOLIOS.clear()
+    first = cases_lottery._draw_with_fallback(pool, excluded, strata, shares, 8, seed)
+    assert first.pool.digest() == pool.without(excluded).digest()
+    quotas: dict[str, Any] = {s: {v: sortition.SeatRange(0, 8) for v in shares[s]} for s in strata}
+    quotas.update(sortition.quotas_from_shares(shares, 8))
+    cases_lottery._PORTFOLIOS.clear()
+    _, cold = cases_lottery.prepare_cached(pool.without(excluded), 8, quotas)
+    assert cold != first.portfolio  # another optimal lottery: a key without the start...
+    again = cases_lottery._draw_with_fallback(pool, excluded, strata, shares, 8, seed)
+    # ...would have served it here
+    assert again.portfolio == first.portfolio
+    assert again.drawn.members == first.drawn.members
+
+
 def test_strata_profiles_name_undeclared_values() -> None:
     rows = [(1, "north", None, "left", True), (2, "south", "30-44", "", True)]
     assert cases_lottery._profiles(rows, [1, 2, 3]) == [

@@ -22,6 +22,11 @@ generation (without them it would spend most of its rounds adding one profile at
 and the profiles they leave out cannot be seated at all: the LP runs over the others only,
 so one such volunteer no longer drags the smallest probability to zero and leaves everybody
 else unprotected (issue 16). Each is published in the portfolio with the quotas that block it.
+A ``start`` portfolio (the same quotas and jury size over a pool that differs by a few
+members, as when a case's conflicted volunteers are excluded) adds its compositions that this
+pool still allows: column generation then starts near the optimum and needs a few rounds
+instead of dozens. The optimum is the same (pricing is exact, so it ends only when no column
+improves the LP); only which of several optimal portfolios comes out may differ.
 
 Maximin leaves the other probabilities to chance, so a second stage breaks the tie:
 
@@ -136,6 +141,7 @@ def prepare_portfolio(
     quotas: Quotas,
     *,
     method: str = MAXIMIN_MINIMAX,
+    start: Portfolio | None = None,
 ) -> Portfolio:
     """The fairest portfolio for the pool: maximin first, then ``method``'s tie-break.
 
@@ -144,7 +150,8 @@ def prepare_portfolio(
     optimised over the volunteers who can be seated at all; the others are listed in the
     portfolio's ``unseatable`` with the quotas that block them. Raises PoolTooSmallError
     for an empty or too small pool and InfeasibleQuotasError (naming the quotas that cannot
-    be met) when no jury satisfies the quotas.
+    be met) when no jury satisfies the quotas. ``start`` (an earlier portfolio for the same
+    quotas and jury size) only speeds column generation up.
     """
     if method not in METHODS:
         raise SortitionError(f"method must be one of {METHODS}, got {method!r}")
@@ -161,6 +168,8 @@ def prepare_portfolio(
     check_pool_against_quotas(pool, quotas)
     problem = build_problem(pool.strata, pool.profiles, pool.sizes, jury_size, quotas)
     columns, unseatable = cover_profiles(problem)
+    if start is not None:
+        columns += _allowed_here(problem, pool, start, columns)
     seatable = [p for p in range(len(pool.profiles)) if p not in set(unseatable)]
     sizes = np.asarray(pool.sizes, dtype=np.float64)
     # Scaled by the plain random-sampling probability among those who can be seated, so the
@@ -181,6 +190,29 @@ def prepare_portfolio(
         method=method,
         unseatable=explain_unseatable(problem, unseatable),
     )
+
+
+def _allowed_here(
+    problem: SeatProblem, pool: JuryPool, start: Portfolio, known: list[IntArray]
+) -> list[IntArray]:
+    """The start portfolio's compositions that this pool and these quotas still allow."""
+    if start.strata != pool.strata:
+        return []  # profiles of other strata mean other people
+    index = {profile: i for i, profile in enumerate(pool.profiles)}
+    seen = {tuple(c.tolist()) for c in known}
+    found: list[IntArray] = []
+    for composition in start.compositions:
+        seats = np.zeros(len(pool.profiles), dtype=np.int64)
+        for profile, count in zip(start.profiles, composition, strict=True):
+            if count and (i := index.get(profile)) is not None:
+                seats[i] = count
+        # Seats of a profile that is gone leave the jury short, and more seats than members
+        # left exceed ``upper``: ``allows`` refuses both, and any quota this pool's differ on.
+        key = tuple(seats.tolist())
+        if key not in seen and problem.allows(seats.astype(np.float64)):
+            seen.add(key)
+            found.append(seats)
+    return found
 
 
 def _optimise(master: _Master, seatable: list[int], method: str) -> FloatArray:
