@@ -2,61 +2,64 @@
 
 ``boot`` is the one start-up (settings, database, schema check, unit of work) and
 ``errors`` turns whatever escapes a command into one line and an exit code.
+
+A command's module is imported only when the command line names it (``main`` reads the
+command's name first): ``isegoria config`` starts in a fraction of the seconds it took when
+every command's module (the reports' statistics, the Mastodon client, the web pages) loaded.
+``COMMANDS`` is the one place that names the modules (the architecture test checks that it
+is the only import by name in the package); ``app`` (for tests and help) holds them all.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
-from isegoria.cli.cases import cases_app, jury_app
-from isegoria.cli.connectors import register as register_connectors
 from isegoria.cli.errors import CliGroup
-from isegoria.cli.export import export_app
-from isegoria.cli.federation import federation_app
-from isegoria.cli.instance import db_app, instance_app
-from isegoria.cli.log import log_app
-from isegoria.cli.mfa import register as register_second_factor
-from isegoria.cli.notes import notes_app
-from isegoria.cli.ops import ops_app
-from isegoria.cli.people import citizens_app, staff_app
-from isegoria.cli.platforms import jurisdictions_app, platforms_app
-from isegoria.cli.report import report_app
-from isegoria.cli.rules import rules_app
-from isegoria.cli.serve import serve_app
-from isegoria.cli.simulate import simulate_app
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "Group", "app", "build", "main"]
 
-app = typer.Typer(
-    cls=CliGroup,
-    help="isegoria: moderation by public law and citizen juries.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,  # locals hold secrets (keys, passwords)
+
+@dataclass(frozen=True)
+class Group:
+    """A Typer app of a module of this package, and the top-level commands it answers."""
+
+    module: str  # under isegoria.cli
+    attribute: str
+    name: str | None  # None: its commands sit at the top level
+    commands: tuple[str, ...]
+
+
+def _named(module: str, attribute: str, name: str) -> Group:
+    return Group(module, attribute, name, (name,))
+
+
+#: Every top-level command, in the order help lists them.
+COMMANDS: tuple[Group, ...] = (
+    Group("instance", "instance_app", None, ("config",)),
+    Group("serve", "serve_app", None, ("worker", "serve", "demo")),
+    _named("instance", "db_app", "db"),
+    _named("people", "citizens_app", "citizens"),
+    _named("people", "staff_app", "staff"),
+    _named("platforms", "platforms_app", "platforms"),
+    _named("platforms", "jurisdictions_app", "jurisdictions"),
+    _named("rules", "rules_app", "rules"),
+    _named("log", "log_app", "log"),
+    _named("cases", "cases_app", "cases"),
+    _named("cases", "jury_app", "jury"),
+    Group("simulate", "simulate_app", None, ("simulate",)),
+    Group("report", "report_app", None, ("report",)),
+    _named("export", "export_app", "export"),
+    _named("notes", "notes_app", "notes"),
+    _named("federation", "federation_app", "federation"),
+    Group("ops", "ops_app", None, ("backup", "restore")),
 )
-app.add_typer(instance_app)  # `isegoria config` at the top level
-app.add_typer(serve_app)  # `isegoria serve`, `worker` and `demo` at the top level
-app.add_typer(db_app, name="db")
-app.add_typer(citizens_app, name="citizens")
-app.add_typer(staff_app, name="staff")
-app.add_typer(platforms_app, name="platforms")
-app.add_typer(jurisdictions_app, name="jurisdictions")
-app.add_typer(rules_app, name="rules")
-app.add_typer(log_app, name="log")
-app.add_typer(cases_app, name="cases")
-app.add_typer(jury_app, name="jury")
-app.add_typer(simulate_app)  # `isegoria simulate` at the top level
-app.add_typer(report_app)  # `isegoria report` at the top level
-app.add_typer(export_app, name="export")
-app.add_typer(notes_app, name="notes")
-app.add_typer(federation_app, name="federation")
-app.add_typer(ops_app)  # no name: `isegoria backup` and `isegoria restore` at the top level
-register_connectors(platforms_app)  # `isegoria platforms connect-matrix ...`
-register_second_factor(staff_app)  # `isegoria staff totp operator` (demo), reset-second-factor
 
 
-@app.callback()
 def _root(
     debug: Annotated[
         bool,
@@ -68,6 +71,39 @@ def _root(
     """isegoria: moderation by public law and citizen juries."""
 
 
+def build(command: str | None = None) -> typer.Typer:
+    """The command line: every command, or only the group answering ``command``."""
+    groups = [g for g in COMMANDS if command in g.commands] or list(COMMANDS)
+    root = typer.Typer(
+        cls=CliGroup,
+        help="isegoria: moderation by public law and citizen juries.",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,  # locals hold secrets (keys, passwords)
+    )
+    root.callback()(_root)
+    for group in groups:
+        module = importlib.import_module(f"{__name__}.{group.module}")
+        sub: typer.Typer = getattr(module, group.attribute)
+        if group.name is None:
+            root.add_typer(sub)
+        else:
+            root.add_typer(sub, name=group.name)
+    return root
+
+
+def _command_named(argv: list[str]) -> str | None:
+    """The command a command line names: its first word that is not an option."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the whole command line, built when first asked for."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    whole = globals()["app"] = build()
+    return whole
+
+
 def main() -> None:
     """Entry point of the `isegoria` command."""
-    app()
+    build(_command_named(sys.argv[1:]))()

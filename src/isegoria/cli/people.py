@@ -10,6 +10,7 @@ from rich.table import Table
 
 from isegoria.cli import boot
 from isegoria.cli.boot import out as console
+from isegoria.cli.mfa import register as register_second_factor
 from isegoria.domain.identity import Role
 from isegoria.errors import IsegoriaError
 from isegoria.ops import staff_trail
@@ -123,3 +124,7 @@ def staff_remove(login: str) -> None:
     except IsegoriaError as error:
         raise boot.refused(error) from None
     console.print(f"{login} removed: they can no longer sign in")
+
+
+# After this module's own commands, so that help lists them first.
+register_second_factor(staff_app)  # `isegoria staff totp operator` (demo), reset-second-factor

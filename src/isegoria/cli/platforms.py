@@ -9,6 +9,7 @@ from rich.table import Table
 
 from isegoria.cli import boot
 from isegoria.cli.boot import out as console
+from isegoria.cli.connectors import register as register_connectors
 from isegoria.domain.identity import Scope, parse_scopes
 from isegoria.errors import IsegoriaError
 from isegoria.ops import staff_trail
@@ -144,3 +145,7 @@ def jurisdictions_add(
     except IsegoriaError as error:
         raise boot.refused(error) from None
     console.print(f"jurisdiction {code} added")
+
+
+# After this module's own commands, so that help lists them first.
+register_connectors(platforms_app)  # `isegoria platforms connect-matrix ...`
