@@ -1,12 +1,13 @@
 """Issue 17's walk on a phone, in Spanish: summoned, told (inbox and mail), accept, vote with a
 mistake corrected in place, read the verdict.
 
-The demo's pending juries hold none of its named citizens, so the test reports posts under
-Germany's rule through the platform API until a real draw summons jonas, who lives there
-(ana, in Mexico, has already sat on the most juries a citizen serves on in 90 days): the
-lottery is the server's own. First jonas chooses Spanish for his messages. The other jurors,
-simulated citizens without a password, accept and vote through the services on the demo's
-database, on the demo's own clock.
+The demo's pending juries hold none of its named citizens, so the test reports a post under
+the rule of where one of them lives (the first not already serving the most juries a citizen
+serves on in 90 days: jonas in Germany, else ana in Mexico, else sam in the United States)
+through the platform API, and a real draw summons them: the lottery is the server's own, over
+a pool the test first narrows to one jury's worth of volunteers. First the walker chooses
+Spanish for their messages. The other jurors, simulated citizens without a password, accept
+and vote through the services on the demo's database, on the demo's own clock.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from sqlalchemy import select
 
 from isegoria.cases import ballots as cases_ballots
 from isegoria.cases import jury as cases_jury
+from isegoria.cases import lottery as cases_lottery
 from isegoria.config import Settings
+from isegoria.law import read as law_read
 from isegoria.log import demo_keys
 from isegoria.log.signing import load_signer
 from isegoria.people import accounts as people
 from isegoria.store.db import Database
-from isegoria.store.models import Job
+from isegoria.store.models import Account, Job, Residence
 from isegoria.store.models_cases import Juror, Jury
 from isegoria.unit_of_work import UnitOfWork
 from tests.support.server import LiveServer
@@ -40,8 +43,10 @@ pytestmark = pytest.mark.browser
 #: Reports filed at most before giving up on a draw that summons jonas: each draw seats 12 of
 #: Germany's few dozen volunteers, and who has sat on 3 juries sits out the next draws, so
 #: the chance that he is drawn grows with each draw until he is certain to be.
-MAX_REPORTS = 12
-WALKER, WHERE, RULE = "jonas", "DE", "DE-1"
+# Named demo citizens, where they live and a rule there. The lottery of the demo's history
+# decides who has already served the most juries a citizen serves on in 90 days; the walk is
+# the first who has not.
+WALKERS = (("jonas", "DE", "DE-1"), ("ana", "MX", "MX-1"), ("sam", "US", "US-1"))
 PHONE = {"width": 390, "height": 844}
 
 
@@ -89,34 +94,74 @@ def _wait_for_jury(uow: UnitOfWork, case_id: int) -> list[Juror]:
     raise AssertionError(f"no jury was drawn for case {case_id}; latest jobs: {jobs}")
 
 
-def _summon(server: LiveServer, uow: UnitOfWork, walker: int) -> tuple[int, list[Juror]]:
-    """Report posts under the rule until the server's lottery draws the walker."""
+def _free_walker(uow: UnitOfWork) -> tuple[str, int, str, str]:
+    """The first named citizen free to serve: login, account id, where, rule."""
+    with uow.begin(readonly=True):
+        for login, where, rule in WALKERS:
+            constitution = law_read.constitution_at(uow, where, uow.now()).constitution
+            account = people.get_account_by_login(uow, login).id
+            if account not in cases_lottery._over_load(uow, constitution, uow.now()):
+                return login, account, where, rule
+    raise AssertionError(f"every one of {[w[0] for w in WALKERS]} serves on too many juries")
+
+
+def _leave_one_jury_of_volunteers(uow: UnitOfWork, walker: int, where: str) -> None:
+    """In ``where``, leave the walker and just enough volunteers free to serve for one jury.
+
+    A lottery over the whole pool summons the walker only by luck: a 500-citizen demo's pool
+    in Germany lasts about six draws before every volunteer is serving, and in some runs no
+    draw picked him. With exactly a jury's worth of volunteers the first draw seats them all
+    (dropping quotas that so few cannot meet, as for any small pool).
+    """
+    with uow.begin():
+        constitution = law_read.constitution_at(uow, where, uow.now()).constitution
+        volunteers = list(
+            uow.session.scalars(
+                select(Account)
+                .join(Residence, Residence.account_id == Account.id)
+                .where(Residence.jurisdiction_code == where, Account.jury_opt_in.is_(True))
+                .order_by(Account.id)
+            )
+        )
+        size = constitution.jury_size
+        busy = cases_lottery._over_load(uow, constitution, uow.now())  # the draw excludes them
+        fresh = [a for a in volunteers if a.id not in busy and a.id != walker]
+        assert walker in {a.id for a in volunteers} - busy and len(fresh) >= size - 1
+        keep = {walker, *(a.id for a in fresh[: size - 1])}
+        for account in volunteers:
+            if account.id not in keep:
+                people.update_citizen_profile(uow, account, jury_opt_in=False)
+
+
+def _summon(
+    server: LiveServer, uow: UnitOfWork, walker: int, where: str, rule: str
+) -> tuple[int, list[Juror]]:
+    """Report a post under the rule; the server's lottery draws the walker's jury."""
+    _leave_one_jury_of_volunteers(uow, walker, where)
     saved = json.loads((server.data_dir / "demo-logins.json").read_text())
     key = {"Authorization": f"Bearer {saved['platform_key']}"}
-    for n in range(MAX_REPORTS):
-        posted = (uow.clock.now() - timedelta(hours=1)).replace(microsecond=0).isoformat()
-        report = {
-            "content": {
-                "content_id": f"walk-post-{n}-{time.time_ns()}",
-                "url": f"https://forum.example/walk/{n}",
-                "text": POST_TEXT,
-                "language": "es",
-                "author": f"@walker{n}",
-                "posted_at": posted,
-                "jurisdictions": [WHERE],
-            },
-            "rule": RULE,
-            "reason": REPORT_REASON,
-            "source": "user",
-            "reporter": f"@victim{n}",
-        }
-        filed = httpx.post(f"{server.url}/api/v1/reports", json=report, headers=key, timeout=30)
-        assert filed.status_code == 201, filed.text
-        case_id: int = filed.json()["case_id"]
-        jurors = _wait_for_jury(uow, case_id)
-        if walker in {j.account_id for j in jurors}:
-            return case_id, jurors
-    raise AssertionError(f"{MAX_REPORTS} draws in {WHERE} never summoned {WALKER}")
+    posted = (uow.clock.now() - timedelta(hours=1)).replace(microsecond=0).isoformat()
+    report = {
+        "content": {
+            "content_id": f"walk-post-{time.time_ns()}",
+            "url": "https://forum.example/walk/1",
+            "text": POST_TEXT,
+            "language": "es",
+            "author": "@walker",
+            "posted_at": posted,
+            "jurisdictions": [where],
+        },
+        "rule": rule,
+        "reason": REPORT_REASON,
+        "source": "user",
+        "reporter": "@victim",
+    }
+    filed = httpx.post(f"{server.url}/api/v1/reports", json=report, headers=key, timeout=30)
+    assert filed.status_code == 201, filed.text
+    case_id: int = filed.json()["case_id"]
+    jurors = _wait_for_jury(uow, case_id)
+    assert walker in {j.account_id for j in jurors}, f"case {case_id}'s jury left {walker} out"
+    return case_id, jurors
 
 
 def _mail_about(folder: Path, to: str, subject: str) -> email.message.EmailMessage:
@@ -136,28 +181,27 @@ def test_a_summoned_citizen_is_told_accepts_votes_and_reads_the_verdict_in_spani
     browser: Browser, demo_server: LiveServer, demo_logins: dict[str, str], artifacts: Path
 ) -> None:
     uow = _demo_uow(demo_server)
-    with uow.begin(readonly=True):
-        walker = people.get_account_by_login(uow, WALKER).id
+    login, walker, where, rule = _free_walker(uow)
     context = browser.new_context(locale="es-ES", viewport=PHONE)
     page = context.new_page()
     # An anonymous visit to a citizen's page asks to log in, and comes back after.
     page.goto(f"{demo_server.url}/jury")
     expect(page.get_by_role("heading", name="Inicia sesión para ver esta página")).to_be_visible()
     page.locator("main").get_by_role("link", name="Iniciar sesión").click()
-    page.get_by_label("Usuario").fill(WALKER)
-    page.get_by_label("Contraseña").fill(demo_logins[WALKER])
+    page.get_by_label("Usuario").fill(login)
+    page.get_by_label("Contraseña").fill(demo_logins[login])
     page.locator("main").get_by_role("button", name="Iniciar sesión").click()
     expect(page).to_have_url(f"{demo_server.url}/jury")
-    # He reads his messages in Spanish from now on.
+    # The walker reads their messages in Spanish from now on.
     page.goto(f"{demo_server.url}/notifications/preferences")
     page.get_by_label("Idioma de los mensajes").select_option("es")
     page.locator("main form button[type=submit]").click()
     expect(page.get_by_role("status")).to_be_visible()
 
-    case_id, jurors = _summon(demo_server, uow, walker)
+    case_id, jurors = _summon(demo_server, uow, walker, where, rule)
     subject = f"Has sido convocado a un jurado ciudadano (caso {case_id})"
-    # The summons reached his outgoing mail, in Spanish (the demo writes it to a folder).
-    address = f"{WALKER}@demo.isegoria.invalid"
+    # The summons reached their outgoing mail, in Spanish (the demo writes it to a folder).
+    address = f"{login}@demo.isegoria.invalid"
     mail = _mail_about(demo_server.data_dir / "demo-mail", address, subject)
     assert "/jury" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 

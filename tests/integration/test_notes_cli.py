@@ -149,10 +149,8 @@ def test_demo_shows_notes_with_every_status(demo_copy: DemoCopy) -> None:
             statuses = list(session.scalars(select(NoteRow.status)))
     finally:
         database.dispose()
-    # Every status is shown. The demo's platform now confirms its decisions as in life
-    # (be25d89, found by bisection), which changes its history: one more note is helpful.
-    assert {s: statuses.count(s) for s in set(statuses)} == {
-        "helpful": 5,
-        "not_helpful": 3,
-        "needs_more_ratings": 5,
-    }
+    # Every status is shown. How many of each (and how many notes the juries' verdicts add to
+    # the 12 written) follows the history the lotteries give the demo, which differs between
+    # the databases: on PostgreSQL a rolled-back write leaves a voided log index, so later
+    # seeds differ (4 helpful of 12 notes on SQLite today, 5 of 13 on PostgreSQL).
+    assert set(statuses) == {"helpful", "not_helpful", "needs_more_ratings"}
