@@ -4,8 +4,9 @@ Like the demo's law, this is back-dated on purpose: a clock of its own starts
 ``HISTORY_DAYS`` ago, and every case is reported, drawn, judged and (sometimes) appealed
 through the real services, so the demo shows decided, appealed, overturned and lapsed
 cases, an interim measure that lapsed, and a few cases whose juries are still deciding.
-Simulated jurors accept most summons and vote with a propensity set by the kind of post;
-the named demo people (ana, marie, ...) are never made to act.
+Simulated jurors accept most summons and vote with a propensity set by the kind of post.
+The named demo people (ana, marie, ...) serve in the history like anyone the lottery draws;
+on the juries still deciding nobody is made to act.
 """
 
 from __future__ import annotations
