@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from isegoria import security
 from isegoria.app import create_app
 from isegoria.clock import ManualClock
 from isegoria.config import Settings
@@ -28,7 +30,8 @@ START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 TEST_ORIGIN = "isegoria.test/log"
 _counter = itertools.count()
 
-# The files that take longest (summed test times of a full run on 2026-12-07, in seconds):
+# The files that take longest (summed test times of a full run on 2026-12-07, in seconds,
+# before the suite hashed passwords cheaply, which shortened the password-heavy ones):
 # they are collected first, so that the two workers of scripts/test (which hand out whole
 # files in collection order) start them early instead of finishing on one of them while the
 # other worker idles. Only the order changes; a file missing here simply keeps its place.
@@ -58,6 +61,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
     root = config.rootpath
     items.sort(key=lambda item: rank.get(item.path.relative_to(root).as_posix(), len(rank)))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def production_hasher() -> Iterator[PasswordHasher]:
+    """argon2id at its lowest cost in the test processes; yields the instance's own hasher.
+
+    At the instance's cost (64 MiB, 3 passes) a hash or a check takes 125-140 ms, and the
+    suite's worlds hash and check passwords thousands of times. The hashes stay argon2id
+    through the same code; only the cost is lower, and the unknown-login dummy hash with it,
+    so known and unknown logins still take the same time. Servers the suite starts as
+    processes (tests/support/server.py) hash at full cost; test_security checks that cost.
+    """
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        original = security._hasher
+        patch.setattr(security, "_hasher", cheap)
+        patch.setattr(security, "_DUMMY_HASH", cheap.hash("a password nobody has"))
+        yield original
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher, extract_parameters
 
 from isegoria.domain.identity import InvalidLogin, Scope, check_login, parse_scopes
 from isegoria.security import (
@@ -22,6 +23,13 @@ def test_password_hash_is_argon2id_and_verifies() -> None:
     assert not verify_password(hashed, "correct horse batterx")
     assert not verify_password(None, "anything")
     assert not verify_password("not a hash", "anything")
+
+
+def test_the_instance_hashes_at_rfc_9106_cost(production_hasher: PasswordHasher) -> None:
+    """The suite hashes cheaply (tests/conftest.py); the instance's own hasher does not."""
+    parameters = extract_parameters(production_hasher.hash("correct horse battery"))
+    assert (parameters.type.name, parameters.time_cost) == ("ID", 3)
+    assert (parameters.memory_cost, parameters.parallelism) == (65536, 4)
 
 
 def test_api_keys_are_unique_and_parse_back_to_their_prefix() -> None:
