@@ -192,7 +192,7 @@ def test_the_smaller_pools_lottery_depends_on_its_inputs_not_on_the_cache() -> N
     quotas: dict[str, Any] = {s: {v: sortition.SeatRange(0, 8) for v in shares[s]} for s in strata}
     quotas.update(sortition.quotas_from_shares(shares, 8))
     cases_lottery._PORTFOLIOS.clear()
-    _, cold = cases_lottery.prepare_cached(pool.without(excluded), 8, quotas)
+    cold = cases_lottery.prepare_cached(pool.without(excluded), 8, quotas)
     assert cold != first.portfolio  # another optimal lottery: a key without the start...
     again = cases_lottery._draw_with_fallback(pool, excluded, strata, shares, 8, seed)
     # ...would have served it here

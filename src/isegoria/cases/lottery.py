@@ -202,32 +202,33 @@ def prepare_cached(
     pool: sortition.JuryPool,
     size: int,
     quotas: Mapping[str, Mapping[str, sortition.SeatRange]],
-    start: tuple[bytes, sortition.Portfolio] | None = None,
-) -> tuple[bytes, sortition.Portfolio]:
-    """The lottery for this pool shape (and its key), prepared once per pool shape.
+    *,
+    start_from: sortition.JuryPool | None = None,
+) -> sortition.Portfolio:
+    """The lottery for this pool shape, prepared once per pool shape.
 
-    ``start`` (a key and its portfolio) is the lottery of the pool before the case's
-    exclusions: column generation starts from it, which makes the preparation several times
-    faster. It is part of the key, so what a draw gets depends on its inputs alone, never on
-    what this process happened to prepare before.
+    ``start_from`` is the pool before the case's exclusions: column generation starts from
+    its lottery, which makes the preparation several times faster. Its key is part of this
+    one's, so what a draw gets depends on its inputs alone, never on what this process
+    happened to prepare before.
 
     Inside a job whose preparation runs before its write transaction (``jobs.queue``), a miss
     raises ``PrepareAgain`` instead of holding the write lock through the LP.
     """
-    key = preparation_key(pool, size, quotas, start[0] if start is not None else None)
+    start_key = None if start_from is None else preparation_key(start_from, size, quotas)
+    key = preparation_key(pool, size, quotas, start_key)
     cached = _PORTFOLIOS.get(key)
     if cached is not None:
         _PORTFOLIOS.move_to_end(key)
-        return key, cached
+        return cached
     if not jobs.slow_work_allowed():
         raise jobs.PrepareAgain("the jury pool changed since its lottery was prepared")
-    portfolio = sortition.prepare_portfolio(
-        pool, size, quotas, start=start[1] if start is not None else None
-    )
+    start = None if start_from is None else prepare_cached(start_from, size, quotas)
+    portfolio = sortition.prepare_portfolio(pool, size, quotas, start=start)
     _PORTFOLIOS[key] = portfolio
     while len(_PORTFOLIOS) > PORTFOLIO_CACHE_SIZE:
         _PORTFOLIOS.popitem(last=False)
-    return key, portfolio
+    return portfolio
 
 
 @dataclass(frozen=True)
@@ -269,16 +270,16 @@ def _draw_with_fallback(
             s: {v: [r.min_seats, r.max_seats] for v, r in q.items()} for s, q in full.items()
         }
         try:
-            whole = prepare_cached(pool, size, full)
             try:
-                drawn = sortition.draw_jury(whole[1], pool, seed, exclude=excluded)
-                return _Lottery(pool, excluded, whole[1], quota_record, drawn, used)
+                portfolio = prepare_cached(pool, size, full)
+                drawn = sortition.draw_jury(portfolio, pool, seed, exclude=excluded)
+                return _Lottery(pool, excluded, portfolio, quota_record, drawn, used)
             except sortition.StalePortfolioError:
                 if not excluded:
                     raise
             smaller = pool.without(excluded)
             # The smaller pool's lottery starts from the whole pool's (a few rounds, not dozens).
-            _, portfolio = prepare_cached(smaller, size, full, start=whole)
+            portfolio = prepare_cached(smaller, size, full, start_from=pool)
             drawn = sortition.draw_jury(portfolio, smaller, seed)
             return _Lottery(smaller, [], portfolio, quota_record, drawn, used)
         except (sortition.InfeasibleQuotasError, sortition.StalePortfolioError):
