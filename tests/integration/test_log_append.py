@@ -98,6 +98,20 @@ def test_one_checkpoint_per_transaction_that_appended(uow: UnitOfWork, signer: L
     assert_log_is_sound(uow.database, signer, 6)
 
 
+def test_a_transaction_may_integrate_between_appends(uow: UnitOfWork, signer: LogSigner) -> None:
+    """As a draw does when it seeds from the checkpoint of an entry it just wrote."""
+    with uow.begin():
+        uow.log.append(Noted("first", 0))
+        done = uow.log.integrate()
+        assert done is not None and done.size == 1
+        uow.log.append(Noted("then", 1))
+        uow.log.append(Noted("then", 2))
+    with uow.begin(readonly=True):
+        sizes = [c.size for c in read.checkpoints(uow.session, 0, 10)]
+    assert sizes == [1, 3]
+    assert_log_is_sound(uow.database, signer, 3)
+
+
 def test_proofs_from_stored_nodes_verify(uow: UnitOfWork) -> None:
     for n in range(23):
         with uow.begin():

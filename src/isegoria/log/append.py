@@ -192,6 +192,10 @@ class LogAppender:
         )
         if result is not None:
             self._integration = result
+            # What the next pass of this transaction starts from: the tree now holds these.
+            self._own = [(index, payload) for index, payload in self._own if index >= result.size]
+            if self._sequencer is not None and self._sequencer.tree_size is not None:
+                self._sequencer.tree_size = result.size
         return result
 
     def committed(self) -> None:

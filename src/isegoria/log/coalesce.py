@@ -98,3 +98,4 @@ class LogMemory:
         """Drop everything remembered (after a restore or any write outside the log code)."""
         with self._lock:
             self._frontier = None
+            self._gaps.clear()

@@ -82,7 +82,7 @@ def rotate_signing_key(
         ) from None
     try:
         with uow.begin():
-            # The retiring key signs the checkpoint that ends at this entry, and only it.
+            # The retiring key signs checkpoints up to the one that ends at this entry, no later.
             uow.log.settle = True
             appended = uow.log.append(
                 LogKeyRotated(previous_key=old.verifier_key, new_key=new.verifier_key)
