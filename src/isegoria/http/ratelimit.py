@@ -25,6 +25,7 @@ from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
 from isegoria.config import Settings
+from isegoria.http.overload import EXEMPT_PATHS
 from isegoria.http.ratelimit_shared import SharedRateLimiter
 from isegoria.rate_rules import Decision, Enforcing, Rule, refused
 from isegoria.store.db import Database
@@ -246,15 +247,13 @@ ReportsLimit = Annotated[None, Depends(per_identity("reports"))]
 VotesLimit = Annotated[None, Depends(per_identity("votes"))]
 
 
-#: Probes a load balancer or monitor sends every few seconds from one address: they must
-#: not spend that address's API budget (nor, shared, write a bucket row each time).
-PROBE_PATHS = frozenset({"/healthz", "/metrics"})
-
-
 def _api_budget(request: Request) -> tuple[Limiter, str, Rule] | None:
     """The limiter, bucket and rule an API call spends from, or None when limits are off."""
     limiter: Limiter | None = getattr(request.app.state, "ratelimiter", None)
-    if limiter is None or not limiter.enabled or request.url.path in PROBE_PATHS:
+    # Probes a load balancer or monitor sends every few seconds from one address must not
+    # spend its API budget (nor, shared, write a bucket row each): the paths never refused
+    # for load are the ones never counted either.
+    if limiter is None or not limiter.enabled or request.url.path in EXEMPT_PATHS:
         return None
     rules = get_rules(request)
     principal = getattr(request.state, "principal", None)
